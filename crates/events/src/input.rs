@@ -1,0 +1,350 @@
+//! Reading input files: format sniffing, decompression, and per-record errors.
+
+use crate::Value;
+use evtx::{EvtxParser, ParserSettings};
+use flate2::read::MultiGzDecoder;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Cursor, Read};
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+/// The container format of an input, as sniffed from its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Evtx,
+    /// One JSON value per line (or one pretty-printed JSON document).
+    JsonLines,
+    JsonArray,
+}
+
+/// One decoded event and where it came from.
+#[derive(Debug)]
+pub struct Record {
+    pub value: Value,
+    /// 1-based line (JSON lines), element index (JSON arrays) or EVTX record id.
+    pub location: u64,
+}
+
+/// A record that could not be decoded. The rest of the file is still read.
+#[derive(Debug, Clone, Error)]
+#[error("{path}: {location}: {message}")]
+pub struct DecodeError {
+    pub path: String,
+    pub location: String,
+    pub message: String,
+}
+
+/// A file that could not be read at all.
+#[derive(Debug, Error)]
+pub enum InputError {
+    #[error("{path}: cannot read: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("{path}: not an EVTX file: {message}")]
+    Evtx { path: String, message: String },
+    #[error("{path}: no such file or directory")]
+    Missing { path: String },
+}
+
+/// What reading one file produced.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FileStats {
+    pub records: u64,
+    pub errors: u64,
+    pub bytes: u64,
+}
+
+const EVTX_MAGIC: &[u8] = b"ElfFile\0";
+const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
+
+/// Expand the given paths into input files: directories are walked
+/// recursively (following no symlinks), keeping files whose names end in
+/// .evtx, .json, .jsonl, .ndjson, .log or .gz; files named directly are
+/// always kept. Results are sorted so that runs are reproducible.
+pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, InputError> {
+    let mut out = Vec::new();
+    for p in paths {
+        let meta = std::fs::metadata(p).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => InputError::Missing { path: p.display().to_string() },
+            _ => InputError::Io { path: p.display().to_string(), source: e },
+        })?;
+        if meta.is_dir() {
+            let mut found = Vec::new();
+            for entry in walkdir::WalkDir::new(p) {
+                let entry = entry.map_err(|e| InputError::Io {
+                    path: e.path().map_or_else(|| p.display().to_string(), |x| x.display().to_string()),
+                    source: e.into_io_error().unwrap_or_else(|| std::io::Error::other("directory loop")),
+                })?;
+                let name = entry.file_name().to_string_lossy().to_lowercase();
+                let wanted = [".evtx", ".json", ".jsonl", ".ndjson", ".log", ".gz"].iter().any(|e| name.ends_with(e));
+                if entry.file_type().is_file() && wanted {
+                    found.push(entry.into_path());
+                }
+            }
+            found.sort();
+            out.extend(found);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// Read one file, calling `on_record` for each event and `on_error` for each
+/// record that could not be decoded. `evtx_threads` is the number of threads
+/// the EVTX parser may use for this file.
+pub fn read_file(
+    path: &Path,
+    evtx_threads: usize,
+    on_record: &mut dyn FnMut(Record),
+    on_error: &mut dyn FnMut(DecodeError),
+) -> Result<FileStats, InputError> {
+    let name = path.display().to_string();
+    let io = |source| InputError::Io { path: name.clone(), source };
+    let mut file = File::open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => InputError::Missing { path: name.clone() },
+        _ => InputError::Io { path: name.clone(), source: e },
+    })?;
+    let bytes = file.metadata().map_err(io)?.len();
+    let mut head = [0u8; 8];
+    let n = read_up_to(&mut file, &mut head).map_err(io)?;
+    let head = &head[..n];
+    let records = std::cell::Cell::new(0u64);
+    let errors = std::cell::Cell::new(0u64);
+    let mut count = |r: Record| {
+        records.set(records.get() + 1);
+        on_record(r)
+    };
+    let mut err = |location: String, message: String| {
+        errors.set(errors.get() + 1);
+        on_error(DecodeError { path: name.clone(), location, message })
+    };
+    if head.starts_with(EVTX_MAGIC) {
+        let parser = EvtxParser::from_path(path)
+            .map_err(|e| InputError::Evtx { path: name.clone(), message: e.to_string() })?;
+        read_evtx(parser, evtx_threads, &mut count, &mut err);
+    } else if head.starts_with(GZIP_MAGIC) {
+        let file = File::open(path).map_err(io)?;
+        let mut data = Vec::new();
+        if let Err(e) = MultiGzDecoder::new(file).read_to_end(&mut data) {
+            // Keep what decompressed before the damage, and say where it stopped.
+            err(format!("byte {} of the decompressed stream", data.len()), format!("gzip: {e}"));
+        }
+        if data.starts_with(EVTX_MAGIC) {
+            let parser = EvtxParser::from_buffer(data)
+                .map_err(|e| InputError::Evtx { path: name.clone(), message: e.to_string() })?;
+            read_evtx(parser, evtx_threads, &mut count, &mut err);
+        } else {
+            read_json(Cursor::new(data), &mut count, &mut err).map_err(io)?;
+        }
+    } else {
+        let file = File::open(path).map_err(io)?;
+        read_json(BufReader::with_capacity(1 << 20, file), &mut count, &mut err).map_err(io)?;
+    }
+    Ok(FileStats { records: records.get(), errors: errors.get(), bytes })
+}
+
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+fn read_evtx<R: Read + std::io::Seek>(
+    parser: EvtxParser<R>,
+    threads: usize,
+    on_record: &mut dyn FnMut(Record),
+    on_error: &mut dyn FnMut(String, String),
+) {
+    let settings = ParserSettings::new().num_threads(threads.max(1)).indent(false);
+    let mut parser = parser.with_configuration(settings);
+    for rec in parser.records_json_bytes() {
+        match rec {
+            Ok(r) => match sonic_rs::from_slice::<Value>(&r.data) {
+                Ok(value) => on_record(Record { value, location: r.event_record_id }),
+                Err(e) => on_error(format!("record {}", r.event_record_id), format!("invalid JSON rendering: {e}")),
+            },
+            Err(e) => on_error("EVTX chunk".to_string(), e.to_string()),
+        }
+    }
+}
+
+/// JSON lines, a JSON array, or one (possibly pretty-printed) JSON document.
+fn read_json<R: BufRead>(
+    mut r: R,
+    on_record: &mut dyn FnMut(Record),
+    on_error: &mut dyn FnMut(String, String),
+) -> std::io::Result<()> {
+    let first = loop {
+        let buf = r.fill_buf()?;
+        match buf.iter().position(|b| !b.is_ascii_whitespace()) {
+            Some(i) => break Some(buf[i]),
+            None if buf.is_empty() => break None,
+            None => {
+                let n = buf.len();
+                r.consume(n)
+            }
+        }
+    };
+    match first {
+        None => Ok(()),
+        Some(b'[') => {
+            let mut all = Vec::new();
+            r.read_to_end(&mut all)?;
+            match sonic_rs::from_slice::<Vec<Value>>(&all) {
+                Ok(items) => {
+                    for (i, value) in items.into_iter().enumerate() {
+                        on_record(Record { value, location: i as u64 + 1 });
+                    }
+                }
+                Err(e) => on_error("JSON array".into(), e.to_string()),
+            }
+            Ok(())
+        }
+        Some(_) => read_lines(r, on_record, on_error),
+    }
+}
+
+fn read_lines<R: BufRead>(
+    mut r: R,
+    on_record: &mut dyn FnMut(Record),
+    on_error: &mut dyn FnMut(String, String),
+) -> std::io::Result<()> {
+    let mut line = Vec::with_capacity(4096);
+    let mut lineno = 0u64;
+    // A document spread over several lines (pretty-printed JSON): collect it
+    // from the first line that does not parse until it does.
+    let mut pending: Vec<u8> = Vec::new();
+    let mut pending_start = 0u64;
+    loop {
+        line.clear();
+        if r.read_until(b'\n', &mut line)? == 0 {
+            break;
+        }
+        lineno += 1;
+        let text = trim(&line);
+        if text.is_empty() && pending.is_empty() {
+            continue;
+        }
+        if pending.is_empty() {
+            match sonic_rs::from_slice::<Value>(text) {
+                Ok(value) => on_record(Record { value, location: lineno }),
+                Err(e) if text.first() == Some(&b'{') && is_eof_error(&e, text) => {
+                    pending.extend_from_slice(&line);
+                    pending_start = lineno;
+                }
+                Err(e) => on_error(format!("line {lineno}"), describe(&e, text)),
+            }
+        } else {
+            pending.extend_from_slice(&line);
+            match sonic_rs::from_slice::<Value>(trim(&pending)) {
+                Ok(value) => {
+                    on_record(Record { value, location: pending_start });
+                    pending.clear();
+                }
+                Err(e) if is_eof_error(&e, trim(&pending)) && pending.len() < 64 << 20 => {}
+                Err(e) => {
+                    on_error(format!("lines {pending_start}-{lineno}"), describe(&e, trim(&pending)));
+                    pending.clear();
+                }
+            }
+        }
+    }
+    if !pending.is_empty() {
+        on_error(format!("line {pending_start}"), "JSON document is cut short at the end of the file".into());
+    }
+    Ok(())
+}
+
+/// sonic-rs reports a document cut short as an error at its very end.
+fn is_eof_error(e: &sonic_rs::Error, text: &[u8]) -> bool {
+    e.is_eof() || e.offset() >= text.len()
+}
+
+fn describe(e: &sonic_rs::Error, text: &[u8]) -> String {
+    if std::str::from_utf8(text).is_err() {
+        return "invalid UTF-8".into();
+    }
+    format!("invalid JSON: {e}")
+}
+
+fn trim(b: &[u8]) -> &[u8] {
+    let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
+    let end = b.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(start, |i| i + 1);
+    &b[start..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sonic_rs::JsonValueTrait;
+
+    fn run(data: &[u8]) -> (Vec<(u64, String)>, Vec<String>) {
+        let mut recs = Vec::new();
+        let mut errs = Vec::new();
+        read_json(Cursor::new(data), &mut |r| recs.push((r.location, r.value.to_string())), &mut |l, m| {
+            errs.push(format!("{l}: {m}"))
+        })
+        .unwrap();
+        (recs, errs)
+    }
+
+    #[test]
+    fn lines_with_a_bad_one_in_the_middle() {
+        let (recs, errs) = run(b"{\"a\":1}\nnot json\n\n{\"a\":2}\n");
+        assert_eq!(recs.len(), 2);
+        assert_eq!(recs[1].0, 4);
+        assert_eq!(errs.len(), 1);
+        assert!(errs[0].starts_with("line 2:"), "{errs:?}");
+    }
+
+    #[test]
+    fn invalid_utf8_is_named() {
+        let (recs, errs) = run(b"{\"a\":\"\xff\"}\n{\"a\":1}\n");
+        assert_eq!(recs.len(), 1);
+        assert!(errs[0].contains("UTF-8") || errs[0].contains("utf"), "{errs:?}");
+    }
+
+    #[test]
+    fn arrays_and_pretty_documents() {
+        let (recs, _) = run(b"  [ {\"a\":1}, {\"a\":2} ]");
+        assert_eq!(recs.len(), 2);
+        let (recs, errs) = run(b"{\n  \"a\": {\n    \"b\": 1\n  }\n}\n{\"c\":2}\n");
+        assert_eq!(recs.len(), 2, "{errs:?}");
+        assert!(errs.is_empty());
+    }
+
+    #[test]
+    fn truncated_document_is_reported() {
+        let (recs, errs) = run(b"{\"a\":1}\n{\n \"b\": 2\n");
+        assert_eq!(recs.len(), 1);
+        assert_eq!(errs.len(), 1);
+    }
+
+    #[test]
+    fn gzip_and_missing_files() {
+        use flate2::{Compression, write::GzEncoder};
+        use std::io::Write;
+        let dir = std::env::temp_dir().join(format!("vigie-events-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("x.jsonl.gz");
+        let mut enc = GzEncoder::new(File::create(&p).unwrap(), Compression::fast());
+        enc.write_all(b"{\"a\":\"x\"}\n{\"a\":\"y\"}\n").unwrap();
+        enc.finish().unwrap();
+        let mut seen = Vec::new();
+        let stats = read_file(&p, 1, &mut |r| seen.push(r.value["a"].as_str().unwrap().to_string()), &mut |_| {})
+            .unwrap();
+        assert_eq!(seen, vec!["x", "y"]);
+        assert_eq!(stats.records, 2);
+        assert!(matches!(
+            read_file(&dir.join("nope"), 1, &mut |_| {}, &mut |_| {}),
+            Err(InputError::Missing { .. })
+        ));
+        assert!(discover(&[dir.clone()]).unwrap().contains(&p));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,13 @@
+//! vigie-events: turning files into events.
+//!
+//! Decoding is the first stage of the data flow (decode, normalise, enrich,
+//! detect, ...). This crate knows file formats and JSON trees; it knows nothing
+//! about Sigma. A bad record is reported with its file and line (or EVTX
+//! record offset) and skipped: it never stops the file, and never the run.
+
+pub mod input;
+pub mod path;
+
+pub use input::{DecodeError, Format, InputError, Record, read_file, discover};
+pub use path::FieldPath;
+pub use sonic_rs::Value;
