@@ -10,4 +10,10 @@ pub mod path;
 
 pub use input::{DecodeError, Format, InputError, Record, read_file, discover};
 pub use path::FieldPath;
-pub use sonic_rs::Value;
+pub use sonic_rs::{JsonContainerTrait, JsonValueTrait, Value};
+
+/// Parse a JSON text into a value, panicking on invalid JSON: for tests and
+/// built-in data only, never for input.
+pub fn sonic_from_str(s: &str) -> Value {
+    sonic_rs::from_str(s).expect("valid JSON")
+}

@@ -4,7 +4,8 @@
 //! (and mixtures such as `{"user": {"group.name": ..}}`), because shippers
 //! flatten keys inconsistently. Rather than building joined keys, each object
 //! entry is compared against the remaining path segments, so a lookup costs one
-//! pass over the entries at each level and allocates nothing.
+//! pass over the entries at each level and allocates nothing. A `*` segment
+//! stands for any one key (`Event.UserData.*.Param`).
 
 use sonic_rs::{JsonContainerTrait, JsonValueTrait, Value};
 
@@ -65,6 +66,9 @@ fn walk<'v>(node: &'v Value, segs: &[String], found: &mut bool, f: &mut dyn FnMu
         return f(node);
     }
     if let Some(obj) = node.as_object() {
+        if segs[0] == "*" {
+            return obj.iter().any(|(_, v)| walk(v, &segs[1..], found, f));
+        }
         for (k, v) in obj.iter() {
             if let Some(n) = prefix_len(k, segs)
                 && walk(v, &segs[n..], found, f)
@@ -78,6 +82,18 @@ fn walk<'v>(node: &'v Value, segs: &[String], found: &mut bool, f: &mut dyn FnMu
     } else {
         false
     }
+}
+
+/// A scalar as the text Sigma compares: strings as they are, numbers in
+/// decimal, booleans as `true`/`false`; `None` for null, objects and arrays.
+pub fn scalar_text(v: &Value) -> Option<std::borrow::Cow<'_, str>> {
+    if let Some(s) = v.as_str() {
+        return Some(std::borrow::Cow::Borrowed(s));
+    }
+    if v.is_number() || v.is_boolean() {
+        return Some(std::borrow::Cow::Owned(v.to_string()));
+    }
+    None
 }
 
 /// Call `f` on every string leaf of a tree until it returns true.
@@ -114,6 +130,11 @@ mod tests {
         assert_eq!(all("user.name", r#"{"user.name":"a"}"#), vec![r#""a""#]);
         assert_eq!(all("user.group.name", r#"{"user":{"group.name":"g"}}"#), vec![r#""g""#]);
         assert_eq!(all("user.name", r#"{"username":"a","user":{"names":"b"}}"#), Vec::<String>::new());
+    }
+
+    #[test]
+    fn star_segment_matches_any_key() {
+        assert_eq!(all("Event.UserData.*.User", r#"{"Event":{"UserData":{"LogonEv":{"User":"u"}}}}"#), vec![r#""u""#]);
     }
 
     #[test]

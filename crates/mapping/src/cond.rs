@@ -1,0 +1,71 @@
+//! Conditions used by `detect` and `when`: a field has one of several values
+//! (Sigma string syntax, case-insensitive, wildcards allowed) or exists.
+
+use vigie_events::path::scalar_text;
+use vigie_events::{FieldPath, JsonValueTrait, Value};
+use vigie_sigma::fold::fold;
+use vigie_sigma::pattern::{StrMatcher, has_wildcards, plain_text, tokenize};
+
+/// What a condition checks on a field.
+#[derive(Debug, Clone)]
+pub enum Check {
+    Exists(bool),
+    /// `exact` holds the folded values when none has a wildcard, so routing can
+    /// use a hash lookup instead of trying each matcher.
+    AnyOf { matchers: Vec<StrMatcher>, exact: Option<Vec<String>> },
+}
+
+impl Check {
+    pub fn any_of(values: &[String]) -> Check {
+        let toks: Vec<_> = values.iter().map(|v| tokenize(v)).collect();
+        let exact = toks
+            .iter()
+            .all(|t| !has_wildcards(t))
+            .then(|| toks.iter().map(|t| fold(&plain_text(t)).into_owned()).collect());
+        Check::AnyOf { matchers: toks.iter().map(|t| StrMatcher::new(t, true)).collect(), exact }
+    }
+}
+
+/// One condition on one field, whose value may sit at any of several paths.
+#[derive(Debug, Clone)]
+pub struct Cond {
+    pub paths: Vec<FieldPath>,
+    pub check: Check,
+}
+
+impl Cond {
+    /// Does the event satisfy this condition?
+    pub fn holds(&self, ev: &Value) -> bool {
+        match &self.check {
+            Check::Exists(want) => {
+                let present = self.paths.iter().any(|p| p.visit(ev, &mut |v| !v.is_null()).1);
+                present == *want
+            }
+            Check::AnyOf { matchers, .. } => self.paths.iter().any(|p| {
+                p.visit(ev, &mut |v| {
+                    scalar_text(v).is_some_and(|t| {
+                        let t = fold(&t);
+                        matchers.iter().any(|m| m.is_match(&t))
+                    })
+                })
+                .1
+            }),
+        }
+    }
+}
+
+/// The folded scalar texts an event has for a condition's field.
+pub fn values(paths: &[FieldPath], ev: &Value, out: &mut Vec<String>) {
+    out.clear();
+    for p in paths {
+        p.visit(ev, &mut |v| {
+            if let Some(t) = scalar_text(v) {
+                out.push(fold(&t).into_owned());
+            }
+            false
+        });
+        if !out.is_empty() {
+            return;
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! Routing an event to its log-source entries without trying each one.
+//!
+//! Windows alone has about ninety entries, all keyed on the channel and often
+//! the EventID. Entries whose conditions are exact values are grouped by the
+//! fields they test, and each group answers with one hash lookup on the
+//! event's values; only entries with wildcards or `exists` are tried in turn.
+
+use crate::cond::{Check, Cond, values};
+use crate::mapping::Entry;
+use rustc_hash::FxHashMap;
+use vigie_events::{FieldPath, Value};
+
+#[derive(Debug, Clone, Default)]
+struct Group {
+    /// The paths of each tested field, in a fixed order.
+    fields: Vec<Vec<FieldPath>>,
+    /// Folded values, joined by \u{1f}, to the entries they select.
+    index: FxHashMap<String, Vec<usize>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Router {
+    groups: Vec<Group>,
+    /// Entries that must be checked one by one (and entries with no condition).
+    scan: Vec<usize>,
+}
+
+const SEP: char = '\u{1f}';
+
+fn exact_set(set: &[Cond]) -> Option<Vec<(&[FieldPath], &[String])>> {
+    set.iter()
+        .map(|c| match &c.check {
+            Check::AnyOf { exact: Some(vals), .. } => Some((c.paths.as_slice(), vals.as_slice())),
+            _ => None,
+        })
+        .collect()
+}
+
+impl Router {
+    pub fn new(entries: &[Entry]) -> Router {
+        let mut r = Router::default();
+        for (i, e) in entries.iter().enumerate() {
+            if e.when.is_empty() {
+                r.scan.push(i);
+                continue;
+            }
+            for set in &e.when {
+                let Some(mut conds) = exact_set(set) else {
+                    if !r.scan.contains(&i) {
+                        r.scan.push(i);
+                    }
+                    continue;
+                };
+                conds.sort_by(|a, b| a.0.iter().map(FieldPath::as_str).cmp(b.0.iter().map(FieldPath::as_str)));
+                let fields: Vec<Vec<FieldPath>> = conds.iter().map(|(p, _)| p.to_vec()).collect();
+                let g = match r.groups.iter().position(|g| g.fields == fields) {
+                    Some(g) => g,
+                    None => {
+                        r.groups.push(Group { fields, index: FxHashMap::default() });
+                        r.groups.len() - 1
+                    }
+                };
+                // Every combination of allowed values is a key.
+                let mut keys = vec![String::new()];
+                for (k, (_, vals)) in conds.iter().enumerate() {
+                    keys = keys
+                        .iter()
+                        .flat_map(|prefix| {
+                            vals.iter().map(move |v| if k == 0 { v.clone() } else { format!("{prefix}{SEP}{v}") })
+                        })
+                        .collect();
+                }
+                for key in keys {
+                    let list = r.groups[g].index.entry(key).or_default();
+                    if !list.contains(&i) {
+                        list.push(i);
+                    }
+                }
+            }
+        }
+        r
+    }
+
+    pub fn route(&self, entries: &[Entry], ev: &Value, out: &mut Vec<usize>) {
+        out.clear();
+        let mut vals: Vec<String> = Vec::new();
+        for g in &self.groups {
+            let mut keys = vec![String::new()];
+            let mut missing = false;
+            for (k, paths) in g.fields.iter().enumerate() {
+                values(paths, ev, &mut vals);
+                if vals.is_empty() {
+                    missing = true;
+                    break;
+                }
+                keys = keys
+                    .iter()
+                    .flat_map(|prefix| vals.iter().map(move |v| if k == 0 { v.clone() } else { format!("{prefix}{SEP}{v}") }))
+                    .collect();
+            }
+            if missing {
+                continue;
+            }
+            for key in &keys {
+                if let Some(list) = g.index.get(key) {
+                    for &i in list {
+                        if !out.contains(&i) {
+                            out.push(i);
+                        }
+                    }
+                }
+            }
+        }
+        for &i in &self.scan {
+            let e = &entries[i];
+            if !out.contains(&i) && (e.when.is_empty() || e.when.iter().any(|set| set.iter().all(|c| c.holds(ev)))) {
+                out.push(i);
+            }
+        }
+        out.sort_unstable();
+    }
+}
