@@ -24,8 +24,9 @@ type RawConds = Vec<(String, Check)>;
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub logsource: LogSource,
-    /// Field renames that apply only to this log source (Security 4688's
-    /// `NewProcessName` for Sigma's `Image`, ...).
+    /// Sigma field renames that apply only to this log source (Security
+    /// 4688's `NewProcessName` for Sigma's `Image`, ...): Sigma name to the
+    /// field names tried in order, each placed by the mapping's `fields`.
     pub fields: Vec<(String, Vec<String>)>,
     raw_when: Vec<RawConds>,
     /// Any one set must hold entirely; no set means every event qualifies.
@@ -222,16 +223,21 @@ impl Mapping {
     }
 
     fn paths_in(&self, entry: &Entry, field: &str) -> Vec<FieldPath> {
-        let explicit = entry
-            .fields
-            .iter()
-            .chain(self.fields.iter())
-            .find(|(k, _)| k == field)
-            .map(|(_, v)| v.clone());
-        match explicit {
-            Some(paths) => paths.iter().map(|p| FieldPath::new(p)).collect(),
-            None => self.default.iter().map(|t| FieldPath::new(&t.replace("{field}", field))).collect(),
+        // A log source may rename a Sigma field to the name its events use
+        // (Security 4688 calls `Image` `NewProcessName`); names are then
+        // placed by the mapping's own `fields` and `default`.
+        let names: Vec<&str> = match entry.fields.iter().find(|(k, _)| k == field) {
+            Some((_, renamed)) => renamed.iter().map(String::as_str).collect(),
+            None => vec![field],
+        };
+        let mut out = Vec::new();
+        for name in names {
+            match self.fields.iter().find(|(k, _)| k == name) {
+                Some((_, paths)) => out.extend(paths.iter().map(|p| FieldPath::new(p))),
+                None => out.extend(self.default.iter().map(|t| FieldPath::new(&t.replace("{field}", name)))),
+            }
         }
+        out
     }
 
     /// Where a Sigma field lives in events routed to `entry`; the first path
@@ -278,6 +284,11 @@ mod tests {
         assert_eq!(ls.len(), 2, "{ls:?}");
         let paths = ms[i].field_paths(out[0], "Image");
         assert_eq!(paths[0].as_str(), "Event.EventData.Image");
+        // The 4688 rename is placed by the EVTX mapping's own paths.
+        let sec = ev(r#"{"Event":{"System":{"EventID":4688,"Channel":"Security"},"EventData":{"NewProcessName":"C:\\a.exe"}}}"#);
+        ms[i].route(&sec, &mut out);
+        let pc = out.iter().find(|&&k| ms[i].entries[k].logsource.category.as_deref() == Some("process_creation")).unwrap();
+        assert_eq!(ms[i].field_paths(*pc, "Image")[0].as_str(), "Event.EventData.NewProcessName");
     }
 
     #[test]

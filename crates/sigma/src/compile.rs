@@ -7,7 +7,7 @@
 use crate::condition::{self, CmpOp, Cond};
 use crate::event::{Event, FieldId, FieldTable, Val};
 use crate::modifier::{self, Encoding, Modifier};
-use crate::pattern::{StrMatcher, has_wildcards, plain_text, tokenize};
+use crate::pattern::{StrMatcher, Tok, has_wildcards, plain_text, tokenize};
 use crate::placeholder::Placeholders;
 use crate::rule::{Detection, Item, Search, Value};
 use ipnet::IpNet;
@@ -232,19 +232,23 @@ impl Compiler<'_> {
                 continue;
             }
             for text in self.string_values(item, s)? {
-                let with_anchor = match anchor {
-                    Anchor::Exact => text,
-                    Anchor::Prefix => format!("{text}*"),
-                    Anchor::Suffix => format!("*{text}"),
-                    Anchor::Contains => format!("*{text}*"),
+                // Anchor on tokens, never by pasting `*` onto the text: a value
+                // ending in `\` would otherwise turn into an escaped star.
+                let mut toks = tokenize(&text);
+                let (front, back) = match anchor {
+                    Anchor::Exact if field.is_none() => (true, true), // keywords: anywhere
+                    Anchor::Exact => (false, false),
+                    Anchor::Prefix => (false, true),
+                    Anchor::Suffix => (true, false),
+                    Anchor::Contains => (true, true),
                 };
-                // Keyword searches look for the value anywhere in a text.
-                let with_anchor = if field.is_none() && anchor == Anchor::Exact {
-                    format!("*{with_anchor}*")
-                } else {
-                    with_anchor
-                };
-                let m = StrMatcher::new(&tokenize(&with_anchor), !cased);
+                if front && toks.first() != Some(&Tok::Star) {
+                    toks.insert(0, Tok::Star);
+                }
+                if back && toks.last() != Some(&Tok::Star) {
+                    toks.push(Tok::Star);
+                }
+                let m = StrMatcher::new(&toks, !cased);
                 leaves.push(leaf(field, Test::Str { m, cased }, negate));
             }
         }
@@ -352,6 +356,57 @@ impl Expr {
     }
 }
 
+impl Expr {
+    /// Evaluate like [`Expr::eval`], and record the evidence: for each positive
+    /// leaf that held, its field and the event value that satisfied it.
+    pub fn explain<E: Event + ?Sized>(&self, ev: &E, out: &mut Vec<(Option<FieldId>, String)>) -> bool {
+        match self {
+            Expr::And(v) => {
+                let mark = out.len();
+                let ok = v.iter().all(|e| e.explain(ev, out));
+                if !ok {
+                    out.truncate(mark);
+                }
+                ok
+            }
+            Expr::Or(v) => v.iter().any(|e| e.explain(ev, out)),
+            Expr::Not(e) => !e.eval(ev),
+            Expr::Leaf(l) => {
+                if !l.eval(ev) {
+                    return false;
+                }
+                if l.negate || matches!(l.test, Test::Null | Test::Exists(false)) {
+                    return true;
+                }
+                let mut first = None;
+                let mut keep = |v: &Val<'_>| {
+                    if v.is_scalar() && l.test.matches(v, ev) {
+                        first = Some(v.raw.to_string());
+                        true
+                    } else {
+                        false
+                    }
+                };
+                match l.field {
+                    Some(f) => {
+                        ev.any_value(f, &mut keep);
+                    }
+                    None => {
+                        ev.any_text(&mut keep);
+                    }
+                }
+                if let Some(v) = first
+                    && !out.iter().any(|(f, x)| *f == l.field && *x == v)
+                {
+                    out.push((l.field, v));
+                }
+                true
+            }
+            Expr::Const(b) => *b,
+        }
+    }
+}
+
 impl Leaf {
     pub fn eval<E: Event + ?Sized>(&self, ev: &E) -> bool {
         let Some(field) = self.field else {
@@ -364,7 +419,7 @@ impl Leaf {
                 let mut present = false;
                 let mut hit = false;
                 ev.any_value(field, &mut |v| {
-                    if !v.is_null() {
+                    if v.is_scalar() {
                         present = true;
                         hit |= t.matches(v, ev);
                     }
@@ -372,7 +427,7 @@ impl Leaf {
                 });
                 present && !hit
             }
-            t => ev.any_value(field, &mut |v| !v.is_null() && t.matches(v, ev)).unwrap_or(false),
+            t => ev.any_value(field, &mut |v| v.is_scalar() && t.matches(v, ev)).unwrap_or(false),
         }
     }
 }
@@ -389,7 +444,7 @@ impl Test {
             Test::FieldRef { other, anchor, cased } => {
                 let (a, cased) = (if *cased { v.raw } else { v.folded }, *cased);
                 ev.any_value(*other, &mut |o| {
-                    if o.is_null() {
+                    if !o.is_scalar() {
                         return false;
                     }
                     let b = if cased { o.raw } else { o.folded };

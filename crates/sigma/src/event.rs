@@ -49,6 +49,8 @@ pub enum Kind {
     Num(f64),
     Bool,
     Null,
+    /// An object (or array of objects): present, but never equal to a value.
+    Composite,
 }
 
 /// One scalar value of an event field. Numbers and booleans carry their
@@ -63,6 +65,10 @@ pub struct Val<'a> {
 impl Val<'_> {
     pub fn is_null(&self) -> bool {
         self.kind == Kind::Null
+    }
+    /// A scalar that value tests can compare (not null, not an object).
+    pub fn is_scalar(&self) -> bool {
+        !matches!(self.kind, Kind::Null | Kind::Composite)
     }
     /// The value as a number: numbers as they are, strings if they parse.
     pub fn number(&self) -> Option<f64> {

@@ -1,0 +1,205 @@
+//! `vigie bench`: reproducible throughput figures for docs/performance.md.
+//!
+//! Everything runs on one thread so that the figures are per core; `hunt`
+//! spreads files over all cores.
+
+use crate::gen_events;
+use anyhow::{Context, Result};
+use clap::Args;
+use serde::Serialize;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+use vigie_detect::{Engine, loader};
+use vigie_mapping::builtins;
+use vigie_sigma::{RuleSet, Source};
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// Rule files or directories (repeatable), normally the whole SigmaHQ set.
+    #[arg(long = "rules", short = 'r', required = true, value_name = "PATH")]
+    rules: Vec<PathBuf>,
+    /// Values for `%placeholder%` names.
+    #[arg(long, value_name = "FILE")]
+    placeholders: Option<PathBuf>,
+    /// Number of generated Sysmon-shaped JSON events.
+    #[arg(long, default_value_t = 1_000_000)]
+    events: u64,
+    /// Where the generated corpus is written (reused when it already has the right size).
+    #[arg(long, default_value = "bench-data/sysmon.jsonl")]
+    corpus: PathBuf,
+    /// A directory of EVTX files to measure too (e.g. SigmaHQ's regression_data).
+    #[arg(long, value_name = "DIR")]
+    evtx: Option<PathBuf>,
+    /// Passes over the EVTX corpus (it is small; more passes give steadier numbers).
+    #[arg(long, default_value_t = 5)]
+    evtx_passes: u32,
+    /// Also measure with growing subsets of the rules, to show how cost scales.
+    #[arg(long)]
+    scaling: bool,
+    /// Print the results as one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize, Default)]
+struct Results {
+    rules_loaded: usize,
+    rules_rejected: usize,
+    rule_load_seconds: f64,
+    json_events: u64,
+    json_bytes: u64,
+    json_decode_only_eps: f64,
+    json_eps_per_core: f64,
+    json_mb_per_s_per_core: f64,
+    json_detections: u64,
+    evtx_records: u64,
+    evtx_bytes: u64,
+    evtx_decode_only_rps: f64,
+    evtx_rps_per_core: f64,
+    evtx_detections: u64,
+    scaling: Vec<(usize, f64)>,
+    peak_rss_mb: f64,
+}
+
+pub fn run(args: BenchArgs) -> Result<ExitCode> {
+    let mut r = Results::default();
+    let ph = loader::load_placeholders(args.placeholders.as_deref())?;
+    let t = Instant::now();
+    let files = loader::rule_files(&args.rules)?;
+    let sources: Vec<Source> = files
+        .iter()
+        .map(|f| Ok(Source { path: f.display().to_string(), text: std::fs::read_to_string(f)? }))
+        .collect::<Result<_, std::io::Error>>()?;
+    let set = RuleSet::load(&sources, &ph);
+    r.rules_loaded = set.loaded();
+    r.rules_rejected = set.rejected.len();
+    let engine = Engine::new(set, builtins(), false);
+    r.rule_load_seconds = t.elapsed().as_secs_f64();
+    eprintln!("rules: {} loaded, {} rejected, compiled in {:.2} s", r.rules_loaded, r.rules_rejected, r.rule_load_seconds);
+
+    ensure_corpus(&args.corpus, args.events)?;
+    r.json_events = args.events;
+    r.json_bytes = std::fs::metadata(&args.corpus)?.len();
+    let (secs, _) = json_pass(&args.corpus, None)?;
+    r.json_decode_only_eps = args.events as f64 / secs;
+    let (secs, hits) = json_pass(&args.corpus, Some(&engine))?;
+    r.json_eps_per_core = args.events as f64 / secs;
+    r.json_mb_per_s_per_core = r.json_bytes as f64 / 1e6 / secs;
+    r.json_detections = hits;
+    eprintln!(
+        "json: {} events, decode only {:.0}/s, decode+match {:.0}/s ({:.0} MB/s) per core, {hits} detections",
+        args.events, r.json_decode_only_eps, r.json_eps_per_core, r.json_mb_per_s_per_core
+    );
+
+    if let Some(dir) = &args.evtx {
+        let files: Vec<PathBuf> = vigie_events::discover(std::slice::from_ref(dir))?
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("evtx")))
+            .collect();
+        r.evtx_bytes = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum::<u64>()
+            * args.evtx_passes as u64;
+        let (secs, n, _) = evtx_pass(&files, None, args.evtx_passes)?;
+        r.evtx_records = n;
+        r.evtx_decode_only_rps = n as f64 / secs;
+        let (secs, n, hits) = evtx_pass(&files, Some(&engine), args.evtx_passes)?;
+        r.evtx_rps_per_core = n as f64 / secs;
+        r.evtx_detections = hits;
+        eprintln!(
+            "evtx: {n} records, decode only {:.0}/s, decode+match {:.0}/s per core",
+            r.evtx_decode_only_rps, r.evtx_rps_per_core
+        );
+    }
+
+    if args.scaling {
+        let subset = args.corpus.with_extension("scaling.jsonl");
+        ensure_corpus(&subset, 200_000)?;
+        for n in [100usize, 500, 1000, 2000, sources.len()] {
+            let n = n.min(sources.len());
+            let set = RuleSet::load(&sources[..n], &ph);
+            let rules = set.rules.len();
+            let e = Engine::new(set, builtins(), false);
+            let (secs, _) = json_pass(&subset, Some(&e))?;
+            let eps = 200_000.0 / secs;
+            eprintln!("scaling: {rules} rules -> {eps:.0} events/s per core");
+            r.scaling.push((rules, eps));
+        }
+    }
+    r.peak_rss_mb = peak_rss_mb();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        println!("peak memory (RSS): {:.0} MB", r.peak_rss_mb);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn ensure_corpus(path: &Path, n: u64) -> Result<()> {
+    let lines = std::fs::File::open(path)
+        .map(|f| std::io::BufReader::new(f).lines().count() as u64)
+        .unwrap_or(0);
+    if lines == n {
+        return Ok(());
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    eprintln!("generating {n} events into {}", path.display());
+    gen_events::write_corpus(path, n, 42).with_context(|| format!("writing {}", path.display()))
+}
+
+/// One single-threaded pass: read lines, decode, and match when an engine is given.
+fn json_pass(path: &Path, engine: Option<&Engine>) -> Result<(f64, u64)> {
+    let data = std::fs::read(path)?;
+    let mut scratch = engine.map(Engine::scratch);
+    let mut hits = Vec::new();
+    let mut count = 0u64;
+    let t = Instant::now();
+    for line in data.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        let v: sonic_rs::Value = sonic_rs::from_slice(line)?;
+        if let (Some(e), Some(s)) = (engine, scratch.as_mut()) {
+            hits.clear();
+            e.detect(&v, s, &mut hits);
+            count += hits.iter().filter(|h| e.set.rules[h.rule as usize].emit).count() as u64;
+        }
+    }
+    Ok((t.elapsed().as_secs_f64(), count))
+}
+
+fn evtx_pass(files: &[PathBuf], engine: Option<&Engine>, passes: u32) -> Result<(f64, u64, u64)> {
+    let mut scratch = engine.map(Engine::scratch);
+    let mut hits = Vec::new();
+    let (mut n, mut count) = (0u64, 0u64);
+    let t = Instant::now();
+    for _ in 0..passes {
+        for f in files {
+            vigie_events::read_file(
+                f,
+                1,
+                &mut |rec| {
+                    n += 1;
+                    if let (Some(e), Some(s)) = (engine, scratch.as_mut()) {
+                        hits.clear();
+                        e.detect(&rec.value, s, &mut hits);
+                        count += hits.iter().filter(|h| e.set.rules[h.rule as usize].emit).count() as u64;
+                    }
+                },
+                &mut |_| {},
+            )?;
+        }
+    }
+    Ok((t.elapsed().as_secs_f64(), n, count))
+}
+
+/// Peak resident memory of this process, from /proc (Linux).
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|k| k.parse::<f64>().ok()))
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}

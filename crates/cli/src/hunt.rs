@@ -1,0 +1,257 @@
+//! `vigie hunt`: a parallel retro-hunt over files.
+
+use crate::output::{self, Detection, File, Log, Row, RuleRef};
+use anyhow::{Result, bail};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Instant;
+use vigie_detect::{Engine, loader};
+use vigie_mapping::{Mapping, builtins};
+
+#[derive(Args)]
+pub struct HuntArgs {
+    /// A rule file or directory; repeat the flag for several (each takes one path).
+    #[arg(long = "rules", short = 'r', required = true, value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+    /// A mapping file to read every input with, instead of recognising each event's shape.
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+    /// Values for `%placeholder%` names used with the `expand` modifier.
+    #[arg(long, value_name = "FILE")]
+    pub placeholders: Option<PathBuf>,
+    /// One JSON object per detection on standard output (the summary goes to standard error).
+    #[arg(long)]
+    pub jsonl: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long, short = 'j')]
+    pub threads: Option<usize>,
+    /// Hide the progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Input files or directories (searched recursively).
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+}
+
+/// Totals shared by the workers.
+#[derive(Default)]
+struct Counters {
+    events: AtomicU64,
+    unrecognised: AtomicU64,
+    decode_errors: AtomicU64,
+    bytes: AtomicU64,
+}
+
+/// How many decode errors are printed one by one before only counting.
+const SHOWN_ERRORS: u64 = 20;
+
+pub fn run(args: HuntArgs) -> Result<ExitCode> {
+    let started = Instant::now();
+    let ph = loader::load_placeholders(args.placeholders.as_deref())?;
+    let set = loader::load_rules(&args.rules, &ph)?;
+    if set.rules.is_empty() {
+        bail!("no rule loaded from {}", args.rules.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+    }
+    let (mappings, forced) = match &args.mapping {
+        Some(p) => (vec![Mapping::from_file(p)?], true),
+        None => (builtins(), false),
+    };
+    let files = vigie_events::discover(&args.inputs)?;
+    let rejected = set.rejected.clone();
+    let correlations = set.correlations.len();
+    let engine = Engine::new(set, mappings, forced);
+    let load_secs = started.elapsed().as_secs_f64();
+
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(args.threads.unwrap_or(0)).build()?;
+    let total_bytes: u64 = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
+    let bar = if args.quiet || !std::io::stderr().is_terminal() {
+        ProgressBar::hidden()
+    } else {
+        let b = ProgressBar::new(total_bytes);
+        b.set_style(
+            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({eta}) {msg}")
+                .expect("valid template"),
+        );
+        b
+    };
+    let counters = Counters::default();
+    let by_level: Mutex<BTreeMap<String, u64>> = Mutex::default();
+    let rows: Mutex<Vec<Row>> = Mutex::default();
+    let stdout = Mutex::new(std::io::BufWriter::new(std::io::stdout()));
+    let failures: Mutex<Vec<String>> = Mutex::default();
+    let match_start = Instant::now();
+    let evtx_threads = if files.len() == 1 { pool.current_num_threads() } else { 1 };
+
+    pool.install(|| {
+        files.par_iter().for_each(|path| {
+            let mut scratch = engine.scratch();
+            let mut hits = Vec::new();
+            let shown = path.display().to_string();
+            let mut out_buf: Vec<u8> = Vec::new();
+            let mut local_rows = Vec::new();
+            let mut local_levels: BTreeMap<String, u64> = BTreeMap::new();
+            let result = vigie_events::read_file(
+                path,
+                evtx_threads,
+                &mut |rec| {
+                    counters.events.fetch_add(1, Relaxed);
+                    hits.clear();
+                    let Some(_) = engine.detect(&rec.value, &mut scratch, &mut hits) else {
+                        counters.unrecognised.fetch_add(1, Relaxed);
+                        return;
+                    };
+                    for hit in hits.clone() {
+                        let rule = &engine.set.rules[hit.rule as usize];
+                        if !rule.emit {
+                            continue;
+                        }
+                        let level = rule.meta.level.clone().unwrap_or_else(|| "unknown".into());
+                        *local_levels.entry(level.clone()).or_default() += 1;
+                        let matched: BTreeMap<String, String> =
+                            engine.explain(&rec.value, &hit, &mut scratch).into_iter().collect();
+                        let timestamp = engine.timestamp(&rec.value, hit.shape);
+                        if args.jsonl {
+                            let d = Detection {
+                                timestamp,
+                                rule: RuleRef::new(&rule.meta, &rule.path),
+                                log: Log { file: File { path: shown.clone() }, offset: rec.location },
+                                matched,
+                                event: &rec.value,
+                            };
+                            if serde_json::to_writer(&mut out_buf, &d).is_ok() {
+                                out_buf.push(b'\n');
+                            }
+                        } else {
+                            local_rows.push(Row {
+                                timestamp: timestamp.unwrap_or_default(),
+                                level,
+                                rule: rule.meta.title.clone(),
+                                author: rule.meta.author.clone().unwrap_or_else(|| "unknown".into()),
+                                location: format!("{shown}:{}", rec.location),
+                                matched: matched.iter().map(|(k, v)| format!("{k}={}", clip(v))).collect::<Vec<_>>().join("\n"),
+                            });
+                        }
+                    }
+                    if out_buf.len() > 1 << 16 {
+                        let mut o = stdout.lock().expect("stdout lock");
+                        let _ = o.write_all(&out_buf);
+                        out_buf.clear();
+                    }
+                },
+                &mut |e| {
+                    let n = counters.decode_errors.fetch_add(1, Relaxed);
+                    if n < SHOWN_ERRORS {
+                        bar.suspend(|| eprintln!("warning: skipped bad record: {e}"));
+                    }
+                },
+            );
+            match result {
+                Ok(stats) => {
+                    counters.bytes.fetch_add(stats.bytes, Relaxed);
+                    bar.inc(stats.bytes);
+                }
+                Err(e) => {
+                    bar.suspend(|| eprintln!("error: {e}"));
+                    failures.lock().expect("lock").push(e.to_string());
+                }
+            }
+            if !out_buf.is_empty() {
+                let _ = stdout.lock().expect("stdout lock").write_all(&out_buf);
+            }
+            rows.lock().expect("lock").extend(local_rows);
+            let mut lv = by_level.lock().expect("lock");
+            for (k, v) in local_levels {
+                *lv.entry(k).or_default() += v;
+            }
+        })
+    });
+    bar.finish_and_clear();
+    let mut out = stdout.into_inner().expect("stdout");
+    let secs = match_start.elapsed().as_secs_f64();
+    let mut rows = rows.into_inner().expect("rows");
+    if !args.jsonl {
+        rows.sort_by(|a, b| {
+            output::level_rank(&a.level).cmp(&output::level_rank(&b.level)).then(a.timestamp.cmp(&b.timestamp))
+        });
+        if rows.is_empty() {
+            writeln!(out, "No detections.")?;
+        } else {
+            writeln!(out, "{}", output::table(&rows))?;
+        }
+    }
+    out.flush()?;
+    drop(out);
+
+    let events = counters.events.load(Relaxed);
+    let by_level = by_level.into_inner().expect("levels");
+    let detections: u64 = by_level.values().sum();
+    let mut levels: Vec<(&String, &u64)> = by_level.iter().collect();
+    levels.sort_by_key(|(l, _)| output::level_rank(l));
+    let mut s = String::new();
+    use std::fmt::Write as _;
+    let _ = writeln!(s, "\nSummary");
+    let _ = writeln!(
+        s,
+        "  files:        {} ({:.1} MB)",
+        files.len(),
+        counters.bytes.load(Relaxed) as f64 / 1e6
+    );
+    let _ = writeln!(
+        s,
+        "  events read:  {events} in {secs:.2} s ({:.0} events/s on {} threads)",
+        events as f64 / secs.max(1e-9),
+        pool.current_num_threads()
+    );
+    let _ = writeln!(
+        s,
+        "  detections:   {detections}{}",
+        if levels.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", levels.iter().map(|(l, n)| format!("{l}: {n}")).collect::<Vec<_>>().join(", "))
+        }
+    );
+    let _ = writeln!(
+        s,
+        "  rules:        {} loaded in {load_secs:.2} s, {} rejected{}",
+        engine.set.rules.iter().filter(|r| r.emit).count(),
+        rejected.len(),
+        if rejected.is_empty() { "" } else { " (see `vigie rules check`)" }
+    );
+    if correlations > 0 {
+        let _ = writeln!(s, "  correlations: {correlations} parsed; they are evaluated by the streaming engine, not by hunt");
+    }
+    let unrec = counters.unrecognised.load(Relaxed);
+    if unrec > 0 {
+        let _ = writeln!(s, "  unrecognised: {unrec} events matched no known shape (give --mapping)");
+    }
+    let errs = counters.decode_errors.load(Relaxed);
+    if errs > 0 {
+        let _ = writeln!(s, "  bad records:  {errs} skipped{}", if errs > SHOWN_ERRORS { " (first 20 shown)" } else { "" });
+    }
+    let failures = failures.into_inner().expect("failures");
+    if !failures.is_empty() {
+        let _ = writeln!(s, "  unreadable:   {} input(s)", failures.len());
+    }
+    eprint!("{s}");
+    if !failures.is_empty() {
+        return Ok(ExitCode::from(2));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn clip(v: &str) -> String {
+    const MAX: usize = 120;
+    if v.chars().count() <= MAX {
+        v.to_string()
+    } else {
+        format!("{}…", v.chars().take(MAX).collect::<String>())
+    }
+}

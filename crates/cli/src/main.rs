@@ -1,0 +1,94 @@
+//! The `vigie` command line.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+mod bench;
+mod gen_events;
+mod hunt;
+mod output;
+mod rules;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// vigie: real-time threat detection and response for personal-data systems.
+///
+/// Start with a retro-hunt over log files with the SigmaHQ rules:
+///
+///   vigie hunt --rules rules/sigma samples/
+///
+/// Every command explains itself with `vigie <command> --help`.
+#[derive(Parser)]
+#[command(name = "vigie", version, about, long_about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Search log files (EVTX, JSON lines, JSON arrays, gzip, directories) with Sigma rules.
+    ///
+    /// Each input event is recognised by its shape (EVTX, EVTX rendered as JSON,
+    /// flat Windows JSON, ECS, the personal-data application schema), routed to
+    /// the rules of its log source, and matched. Detections are printed as a
+    /// table, or one JSON object per line with --jsonl; a summary follows on
+    /// standard error.
+    ///
+    /// Examples:
+    ///
+    ///   vigie hunt --rules rules/sigma samples/
+    ///
+    ///   vigie hunt --rules rules/sigma/rules --rules my-rules.yml --jsonl logs/*.evtx > hits.jsonl
+    ///
+    ///   vigie hunt --rules my-rules/ --mapping my-app.yml app-audit.jsonl.gz
+    Hunt(hunt::HuntArgs),
+    /// Work with rule files.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+    /// Measure matching speed with the full rule set on a corpus (see docs/performance.md).
+    Bench(bench::BenchArgs),
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// Load rules and report every rule that loaded and every rule that did not, with the reason.
+    ///
+    /// Exit status is 0 when every rule loaded, 1 when some were rejected.
+    ///
+    /// Example: vigie rules check --placeholders rules/placeholders.yml rules/sigma
+    Check {
+        /// Rule files or directories (searched recursively for .yml and .yaml).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Values for `%placeholder%` names used with the `expand` modifier.
+        #[arg(long)]
+        placeholders: Option<PathBuf>,
+        /// Print one JSON object: {"loaded": N, "rejected": [{"path", "id", "reason"}]}.
+        #[arg(long)]
+        json: bool,
+        /// Also list every loaded rule.
+        #[arg(long, short)]
+        verbose: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Hunt(args) => hunt::run(args),
+        Command::Rules(RulesCommand::Check { paths, placeholders, json, verbose }) => {
+            rules::check(&paths, placeholders.as_deref(), json, verbose)
+        }
+        Command::Bench(args) => bench::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! The detection engine: rule buckets per log source, shared automata per
+//! field, and evaluation of the few rules whose literals an event contains.
+
+use crate::view::{EventView, FieldCache};
+use aho_corasick::{AhoCorasick, MatchKind};
+use rustc_hash::FxHashMap;
+use std::cell::RefCell;
+use vigie_events::{FieldPath, Value};
+use vigie_mapping::Mapping;
+use vigie_sigma::prefilter::{Need, need};
+use vigie_sigma::{Event, FieldId, Kind, RuleSet};
+
+/// One field's automaton: every required literal of the bucket's rules on
+/// that field, and which rules each literal unlocks.
+struct Scan {
+    field: Option<FieldId>,
+    ac: AhoCorasick,
+    targets: Vec<Vec<u32>>,
+}
+
+/// The rules that apply to one log source of one mapping.
+struct Bucket {
+    /// Global rule indices.
+    rules: Vec<u32>,
+    /// Where each Sigma field lives for this log source, by field id.
+    paths: Vec<Option<Box<[FieldPath]>>>,
+    scans: Vec<Scan>,
+    /// Local indices of rules with no required literal: always evaluated.
+    always: Vec<u32>,
+}
+
+struct Shape {
+    mapping: Mapping,
+    buckets: Vec<Option<Bucket>>,
+}
+
+/// A rule that matched an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hit {
+    pub rule: u32,
+    pub shape: usize,
+    pub entry: usize,
+}
+
+/// Statistics of the compiled engine, for `rules check` and benchmarks.
+#[derive(Debug, Clone, Default)]
+pub struct EngineStats {
+    pub buckets: usize,
+    pub literals: usize,
+    pub always_evaluated: usize,
+    /// Rules whose log source no loaded mapping can route to.
+    pub unroutable: Vec<u32>,
+}
+
+/// The compiled rule set, ready to match events from any thread.
+pub struct Engine {
+    pub set: RuleSet,
+    shapes: Vec<Shape>,
+    /// With a user mapping, every event is read with it; otherwise the shape
+    /// of each event picks the mapping.
+    forced: bool,
+    pub stats: EngineStats,
+}
+
+/// Per-thread working memory.
+pub struct Scratch {
+    cache: RefCell<FieldCache>,
+    cand_stamp: Vec<u32>,
+    fired_stamp: Vec<u32>,
+    generation: u32,
+    cand: Vec<u32>,
+    routes: Vec<usize>,
+}
+
+impl Engine {
+    /// Compile `set` against `mappings`. With `forced`, `mappings` must hold
+    /// exactly the user's mapping.
+    pub fn new(set: RuleSet, mappings: Vec<Mapping>, forced: bool) -> Engine {
+        let mut stats = EngineStats::default();
+        let mut routed = vec![false; set.rules.len()];
+        let shapes = mappings
+            .into_iter()
+            .map(|mapping| {
+                let buckets = (0..mapping.entries.len())
+                    .map(|e| {
+                        let b = build_bucket(&set, &mapping, e, &mut stats)?;
+                        b.rules.iter().for_each(|&r| routed[r as usize] = true);
+                        Some(b)
+                    })
+                    .collect();
+                Shape { mapping, buckets }
+            })
+            .collect();
+        stats.unroutable = (0..set.rules.len() as u32).filter(|&r| !routed[r as usize]).collect();
+        Engine { set, shapes, forced, stats }
+    }
+
+    pub fn scratch(&self) -> Scratch {
+        let n = self.set.rules.len();
+        Scratch {
+            cache: RefCell::new(FieldCache::default()),
+            cand_stamp: vec![0; n],
+            fired_stamp: vec![0; n],
+            generation: 0,
+            cand: Vec::new(),
+            routes: Vec::new(),
+        }
+    }
+
+    pub fn mapping(&self, shape: usize) -> &Mapping {
+        &self.shapes[shape].mapping
+    }
+
+    /// Which mapping reads this event; `None` when no shape is recognised.
+    pub fn shape_of(&self, ev: &Value) -> Option<usize> {
+        if self.forced {
+            return Some(0);
+        }
+        self.shapes.iter().position(|sh| sh.mapping.detects(ev))
+    }
+
+    /// Match one event. Returns the shape it was read as (None: unrecognised,
+    /// and no rule could apply).
+    pub fn detect(&self, ev: &Value, s: &mut Scratch, out: &mut Vec<Hit>) -> Option<usize> {
+        let shape = self.shape_of(ev)?;
+        let sh = &self.shapes[shape];
+        let mut routes = std::mem::take(&mut s.routes);
+        sh.mapping.route(ev, &mut routes);
+        s.generation = s.generation.wrapping_add(1);
+        if s.generation == 0 {
+            s.cand_stamp.iter_mut().for_each(|x| *x = 0);
+            s.fired_stamp.iter_mut().for_each(|x| *x = 0);
+            s.generation = 1;
+        }
+        for &entry in &routes {
+            let Some(b) = &sh.buckets[entry] else { continue };
+            self.run_bucket(b, ev, s, |rule| out.push(Hit { rule, shape, entry }));
+        }
+        s.routes = routes;
+        Some(shape)
+    }
+
+    fn run_bucket(&self, b: &Bucket, ev: &Value, s: &mut Scratch, mut emit: impl FnMut(u32)) {
+        s.cache.borrow_mut().reset(b.paths.len());
+        let view = EventView { root: ev, paths: &b.paths, cache: &s.cache };
+        let generation = s.generation;
+        // Bucket-local candidate marks reuse the per-event generation; a rule
+        // in two buckets is deduplicated by `fired_stamp` below.
+        s.cand.clear();
+        let cand = &mut s.cand;
+        let stamp = &mut s.cand_stamp;
+        for scan in &b.scans {
+            let mut mark = |text: &str| {
+                for m in scan.ac.find_overlapping_iter(text) {
+                    for &li in &scan.targets[m.pattern().as_usize()] {
+                        let g = b.rules[li as usize] as usize;
+                        if stamp[g] != generation {
+                            stamp[g] = generation;
+                            cand.push(li);
+                        }
+                    }
+                }
+            };
+            match scan.field {
+                Some(f) => {
+                    view.any_value(f, &mut |v| {
+                        if !matches!(v.kind, Kind::Null | Kind::Composite) {
+                            mark(v.folded);
+                        }
+                        false
+                    });
+                }
+                None => {
+                    view.any_text(&mut |v| {
+                        mark(v.folded);
+                        false
+                    });
+                }
+            }
+        }
+        cand.extend_from_slice(&b.always);
+        cand.sort_unstable();
+        for &li in cand.iter() {
+            let g = b.rules[li as usize];
+            if s.fired_stamp[g as usize] == generation {
+                continue;
+            }
+            if self.set.rules[g as usize].expr.eval(&view) {
+                s.fired_stamp[g as usize] = generation;
+                emit(g);
+            }
+        }
+        // Candidates of the next bucket must be collected afresh.
+        for &li in cand.iter() {
+            let g = b.rules[li as usize] as usize;
+            if s.cand_stamp[g] == generation {
+                s.cand_stamp[g] = generation.wrapping_sub(1);
+            }
+        }
+    }
+
+    /// The fields and values that made `hit` match, by Sigma field name
+    /// (`keywords` for field-less searches).
+    pub fn explain(&self, ev: &Value, hit: &Hit, s: &mut Scratch) -> Vec<(String, String)> {
+        let Some(b) = &self.shapes[hit.shape].buckets[hit.entry] else { return Vec::new() };
+        s.cache.borrow_mut().reset(b.paths.len());
+        let view = EventView { root: ev, paths: &b.paths, cache: &s.cache };
+        let mut out = Vec::new();
+        self.set.rules[hit.rule as usize].expr.explain(&view, &mut out);
+        out.into_iter()
+            .map(|(f, v)| (f.map_or_else(|| "keywords".to_string(), |f| self.set.fields.name(f).to_string()), v))
+            .collect()
+    }
+
+    /// The event's own timestamp, as the mapping finds it.
+    pub fn timestamp(&self, ev: &Value, shape: usize) -> Option<String> {
+        self.shapes[shape].mapping.timestamp(ev).map(|c| c.into_owned())
+    }
+}
+
+fn build_bucket(set: &RuleSet, mapping: &Mapping, entry: usize, stats: &mut EngineStats) -> Option<Bucket> {
+    let ls = &mapping.entries[entry].logsource;
+    let rules: Vec<u32> = (0..set.rules.len() as u32).filter(|&r| set.rules[r as usize].logsource.within(ls)).collect();
+    if rules.is_empty() {
+        return None;
+    }
+    let mut paths: Vec<Option<Box<[FieldPath]>>> = vec![None; set.fields.len()];
+    let mut by_field: FxHashMap<Option<FieldId>, (Vec<String>, FxHashMap<String, usize>, Vec<Vec<u32>>)> =
+        FxHashMap::default();
+    let mut always = Vec::new();
+    let mut leaves = Vec::new();
+    for (li, &r) in rules.iter().enumerate() {
+        let expr = &set.rules[r as usize].expr;
+        leaves.clear();
+        expr.leaves(&mut leaves);
+        for l in &leaves {
+            let mut add = |f: FieldId| {
+                if paths[f.0 as usize].is_none() {
+                    paths[f.0 as usize] = Some(mapping.field_paths(entry, set.fields.name(f)).into_boxed_slice());
+                }
+            };
+            if let Some(f) = l.field {
+                add(f);
+            }
+            if let vigie_sigma::Test::FieldRef { other, .. } = l.test {
+                add(other);
+            }
+        }
+        match need(expr) {
+            Need::Any => always.push(li as u32),
+            Need::OneOf(lits) => {
+                for (field, lit) in lits {
+                    let (pats, ids, targets) = by_field.entry(field).or_default();
+                    let pid = *ids.entry(lit.clone()).or_insert_with(|| {
+                        pats.push(lit);
+                        targets.push(Vec::new());
+                        pats.len() - 1
+                    });
+                    if !targets[pid].contains(&(li as u32)) {
+                        targets[pid].push(li as u32);
+                    }
+                }
+            }
+        }
+    }
+    let mut scans: Vec<Scan> = by_field
+        .into_iter()
+        .map(|(field, (pats, _, targets))| {
+            stats.literals += pats.len();
+            let ac = AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .build(&pats)
+                .expect("literal sets are always valid for Aho-Corasick");
+            Scan { field, ac, targets }
+        })
+        .collect();
+    scans.sort_by_key(|s| s.field);
+    stats.buckets += 1;
+    stats.always_evaluated += always.len();
+    Some(Bucket { rules, paths, scans, always })
+}

@@ -1,0 +1,65 @@
+//! Reading rule files from disk for the pure rule compiler.
+
+use std::path::{Path, PathBuf};
+use vigie_sigma::{Placeholders, RuleSet, Source};
+
+/// A rule path that could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct LoadError {
+    pub path: String,
+    pub message: String,
+}
+
+/// Collect rule files under the given paths: `.yml` and `.yaml` files
+/// (including `.yml.yml`), recursively, sorted for reproducible order.
+pub fn rule_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
+    let mut out = Vec::new();
+    for p in paths {
+        let meta = std::fs::metadata(p)
+            .map_err(|e| LoadError { path: p.display().to_string(), message: e.to_string() })?;
+        if meta.is_dir() {
+            let mut found = Vec::new();
+            for entry in walkdir::WalkDir::new(p) {
+                let entry = entry.map_err(|e| LoadError { path: p.display().to_string(), message: e.to_string() })?;
+                let name = entry.file_name().to_string_lossy().to_lowercase();
+                if entry.file_type().is_file() && (name.ends_with(".yml") || name.ends_with(".yaml")) {
+                    found.push(entry.into_path());
+                }
+            }
+            found.sort();
+            out.extend(found);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// Read and compile every rule under `paths`. A file that cannot be read is
+/// an error (the user named it); a file that cannot be parsed is a rejection.
+pub fn load_rules(paths: &[PathBuf], placeholders: &Placeholders) -> Result<RuleSet, LoadError> {
+    let files = rule_files(paths)?;
+    let mut sources = Vec::with_capacity(files.len());
+    for f in files {
+        let text = read(&f)?;
+        sources.push(Source { path: f.display().to_string(), text });
+    }
+    Ok(RuleSet::load(&sources, placeholders))
+}
+
+fn read(p: &Path) -> Result<String, LoadError> {
+    let bytes = std::fs::read(p).map_err(|e| LoadError { path: p.display().to_string(), message: e.to_string() })?;
+    String::from_utf8(bytes).map_err(|e| LoadError {
+        path: p.display().to_string(),
+        message: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
+    })
+}
+
+/// Load a placeholder file, or none.
+pub fn load_placeholders(path: Option<&Path>) -> Result<Placeholders, LoadError> {
+    match path {
+        None => Ok(Placeholders::default()),
+        Some(p) => Placeholders::from_yaml(&read(p)?).map_err(|message| LoadError { path: p.display().to_string(), message }),
+    }
+}
