@@ -22,8 +22,9 @@ struct Scan {
 struct Bucket {
     /// Global rule indices.
     rules: Vec<u32>,
-    /// Where each Sigma field lives for this log source, by field id.
-    paths: Vec<Option<Box<[FieldPath]>>>,
+    /// Where each Sigma field lives for this log source: field id to the
+    /// shape's path-list id.
+    fields: Vec<Option<u32>>,
     scans: Vec<Scan>,
     /// Local indices of rules with no required literal: always evaluated.
     always: Vec<u32>,
@@ -32,6 +33,8 @@ struct Bucket {
 struct Shape {
     mapping: Mapping,
     buckets: Vec<Option<Bucket>>,
+    /// Distinct path lists of all buckets; the per-event cache is indexed by these.
+    lists: Vec<Box<[FieldPath]>>,
 }
 
 /// A rule that matched an event.
@@ -70,6 +73,8 @@ pub struct Scratch {
     generation: u32,
     cand: Vec<u32>,
     routes: Vec<usize>,
+    /// Rules evaluated so far by this scratch (for benchmarks).
+    pub evaluated: u64,
 }
 
 impl Engine {
@@ -81,14 +86,15 @@ impl Engine {
         let shapes = mappings
             .into_iter()
             .map(|mapping| {
+                let mut lists = PathLists::default();
                 let buckets = (0..mapping.entries.len())
                     .map(|e| {
-                        let b = build_bucket(&set, &mapping, e, &mut stats)?;
+                        let b = build_bucket(&set, &mapping, e, &mut lists, &mut stats)?;
                         b.rules.iter().for_each(|&r| routed[r as usize] = true);
                         Some(b)
                     })
                     .collect();
-                Shape { mapping, buckets }
+                Shape { mapping, buckets, lists: lists.lists }
             })
             .collect();
         stats.unroutable = (0..set.rules.len() as u32).filter(|&r| !routed[r as usize]).collect();
@@ -104,6 +110,7 @@ impl Engine {
             generation: 0,
             cand: Vec::new(),
             routes: Vec::new(),
+            evaluated: 0,
         }
     }
 
@@ -126,6 +133,7 @@ impl Engine {
         let sh = &self.shapes[shape];
         let mut routes = std::mem::take(&mut s.routes);
         sh.mapping.route(ev, &mut routes);
+        s.cache.borrow_mut().reset(sh.lists.len());
         s.generation = s.generation.wrapping_add(1);
         if s.generation == 0 {
             s.cand_stamp.iter_mut().for_each(|x| *x = 0);
@@ -134,15 +142,21 @@ impl Engine {
         }
         for &entry in &routes {
             let Some(b) = &sh.buckets[entry] else { continue };
-            self.run_bucket(b, ev, s, |rule| out.push(Hit { rule, shape, entry }));
+            self.run_bucket(b, &sh.lists, ev, s, |rule| out.push(Hit { rule, shape, entry }));
         }
         s.routes = routes;
         Some(shape)
     }
 
-    fn run_bucket(&self, b: &Bucket, ev: &Value, s: &mut Scratch, mut emit: impl FnMut(u32)) {
-        s.cache.borrow_mut().reset(b.paths.len());
-        let view = EventView { root: ev, paths: &b.paths, cache: &s.cache };
+    fn run_bucket(
+        &self,
+        b: &Bucket,
+        lists: &[Box<[FieldPath]>],
+        ev: &Value,
+        s: &mut Scratch,
+        mut emit: impl FnMut(u32),
+    ) {
+        let view = EventView { root: ev, fields: &b.fields, lists, cache: &s.cache };
         let generation = s.generation;
         // Bucket-local candidate marks reuse the per-event generation; a rule
         // in two buckets is deduplicated by `fired_stamp` below.
@@ -180,6 +194,7 @@ impl Engine {
         }
         cand.extend_from_slice(&b.always);
         cand.sort_unstable();
+        s.evaluated += cand.len() as u64;
         for &li in cand.iter() {
             let g = b.rules[li as usize];
             if s.fired_stamp[g as usize] == generation {
@@ -202,9 +217,10 @@ impl Engine {
     /// The fields and values that made `hit` match, by Sigma field name
     /// (`keywords` for field-less searches).
     pub fn explain(&self, ev: &Value, hit: &Hit, s: &mut Scratch) -> Vec<(String, String)> {
-        let Some(b) = &self.shapes[hit.shape].buckets[hit.entry] else { return Vec::new() };
-        s.cache.borrow_mut().reset(b.paths.len());
-        let view = EventView { root: ev, paths: &b.paths, cache: &s.cache };
+        let sh = &self.shapes[hit.shape];
+        let Some(b) = &sh.buckets[hit.entry] else { return Vec::new() };
+        s.cache.borrow_mut().reset(sh.lists.len());
+        let view = EventView { root: ev, fields: &b.fields, lists: &sh.lists, cache: &s.cache };
         let mut out = Vec::new();
         self.set.rules[hit.rule as usize].expr.explain(&view, &mut out);
         out.into_iter()
@@ -218,13 +234,36 @@ impl Engine {
     }
 }
 
-fn build_bucket(set: &RuleSet, mapping: &Mapping, entry: usize, stats: &mut EngineStats) -> Option<Bucket> {
+/// Interning of path lists, so that buckets share cache slots.
+#[derive(Default)]
+struct PathLists {
+    lists: Vec<Box<[FieldPath]>>,
+    ids: FxHashMap<Vec<String>, u32>,
+}
+
+impl PathLists {
+    fn intern(&mut self, paths: Vec<FieldPath>) -> u32 {
+        let key: Vec<String> = paths.iter().map(|p| p.as_str().to_string()).collect();
+        *self.ids.entry(key).or_insert_with(|| {
+            self.lists.push(paths.into_boxed_slice());
+            self.lists.len() as u32 - 1
+        })
+    }
+}
+
+fn build_bucket(
+    set: &RuleSet,
+    mapping: &Mapping,
+    entry: usize,
+    lists: &mut PathLists,
+    stats: &mut EngineStats,
+) -> Option<Bucket> {
     let ls = &mapping.entries[entry].logsource;
     let rules: Vec<u32> = (0..set.rules.len() as u32).filter(|&r| set.rules[r as usize].logsource.within(ls)).collect();
     if rules.is_empty() {
         return None;
     }
-    let mut paths: Vec<Option<Box<[FieldPath]>>> = vec![None; set.fields.len()];
+    let mut fields: Vec<Option<u32>> = vec![None; set.fields.len()];
     let mut by_field: FxHashMap<Option<FieldId>, (Vec<String>, FxHashMap<String, usize>, Vec<Vec<u32>>)> =
         FxHashMap::default();
     let mut always = Vec::new();
@@ -235,8 +274,8 @@ fn build_bucket(set: &RuleSet, mapping: &Mapping, entry: usize, stats: &mut Engi
         expr.leaves(&mut leaves);
         for l in &leaves {
             let mut add = |f: FieldId| {
-                if paths[f.0 as usize].is_none() {
-                    paths[f.0 as usize] = Some(mapping.field_paths(entry, set.fields.name(f)).into_boxed_slice());
+                if fields[f.0 as usize].is_none() {
+                    fields[f.0 as usize] = Some(lists.intern(mapping.field_paths(entry, set.fields.name(f))));
                 }
             };
             if let Some(f) = l.field {
@@ -277,5 +316,5 @@ fn build_bucket(set: &RuleSet, mapping: &Mapping, entry: usize, stats: &mut Engi
     scans.sort_by_key(|s| s.field);
     stats.buckets += 1;
     stats.always_evaluated += always.len();
-    Some(Bucket { rules, paths, scans, always })
+    Some(Bucket { rules, fields, scans, always })
 }

@@ -23,18 +23,23 @@ struct CachedVal {
     kind: Kind,
 }
 
-/// Per-thread memory for field values; reused across events.
+/// Per-thread memory for field values; reused across events. Slots are
+/// indexed by *path list* (not by Sigma field), so that two log-source buckets
+/// reading the same place in an event share one rendering of it.
 #[derive(Default)]
 pub struct FieldCache {
     generation: u32,
     slots: Vec<Slot>,
     vals: Vec<CachedVal>,
     text: String,
+    /// Every string leaf of the event, for keyword searches, once per event.
+    texts: Option<(u32, u32)>,
 }
 
 impl FieldCache {
-    /// Forget every cached value (a new event, or a new routing of it).
+    /// Forget every cached value: a new event.
     pub fn reset(&mut self, fields: usize) {
+        self.texts = None;
         self.generation = self.generation.wrapping_add(1);
         if self.generation == 0 {
             self.slots.iter_mut().for_each(|s| s.generation = 0);
@@ -48,11 +53,11 @@ impl FieldCache {
     }
 
     fn push_scalar(&mut self, v: &Value) {
+        if let Some(s) = v.as_str() {
+            return self.push_str(s);
+        }
         let start = self.text.len() as u32;
-        let kind = if let Some(s) = v.as_str() {
-            self.text.push_str(s);
-            Kind::Str
-        } else if let Some(i) = v.as_i64() {
+        let kind = if let Some(i) = v.as_i64() {
             let _ = write!(self.text, "{i}");
             Kind::Num(i as f64)
         } else if let Some(u) = v.as_u64() {
@@ -70,24 +75,33 @@ impl FieldCache {
             Kind::Composite
         };
         let end = self.text.len() as u32;
-        let raw = &self.text[start as usize..end as usize];
-        let needs_fold = if raw.is_ascii() {
-            raw.bytes().any(|b| b.is_ascii_uppercase())
-        } else {
-            true
-        };
-        let folded = if needs_fold {
-            let raw = raw.to_string();
-            let fs = self.text.len() as u32;
-            fold_into(&raw, &mut self.text);
-            (fs, self.text.len() as u32)
+        // Rendered numbers and booleans are already lowercase ASCII.
+        self.vals.push(CachedVal { raw: (start, end), folded: (start, end), kind });
+    }
+
+    /// Keep a string and its folded form (the same bytes when nothing folds).
+    fn push_str(&mut self, s: &str) {
+        let start = self.text.len();
+        self.text.push_str(s);
+        let end = self.text.len();
+        let folded = if !s.is_ascii() {
+            fold_into(s, &mut self.text);
+            (end, self.text.len())
+        } else if s.bytes().any(|b| b.is_ascii_uppercase()) {
+            self.text.push_str(s);
+            self.text[end..].make_ascii_lowercase();
+            (end, self.text.len())
         } else {
             (start, end)
         };
-        self.vals.push(CachedVal { raw: (start, end), folded, kind });
+        self.vals.push(CachedVal {
+            raw: (start as u32, end as u32),
+            folded: (folded.0 as u32, folded.1 as u32),
+            kind: Kind::Str,
+        });
     }
 
-    fn resolve(&mut self, field: FieldId, paths: &[FieldPath], root: &Value) {
+    fn resolve(&mut self, slot: usize, paths: &[FieldPath], root: &Value) {
         let start = self.vals.len() as u32;
         let mut found = false;
         for p in paths {
@@ -102,20 +116,23 @@ impl FieldCache {
                 break;
             }
         }
-        let slot = &mut self.slots[field.0 as usize];
-        *slot = Slot { generation: self.generation, start, end: self.vals.len() as u32, found };
+        self.slots[slot] = Slot { generation: self.generation, start, end: self.vals.len() as u32, found };
     }
 
-    fn is_cached(&self, field: FieldId) -> bool {
-        self.slots.get(field.0 as usize).is_some_and(|s| s.generation == self.generation)
+    fn is_cached(&self, slot: usize) -> bool {
+        self.slots.get(slot).is_some_and(|s| s.generation == self.generation)
     }
 
-    fn visit(&self, field: FieldId, f: &mut dyn FnMut(&Val<'_>) -> bool) -> Option<bool> {
-        let slot = self.slots[field.0 as usize];
+    fn visit(&self, slot: usize, f: &mut dyn FnMut(&Val<'_>) -> bool) -> Option<bool> {
+        let slot = self.slots[slot];
         if !slot.found {
             return None;
         }
-        for cv in &self.vals[slot.start as usize..slot.end as usize] {
+        self.visit_range(slot.start, slot.end, f)
+    }
+
+    fn visit_range(&self, start: u32, end: u32, f: &mut dyn FnMut(&Val<'_>) -> bool) -> Option<bool> {
+        for cv in &self.vals[start as usize..end as usize] {
             let v = Val {
                 raw: &self.text[cv.raw.0 as usize..cv.raw.1 as usize],
                 folded: &self.text[cv.folded.0 as usize..cv.folded.1 as usize],
@@ -132,39 +149,54 @@ impl FieldCache {
 /// One event seen through one log-source bucket's field paths.
 pub struct EventView<'a> {
     pub root: &'a Value,
-    pub paths: &'a [Option<Box<[FieldPath]>>],
+    /// Path-list id of each Sigma field id for this bucket.
+    pub fields: &'a [Option<u32>],
+    /// The shape's path lists.
+    pub lists: &'a [Box<[FieldPath]>],
     pub cache: &'a RefCell<FieldCache>,
-}
-
-impl EventView<'_> {
-    fn paths_of(&self, field: FieldId) -> &[FieldPath] {
-        self.paths.get(field.0 as usize).and_then(|p| p.as_deref()).unwrap_or(&[])
-    }
 }
 
 impl Event for EventView<'_> {
     fn any_value(&self, field: FieldId, f: &mut dyn FnMut(&Val<'_>) -> bool) -> Option<bool> {
+        let list = (*self.fields.get(field.0 as usize)?)? as usize;
         if let Ok(mut c) = self.cache.try_borrow_mut() {
-            if !c.is_cached(field) {
-                c.resolve(field, self.paths_of(field), self.root);
+            if !c.is_cached(list) {
+                c.resolve(list, &self.lists[list], self.root);
             }
-        } else if !self.cache.borrow().is_cached(field) {
+        } else if !self.cache.borrow().is_cached(list) {
             // A field reference evaluated while another field is being read:
             // resolve into a private cache rather than the shared one.
             let mut own = FieldCache::default();
-            own.reset(field.0 as usize + 1);
-            own.resolve(field, self.paths_of(field), self.root);
-            return own.visit(field, f);
+            own.reset(list + 1);
+            own.resolve(list, &self.lists[list], self.root);
+            return own.visit(list, f);
         }
-        self.cache.borrow().visit(field, f)
+        self.cache.borrow().visit(list, f)
     }
 
     fn any_text(&self, f: &mut dyn FnMut(&Val<'_>) -> bool) -> bool {
-        let mut folded = String::new();
-        path::any_string(self.root, &mut |s| {
-            folded.clear();
-            fold_into(s, &mut folded);
-            f(&Val { raw: s, folded: &folded, kind: Kind::Str })
-        })
+        if let Ok(mut c) = self.cache.try_borrow_mut()
+            && c.texts.is_none()
+        {
+            let start = c.vals.len() as u32;
+            path::any_string(self.root, &mut |s| {
+                c.push_str(s);
+                false
+            });
+            let end = c.vals.len() as u32;
+            c.texts = Some((start, end));
+        }
+        let c = self.cache.borrow();
+        match c.texts {
+            Some((start, end)) => c.visit_range(start, end, f).unwrap_or(false),
+            None => {
+                let mut folded = String::new();
+                path::any_string(self.root, &mut |s| {
+                    folded.clear();
+                    fold_into(s, &mut folded);
+                    f(&Val { raw: s, folded: &folded, kind: Kind::Str })
+                })
+            }
+        }
     }
 }
