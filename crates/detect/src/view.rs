@@ -34,12 +34,16 @@ pub struct FieldCache {
     text: String,
     /// Every string leaf of the event, for keyword searches, once per event.
     texts: Option<(u32, u32)>,
+    /// The folded string leaves joined by newlines, for the keyword prefilter.
+    joined: String,
+    joined_ready: bool,
 }
 
 impl FieldCache {
     /// Forget every cached value: a new event.
     pub fn reset(&mut self, fields: usize) {
         self.texts = None;
+        self.joined_ready = false;
         self.generation = self.generation.wrapping_add(1);
         if self.generation == 0 {
             self.slots.iter_mut().for_each(|s| s.generation = 0);
@@ -154,6 +158,27 @@ pub struct EventView<'a> {
     /// The shape's path lists.
     pub lists: &'a [Box<[FieldPath]>],
     pub cache: &'a RefCell<FieldCache>,
+}
+
+impl EventView<'_> {
+    /// Call `f` with every folded string leaf of the event joined by
+    /// newlines: one automaton pass instead of one per leaf. A literal found
+    /// across a newline only adds a candidate; it can never hide one.
+    pub fn with_joined_text(&self, f: &mut dyn FnMut(&str)) {
+        let mut c = self.cache.borrow_mut();
+        if !c.joined_ready {
+            let mut joined = std::mem::take(&mut c.joined);
+            joined.clear();
+            path::any_string(self.root, &mut |s| {
+                fold_into(s, &mut joined);
+                joined.push('\n');
+                false
+            });
+            c.joined = joined;
+            c.joined_ready = true;
+        }
+        f(&c.joined);
+    }
 }
 
 impl Event for EventView<'_> {

@@ -53,7 +53,9 @@ pub fn fold(s: &str) -> Cow<'_, str> {
 /// buffer per event instead of one allocation per field.
 pub fn fold_into(s: &str, out: &mut String) {
     if s.is_ascii() {
-        out.extend(s.bytes().map(|b| b.to_ascii_lowercase() as char));
+        let start = out.len();
+        out.push_str(s);
+        out[start..].make_ascii_lowercase();
     } else {
         out.extend(s.chars().map(fold_char));
     }
