@@ -21,12 +21,14 @@ pub fn engine_with(rules: &str, placeholders: &Placeholders) -> Engine {
 }
 
 /// Build a one-rule document around a detection block.
+#[allow(dead_code)]
 pub fn rule(detection: &str) -> String {
     let body: String = detection.lines().map(|l| format!("  {l}\n")).collect();
     format!("title: t\nid: r1\nauthor: tester\nlogsource: {{product: test}}\ndetection:\n{body}")
 }
 
 /// Does the rule (a detection block) fire on the event (JSON)?
+#[allow(dead_code)]
 pub fn fires(detection: &str, event: &str) -> bool {
     let e = engine_with(&rule(detection), &Placeholders::default());
     fires_on(&e, event)
