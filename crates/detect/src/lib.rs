@@ -8,6 +8,8 @@
 //! those (plus the few rules that have no required literal).
 
 mod engine;
+#[doc(hidden)]
+pub mod harness;
 pub mod loader;
 mod view;
 

@@ -143,6 +143,24 @@ pub fn read_file(
     Ok(FileStats { records: records.get(), errors: errors.get(), bytes })
 }
 
+/// Decode JSON (lines, array or one document) from memory; for fuzzing and
+/// for inputs that do not come from files.
+pub fn read_json_bytes(data: &[u8], on_record: &mut dyn FnMut(Record), on_error: &mut dyn FnMut(String, String)) {
+    // Reading from memory cannot fail with an I/O error.
+    let _ = read_json(Cursor::new(data), on_record, on_error);
+}
+
+/// Decode an EVTX file held in memory.
+pub fn read_evtx_bytes(
+    data: Vec<u8>,
+    on_record: &mut dyn FnMut(Record),
+    on_error: &mut dyn FnMut(String, String),
+) -> Result<(), String> {
+    let parser = EvtxParser::from_buffer(data).map_err(|e| e.to_string())?;
+    read_evtx(parser, 1, on_record, on_error);
+    Ok(())
+}
+
 fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {

@@ -8,7 +8,7 @@
 pub mod input;
 pub mod path;
 
-pub use input::{DecodeError, Format, InputError, Record, read_file, discover};
+pub use input::{DecodeError, Format, InputError, Record, discover, read_evtx_bytes, read_file, read_json_bytes};
 pub use path::FieldPath;
 pub use sonic_rs::{JsonContainerTrait, JsonValueTrait, Value};
 

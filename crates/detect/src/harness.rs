@@ -1,0 +1,63 @@
+//! Entry points for the fuzz targets (fuzz/) and for replaying their corpora
+//! as ordinary tests. Each takes arbitrary bytes and must never panic.
+
+use crate::Engine;
+use std::sync::OnceLock;
+use vigie_sigma::{Placeholders, RuleSet, Source, condition};
+
+/// A small engine with a few real rules, built once.
+fn engine() -> &'static Engine {
+    static E: OnceLock<Engine> = OnceLock::new();
+    E.get_or_init(|| {
+        let text = "title: a\nid: a\nlogsource: {product: windows, category: process_creation}\ndetection:\n  sel:\n    Image|endswith: '\\cmd.exe'\n    CommandLine|contains|windash: ' -c '\n  filter:\n    User: null\n  condition: sel and not filter\n---\ntitle: k\nid: k\nlogsource: {product: windows}\ndetection:\n  keywords: [mimikatz]\n  condition: keywords\n---\ntitle: w\nid: w\nlogsource: {category: webserver}\ndetection:\n  sel:\n    cs-uri-query|re: '(?i)union.+select'\n    sc-status|gte: 200\n  condition: sel\n";
+        let set = RuleSet::load(&[Source { path: "harness.yml".into(), text: text.into() }], &Placeholders::default());
+        Engine::new(set, vigie_mapping::builtins(), false)
+    })
+}
+
+/// Rule text: parse, compile, and report.
+pub fn rule_text(data: &[u8]) {
+    let text = String::from_utf8_lossy(data).into_owned();
+    let set = RuleSet::load(&[Source { path: "fuzz.yml".into(), text }], &Placeholders::default());
+    let _ = set.loaded();
+}
+
+/// A condition expression.
+pub fn condition(data: &[u8]) {
+    if let Ok(s) = std::str::from_utf8(data) {
+        let _ = condition::parse(s);
+    }
+}
+
+/// JSON input through decoding and detection.
+pub fn json(data: &[u8]) {
+    let e = engine();
+    let mut scratch = e.scratch();
+    let mut hits = Vec::new();
+    vigie_events::read_json_bytes(
+        data,
+        &mut |rec| {
+            hits.clear();
+            e.detect(&rec.value, &mut scratch, &mut hits);
+            for h in hits.clone() {
+                let _ = e.explain(&rec.value, &h, &mut scratch);
+            }
+        },
+        &mut |_, _| {},
+    );
+}
+
+/// EVTX bytes through decoding and detection.
+pub fn evtx(data: &[u8]) {
+    let e = engine();
+    let mut scratch = e.scratch();
+    let mut hits = Vec::new();
+    let _ = vigie_events::read_evtx_bytes(
+        data.to_vec(),
+        &mut |rec| {
+            hits.clear();
+            e.detect(&rec.value, &mut scratch, &mut hits);
+        },
+        &mut |_, _| {},
+    );
+}
