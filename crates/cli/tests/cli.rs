@@ -1,0 +1,170 @@
+//! The `vigie` binary end to end: rules check, hunt output, bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn vigie() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_vigie"))
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("vigie-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+const GOOD: &str = "title: Whoami\nid: 11111111-1111-1111-1111-111111111111\nauthor: Tester One\nlevel: high\ntags: [attack.discovery]\nlogsource: {product: windows, category: process_creation}\ndetection:\n  sel:\n    Image|endswith: '\\whoami.exe'\n  condition: sel\n";
+const BAD: &str = "title: Broken\nid: 22222222-2222-2222-2222-222222222222\nlogsource: {product: windows}\ndetection:\n  sel:\n    Image|sideways: x\n  condition: sel\n";
+
+fn sysmon(image: &str, record: u32) -> String {
+    format!(
+        r##"{{"Event":{{"System":{{"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational","EventRecordID":{record},"TimeCreated":{{"#attributes":{{"SystemTime":"2024-02-10T22:15:00Z"}}}}}},"EventData":{{"Image":"{image}"}}}}}}"##
+    )
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn rules_check_reports_loaded_and_rejected_as_json() {
+    let d = tmp("check");
+    write(&d, "good.yml", GOOD);
+    write(&d, "bad.yml", BAD);
+    let out = vigie().args(["rules", "check", "--json"]).arg(&d).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "some rules were rejected");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["loaded"], 1);
+    let r = &v["rejected"][0];
+    assert!(r["path"].as_str().unwrap().ends_with("bad.yml"));
+    assert_eq!(r["id"], "22222222-2222-2222-2222-222222222222");
+    assert!(r["reason"].as_str().unwrap().contains("sideways"), "{r}");
+}
+
+#[test]
+fn hunt_jsonl_carries_the_contract() {
+    let d = tmp("hunt");
+    let rules = write(&d, "r.yml", GOOD);
+    let other = write(&d, "other.yml", BAD);
+    let input = write(
+        &d,
+        "events.jsonl",
+        &format!("{}\n{}\n", sysmon(r"C:\\Windows\\System32\\whoami.exe", 7), sysmon(r"C:\\x.exe", 8)),
+    );
+    // --rules is repeatable and takes exactly one path: the input after it stays an input.
+    let out = vigie().args(["hunt", "--jsonl", "--rules"]).arg(&rules).arg("--rules").arg(&other).arg(&input).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 1);
+    let h = &lines[0];
+    assert_eq!(h["@timestamp"], "2024-02-10T22:15:00Z");
+    assert_eq!(h["rule"]["id"], "11111111-1111-1111-1111-111111111111");
+    assert_eq!(h["rule"]["name"], "Whoami");
+    assert_eq!(h["rule"]["level"], "high");
+    assert_eq!(h["rule"]["author"], "Tester One");
+    assert_eq!(h["rule"]["tags"][0], "attack.discovery");
+    assert!(h["log"]["file"]["path"].as_str().unwrap().ends_with("events.jsonl"));
+    assert_eq!(h["log"]["offset"], 1);
+    assert_eq!(h["matched"]["Image"], r"C:\Windows\System32\whoami.exe");
+    assert_eq!(h["event"]["Event"]["System"]["EventRecordID"], 7);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("events read:  2"), "{err}");
+    assert!(err.contains("high: 1"), "{err}");
+    assert!(err.contains("1 rejected"), "{err}");
+}
+
+#[test]
+fn hunt_table_is_readable() {
+    let d = tmp("table");
+    let rules = write(&d, "r.yml", GOOD);
+    let input = write(&d, "e.json", &format!("[{}]", sysmon(r"C:\\whoami.exe", 1)));
+    let out = vigie().args(["hunt", "--rules"]).arg(&rules).arg(&input).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Whoami") && text.contains("Tester One") && text.contains("high"), "{text}");
+}
+
+#[test]
+fn bad_lines_are_counted_and_the_rest_is_read() {
+    let d = tmp("badline");
+    let rules = write(&d, "r.yml", GOOD);
+    let input = write(
+        &d,
+        "e.jsonl",
+        &format!("{}\n{{not json\n{}\n", sysmon(r"C:\\whoami.exe", 1), sysmon(r"C:\\whoami.exe", 2)),
+    );
+    let out = vigie().args(["hunt", "--jsonl", "--rules"]).arg(&rules).arg(&input).output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("e.jsonl: line 2:"), "names file and line: {err}");
+    assert!(err.contains("bad records:  1"), "{err}");
+}
+
+#[test]
+fn gzip_and_directories_are_read() {
+    use std::io::Write;
+    let d = tmp("gz");
+    let rules = write(&d, "r.yml", GOOD);
+    let sub = d.join("logs/deeper");
+    std::fs::create_dir_all(&sub).unwrap();
+    let mut enc = flate2::write::GzEncoder::new(std::fs::File::create(sub.join("a.jsonl.gz")).unwrap(), flate2::Compression::fast());
+    enc.write_all(format!("{}\n", sysmon(r"C:\\whoami.exe", 1)).as_bytes()).unwrap();
+    enc.finish().unwrap();
+    let out = vigie().args(["hunt", "--jsonl", "--rules"]).arg(&rules).arg(d.join("logs")).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1, "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn corrupt_evtx_is_reported_and_the_hunt_goes_on() {
+    let d = tmp("evtx");
+    let rules = write(&d, "r.yml", GOOD);
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/evtx");
+    std::fs::copy(corpus.join("corrupt_chunk.evtx"), d.join("corrupt.evtx")).unwrap();
+    let good = write(&d, "good.jsonl", &format!("{}\n", sysmon(r"C:\\whoami.exe", 1)));
+    let out = vigie().args(["hunt", "--jsonl", "--rules"]).arg(&rules).arg(d.join("corrupt.evtx")).arg(&good).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+}
+
+#[test]
+fn unreadable_input_is_an_error() {
+    let d = tmp("missing");
+    let rules = write(&d, "r.yml", GOOD);
+    let out = vigie().args(["hunt", "--rules"]).arg(&rules).arg(d.join("nope.evtx")).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nope.evtx: no such file or directory"));
+    let out = vigie().args(["hunt", "--rules"]).arg(d.join("no-rules")).arg(&rules).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-rules"));
+}
+
+#[test]
+fn user_mapping_overrides_detection() {
+    let d = tmp("mapping");
+    let rules = write(
+        &d,
+        "r.yml",
+        "title: Bulk export\nid: 33333333-3333-3333-3333-333333333333\nauthor: T\nlevel: high\nlogsource: {product: billing}\ndetection:\n  sel:\n    records|gte: 1000\n  condition: sel\n",
+    );
+    let mapping = write(
+        &d,
+        "m.yml",
+        "name: billing\ndefault: ['payload.{field}']\nfields:\n  svc: svc\ntimestamp: [ts]\nlogsources:\n  - logsource: {product: billing}\n    when:\n      svc: [billing*]\n",
+    );
+    let input = write(&d, "e.jsonl", "{\"ts\":\"2024-01-01T00:00:00Z\",\"svc\":\"billing-api\",\"payload\":{\"records\":5000}}\n{\"svc\":\"other\",\"payload\":{\"records\":5000}}\n");
+    let out = vigie().args(["hunt", "--jsonl", "--mapping"]).arg(&mapping).arg("--rules").arg(&rules).arg(&input).output().unwrap();
+    let lines: Vec<&str> = std::str::from_utf8(&out.stdout).unwrap().lines().collect();
+    assert_eq!(lines.len(), 1, "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(lines[0].contains("\"@timestamp\":\"2024-01-01T00:00:00Z\""));
+}
+
+#[test]
+fn help_teaches() {
+    let out = vigie().args(["hunt", "--help"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Examples") && text.contains("--jsonl") && text.contains("--rules"), "{text}");
+}
