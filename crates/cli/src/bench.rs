@@ -77,7 +77,10 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     r.rules_rejected = set.rejected.len();
     let engine = Engine::new(set, builtins(), false);
     r.rule_load_seconds = t.elapsed().as_secs_f64();
-    eprintln!("rules: {} loaded, {} rejected, compiled in {:.2} s", r.rules_loaded, r.rules_rejected, r.rule_load_seconds);
+    eprintln!(
+        "rules: {} loaded, {} rejected, compiled in {:.2} s",
+        r.rules_loaded, r.rules_rejected, r.rule_load_seconds
+    );
 
     ensure_corpus(&args.corpus, args.events)?;
     r.json_events = args.events;
@@ -136,9 +139,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
 }
 
 fn ensure_corpus(path: &Path, n: u64) -> Result<()> {
-    let lines = std::fs::File::open(path)
-        .map(|f| std::io::BufReader::new(f).lines().count() as u64)
-        .unwrap_or(0);
+    let lines = std::fs::File::open(path).map(|f| std::io::BufReader::new(f).lines().count() as u64).unwrap_or(0);
     if lines == n {
         return Ok(());
     }
@@ -165,7 +166,10 @@ fn json_pass(path: &Path, engine: Option<&Engine>) -> Result<(f64, u64)> {
         }
     }
     if let Some(s) = &scratch {
-        eprintln!("  rules evaluated per event: {:.1}", s.evaluated as f64 / data.split(|&b| b == b'\n').filter(|l| !l.is_empty()).count().max(1) as f64);
+        eprintln!(
+            "  rules evaluated per event: {:.1}",
+            s.evaluated as f64 / data.split(|&b| b == b'\n').filter(|l| !l.is_empty()).count().max(1) as f64
+        );
     }
     Ok((t.elapsed().as_secs_f64(), count))
 }

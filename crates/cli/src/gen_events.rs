@@ -91,11 +91,13 @@ fn esc(s: &str) -> String {
 pub fn event(rng: &mut Rng, i: u64, out: &mut Vec<u8>) {
     let eid = [1, 1, 1, 3, 7, 7, 11, 13, 22, 22][rng.below(10)];
     let secs = 1_700_000_000 + i / 50;
-    let ts = format!("2023-11-14T{:02}:{:02}:{:02}.{:06}Z", (secs / 3600) % 24, (secs / 60) % 60, secs % 60, i % 1_000_000);
+    let ts =
+        format!("2023-11-14T{:02}:{:02}:{:02}.{:06}Z", (secs / 3600) % 24, (secs / 60) % 60, secs % 60, i % 1_000_000);
     let image = rng.pick(IMAGES);
     let bad = rng.below(1000) == 0;
     let user = format!(r"CORP\user{:04}", rng.below(5000));
-    let guid = format!("{{{:08X}-{:04X}-{:04X}-0000-000000000000}}", rng.next() as u32, rng.below(65536), rng.below(65536));
+    let guid =
+        format!("{{{:08X}-{:04X}-{:04X}-0000-000000000000}}", rng.next() as u32, rng.below(65536), rng.below(65536));
     let data = match eid {
         1 => {
             let cmd = if bad { rng.pick(MALICIOUS_CMD) } else { rng.pick(BENIGN_CMD) };
@@ -129,7 +131,11 @@ pub fn event(rng: &mut Rng, i: u64, out: &mut Vec<u8>) {
             g = esc(&guid),
             pid = rng.below(60000),
             img = esc(image),
-            dll = esc(rng.pick(&[r"C:\Windows\System32\KernelBase.dll", r"C:\Windows\System32\ntdll.dll", r"C:\Windows\System32\combase.dll"])),
+            dll = esc(rng.pick(&[
+                r"C:\Windows\System32\KernelBase.dll",
+                r"C:\Windows\System32\ntdll.dll",
+                r"C:\Windows\System32\combase.dll"
+            ])),
             user = esc(&user),
         ),
         11 => format!(
@@ -138,7 +144,8 @@ pub fn event(rng: &mut Rng, i: u64, out: &mut Vec<u8>) {
             g = esc(&guid),
             pid = rng.below(60000),
             img = esc(image),
-            tf = esc(&format!(r"C:\Users\user{:04}\AppData\Local\Temp\tmp{:05}.tmp", rng.below(5000), rng.below(99999))),
+            tf =
+                esc(&format!(r"C:\Users\user{:04}\AppData\Local\Temp\tmp{:05}.tmp", rng.below(5000), rng.below(99999))),
             user = esc(&user),
         ),
         13 => format!(

@@ -57,7 +57,10 @@ pub fn run(args: HuntArgs) -> Result<ExitCode> {
     let ph = loader::load_placeholders(args.placeholders.as_deref())?;
     let set = loader::load_rules(&args.rules, &ph)?;
     if set.rules.is_empty() {
-        bail!("no rule loaded from {}", args.rules.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+        bail!(
+            "no rule loaded from {}",
+            args.rules.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        );
     }
     let (mappings, forced) = match &args.mapping {
         Some(p) => (vec![Mapping::from_file(p)?], true),
@@ -76,8 +79,10 @@ pub fn run(args: HuntArgs) -> Result<ExitCode> {
     } else {
         let b = ProgressBar::new(total_bytes);
         b.set_style(
-            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({eta}) {msg}")
-                .expect("valid template"),
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({eta}) {msg}",
+            )
+            .expect("valid template"),
         );
         b
     };
@@ -135,7 +140,11 @@ pub fn run(args: HuntArgs) -> Result<ExitCode> {
                                 rule: rule.meta.title.clone(),
                                 author: rule.meta.author.clone().unwrap_or_else(|| "unknown".into()),
                                 location: format!("{shown}:{}", rec.location),
-                                matched: matched.iter().map(|(k, v)| format!("{k}={}", clip(v))).collect::<Vec<_>>().join("\n"),
+                                matched: matched
+                                    .iter()
+                                    .map(|(k, v)| format!("{k}={}", clip(v)))
+                                    .collect::<Vec<_>>()
+                                    .join("\n"),
                             });
                         }
                     }
@@ -197,12 +206,7 @@ pub fn run(args: HuntArgs) -> Result<ExitCode> {
     let mut s = String::new();
     use std::fmt::Write as _;
     let _ = writeln!(s, "\nSummary");
-    let _ = writeln!(
-        s,
-        "  files:        {} ({:.1} MB)",
-        files.len(),
-        counters.bytes.load(Relaxed) as f64 / 1e6
-    );
+    let _ = writeln!(s, "  files:        {} ({:.1} MB)", files.len(), counters.bytes.load(Relaxed) as f64 / 1e6);
     let _ = writeln!(
         s,
         "  events read:  {events} in {secs:.2} s ({:.0} events/s on {} threads)",
@@ -226,7 +230,10 @@ pub fn run(args: HuntArgs) -> Result<ExitCode> {
         if rejected.is_empty() { "" } else { " (see `vigie rules check`)" }
     );
     if correlations > 0 {
-        let _ = writeln!(s, "  correlations: {correlations} parsed; they are evaluated by the streaming engine, not by hunt");
+        let _ = writeln!(
+            s,
+            "  correlations: {correlations} parsed; they are evaluated by the streaming engine, not by hunt"
+        );
     }
     let unrec = counters.unrecognised.load(Relaxed);
     if unrec > 0 {
@@ -234,7 +241,8 @@ pub fn run(args: HuntArgs) -> Result<ExitCode> {
     }
     let errs = counters.decode_errors.load(Relaxed);
     if errs > 0 {
-        let _ = writeln!(s, "  bad records:  {errs} skipped{}", if errs > SHOWN_ERRORS { " (first 20 shown)" } else { "" });
+        let _ =
+            writeln!(s, "  bad records:  {errs} skipped{}", if errs > SHOWN_ERRORS { " (first 20 shown)" } else { "" });
     }
     let failures = failures.into_inner().expect("failures");
     if !failures.is_empty() {
@@ -249,9 +257,5 @@ pub fn run(args: HuntArgs) -> Result<ExitCode> {
 
 fn clip(v: &str) -> String {
     const MAX: usize = 120;
-    if v.chars().count() <= MAX {
-        v.to_string()
-    } else {
-        format!("{}…", v.chars().take(MAX).collect::<String>())
-    }
+    if v.chars().count() <= MAX { v.to_string() } else { format!("{}…", v.chars().take(MAX).collect::<String>()) }
 }

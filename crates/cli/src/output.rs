@@ -71,9 +71,13 @@ pub fn level_rank(level: &str) -> usize {
 pub fn table(rows: &[Row]) -> String {
     use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
     let mut t = Table::new();
-    t.load_preset(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(vec!["time", "level", "rule (author)", "where", "matched"]);
+    t.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic).set_header(vec![
+        "time",
+        "level",
+        "rule (author)",
+        "where",
+        "matched",
+    ]);
     for r in rows {
         t.add_row(vec![
             r.timestamp.clone(),

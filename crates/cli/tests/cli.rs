@@ -55,7 +55,14 @@ fn hunt_jsonl_carries_the_contract() {
         &format!("{}\n{}\n", sysmon(r"C:\\Windows\\System32\\whoami.exe", 7), sysmon(r"C:\\x.exe", 8)),
     );
     // --rules is repeatable and takes exactly one path: the input after it stays an input.
-    let out = vigie().args(["hunt", "--jsonl", "--rules"]).arg(&rules).arg("--rules").arg(&other).arg(&input).output().unwrap();
+    let out = vigie()
+        .args(["hunt", "--jsonl", "--rules"])
+        .arg(&rules)
+        .arg("--rules")
+        .arg(&other)
+        .arg(&input)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let lines: Vec<serde_json::Value> =
         String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
@@ -111,7 +118,10 @@ fn gzip_and_directories_are_read() {
     let rules = write(&d, "r.yml", GOOD);
     let sub = d.join("logs/deeper");
     std::fs::create_dir_all(&sub).unwrap();
-    let mut enc = flate2::write::GzEncoder::new(std::fs::File::create(sub.join("a.jsonl.gz")).unwrap(), flate2::Compression::fast());
+    let mut enc = flate2::write::GzEncoder::new(
+        std::fs::File::create(sub.join("a.jsonl.gz")).unwrap(),
+        flate2::Compression::fast(),
+    );
     enc.write_all(format!("{}\n", sysmon(r"C:\\whoami.exe", 1)).as_bytes()).unwrap();
     enc.finish().unwrap();
     let out = vigie().args(["hunt", "--jsonl", "--rules"]).arg(&rules).arg(d.join("logs")).output().unwrap();
@@ -125,7 +135,13 @@ fn corrupt_evtx_is_reported_and_the_hunt_goes_on() {
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/evtx");
     std::fs::copy(corpus.join("corrupt_chunk.evtx"), d.join("corrupt.evtx")).unwrap();
     let good = write(&d, "good.jsonl", &format!("{}\n", sysmon(r"C:\\whoami.exe", 1)));
-    let out = vigie().args(["hunt", "--jsonl", "--rules"]).arg(&rules).arg(d.join("corrupt.evtx")).arg(&good).output().unwrap();
+    let out = vigie()
+        .args(["hunt", "--jsonl", "--rules"])
+        .arg(&rules)
+        .arg(d.join("corrupt.evtx"))
+        .arg(&good)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
 }
@@ -155,8 +171,19 @@ fn user_mapping_overrides_detection() {
         "m.yml",
         "name: billing\ndefault: ['payload.{field}']\nfields:\n  svc: svc\ntimestamp: [ts]\nlogsources:\n  - logsource: {product: billing}\n    when:\n      svc: [billing*]\n",
     );
-    let input = write(&d, "e.jsonl", "{\"ts\":\"2024-01-01T00:00:00Z\",\"svc\":\"billing-api\",\"payload\":{\"records\":5000}}\n{\"svc\":\"other\",\"payload\":{\"records\":5000}}\n");
-    let out = vigie().args(["hunt", "--jsonl", "--mapping"]).arg(&mapping).arg("--rules").arg(&rules).arg(&input).output().unwrap();
+    let input = write(
+        &d,
+        "e.jsonl",
+        "{\"ts\":\"2024-01-01T00:00:00Z\",\"svc\":\"billing-api\",\"payload\":{\"records\":5000}}\n{\"svc\":\"other\",\"payload\":{\"records\":5000}}\n",
+    );
+    let out = vigie()
+        .args(["hunt", "--jsonl", "--mapping"])
+        .arg(&mapping)
+        .arg("--rules")
+        .arg(&rules)
+        .arg(&input)
+        .output()
+        .unwrap();
     let lines: Vec<&str> = std::str::from_utf8(&out.stdout).unwrap().lines().collect();
     assert_eq!(lines.len(), 1, "{}", String::from_utf8_lossy(&out.stderr));
     assert!(lines[0].contains("\"@timestamp\":\"2024-01-01T00:00:00Z\""));

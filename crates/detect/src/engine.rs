@@ -182,7 +182,9 @@ impl Engine {
             s.generation = 1;
         }
         for &entry in &routes {
-            let Some(b) = &sh.buckets[entry] else { continue };
+            let Some(b) = &sh.buckets[entry] else {
+                continue;
+            };
             self.run_bucket(b, &sh.lists, ev, s, |rule| out.push(Hit { rule, shape, entry }));
         }
         s.routes = routes;
@@ -254,7 +256,9 @@ impl Engine {
     /// (`keywords` for field-less searches).
     pub fn explain(&self, ev: &Value, hit: &Hit, s: &mut Scratch) -> Vec<(String, String)> {
         let sh = &self.shapes[hit.shape];
-        let Some(b) = &sh.buckets[hit.entry] else { return Vec::new() };
+        let Some(b) = &sh.buckets[hit.entry] else {
+            return Vec::new();
+        };
         s.cache.borrow_mut().reset(sh.lists.len());
         let view = EventView { root: ev, fields: &b.fields, lists: &sh.lists, cache: &s.cache };
         let mut out = Vec::new();
@@ -269,6 +273,10 @@ impl Engine {
         self.shapes[shape].mapping.timestamp(ev).map(|c| c.into_owned())
     }
 }
+
+/// The literals of one field while a bucket is built: the patterns, their
+/// index by text, and the rules each pattern unlocks.
+type FieldLiterals = (Vec<String>, FxHashMap<String, usize>, Vec<Vec<u32>>);
 
 /// Interning of path lists, so that buckets share cache slots.
 #[derive(Default)]
@@ -300,8 +308,7 @@ fn build_bucket(
         return None;
     }
     let mut fields: Vec<Option<u32>> = vec![None; set.fields.len()];
-    let mut by_field: FxHashMap<Option<FieldId>, (Vec<String>, FxHashMap<String, usize>, Vec<Vec<u32>>)> =
-        FxHashMap::default();
+    let mut by_field: FxHashMap<Option<FieldId>, FieldLiterals> = FxHashMap::default();
     let mut always = Vec::new();
     let mut leaves = Vec::new();
     for (li, &r) in rules.iter().enumerate() {
@@ -352,4 +359,3 @@ fn build_bucket(
     stats.always_evaluated += always.len();
     Some(Bucket { rules, fields, scans, always })
 }
-

@@ -16,8 +16,8 @@ pub struct LoadError {
 pub fn rule_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
     let mut out = Vec::new();
     for p in paths {
-        let meta = std::fs::metadata(p)
-            .map_err(|e| LoadError { path: p.display().to_string(), message: e.to_string() })?;
+        let meta =
+            std::fs::metadata(p).map_err(|e| LoadError { path: p.display().to_string(), message: e.to_string() })?;
         if meta.is_dir() {
             let mut found = Vec::new();
             for entry in walkdir::WalkDir::new(p) {
@@ -60,6 +60,8 @@ fn read(p: &Path) -> Result<String, LoadError> {
 pub fn load_placeholders(path: Option<&Path>) -> Result<Placeholders, LoadError> {
     match path {
         None => Ok(Placeholders::default()),
-        Some(p) => Placeholders::from_yaml(&read(p)?).map_err(|message| LoadError { path: p.display().to_string(), message }),
+        Some(p) => {
+            Placeholders::from_yaml(&read(p)?).map_err(|message| LoadError { path: p.display().to_string(), message })
+        }
     }
 }

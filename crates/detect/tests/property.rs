@@ -50,7 +50,9 @@ fn values_of(ev: &J, field: &str) -> Option<Vec<J>> {
 
 fn naive_value(mods: &[Modifier], value: &Value, v: &J) -> bool {
     let has = |m| mods.contains(&m);
-    let Value::Str(s) = value else { return v.is_null() };
+    let Value::Str(s) = value else {
+        return v.is_null();
+    };
     if let Some(op) = [Modifier::Gt, Modifier::Gte, Modifier::Lt, Modifier::Lte].into_iter().find(|m| has(*m)) {
         let rhs: f64 = s.parse().unwrap();
         let lhs = match v {
@@ -65,7 +67,9 @@ fn naive_value(mods: &[Modifier], value: &Value, v: &J) -> bool {
             _ => l <= rhs,
         });
     }
-    let Some(text) = scalar_text(v) else { return false };
+    let Some(text) = scalar_text(v) else {
+        return false;
+    };
     let pat = if has(Modifier::Contains) {
         format!("*{s}*")
     } else if has(Modifier::StartsWith) {
@@ -103,14 +107,12 @@ fn naive_item(item: &vigie_sigma::rule::Item, ev: &J) -> bool {
             (None, Value::Null) => true,
             (None, _) => false,
             (Some(vs), Value::Null) => vs.iter().any(J::is_null),
-            (Some(vs), _) => vs.iter().any(|v| !v.is_null() && !v.is_object() && naive_value(&item.modifiers, value, v)),
+            (Some(vs), _) => {
+                vs.iter().any(|v| !v.is_null() && !v.is_object() && naive_value(&item.modifiers, value, v))
+            }
         }
     };
-    if item.modifiers.contains(&Modifier::All) {
-        item.values.iter().all(one)
-    } else {
-        item.values.iter().any(one)
-    }
+    if item.modifiers.contains(&Modifier::All) { item.values.iter().all(one) } else { item.values.iter().any(one) }
 }
 
 fn naive_search(s: &Search, ev: &J) -> bool {
@@ -195,22 +197,20 @@ fn cond_expr(n: usize) -> impl Strategy<Value = String> {
 }
 
 fn rule_text() -> impl Strategy<Value = String> {
-    (1..4usize)
-        .prop_flat_map(|n| (prop::collection::vec(search(), n), cond_expr(n)))
-        .prop_map(|(searches, cond)| {
-            let mut d = String::new();
-            for (i, s) in searches.iter().enumerate() {
-                d.push_str(&format!("  s{i}:\n{}", s.replace("    ", "    ")));
-            }
-            format!("title: t\nid: r\nlogsource: {{product: test}}\ndetection:\n{d}  condition: {cond}\n")
-        })
+    (1..4usize).prop_flat_map(|n| (prop::collection::vec(search(), n), cond_expr(n))).prop_map(|(searches, cond)| {
+        let mut d = String::new();
+        for (i, s) in searches.iter().enumerate() {
+            d.push_str(&format!("  s{i}:\n{s}"));
+        }
+        format!("title: t\nid: r\nlogsource: {{product: test}}\ndetection:\n{d}  condition: {cond}\n")
+    })
 }
 
 fn json_value() -> impl Strategy<Value = J> {
     prop_oneof![
         atom().prop_map(|s| J::String(s.replace('*', "s").replace('?', "q"))),
         atom().prop_map(J::String),
-        (-5i64..25).prop_map(|n| J::from(n)),
+        (-5i64..25).prop_map(J::from),
         Just(J::Null),
         prop::collection::vec(atom().prop_map(J::String), 0..3).prop_map(J::Array),
     ]

@@ -25,10 +25,22 @@ fn shared() -> PathBuf {
 /// (rule id, reason). Each is a file where SigmaHQ's match_count counts 1 but
 /// several distinct records satisfy the rule as written.
 const EXCEPTIONS: &[(&str, &str)] = &[
-    ("8fbf3271-1ef6-4e94-8210-03c2317947f6", "3 records create procdump64.exe, procdump64a.exe and procdump.exe; each is in the rule's endswith list"),
-    ("0b9ad457-2554-44c1-82c2-d56a99c42377", "3 records create AnyDesk user.conf.new / user.conf~RF*.TMP; each matches the rule's contains"),
-    ("45e112d0-7759-4c2a-aa36-9f8fb79d3393", "3 records set ZoneMap\\Domains keys for http, https and *; none has a filtered Details value"),
-    ("c7dcacd0-cc59-4004-b0a4-1d6cdebe6f3e", "2 records set AutoShareServer and AutoShareWks to 0; the rule lists both"),
+    (
+        "8fbf3271-1ef6-4e94-8210-03c2317947f6",
+        "3 records create procdump64.exe, procdump64a.exe and procdump.exe; each is in the rule's endswith list",
+    ),
+    (
+        "0b9ad457-2554-44c1-82c2-d56a99c42377",
+        "3 records create AnyDesk user.conf.new / user.conf~RF*.TMP; each matches the rule's contains",
+    ),
+    (
+        "45e112d0-7759-4c2a-aa36-9f8fb79d3393",
+        "3 records set ZoneMap\\Domains keys for http, https and *; none has a filtered Details value",
+    ),
+    (
+        "c7dcacd0-cc59-4004-b0a4-1d6cdebe6f3e",
+        "2 records set AutoShareServer and AutoShareWks to 0; the rule lists both",
+    ),
 ];
 
 struct Case {
@@ -45,9 +57,13 @@ fn cases(root: &Path) -> Vec<Case> {
             continue;
         }
         let doc = &parse_documents(&std::fs::read_to_string(entry.path()).unwrap()).unwrap()[0];
-        let Some(Node::Seq { items: meta, .. }) = doc.get("rule_metadata") else { continue };
+        let Some(Node::Seq { items: meta, .. }) = doc.get("rule_metadata") else {
+            continue;
+        };
         let rule = meta[0].get("id").and_then(Node::as_str).unwrap().to_string();
-        let Some(Node::Seq { items: tests, .. }) = doc.get("regression_tests_info") else { continue };
+        let Some(Node::Seq { items: tests, .. }) = doc.get("regression_tests_info") else {
+            continue;
+        };
         for t in tests {
             if t.get("type").and_then(Node::as_str) != Some("evtx") {
                 continue;
@@ -98,7 +114,9 @@ fn sigmahq_regression_corpus() {
         let exception = EXCEPTIONS.iter().any(|(id, _)| *id == c.rule);
         match (ok, exception) {
             (true, true) => excepted.push(format!("{} now passes: remove it from EXCEPTIONS", c.rule)),
-            (false, false) => failures.push(format!("{}: fired {n} times, want {:?} ({})", c.rule, c.count, c.evtx.display())),
+            (false, false) => {
+                failures.push(format!("{}: fired {n} times, want {:?} ({})", c.rule, c.count, c.evtx.display()))
+            }
             _ => {}
         }
     }

@@ -244,7 +244,10 @@ fn detections_carry_the_rule_author() {
 fn logsource_routing_keeps_rules_apart() {
     use vigie_mapping::builtins;
     let text = "title: sysmon\nid: s\nlogsource: {product: windows, category: process_creation}\ndetection:\n  sel:\n    Image|endswith: '\\x.exe'\n  condition: sel\n";
-    let set = vigie_sigma::RuleSet::load(&[vigie_sigma::Source { path: "r.yml".into(), text: text.into() }], &Placeholders::default());
+    let set = vigie_sigma::RuleSet::load(
+        &[vigie_sigma::Source { path: "r.yml".into(), text: text.into() }],
+        &Placeholders::default(),
+    );
     let e = vigie_detect::Engine::new(set, builtins(), false);
     let pc = r#"{"Event":{"System":{"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational"},"EventData":{"Image":"C:\\x.exe"}}}"#;
     let file = r#"{"Event":{"System":{"EventID":11,"Channel":"Microsoft-Windows-Sysmon/Operational"},"EventData":{"Image":"C:\\x.exe"}}}"#;

@@ -119,8 +119,8 @@ pub fn read_file(
         on_error(DecodeError { path: name.clone(), location, message })
     };
     if head.starts_with(EVTX_MAGIC) {
-        let parser = EvtxParser::from_path(path)
-            .map_err(|e| InputError::Evtx { path: name.clone(), message: e.to_string() })?;
+        let parser =
+            EvtxParser::from_path(path).map_err(|e| InputError::Evtx { path: name.clone(), message: e.to_string() })?;
         read_evtx(parser, evtx_threads, &mut count, &mut err);
     } else if head.starts_with(GZIP_MAGIC) {
         let file = File::open(path).map_err(io)?;
@@ -354,15 +354,12 @@ mod tests {
         enc.write_all(b"{\"a\":\"x\"}\n{\"a\":\"y\"}\n").unwrap();
         enc.finish().unwrap();
         let mut seen = Vec::new();
-        let stats = read_file(&p, 1, &mut |r| seen.push(r.value["a"].as_str().unwrap().to_string()), &mut |_| {})
-            .unwrap();
+        let stats =
+            read_file(&p, 1, &mut |r| seen.push(r.value["a"].as_str().unwrap().to_string()), &mut |_| {}).unwrap();
         assert_eq!(seen, vec!["x", "y"]);
         assert_eq!(stats.records, 2);
-        assert!(matches!(
-            read_file(&dir.join("nope"), 1, &mut |_| {}, &mut |_| {}),
-            Err(InputError::Missing { .. })
-        ));
-        assert!(discover(&[dir.clone()]).unwrap().contains(&p));
+        assert!(matches!(read_file(&dir.join("nope"), 1, &mut |_| {}, &mut |_| {}), Err(InputError::Missing { .. })));
+        assert!(discover(std::slice::from_ref(&dir)).unwrap().contains(&p));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -61,7 +61,7 @@ fn walk<'v>(node: &'v Value, segs: &[String], found: &mut bool, f: &mut dyn FnMu
     if segs.is_empty() {
         *found = true;
         if let Some(arr) = node.as_array() {
-            return arr.iter().any(|v| f(v));
+            return arr.iter().any(&mut *f);
         }
         return f(node);
     }

@@ -12,7 +12,10 @@ pub enum Check {
     Exists(bool),
     /// `exact` holds the folded values when none has a wildcard, so routing can
     /// use a hash lookup instead of trying each matcher.
-    AnyOf { matchers: Vec<StrMatcher>, exact: Option<Vec<String>> },
+    AnyOf {
+        matchers: Vec<StrMatcher>,
+        exact: Option<Vec<String>>,
+    },
 }
 
 impl Check {

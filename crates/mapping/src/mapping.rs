@@ -120,14 +120,20 @@ impl Mapping {
     /// relative to this one.
     pub fn from_file(path: &Path) -> Result<Mapping, MappingError> {
         let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| MappingError { origin: origin.clone(), line: 0, message: e.to_string() })?;
+        let text = std::fs::read_to_string(path).map_err(|e| MappingError {
+            origin: origin.clone(),
+            line: 0,
+            message: e.to_string(),
+        })?;
         Mapping::from_yaml(&text, &origin, path.parent())
     }
 
     pub fn from_yaml(text: &str, origin: &str, dir: Option<&Path>) -> Result<Mapping, MappingError> {
-        let docs = parse_documents(text)
-            .map_err(|e| MappingError { origin: origin.into(), line: e.line, message: e.message })?;
+        let docs = parse_documents(text).map_err(|e| MappingError {
+            origin: origin.into(),
+            line: e.line,
+            message: e.message,
+        })?;
         let Some(doc) = docs.first() else {
             return Err(MappingError { origin: origin.into(), line: 1, message: "empty mapping file".into() });
         };
@@ -153,7 +159,11 @@ impl Mapping {
                 };
                 let get = |k: &str| ls.get(k).and_then(Node::as_str).map(str::to_lowercase);
                 entries.push(Entry {
-                    logsource: LogSource { category: get("category"), product: get("product"), service: get("service") },
+                    logsource: LogSource {
+                        category: get("category"),
+                        product: get("product"),
+                        service: get("service"),
+                    },
                     fields: field_map(origin, it.get("fields"))?,
                     raw_when: conds(origin, it.get("when"))?,
                     when: Vec::new(),
@@ -199,23 +209,19 @@ impl Mapping {
             // Detection looks at raw event paths, not Sigma names.
             m.detect = raw_detect
                 .into_iter()
-                .map(|set| {
-                    set.into_iter().map(|(k, check)| Cond { paths: vec![FieldPath::new(&k)], check }).collect()
-                })
+                .map(|set| set.into_iter().map(|(k, check)| Cond { paths: vec![FieldPath::new(&k)], check }).collect())
                 .collect();
         }
         // `when` names Sigma fields: resolve them with this mapping's paths.
-        for i in 0..entries.len() {
-            let resolved: Vec<Vec<Cond>> = entries[i]
+        for entry in &mut entries {
+            let resolved: Vec<Vec<Cond>> = entry
                 .raw_when
                 .iter()
                 .map(|set| {
-                    set.iter()
-                        .map(|(k, check)| Cond { paths: m.paths_in(&entries[i], k), check: check.clone() })
-                        .collect()
+                    set.iter().map(|(k, check)| Cond { paths: m.paths_in(entry, k), check: check.clone() }).collect()
                 })
                 .collect();
-            entries[i].when = resolved;
+            entry.when = resolved;
         }
         m.router = Router::new(&entries);
         m.entries = entries;
@@ -273,7 +279,9 @@ mod tests {
     #[test]
     fn builtins_load_and_route_sysmon() {
         let ms = builtins();
-        let e = ev(r#"{"Event":{"System":{"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational"},"EventData":{"Image":"C:\\x.exe"}}}"#);
+        let e = ev(
+            r#"{"Event":{"System":{"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational"},"EventData":{"Image":"C:\\x.exe"}}}"#,
+        );
         let i = detect_shape(&ms, &e).unwrap();
         assert_eq!(ms[i].name, "windows-evtx");
         let mut out = Vec::new();
@@ -285,9 +293,12 @@ mod tests {
         let paths = ms[i].field_paths(out[0], "Image");
         assert_eq!(paths[0].as_str(), "Event.EventData.Image");
         // The 4688 rename is placed by the EVTX mapping's own paths.
-        let sec = ev(r#"{"Event":{"System":{"EventID":4688,"Channel":"Security"},"EventData":{"NewProcessName":"C:\\a.exe"}}}"#);
+        let sec = ev(
+            r#"{"Event":{"System":{"EventID":4688,"Channel":"Security"},"EventData":{"NewProcessName":"C:\\a.exe"}}}"#,
+        );
         ms[i].route(&sec, &mut out);
-        let pc = out.iter().find(|&&k| ms[i].entries[k].logsource.category.as_deref() == Some("process_creation")).unwrap();
+        let pc =
+            out.iter().find(|&&k| ms[i].entries[k].logsource.category.as_deref() == Some("process_creation")).unwrap();
         assert_eq!(ms[i].field_paths(*pc, "Image")[0].as_str(), "Event.EventData.NewProcessName");
     }
 
@@ -305,7 +316,9 @@ mod tests {
     #[test]
     fn ecs_and_app_shapes() {
         let ms = builtins();
-        let web = ev(r#"{"@timestamp":"2024-01-01T00:00:00Z","event":{"category":["web"],"dataset":"nginx.access"},"url":{"query":"a=1"}}"#);
+        let web = ev(
+            r#"{"@timestamp":"2024-01-01T00:00:00Z","event":{"category":["web"],"dataset":"nginx.access"},"url":{"query":"a=1"}}"#,
+        );
         let i = detect_shape(&ms, &web).unwrap();
         assert_eq!(ms[i].name, "ecs");
         let mut out = Vec::new();

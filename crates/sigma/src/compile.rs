@@ -29,13 +29,20 @@ pub enum TimePart {
 #[derive(Debug, Clone)]
 pub enum Test {
     /// A Sigma string (with wildcards); `cased` compares the raw text.
-    Str { m: StrMatcher, cased: bool },
+    Str {
+        m: StrMatcher,
+        cased: bool,
+    },
     Re(Regex),
     Num(CmpOp, f64),
     Cidr(IpNet),
     TimePart(TimePart, CmpOp, f64),
     /// Equal to (or, with an anchor, containing/starting/ending with) another field.
-    FieldRef { other: FieldId, anchor: Anchor, cased: bool },
+    FieldRef {
+        other: FieldId,
+        anchor: Anchor,
+        cased: bool,
+    },
     /// `field: null`: absent, or present with a null value.
     Null,
     /// `field|exists: bool`: present with a non-null value.

@@ -16,7 +16,10 @@ pub enum Cond {
     Or(Vec<Cond>),
     /// `1 of x*` / `any of x*` (all = false) or `all of x*` (all = true);
     /// `pattern` None means `them`.
-    Of { all: bool, pattern: Option<String> },
+    Of {
+        all: bool,
+        pattern: Option<String>,
+    },
 }
 
 /// The legacy v1 aggregation after a pipe.
@@ -240,7 +243,9 @@ impl P<'_> {
         }
         let op = match self.next() {
             Some(Token::Op(op)) => op,
-            _ => return Err("expected a comparison (`>`, `>=`, `<`, `<=`, `=`) after the aggregation".into()),
+            _ => {
+                return Err("expected a comparison (`>`, `>=`, `<`, `<=`, `=`) after the aggregation".into());
+            }
         };
         let value = match self.next() {
             Some(Token::Word(v)) => v.parse::<f64>().map_err(|_| format!("`{v}` is not a number"))?,

@@ -37,11 +37,7 @@ pub fn fold_char(c: char) -> char {
 /// lowercase ASCII log values).
 pub fn fold(s: &str) -> Cow<'_, str> {
     if s.is_ascii() {
-        if s.bytes().any(|b| b.is_ascii_uppercase()) {
-            Cow::Owned(s.to_ascii_lowercase())
-        } else {
-            Cow::Borrowed(s)
-        }
+        if s.bytes().any(|b| b.is_ascii_uppercase()) { Cow::Owned(s.to_ascii_lowercase()) } else { Cow::Borrowed(s) }
     } else if s.chars().all(|c| fold_char(c) == c) {
         Cow::Borrowed(s)
     } else {

@@ -172,7 +172,9 @@ fn item(key: &str, value: &Node, line: usize) -> Result<Item, ParseError> {
     for p in parts {
         match Modifier::parse(p) {
             Some(m) => modifiers.push(m),
-            None => return Err(ParseError { line, message: format!("unknown modifier `{p}` in `{key}`") }),
+            None => {
+                return Err(ParseError { line, message: format!("unknown modifier `{p}` in `{key}`") });
+            }
         }
     }
     let values = match value {
@@ -187,7 +189,9 @@ fn item(key: &str, value: &Node, line: usize) -> Result<Item, ParseError> {
             vs
         }
         Node::Scalar { .. } => vec![scalar_value(value)],
-        Node::Map { .. } => return err(value, format!("`{key}` maps to a mapping; expected a value or a list")),
+        Node::Map { .. } => {
+            return err(value, format!("`{key}` maps to a mapping; expected a value or a list"));
+        }
     };
     let field = if field.is_empty() { None } else { Some(field.to_string()) };
     Ok(Item { field, modifiers, values, line: value.line() })
@@ -263,12 +267,17 @@ fn correlation(doc: &Node, c: &Node, meta: Meta) -> Result<Correlation, ParseErr
             // The specification's default: every listed rule must have matched.
             cond.checks.push((CmpOp::Gte, rules.len() as f64));
         }
-        Some(n) => return err(n, "correlation `condition` must be a mapping such as `gte: 10`"),
+        Some(n) => {
+            return err(n, "correlation `condition` must be a mapping such as `gte: 10`");
+        }
         None => return err(c, "correlation without `condition`"),
     }
     let needs_field = matches!(
         kind,
-        CorrelationType::ValueCount | CorrelationType::ValueSum | CorrelationType::ValueAvg | CorrelationType::ValuePercentile
+        CorrelationType::ValueCount
+            | CorrelationType::ValueSum
+            | CorrelationType::ValueAvg
+            | CorrelationType::ValuePercentile
     );
     if needs_field && cond.field.is_none() {
         return err(c, format!("correlation type `{t}` needs `condition.field`"));

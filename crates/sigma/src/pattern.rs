@@ -148,10 +148,19 @@ pub enum StrMatcher {
     Exact(String),
     Prefix(String),
     Suffix(String),
-    Contains(memmem::Finder<'static>, String),
+    Contains(Box<memmem::Finder<'static>>, String),
     /// Anything (a lone `*`): matches every string.
     Any,
-    Glob { head: Option<Chunk>, middle: Vec<Chunk>, tail: Option<Chunk>, anchored_both: bool },
+    Glob(Box<Glob>),
+}
+
+/// A general pattern: an anchored head, floating middle pieces, an anchored tail.
+#[derive(Debug, Clone)]
+pub struct Glob {
+    head: Option<Chunk>,
+    middle: Vec<Chunk>,
+    tail: Option<Chunk>,
+    anchored_both: bool,
 }
 
 impl StrMatcher {
@@ -174,7 +183,7 @@ impl StrMatcher {
             [Tok::Lit(s), Tok::Star] => return StrMatcher::Prefix(s.clone()),
             [Tok::Star, Tok::Lit(s)] => return StrMatcher::Suffix(s.clone()),
             [Tok::Star, Tok::Lit(s), Tok::Star] => {
-                return StrMatcher::Contains(memmem::Finder::new(s.as_bytes()).into_owned(), s.clone());
+                return StrMatcher::Contains(Box::new(memmem::Finder::new(s.as_bytes()).into_owned()), s.clone());
             }
             _ => {}
         }
@@ -192,14 +201,19 @@ impl StrMatcher {
         if n == 1 {
             // No star at all: a sequence of literals and `?`, anchored both ends.
             let c = Chunk::new(chunks.pop().expect("one chunk"));
-            return StrMatcher::Glob { head: Some(c), middle: Vec::new(), tail: None, anchored_both: true };
+            return StrMatcher::Glob(Box::new(Glob {
+                head: Some(c),
+                middle: Vec::new(),
+                tail: None,
+                anchored_both: true,
+            }));
         }
         let tail_parts = chunks.pop().expect("n >= 2");
         let head_parts = chunks.remove(0);
         let head = (!starts_star).then(|| Chunk::new(head_parts));
         let tail = (!ends_star).then(|| Chunk::new(tail_parts));
         let middle = chunks.into_iter().filter(|c| !c.is_empty()).map(Chunk::new).collect();
-        StrMatcher::Glob { head, middle, tail, anchored_both: false }
+        StrMatcher::Glob(Box::new(Glob { head, middle, tail, anchored_both: false }))
     }
 
     /// Match a (suitably folded) string.
@@ -210,7 +224,8 @@ impl StrMatcher {
             StrMatcher::Suffix(l) => s.ends_with(l.as_str()),
             StrMatcher::Contains(f, _) => f.find(s.as_bytes()).is_some(),
             StrMatcher::Any => true,
-            StrMatcher::Glob { head, middle, tail, anchored_both } => {
+            StrMatcher::Glob(g) => {
+                let Glob { head, middle, tail, anchored_both } = &**g;
                 let mut pos = 0;
                 if let Some(h) = head {
                     match h.match_at(s, 0) {
@@ -257,10 +272,11 @@ impl StrMatcher {
         match self {
             StrMatcher::Exact(l) | StrMatcher::Prefix(l) | StrMatcher::Suffix(l) | StrMatcher::Contains(_, l) => l,
             StrMatcher::Any => "",
-            StrMatcher::Glob { head, middle, tail, .. } => head
+            StrMatcher::Glob(g) => g
+                .head
                 .iter()
-                .chain(middle.iter())
-                .chain(tail.iter())
+                .chain(g.middle.iter())
+                .chain(g.tail.iter())
                 .flat_map(|c| c.parts.iter())
                 .filter_map(|t| match t {
                     Tok::Lit(s) => Some(s.as_str()),

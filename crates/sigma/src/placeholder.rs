@@ -42,7 +42,9 @@ impl Placeholders {
         let mut out = vec![String::new()];
         let mut rest = value;
         while let Some(start) = rest.find('%') {
-            let Some(len) = rest[start + 1..].find('%') else { break };
+            let Some(len) = rest[start + 1..].find('%') else {
+                break;
+            };
             let name = &rest[start + 1..start + 1 + len];
             if name.is_empty() || name.contains(char::is_whitespace) {
                 for o in &mut out {
@@ -58,10 +60,7 @@ impl Placeholders {
                 return Err(format!("placeholder %{name}% has no values"));
             }
             let prefix = &rest[..start];
-            out = out
-                .iter()
-                .flat_map(|o| vals.iter().map(move |v| format!("{o}{prefix}{v}")))
-                .collect();
+            out = out.iter().flat_map(|o| vals.iter().map(move |v| format!("{o}{prefix}{v}"))).collect();
             rest = &rest[start + len + 2..];
         }
         for o in &mut out {

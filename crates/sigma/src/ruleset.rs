@@ -77,12 +77,8 @@ impl RuleSet {
         }
         let mut filter_uses = vec![0usize; filters.len()];
         for (path, rule) in rules {
-            let applicable: Vec<usize> = filters
-                .iter()
-                .enumerate()
-                .filter(|(_, (_, f))| targets(f, &rule))
-                .map(|(i, _)| i)
-                .collect();
+            let applicable: Vec<usize> =
+                filters.iter().enumerate().filter(|(_, (_, f))| targets(f, &rule)).map(|(i, _)| i).collect();
             match set.compile_rule(&path, rule, &filters, &applicable, placeholders) {
                 Ok(()) => applicable.iter().for_each(|&i| filter_uses[i] += 1),
                 Err((id, reason)) => set.reject(&path, id, reason),
@@ -209,7 +205,9 @@ mod tests {
 
     #[test]
     fn rejects_are_reported_with_id_and_reason() {
-        let set = load("title: A\nid: a1\nlogsource: {product: windows}\ndetection:\n  sel:\n    x|nope: 1\n  condition: sel\n---\ntitle: B\nid: b1\nlogsource: {product: windows}\ndetection:\n  sel:\n    x: 1\n  condition: sel\n");
+        let set = load(
+            "title: A\nid: a1\nlogsource: {product: windows}\ndetection:\n  sel:\n    x|nope: 1\n  condition: sel\n---\ntitle: B\nid: b1\nlogsource: {product: windows}\ndetection:\n  sel:\n    x: 1\n  condition: sel\n",
+        );
         assert_eq!(set.rules.len(), 1);
         assert_eq!(set.rejected.len(), 1);
         assert_eq!(set.rejected[0].id.as_deref(), Some("a1"));
@@ -218,7 +216,9 @@ mod tests {
 
     #[test]
     fn legacy_count_becomes_a_correlation() {
-        let set = load("title: A\nid: a1\nlogsource: {product: windows}\ndetection:\n  sel:\n    EventID: 4625\n  timeframe: 10m\n  condition: sel | count(TargetUserName) by IpAddress > 20\n");
+        let set = load(
+            "title: A\nid: a1\nlogsource: {product: windows}\ndetection:\n  sel:\n    EventID: 4625\n  timeframe: 10m\n  condition: sel | count(TargetUserName) by IpAddress > 20\n",
+        );
         assert_eq!(set.rules.len(), 1);
         assert!(!set.rules[0].emit);
         let (_, c) = &set.correlations[0];
@@ -226,15 +226,21 @@ mod tests {
         assert_eq!(c.group_by, vec!["IpAddress"]);
         assert_eq!(c.timespan_secs, 600);
         assert_eq!(c.rules, vec!["a1"]);
-        let set = load("title: A\nid: a1\nlogsource: {product: windows}\ndetection:\n  sel:\n    EventID: 4625\n  condition: sel | count() > 20\n");
+        let set = load(
+            "title: A\nid: a1\nlogsource: {product: windows}\ndetection:\n  sel:\n    EventID: 4625\n  condition: sel | count() > 20\n",
+        );
         assert!(set.rejected[0].reason.contains("timeframe"));
-        let set = load("title: A\nid: a1\nlogsource: {product: windows}\ndetection:\n  sel:\n    EventID: 4625\n  timeframe: 1m\n  condition: sel | max(x) > 20\n");
+        let set = load(
+            "title: A\nid: a1\nlogsource: {product: windows}\ndetection:\n  sel:\n    EventID: 4625\n  timeframe: 1m\n  condition: sel | max(x) > 20\n",
+        );
         assert!(set.rejected[0].reason.contains("max()"));
     }
 
     #[test]
     fn filters_join_named_rules() {
-        let set = load("title: A\nid: a1\nlogsource: {product: windows, category: process_creation}\ndetection:\n  sel:\n    Image|endswith: x.exe\n  condition: sel\n---\ntitle: F\nlogsource: {product: windows}\nfilter:\n  rules: [a1]\n  sel:\n    User: admin\n  condition: not sel\n");
+        let set = load(
+            "title: A\nid: a1\nlogsource: {product: windows, category: process_creation}\ndetection:\n  sel:\n    Image|endswith: x.exe\n  condition: sel\n---\ntitle: F\nlogsource: {product: windows}\nfilter:\n  rules: [a1]\n  sel:\n    User: admin\n  condition: not sel\n",
+        );
         assert_eq!(set.filters.len(), 1);
         assert_eq!(set.filters[0].2, 1);
         assert!(matches!(set.rules[0].expr, Expr::And(_)));

@@ -83,10 +83,9 @@ pub fn parse_documents(src: &str) -> Result<Vec<Node>, YamlError> {
         })?;
         let line = span.start.line();
         let done: Option<(Node, usize)> = match event {
-            Event::Scalar(text, style, anchor, _) => Some((
-                Node::Scalar { text: text.into_owned(), plain: style == ScalarStyle::Plain, line },
-                anchor,
-            )),
+            Event::Scalar(text, style, anchor, _) => {
+                Some((Node::Scalar { text: text.into_owned(), plain: style == ScalarStyle::Plain, line }, anchor))
+            }
             Event::SequenceStart(anchor, _) => {
                 stack.push(Frame::Seq(Vec::new(), anchor, line));
                 None
@@ -170,9 +169,15 @@ mod tests {
     #[test]
     fn aliases_resolve() {
         let docs = parse_documents("a: &x [1, 2]\nb: *x\n").unwrap();
-        assert_eq!(docs[0].get("a"), docs[0].get("b").map(|n| match n {
-            Node::Seq { items, .. } => Node::Seq { items: items.clone(), line: 1 },
-            o => o.clone(),
-        }).as_ref());
+        assert_eq!(
+            docs[0].get("a"),
+            docs[0]
+                .get("b")
+                .map(|n| match n {
+                    Node::Seq { items, .. } => Node::Seq { items: items.clone(), line: 1 },
+                    o => o.clone(),
+                })
+                .as_ref()
+        );
     }
 }
