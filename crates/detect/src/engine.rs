@@ -15,7 +15,11 @@ use vigie_sigma::{Event, FieldId, Kind, RuleSet};
 /// that field, and which rules each literal unlocks.
 struct Scan {
     field: Option<FieldId>,
-    ac: Literals,
+    /// The shape's automaton for this field's literals; buckets whose rules
+    /// need the same literals on the same paths share it, and it runs at most
+    /// once per event.
+    automaton: u32,
+    /// Pattern id to the bucket-local rules it unlocks.
     targets: Vec<Vec<u32>>,
 }
 
@@ -74,6 +78,7 @@ struct Shape {
     buckets: Vec<Option<Bucket>>,
     /// Distinct path lists of all buckets; the per-event cache is indexed by these.
     lists: Vec<Box<[FieldPath]>>,
+    automata: Vec<Literals>,
 }
 
 /// A rule that matched an event.
@@ -114,6 +119,9 @@ pub struct Scratch {
     generation: u32,
     cand: Vec<u32>,
     routes: Vec<usize>,
+    /// Per automaton: the event generation it last ran for, and the pattern
+    /// ids it found then.
+    found: Vec<(u32, Vec<u32>)>,
     /// Rules evaluated so far by this scratch (for benchmarks).
     pub evaluated: u64,
 }
@@ -128,14 +136,16 @@ impl Engine {
             .into_iter()
             .map(|mapping| {
                 let mut lists = PathLists::default();
+                let mut automata = Automata::default();
                 let buckets = (0..mapping.entries.len())
                     .map(|e| {
-                        let b = build_bucket(&set, &mapping, e, &mut lists, &mut stats)?;
+                        let b = build_bucket(&set, &mapping, e, &mut lists, &mut automata, &mut stats)?;
                         b.rules.iter().for_each(|&r| routed[r as usize] = true);
                         Some(b)
                     })
                     .collect();
-                Shape { mapping, buckets, lists: lists.lists }
+                stats.automaton_bytes += automata.list.iter().map(Literals::memory).sum::<usize>();
+                Shape { mapping, buckets, lists: lists.lists, automata: automata.list }
             })
             .collect();
         stats.unroutable = (0..set.rules.len() as u32).filter(|&r| !routed[r as usize]).collect();
@@ -151,6 +161,7 @@ impl Engine {
             generation: 0,
             cand: Vec::new(),
             routes: Vec::new(),
+            found: vec![(0, Vec::new()); self.shapes.iter().map(|s| s.automata.len()).max().unwrap_or(0)],
             evaluated: 0,
         }
     }
@@ -185,21 +196,14 @@ impl Engine {
             let Some(b) = &sh.buckets[entry] else {
                 continue;
             };
-            self.run_bucket(b, &sh.lists, ev, s, |rule| out.push(Hit { rule, shape, entry }));
+            self.run_bucket(b, sh, ev, s, |rule| out.push(Hit { rule, shape, entry }));
         }
         s.routes = routes;
         Some(shape)
     }
 
-    fn run_bucket(
-        &self,
-        b: &Bucket,
-        lists: &[Box<[FieldPath]>],
-        ev: &Value,
-        s: &mut Scratch,
-        mut emit: impl FnMut(u32),
-    ) {
-        let view = EventView { root: ev, fields: &b.fields, lists, cache: &s.cache };
+    fn run_bucket(&self, b: &Bucket, sh: &Shape, ev: &Value, s: &mut Scratch, mut emit: impl FnMut(u32)) {
+        let view = EventView { root: ev, fields: &b.fields, lists: &sh.lists, cache: &s.cache };
         let generation = s.generation;
         // Bucket-local candidate marks reuse the per-event generation; a rule
         // in two buckets is deduplicated by `fired_stamp` below.
@@ -207,27 +211,32 @@ impl Engine {
         let cand = &mut s.cand;
         let stamp = &mut s.cand_stamp;
         for scan in &b.scans {
-            let mut mark = |text: &str| {
-                scan.ac.each(text, |pid| {
-                    for &li in &scan.targets[pid] {
-                        let g = b.rules[li as usize] as usize;
-                        if stamp[g] != generation {
-                            stamp[g] = generation;
-                            cand.push(li);
-                        }
+            let (seen, found) = &mut s.found[scan.automaton as usize];
+            if *seen != generation {
+                *seen = generation;
+                found.clear();
+                let ac = &sh.automata[scan.automaton as usize];
+                let mut collect = |text: &str| ac.each(text, |pid| found.push(pid as u32));
+                match scan.field {
+                    Some(f) => {
+                        view.any_value(f, &mut |v| {
+                            if !matches!(v.kind, Kind::Null | Kind::Composite) {
+                                collect(v.folded);
+                            }
+                            false
+                        });
                     }
-                });
-            };
-            match scan.field {
-                Some(f) => {
-                    view.any_value(f, &mut |v| {
-                        if !matches!(v.kind, Kind::Null | Kind::Composite) {
-                            mark(v.folded);
-                        }
-                        false
-                    });
+                    None => view.with_joined_text(&mut collect),
                 }
-                None => view.with_joined_text(&mut mark),
+            }
+            for &pid in found.iter() {
+                for &li in &scan.targets[pid as usize] {
+                    let g = b.rules[li as usize] as usize;
+                    if stamp[g] != generation {
+                        stamp[g] = generation;
+                        cand.push(li);
+                    }
+                }
             }
         }
         cand.extend_from_slice(&b.always);
@@ -278,6 +287,13 @@ impl Engine {
 /// index by text, and the rules each pattern unlocks.
 type FieldLiterals = (Vec<String>, FxHashMap<String, usize>, Vec<Vec<u32>>);
 
+/// Interning of automata by (paths, literal set).
+#[derive(Default)]
+struct Automata {
+    list: Vec<Literals>,
+    ids: FxHashMap<(Option<u32>, Vec<String>), u32>,
+}
+
 /// Interning of path lists, so that buckets share cache slots.
 #[derive(Default)]
 struct PathLists {
@@ -300,6 +316,7 @@ fn build_bucket(
     mapping: &Mapping,
     entry: usize,
     lists: &mut PathLists,
+    automata: &mut Automata,
     stats: &mut EngineStats,
 ) -> Option<Bucket> {
     let ls = &mapping.entries[entry].logsource;
@@ -349,9 +366,22 @@ fn build_bucket(
         .into_iter()
         .map(|(field, (pats, _, targets))| {
             stats.literals += pats.len();
-            let ac = Literals::build(&pats);
-            stats.automaton_bytes += ac.memory();
-            Scan { field, ac, targets }
+            // Sorted, so that equal literal sets get equal pattern ids.
+            let mut order: Vec<usize> = (0..pats.len()).collect();
+            order.sort_by(|&a, &b| pats[a].cmp(&pats[b]));
+            let sorted: Vec<String> = order.iter().map(|&i| pats[i].clone()).collect();
+            let targets: Vec<Vec<u32>> = order.iter().map(|&i| targets[i].clone()).collect();
+            let key = (field.and_then(|f| fields[f.0 as usize]), sorted);
+            let automaton = match automata.ids.get(&key) {
+                Some(&id) => id,
+                None => {
+                    automata.list.push(Literals::build(&key.1));
+                    let id = automata.list.len() as u32 - 1;
+                    automata.ids.insert(key, id);
+                    id
+                }
+            };
+            Scan { field, automaton, targets }
         })
         .collect();
     scans.sort_by_key(|s| s.field);
