@@ -8,7 +8,9 @@
 use crate::cond::{Check, Cond, values};
 use crate::mapping::Entry;
 use rustc_hash::FxHashMap;
+use vigie_events::path::scalar_text;
 use vigie_events::{FieldPath, Value};
+use vigie_sigma::fold::fold_into;
 
 #[derive(Debug, Clone, Default)]
 struct Group {
@@ -83,34 +85,20 @@ impl Router {
 
     pub fn route(&self, entries: &[Entry], ev: &Value, out: &mut Vec<usize>) {
         out.clear();
-        let mut vals: Vec<String> = Vec::new();
+        let mut key = String::new();
         for g in &self.groups {
-            let mut keys = vec![String::new()];
-            let mut missing = false;
-            for (k, paths) in g.fields.iter().enumerate() {
-                values(paths, ev, &mut vals);
-                if vals.is_empty() {
-                    missing = true;
-                    break;
-                }
-                keys = keys
-                    .iter()
-                    .flat_map(|prefix| {
-                        vals.iter().map(move |v| if k == 0 { v.clone() } else { format!("{prefix}{SEP}{v}") })
-                    })
-                    .collect();
-            }
-            if missing {
-                continue;
-            }
-            for key in &keys {
-                if let Some(list) = g.index.get(key) {
-                    for &i in list {
-                        if !out.contains(&i) {
-                            out.push(i);
+            match single_key(&g.fields, ev, &mut key) {
+                Some(true) => {
+                    if let Some(list) = g.index.get(&key) {
+                        for &i in list {
+                            if !out.contains(&i) {
+                                out.push(i);
+                            }
                         }
                     }
                 }
+                Some(false) => self.route_multi(g, ev, out),
+                None => {}
             }
         }
         for &i in &self.scan {
@@ -121,4 +109,63 @@ impl Router {
         }
         out.sort_unstable();
     }
+
+    /// The general case: some routing field holds several values (an array),
+    /// so every combination is a key.
+    fn route_multi(&self, g: &Group, ev: &Value, out: &mut Vec<usize>) {
+        let mut vals: Vec<String> = Vec::new();
+        let mut keys = vec![String::new()];
+        for (k, paths) in g.fields.iter().enumerate() {
+            values(paths, ev, &mut vals);
+            if vals.is_empty() {
+                return;
+            }
+            keys = keys
+                .iter()
+                .flat_map(|prefix| vals.iter().map(move |v| if k == 0 { v.clone() } else { format!("{prefix}{SEP}{v}") }))
+                .collect();
+        }
+        for key in &keys {
+            if let Some(list) = g.index.get(key) {
+                for &i in list {
+                    if !out.contains(&i) {
+                        out.push(i);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Build the lookup key when each routing field has exactly one scalar (the
+/// usual case) without allocating per value. `Some(false)`: some field has
+/// several values; `None`: some field is missing.
+fn single_key(fields: &[Vec<FieldPath>], ev: &Value, key: &mut String) -> Option<bool> {
+    key.clear();
+    for (k, paths) in fields.iter().enumerate() {
+        if k > 0 {
+            key.push(SEP);
+        }
+        let mut n = 0;
+        for p in paths {
+            p.visit(ev, &mut |v| {
+                if let Some(t) = scalar_text(v) {
+                    n += 1;
+                    if n == 1 {
+                        fold_into(&t, key);
+                    }
+                }
+                n > 1
+            });
+            if n > 0 {
+                break;
+            }
+        }
+        match n {
+            0 => return None,
+            1 => {}
+            _ => return Some(false),
+        }
+    }
+    Some(true)
 }
