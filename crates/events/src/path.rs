@@ -44,15 +44,32 @@ impl FieldPath {
     }
 }
 
-/// How many leading segments `key` spells, joined with dots.
+/// How many leading segments `key` spells, joined with dots. Most keys differ
+/// from the segment at the first byte, so that is checked before comparing.
+#[inline]
 fn prefix_len(key: &str, segs: &[String]) -> Option<usize> {
+    let key = key.as_bytes();
+    let first = segs.first()?.as_bytes();
+    if key.first() != first.first() {
+        return None;
+    }
+    if key.len() == first.len() {
+        return (key == first).then_some(1);
+    }
     let mut rest = key;
     for (i, s) in segs.iter().enumerate() {
-        rest = rest.strip_prefix(s.as_str())?;
+        let s = s.as_bytes();
+        if rest.len() < s.len() || &rest[..s.len()] != s {
+            return None;
+        }
+        rest = &rest[s.len()..];
         if rest.is_empty() {
             return Some(i + 1);
         }
-        rest = rest.strip_prefix('.')?;
+        if rest[0] != b'.' {
+            return None;
+        }
+        rest = &rest[1..];
     }
     None
 }
