@@ -44,16 +44,71 @@ const IMAGES: &[&str] = &[
     r"C:\Program Files\WindowsApps\Microsoft.Teams\ms-teams.exe",
 ];
 
-const BENIGN_CMD: &[&str] = &[
-    r"C:\Windows\system32\svchost.exe -k netsvcs -p -s Schedule",
-    r#""C:\Program Files\Google\Chrome\Application\chrome.exe" --type=renderer --lang=fr --enable-features=NetworkService --field-trial-handle=1712,i,120931"#,
-    r"C:\Windows\Explorer.EXE",
-    r"\??\C:\Windows\system32\conhost.exe 0xffffffff -ForceV1",
-    r#""C:\Program Files\Microsoft Office\root\Office16\OUTLOOK.EXE" /recycle"#,
-    r"C:\Windows\System32\RuntimeBroker.exe -Embedding",
-    r"C:\Windows\system32\taskhostw.exe {222A245B-E637-4AE9-A93F-A59CA119A75E}",
-    r#""C:\Program Files\Mozilla Firefox\firefox.exe" -contentproc --channel=1234 -childID 7 -isForBrowser"#,
-    r"C:\Windows\system32\SearchProtocolHost.exe Global\UsGthrFltPipeMssGthrPipe12_ Global\UsGthrCtrlFltPipeMssGthrPipe12",
+/// Ordinary process starts: (image, command line, parent image, parent command line, original file name).
+const BENIGN_PROCS: &[(&str, &str, &str, &str, &str)] = &[
+    (
+        r"C:\Windows\System32\svchost.exe",
+        r"C:\Windows\system32\svchost.exe -k netsvcs -p -s Schedule",
+        r"C:\Windows\System32\services.exe",
+        r"C:\Windows\system32\services.exe",
+        "svchost.exe",
+    ),
+    (
+        r"C:\Program Files\Google\Chrome\Application\chrome.exe",
+        r#""C:\Program Files\Google\Chrome\Application\chrome.exe" --type=renderer --lang=fr --enable-features=NetworkService --field-trial-handle=1712,i,120931"#,
+        r"C:\Program Files\Google\Chrome\Application\chrome.exe",
+        r#""C:\Program Files\Google\Chrome\Application\chrome.exe""#,
+        "chrome.exe",
+    ),
+    (
+        r"C:\Program Files\Microsoft Office\root\Office16\OUTLOOK.EXE",
+        r#""C:\Program Files\Microsoft Office\root\Office16\OUTLOOK.EXE" /recycle"#,
+        r"C:\Windows\explorer.exe",
+        r"C:\Windows\Explorer.EXE",
+        "Outlook.exe",
+    ),
+    (
+        r"C:\Windows\System32\RuntimeBroker.exe",
+        r"C:\Windows\System32\RuntimeBroker.exe -Embedding",
+        r"C:\Windows\System32\svchost.exe",
+        r"C:\Windows\system32\svchost.exe -k DcomLaunch -p",
+        "RuntimeBroker.exe",
+    ),
+    (
+        r"C:\Windows\System32\taskhostw.exe",
+        r"taskhostw.exe {222A245B-E637-4AE9-A93F-A59CA119A75E}",
+        r"C:\Windows\System32\svchost.exe",
+        r"C:\Windows\system32\svchost.exe -k netsvcs -p -s Schedule",
+        "taskhostw.exe",
+    ),
+    (
+        r"C:\Program Files\Mozilla Firefox\firefox.exe",
+        r#""C:\Program Files\Mozilla Firefox\firefox.exe" -contentproc --channel=1234 -childID 7 -isForBrowser"#,
+        r"C:\Program Files\Mozilla Firefox\firefox.exe",
+        r#""C:\Program Files\Mozilla Firefox\firefox.exe""#,
+        "firefox.exe",
+    ),
+    (
+        r"C:\Windows\System32\SearchProtocolHost.exe",
+        r"C:\Windows\system32\SearchProtocolHost.exe Global\UsGthrFltPipeMssGthrPipe12_ Global\UsGthrCtrlFltPipeMssGthrPipe12",
+        r"C:\Windows\System32\SearchIndexer.exe",
+        r"C:\Windows\system32\SearchIndexer.exe /Embedding",
+        "SearchProtocolHost.exe",
+    ),
+    (
+        r"C:\Program Files (x86)\Microsoft\Edge\Application\msedge.exe",
+        r#""C:\Program Files (x86)\Microsoft\Edge\Application\msedge.exe" --single-argument https://intranet.example.fr/"#,
+        r"C:\Windows\explorer.exe",
+        r"C:\Windows\Explorer.EXE",
+        "msedge.exe",
+    ),
+];
+
+/// Images that open network connections in the generated data.
+const NET_IMAGES: &[&str] = &[
+    r"C:\Program Files\Google\Chrome\Application\chrome.exe",
+    r"C:\Program Files (x86)\Microsoft\Edge\Application\msedge.exe",
+    r"C:\Program Files\Mozilla Firefox\firefox.exe",
 ];
 
 const MALICIOUS_CMD: &[&str] = &[
@@ -100,10 +155,18 @@ pub fn event(rng: &mut Rng, i: u64, out: &mut Vec<u8>) {
         format!("{{{:08X}-{:04X}-{:04X}-0000-000000000000}}", rng.next() as u32, rng.below(65536), rng.below(65536));
     let data = match eid {
         1 => {
-            let cmd = if bad { rng.pick(MALICIOUS_CMD) } else { rng.pick(BENIGN_CMD) };
-            let img = if bad { r"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe" } else { image };
+            let (img, cmd, pimg, pcmd, ofn) = BENIGN_PROCS[rng.below(BENIGN_PROCS.len())];
+            let (img, cmd, ofn) = if bad {
+                (
+                    r"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe",
+                    rng.pick(MALICIOUS_CMD),
+                    "PowerShell.EXE",
+                )
+            } else {
+                (img, cmd, ofn)
+            };
             format!(
-                r#""RuleName":"-","UtcTime":{ts},"ProcessGuid":{g},"ProcessId":{pid},"Image":{img},"FileVersion":"10.0.19041.1","Description":"Windows host process","Product":"Microsoft® Windows® Operating System","Company":"Microsoft Corporation","OriginalFileName":"svchost.exe","CommandLine":{cmd},"CurrentDirectory":"C:\\Windows\\system32\\","User":{user},"LogonGuid":{g},"LogonId":"0x3e7","TerminalSessionId":1,"IntegrityLevel":"Medium","Hashes":"SHA256=0E6D0D9D1B3A1F6B9C7A11D5AF93C5B7D5E21B4D8B6F2A5C9E1D7F3B2A4C6E8D","ParentProcessGuid":{g},"ParentProcessId":{ppid},"ParentImage":{pimg},"ParentCommandLine":"C:\\Windows\\Explorer.EXE","ParentUser":{user}"#,
+                r#""RuleName":"-","UtcTime":{ts},"ProcessGuid":{g},"ProcessId":{pid},"Image":{img},"FileVersion":"10.0.19041.1","Description":"Windows host process","Product":"Microsoft® Windows® Operating System","Company":"Microsoft Corporation","OriginalFileName":{ofn},"CommandLine":{cmd},"CurrentDirectory":"C:\\Windows\\system32\\","User":{user},"LogonGuid":{g},"LogonId":"0x3e7","TerminalSessionId":1,"IntegrityLevel":"Medium","Hashes":"SHA256=0E6D0D9D1B3A1F6B9C7A11D5AF93C5B7D5E21B4D8B6F2A5C9E1D7F3B2A4C6E8D","ParentProcessGuid":{g},"ParentProcessId":{ppid},"ParentImage":{pimg},"ParentCommandLine":{pcmd},"ParentUser":{user}"#,
                 ts = esc(&ts),
                 g = esc(&guid),
                 pid = rng.below(60000),
@@ -111,15 +174,17 @@ pub fn event(rng: &mut Rng, i: u64, out: &mut Vec<u8>) {
                 cmd = esc(cmd),
                 user = esc(&user),
                 ppid = rng.below(60000),
-                pimg = esc(r"C:\Windows\explorer.exe"),
+                pimg = esc(pimg),
+                pcmd = esc(pcmd),
+                ofn = esc(ofn),
             )
         }
         3 => format!(
-            r#""RuleName":"-","UtcTime":{ts},"ProcessGuid":{g},"ProcessId":{pid},"Image":{img},"User":{user},"Protocol":"tcp","Initiated":"true","SourceIsIpv6":"false","SourceIp":"10.1.{a}.{b}","SourceHostname":"PC{b}.corp.example.fr","SourcePort":{sp},"DestinationIsIpv6":"false","DestinationIp":"142.250.{a}.{b}","DestinationHostname":"-","DestinationPort":443,"DestinationPortName":"https""#,
+            r#""RuleName":"-","UtcTime":{ts},"ProcessGuid":{g},"ProcessId":{pid},"Image":{net},"User":{user},"Protocol":"tcp","Initiated":"true","SourceIsIpv6":"false","SourceIp":"10.1.{a}.{b}","SourceHostname":"PC{b}.corp.example.fr","SourcePort":{sp},"DestinationIsIpv6":"false","DestinationIp":"142.250.{a}.{b}","DestinationHostname":"-","DestinationPort":443,"DestinationPortName":"https""#,
             ts = esc(&ts),
             g = esc(&guid),
             pid = rng.below(60000),
-            img = esc(image),
+            net = esc(rng.pick(NET_IMAGES)),
             user = esc(&user),
             a = rng.below(255),
             b = rng.below(255),

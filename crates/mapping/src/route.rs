@@ -122,7 +122,9 @@ impl Router {
             }
             keys = keys
                 .iter()
-                .flat_map(|prefix| vals.iter().map(move |v| if k == 0 { v.clone() } else { format!("{prefix}{SEP}{v}") }))
+                .flat_map(|prefix| {
+                    vals.iter().map(move |v| if k == 0 { v.clone() } else { format!("{prefix}{SEP}{v}") })
+                })
                 .collect();
         }
         for key in &keys {
