@@ -27,7 +27,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 1_000_000)]
     events: u64,
     /// Where the generated corpus is written (reused when it already has the right size).
-    #[arg(long, default_value = "bench-data/sysmon.jsonl")]
+    #[arg(long, default_value = "bench-data/sysmon-v2.jsonl")]
     corpus: PathBuf,
     /// A directory of EVTX files to measure too (e.g. SigmaHQ's regression_data).
     #[arg(long, value_name = "DIR")]
@@ -119,8 +119,12 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         let subset = args.corpus.with_extension("scaling.jsonl");
         ensure_corpus(&subset, 200_000)?;
         for n in [100usize, 500, 1000, 2000, sources.len()] {
+            // An evenly spread sample of the files, so every subset has the
+            // same mix of log sources as the whole set.
             let n = n.min(sources.len());
-            let set = RuleSet::load(&sources[..n], &ph);
+            let sample: Vec<Source> =
+                (0..n).map(|i| sources[i * sources.len() / n].clone()).collect();
+            let set = RuleSet::load(&sample, &ph);
             let rules = set.rules.len();
             let e = Engine::new(set, builtins(), false);
             let (secs, _) = json_pass(&subset, Some(&e))?;
