@@ -103,6 +103,8 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
             .collect();
         r.evtx_bytes = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum::<u64>()
             * args.evtx_passes as u64;
+        // A first pass warms the page cache so that both timed passes read from memory.
+        evtx_pass(&files, None, 1)?;
         let (secs, n, _) = evtx_pass(&files, None, args.evtx_passes)?;
         r.evtx_records = n;
         r.evtx_decode_only_rps = n as f64 / secs;
@@ -110,8 +112,11 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         r.evtx_rps_per_core = n as f64 / secs;
         r.evtx_detections = hits;
         eprintln!(
-            "evtx: {n} records, decode only {:.0}/s, decode+match {:.0}/s per core",
-            r.evtx_decode_only_rps, r.evtx_rps_per_core
+            "evtx: {n} records ({:.1} MB), decode only {:.0}/s, decode+match {:.0}/s ({:.1} MB/s) per core, {hits} detections",
+            r.evtx_bytes as f64 / 1e6,
+            r.evtx_decode_only_rps,
+            r.evtx_rps_per_core,
+            r.evtx_bytes as f64 / 1e6 / secs
         );
     }
 
@@ -122,8 +127,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
             // An evenly spread sample of the files, so every subset has the
             // same mix of log sources as the whole set.
             let n = n.min(sources.len());
-            let sample: Vec<Source> =
-                (0..n).map(|i| sources[i * sources.len() / n].clone()).collect();
+            let sample: Vec<Source> = (0..n).map(|i| sources[i * sources.len() / n].clone()).collect();
             let set = RuleSet::load(&sample, &ph);
             let rules = set.rules.len();
             let e = Engine::new(set, builtins(), false);

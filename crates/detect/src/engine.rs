@@ -346,7 +346,12 @@ fn build_bucket(
             }
         }
         match need(expr) {
-            Need::Any => always.push(li as u32),
+            Need::Any => {
+                if std::env::var_os("VIGIE_DEBUG_ALWAYS").is_some() {
+                    eprintln!("always {} {}", ls, set.rules[r as usize].meta.title);
+                }
+                always.push(li as u32)
+            }
             Need::OneOf(lits) => {
                 for (field, lit) in lits {
                     let (pats, ids, targets) = by_field.entry(field).or_default();
