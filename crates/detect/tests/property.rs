@@ -70,6 +70,9 @@ fn naive_value(mods: &[Modifier], value: &Value, v: &J) -> bool {
     let Some(text) = scalar_text(v) else {
         return false;
     };
+    if has(Modifier::Re) {
+        return regex::Regex::new(s).unwrap().is_match(&text);
+    }
     let pat = if has(Modifier::Contains) {
         format!("*{s}*")
     } else if has(Modifier::StartsWith) {
@@ -154,7 +157,7 @@ fn atom() -> impl Strategy<Value = String> {
 
 fn item() -> impl Strategy<Value = String> {
     let field = prop::sample::select(FIELDS.to_vec());
-    let kind = 0..8u8;
+    let kind = 0..9u8;
     (field, kind, prop::collection::vec(atom(), 1..3), 0..20i32).prop_map(|(f, k, vals, n)| {
         let q = |s: &str| format!("'{}'", s.replace('\'', "''"));
         let list = |mods: &str| format!("{f}{mods}: [{}]", vals.iter().map(|v| q(v)).collect::<Vec<_>>().join(", "));
@@ -166,6 +169,11 @@ fn item() -> impl Strategy<Value = String> {
             4 => list("|contains|all"),
             5 => format!("{f}|gte: {n}"),
             6 => format!("{f}: null"),
+            7 => format!(
+                "{f}|re: '{}'",
+                ["(?i)xab", "ab+c?", "^x", "é.", "(ab|xy)1", "Y{2}", "(?i)éé|abab", "1$"]
+                    [n.unsigned_abs() as usize % 8]
+            ),
             _ => format!("{f}|exists: {}", n % 2 == 0),
         }
     })

@@ -36,6 +36,40 @@ impl Need {
     }
 }
 
+/// Shortest literal worth indexing for a regex; shorter ones would make the
+/// rule a candidate for almost every event anyway.
+const MIN_REGEX_LITERAL: usize = 3;
+
+/// Literals one of which every match of the regex contains (the prefixes or
+/// the suffixes of its matches, whichever set is more selective), folded for
+/// the case-insensitive prefilter. Folding is per character, so a literal in
+/// the raw text is still found, folded, in the folded text. `None` when the
+/// regex has no useful finite literal set.
+pub fn regex_literals(pattern: &str) -> Option<Vec<String>> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
+    let best = [ExtractKind::Prefix, ExtractKind::Suffix]
+        .into_iter()
+        .filter_map(|kind| {
+            let seq = Extractor::new().kind(kind).extract(&hir);
+            let lits = seq.literals()?;
+            let mut out: Vec<String> = Vec::with_capacity(lits.len());
+            for l in lits {
+                let text = std::str::from_utf8(l.as_bytes()).ok()?;
+                if text.chars().count() < MIN_REGEX_LITERAL {
+                    return None;
+                }
+                let f = fold(text).into_owned();
+                if !out.contains(&f) {
+                    out.push(f);
+                }
+            }
+            (!out.is_empty()).then_some(out)
+        })
+        .max_by_key(|v| (v.iter().map(String::len).min().unwrap_or(0).min(8), usize::MAX - v.len()))?;
+    Some(best)
+}
+
 /// Compute the necessary literals of an expression.
 pub fn need(e: &Expr) -> Need {
     match e {
@@ -46,6 +80,10 @@ pub fn need(e: &Expr) -> Need {
                 let lit = fold(m.required_literal()).into_owned();
                 if lit.is_empty() { Need::Any } else { Need::OneOf(vec![(l.field, lit)]) }
             }
+            Test::Re(re) if !l.negate => match regex_literals(re.as_str()) {
+                Some(lits) => Need::OneOf(lits.into_iter().map(|lit| (l.field, lit)).collect()),
+                None => Need::Any,
+            },
             _ => Need::Any,
         },
         Expr::Or(v) => {
@@ -74,6 +112,19 @@ mod tests {
             test: Test::Str { m: StrMatcher::new(&tokenize(pat), true), cased: false },
             negate: false,
         }))
+    }
+
+    #[test]
+    fn regex_literals_are_required_substrings() {
+        // Case-insensitive literals come out in every case variant, folded to one.
+        let lits = regex_literals(r"(?i)invoke-expression\s+\$").unwrap();
+        assert_eq!(lits.len(), 1);
+        assert!(lits[0].len() >= 3 && "invoke-expression".starts_with(lits[0].as_str()), "{lits:?}");
+        let lits = regex_literals(r"(foo|barbaz)\d+").unwrap();
+        assert_eq!(lits, vec!["foo", "barbaz"]);
+        assert_eq!(regex_literals(r"\w+\.exe$").unwrap(), vec![".exe"]);
+        assert!(regex_literals(r"a.*b").is_none(), "one-character literals are not worth indexing");
+        assert!(regex_literals(r"[a-z]+").is_none());
     }
 
     #[test]
