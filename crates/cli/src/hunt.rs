@@ -52,6 +52,9 @@ struct Counters {
 /// How many decode errors are printed one by one before only counting.
 const SHOWN_ERRORS: u64 = 20;
 
+/// How many rejected rules the summary names (all are in `vigie rules check`).
+const SHOWN_REJECTED: usize = 5;
+
 pub fn run(args: HuntArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let ph = loader::load_placeholders(args.placeholders.as_deref())?;
@@ -157,7 +160,7 @@ pub fn run(args: HuntArgs) -> Result<ExitCode> {
                 &mut |e| {
                     let n = counters.decode_errors.fetch_add(1, Relaxed);
                     if n < SHOWN_ERRORS {
-                        bar.suspend(|| eprintln!("warning: skipped bad record: {e}"));
+                        bar.suspend(|| eprintln!("warning: skipped: {e}"));
                     }
                 },
             );
@@ -229,6 +232,12 @@ pub fn run(args: HuntArgs) -> Result<ExitCode> {
         rejected.len(),
         if rejected.is_empty() { "" } else { " (see `vigie rules check`)" }
     );
+    for r in rejected.iter().take(SHOWN_REJECTED) {
+        let _ = writeln!(s, "    rejected {} ({}): {}", r.path, r.id.as_deref().unwrap_or("no id"), r.reason);
+    }
+    if rejected.len() > SHOWN_REJECTED {
+        let _ = writeln!(s, "    ... and {} more", rejected.len() - SHOWN_REJECTED);
+    }
     if correlations > 0 {
         let _ = writeln!(
             s,

@@ -122,6 +122,7 @@ pub fn read_file(
         let parser =
             EvtxParser::from_path(path).map_err(|e| InputError::Evtx { path: name.clone(), message: e.to_string() })?;
         read_evtx(parser, evtx_threads, &mut count, &mut err);
+        check_evtx_length(bytes, &mut err);
     } else if head.starts_with(GZIP_MAGIC) {
         let file = File::open(path).map_err(io)?;
         let mut data = Vec::new();
@@ -130,6 +131,7 @@ pub fn read_file(
             err(format!("byte {} of the decompressed stream", data.len()), format!("gzip: {e}"));
         }
         if data.starts_with(EVTX_MAGIC) {
+            check_evtx_length(data.len() as u64, &mut err);
             let parser = EvtxParser::from_buffer(data)
                 .map_err(|e| InputError::Evtx { path: name.clone(), message: e.to_string() })?;
             read_evtx(parser, evtx_threads, &mut count, &mut err);
@@ -156,6 +158,7 @@ pub fn read_evtx_bytes(
     on_record: &mut dyn FnMut(Record),
     on_error: &mut dyn FnMut(String, String),
 ) -> Result<(), String> {
+    check_evtx_length(data.len() as u64, on_error);
     let parser = EvtxParser::from_buffer(data).map_err(|e| e.to_string())?;
     read_evtx(parser, 1, on_record, on_error);
     Ok(())
@@ -186,7 +189,43 @@ fn read_evtx<R: Read + std::io::Seek>(
                 Ok(value) => on_record(Record { value, location: r.event_record_id }),
                 Err(e) => on_error(format!("record {}", r.event_record_id), format!("invalid JSON rendering: {e}")),
             },
-            Err(e) => on_error("EVTX chunk".to_string(), e.to_string()),
+            Err(e) => {
+                let location = match &e {
+                    evtx::err::EvtxError::FailedToParseChunk { chunk_id, source } => {
+                        let offset = EVTX_HEADER + chunk_id * EVTX_CHUNK;
+                        return_chunk_error(on_error, *chunk_id, offset, &source.to_string());
+                        continue;
+                    }
+                    _ => "EVTX record".to_string(),
+                };
+                on_error(location, e.to_string())
+            }
+        }
+    }
+}
+
+const EVTX_HEADER: u64 = 4096;
+const EVTX_CHUNK: u64 = 65536;
+
+fn return_chunk_error(on_error: &mut dyn FnMut(String, String), chunk: u64, offset: u64, message: &str) {
+    on_error(
+        format!("chunk {chunk} at byte {offset:#x}"),
+        format!("corrupt chunk, its records are skipped: {message}"),
+    );
+}
+
+/// An EVTX file is a 4 KiB header and whole 64 KiB chunks; bytes after the
+/// last whole chunk are a chunk cut short (a copy interrupted, a disk full),
+/// whose records cannot be read. Say so instead of silently reading nothing.
+fn check_evtx_length(len: u64, on_error: &mut dyn FnMut(String, String)) {
+    if len > EVTX_HEADER {
+        let tail = (len - EVTX_HEADER) % EVTX_CHUNK;
+        if tail != 0 {
+            let chunk = (len - EVTX_HEADER) / EVTX_CHUNK;
+            on_error(
+                format!("chunk {chunk} at byte {:#x}", EVTX_HEADER + chunk * EVTX_CHUNK),
+                format!("file ends {tail} bytes into a chunk: the file is truncated and that chunk's records are lost"),
+            );
         }
     }
 }
@@ -341,6 +380,17 @@ mod tests {
         let (recs, errs) = run(b"{\"a\":1}\n{\n \"b\": 2\n");
         assert_eq!(recs.len(), 1);
         assert_eq!(errs.len(), 1);
+    }
+
+    #[test]
+    fn truncated_evtx_is_reported_with_its_offset() {
+        let mut errs = Vec::new();
+        check_evtx_length(4096 + 65536 + 100, &mut |l, m| errs.push(format!("{l}: {m}")));
+        assert_eq!(errs.len(), 1);
+        assert!(errs[0].starts_with("chunk 1 at byte 0x11000"), "{errs:?}");
+        errs.clear();
+        check_evtx_length(4096 + 2 * 65536, &mut |l, m| errs.push(format!("{l}: {m}")));
+        assert!(errs.is_empty());
     }
 
     #[test]
