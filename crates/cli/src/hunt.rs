@@ -238,6 +238,26 @@ pub fn run(args: HuntArgs) -> Result<ExitCode> {
     if rejected.len() > SHOWN_REJECTED {
         let _ = writeln!(s, "    ... and {} more", rejected.len() - SHOWN_REJECTED);
     }
+    if !engine.stats.unroutable.is_empty() {
+        // Rules for log sources (Linux, cloud, ...) that no loaded mapping can
+        // route an event to: say so, so that nobody believes they were tried.
+        let mut by_product: BTreeMap<String, usize> = BTreeMap::new();
+        for &r in &engine.stats.unroutable {
+            let ls = &engine.set.rules[r as usize].logsource;
+            let key = ls.product.clone().or_else(|| ls.category.clone()).unwrap_or_else(|| "any".into());
+            *by_product.entry(key).or_default() += 1;
+        }
+        let mut top: Vec<(String, usize)> = by_product.into_iter().collect();
+        top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let list: Vec<String> = top.iter().take(6).map(|(k, n)| format!("{k} {n}")).collect();
+        let _ = writeln!(
+            s,
+            "  unrouted:     {} rules are for log sources no mapping recognises ({}{}); add a mapping with --mapping",
+            engine.stats.unroutable.len(),
+            list.join(", "),
+            if top.len() > 6 { ", ..." } else { "" }
+        );
+    }
     if correlations > 0 {
         let _ = writeln!(
             s,
