@@ -38,6 +38,9 @@ pub struct BenchArgs {
     /// Also measure with growing subsets of the rules, to show how cost scales.
     #[arg(long)]
     scaling: bool,
+    /// Also time shape recognition and routing alone (decode + route, no matching).
+    #[arg(long)]
+    stages: bool,
     /// Print the results as one JSON object.
     #[arg(long)]
     json: bool,
@@ -51,6 +54,7 @@ struct Results {
     json_events: u64,
     json_bytes: u64,
     json_decode_only_eps: f64,
+    json_decode_route_eps: Option<f64>,
     json_eps_per_core: f64,
     json_mb_per_s_per_core: f64,
     json_detections: u64,
@@ -87,6 +91,11 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     r.json_bytes = std::fs::metadata(&args.corpus)?.len();
     let (secs, _) = json_pass(&args.corpus, None)?;
     r.json_decode_only_eps = args.events as f64 / secs;
+    if args.stages {
+        let secs = route_pass(&args.corpus, &engine)?;
+        r.json_decode_route_eps = Some(args.events as f64 / secs);
+        eprintln!("json: decode + shape + routing only {:.0}/s per core", args.events as f64 / secs);
+    }
     let (secs, hits) = json_pass(&args.corpus, Some(&engine))?;
     r.json_eps_per_core = args.events as f64 / secs;
     r.json_mb_per_s_per_core = r.json_bytes as f64 / 1e6 / secs;
@@ -189,6 +198,26 @@ fn json_pass(path: &Path, engine: Option<&Engine>) -> Result<(f64, u64)> {
         eprintln!("  rules evaluated per event: {:.1}", s.evaluated as f64 / events.max(1) as f64);
     }
     Ok((secs, count))
+}
+
+/// Decode and route only: how much of the per-event time is spent before
+/// any rule is looked at.
+fn route_pass(path: &Path, engine: &Engine) -> Result<f64> {
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(path)?);
+    let mut scratch = engine.scratch();
+    let mut line = Vec::with_capacity(4096);
+    let t = Instant::now();
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 {
+            break;
+        }
+        if line.len() > 1 {
+            let v: sonic_rs::Value = sonic_rs::from_slice(&line)?;
+            engine.route_only(&v, &mut scratch);
+        }
+    }
+    Ok(t.elapsed().as_secs_f64())
 }
 
 fn evtx_pass(files: &[PathBuf], engine: Option<&Engine>, passes: u32) -> Result<(f64, u64, u64)> {

@@ -178,6 +178,15 @@ impl Engine {
         self.shapes.iter().position(|sh| sh.mapping.detects(ev))
     }
 
+    /// Recognise the event's shape and route it to its log-source buckets,
+    /// without matching: the first stages of [`Engine::detect`], timed on
+    /// their own by `vigie bench --stages`. Returns the number of buckets.
+    pub fn route_only(&self, ev: &Value, s: &mut Scratch) -> Option<usize> {
+        let sh = &self.shapes[self.shape_of(ev)?];
+        sh.mapping.route(ev, &mut s.routes);
+        Some(s.routes.len())
+    }
+
     /// Match one event. Returns the shape it was read as (None: unrecognised,
     /// and no rule could apply).
     pub fn detect(&self, ev: &Value, s: &mut Scratch, out: &mut Vec<Hit>) -> Option<usize> {
