@@ -8,7 +8,7 @@ use rustc_hash::FxHashMap;
 use std::cell::RefCell;
 use vigie_events::{FieldPath, Value};
 use vigie_mapping::Mapping;
-use vigie_sigma::prefilter::{Need, need};
+use vigie_sigma::prefilter::needs;
 use vigie_sigma::{Event, FieldId, Kind, RuleSet};
 
 /// One field's automaton: every required literal of the bucket's rules on
@@ -19,8 +19,9 @@ struct Scan {
     /// need the same literals on the same paths share it, and it runs at most
     /// once per event.
     automaton: u32,
-    /// Pattern id to the bucket-local rules it unlocks.
-    targets: Vec<Vec<u32>>,
+    /// Pattern id to the bucket-local rules it unlocks, with the bit of the
+    /// rule's requirement group the pattern belongs to.
+    targets: Vec<Vec<(u32, u8)>>,
 }
 
 /// A multi-literal searcher reporting every (overlapping) occurrence.
@@ -71,6 +72,8 @@ struct Bucket {
     scans: Vec<Scan>,
     /// Local indices of rules with no required literal: always evaluated.
     always: Vec<u32>,
+    /// Per local rule: the bits of all its requirement groups.
+    full: Vec<u8>,
 }
 
 struct Shape {
@@ -115,6 +118,8 @@ pub struct Engine {
 pub struct Scratch {
     cache: RefCell<FieldCache>,
     cand_stamp: Vec<u32>,
+    /// Per rule: the requirement groups seen so far for this event.
+    cand_mask: Vec<u8>,
     fired_stamp: Vec<u32>,
     generation: u32,
     cand: Vec<u32>,
@@ -157,6 +162,7 @@ impl Engine {
         Scratch {
             cache: RefCell::new(FieldCache::default()),
             cand_stamp: vec![0; n],
+            cand_mask: vec![0; n],
             fired_stamp: vec![0; n],
             generation: 0,
             cand: Vec::new(),
@@ -219,6 +225,7 @@ impl Engine {
         s.cand.clear();
         let cand = &mut s.cand;
         let stamp = &mut s.cand_stamp;
+        let mask = &mut s.cand_mask;
         for scan in &b.scans {
             let (seen, found) = &mut s.found[scan.automaton as usize];
             if *seen != generation {
@@ -239,11 +246,18 @@ impl Engine {
                 }
             }
             for &pid in found.iter() {
-                for &li in &scan.targets[pid as usize] {
+                for &(li, bit) in &scan.targets[pid as usize] {
                     let g = b.rules[li as usize] as usize;
                     if stamp[g] != generation {
                         stamp[g] = generation;
-                        cand.push(li);
+                        mask[g] = 0;
+                    }
+                    let full = b.full[li as usize];
+                    if mask[g] != full {
+                        mask[g] |= bit;
+                        if mask[g] == full {
+                            cand.push(li);
+                        }
                     }
                 }
             }
@@ -261,11 +275,13 @@ impl Engine {
                 emit(g);
             }
         }
-        // Candidates of the next bucket must be collected afresh.
-        for &li in cand.iter() {
-            let g = b.rules[li as usize] as usize;
-            if s.cand_stamp[g] == generation {
-                s.cand_stamp[g] = generation.wrapping_sub(1);
+        // Candidates of the next bucket must be collected afresh: clear the
+        // group masks of every rule this bucket touched.
+        for scan in &b.scans {
+            for &pid in &s.found[scan.automaton as usize].1 {
+                for &(li, _) in &scan.targets[pid as usize] {
+                    s.cand_mask[b.rules[li as usize] as usize] = 0;
+                }
             }
         }
     }
@@ -294,7 +310,10 @@ impl Engine {
 
 /// The literals of one field while a bucket is built: the patterns, their
 /// index by text, and the rules each pattern unlocks.
-type FieldLiterals = (Vec<String>, FxHashMap<String, usize>, Vec<Vec<u32>>);
+type FieldLiterals = (Vec<String>, FxHashMap<String, usize>, Vec<Vec<(u32, u8)>>);
+
+/// Requirement groups kept per rule (each a bit of a `u8` mask).
+const MAX_GROUPS: usize = 3;
 
 /// Interning of automata by (paths, literal set).
 #[derive(Default)]
@@ -336,6 +355,7 @@ fn build_bucket(
     let mut fields: Vec<Option<u32>> = vec![None; set.fields.len()];
     let mut by_field: FxHashMap<Option<FieldId>, FieldLiterals> = FxHashMap::default();
     let mut always = Vec::new();
+    let mut full: Vec<u8> = Vec::with_capacity(rules.len());
     let mut leaves = Vec::new();
     for (li, &r) in rules.iter().enumerate() {
         let expr = &set.rules[r as usize].expr;
@@ -354,24 +374,27 @@ fn build_bucket(
                 add(other);
             }
         }
-        match need(expr) {
-            Need::Any => {
-                if std::env::var_os("VIGIE_DEBUG_ALWAYS").is_some() {
-                    eprintln!("always {} {}", ls, set.rules[r as usize].meta.title);
-                }
-                always.push(li as u32)
+        let groups = needs(expr, MAX_GROUPS);
+        if groups.is_empty() {
+            if std::env::var_os("VIGIE_DEBUG_ALWAYS").is_some() {
+                eprintln!("always {} {}", ls, set.rules[r as usize].meta.title);
             }
-            Need::OneOf(lits) => {
-                for (field, lit) in lits {
-                    let (pats, ids, targets) = by_field.entry(field).or_default();
-                    let pid = *ids.entry(lit.clone()).or_insert_with(|| {
-                        pats.push(lit);
-                        targets.push(Vec::new());
-                        pats.len() - 1
-                    });
-                    if !targets[pid].contains(&(li as u32)) {
-                        targets[pid].push(li as u32);
-                    }
+            always.push(li as u32);
+            full.push(0);
+            continue;
+        }
+        full.push(((1u16 << groups.len()) - 1) as u8);
+        for (gi, group) in groups.into_iter().enumerate() {
+            let bit = 1u8 << gi;
+            for (field, lit) in group {
+                let (pats, ids, targets) = by_field.entry(field).or_default();
+                let pid = *ids.entry(lit.clone()).or_insert_with(|| {
+                    pats.push(lit);
+                    targets.push(Vec::new());
+                    pats.len() - 1
+                });
+                if !targets[pid].contains(&(li as u32, bit)) {
+                    targets[pid].push((li as u32, bit));
                 }
             }
         }
@@ -384,7 +407,7 @@ fn build_bucket(
             let mut order: Vec<usize> = (0..pats.len()).collect();
             order.sort_by(|&a, &b| pats[a].cmp(&pats[b]));
             let sorted: Vec<String> = order.iter().map(|&i| pats[i].clone()).collect();
-            let targets: Vec<Vec<u32>> = order.iter().map(|&i| targets[i].clone()).collect();
+            let targets: Vec<Vec<(u32, u8)>> = order.iter().map(|&i| targets[i].clone()).collect();
             let key = (field.and_then(|f| fields[f.0 as usize]), sorted);
             let automaton = match automata.ids.get(&key) {
                 Some(&id) => id,
@@ -401,5 +424,5 @@ fn build_bucket(
     scans.sort_by_key(|s| s.field);
     stats.buckets += 1;
     stats.always_evaluated += always.len();
-    Some(Bucket { rules, fields, scans, always })
+    Some(Bucket { rules, fields, scans, always, full })
 }

@@ -70,6 +70,31 @@ pub fn regex_literals(pattern: &str) -> Option<Vec<String>> {
     Some(best)
 }
 
+/// A group of literals of which at least one must occur.
+pub type Group = Vec<(Option<FieldId>, String)>;
+
+/// Several independent requirements, all of which must hold: the branches of
+/// a top-level `and` each contribute their own group, so a rule such as
+/// `Image|endswith: \\rundll32.exe and CommandLine|contains: MiniDump` is a
+/// candidate only when both literals occur, not whenever `rundll32.exe` runs.
+/// At most `max` groups are kept, the most selective first. No group means
+/// no requirement (always evaluate); an empty group means never true.
+pub fn needs(e: &Expr, max: usize) -> Vec<Group> {
+    match e {
+        Expr::And(v) => {
+            let mut groups: Vec<Group> = v.iter().flat_map(|x| needs(x, max)).collect();
+            groups.sort_by_key(|g| std::cmp::Reverse(Need::OneOf(g.clone()).score()));
+            groups.dedup();
+            groups.truncate(max);
+            groups
+        }
+        _ => match need(e) {
+            Need::Any => Vec::new(),
+            Need::OneOf(l) => vec![l],
+        },
+    }
+}
+
 /// Compute the necessary literals of an expression.
 pub fn need(e: &Expr) -> Need {
     match e {
@@ -112,6 +137,17 @@ mod tests {
             test: Test::Str { m: StrMatcher::new(&tokenize(pat), true), cased: false },
             negate: false,
         }))
+    }
+
+    #[test]
+    fn and_branches_each_give_a_group() {
+        let e = Expr::And(vec![s(0, "*\\rundll32.exe"), s(1, "*minidump*"), Expr::Not(Box::new(s(2, "x")))]);
+        let g = needs(&e, 3);
+        assert_eq!(g.len(), 2);
+        assert!(g.contains(&vec![(Some(FieldId(1)), "minidump".to_string())]));
+        assert!(needs(&Expr::Not(Box::new(s(0, "abc"))), 3).is_empty());
+        let deep = Expr::And(vec![s(0, "aaaa"), Expr::And(vec![s(1, "bbbbb"), s(2, "cc"), s(3, "dddddd")])]);
+        assert_eq!(needs(&deep, 3).len(), 3, "the three most selective");
     }
 
     #[test]
