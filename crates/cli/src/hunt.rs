@@ -96,74 +96,84 @@ pub fn run(args: HuntArgs) -> Result<ExitCode> {
     let failures: Mutex<Vec<String>> = Mutex::default();
     let match_start = Instant::now();
     let evtx_threads = if files.len() == 1 { pool.current_num_threads() } else { 1 };
+    // Large JSON-lines files are cut at line boundaries so that one big
+    // export is matched on every core, like a directory of files.
+    let threads = pool.current_num_threads();
+    let mut units: Vec<(&PathBuf, Option<vigie_events::Part>)> = Vec::new();
+    for f in &files {
+        match vigie_events::split_json_lines(f, threads * 4) {
+            Ok(Some(parts)) => units.extend(parts.into_iter().map(|p| (f, Some(p)))),
+            _ => units.push((f, None)),
+        }
+    }
 
     pool.install(|| {
-        files.par_iter().for_each(|path| {
+        units.par_iter().for_each(|(path, part)| {
             let mut scratch = engine.scratch();
             let mut hits = Vec::new();
             let shown = path.display().to_string();
             let mut out_buf: Vec<u8> = Vec::new();
             let mut local_rows = Vec::new();
             let mut local_levels: BTreeMap<String, u64> = BTreeMap::new();
-            let result = vigie_events::read_file(
-                path,
-                evtx_threads,
-                &mut |rec| {
-                    counters.events.fetch_add(1, Relaxed);
-                    hits.clear();
-                    let Some(_) = engine.detect(&rec.value, &mut scratch, &mut hits) else {
-                        counters.unrecognised.fetch_add(1, Relaxed);
-                        return;
-                    };
-                    for hit in hits.clone() {
-                        let rule = &engine.set.rules[hit.rule as usize];
-                        if !rule.emit {
-                            continue;
+            let mut on_record = |rec: vigie_events::Record| {
+                counters.events.fetch_add(1, Relaxed);
+                hits.clear();
+                let Some(_) = engine.detect(&rec.value, &mut scratch, &mut hits) else {
+                    counters.unrecognised.fetch_add(1, Relaxed);
+                    return;
+                };
+                for hit in hits.clone() {
+                    let rule = &engine.set.rules[hit.rule as usize];
+                    if !rule.emit {
+                        continue;
+                    }
+                    let level = rule.meta.level.clone().unwrap_or_else(|| "unknown".into());
+                    *local_levels.entry(level.clone()).or_default() += 1;
+                    let matched: BTreeMap<String, String> =
+                        engine.explain(&rec.value, &hit, &mut scratch).into_iter().collect();
+                    let timestamp = engine.timestamp(&rec.value, hit.shape);
+                    if args.jsonl {
+                        let d = Detection {
+                            timestamp,
+                            rule: RuleRef::new(&rule.meta, &rule.path),
+                            log: Log { file: File { path: shown.clone() }, offset: rec.location },
+                            matched,
+                            event: &rec.value,
+                        };
+                        if serde_json::to_writer(&mut out_buf, &d).is_ok() {
+                            out_buf.push(b'\n');
                         }
-                        let level = rule.meta.level.clone().unwrap_or_else(|| "unknown".into());
-                        *local_levels.entry(level.clone()).or_default() += 1;
-                        let matched: BTreeMap<String, String> =
-                            engine.explain(&rec.value, &hit, &mut scratch).into_iter().collect();
-                        let timestamp = engine.timestamp(&rec.value, hit.shape);
-                        if args.jsonl {
-                            let d = Detection {
-                                timestamp,
-                                rule: RuleRef::new(&rule.meta, &rule.path),
-                                log: Log { file: File { path: shown.clone() }, offset: rec.location },
-                                matched,
-                                event: &rec.value,
-                            };
-                            if serde_json::to_writer(&mut out_buf, &d).is_ok() {
-                                out_buf.push(b'\n');
-                            }
-                        } else {
-                            local_rows.push(Row {
-                                timestamp: timestamp.unwrap_or_default(),
-                                level,
-                                rule: rule.meta.title.clone(),
-                                author: rule.meta.author.clone().unwrap_or_else(|| "unknown".into()),
-                                location: format!("{shown}:{}", rec.location),
-                                matched: matched
-                                    .iter()
-                                    .map(|(k, v)| format!("{k}={}", clip(v)))
-                                    .collect::<Vec<_>>()
-                                    .join("\n"),
-                            });
-                        }
+                    } else {
+                        local_rows.push(Row {
+                            timestamp: timestamp.unwrap_or_default(),
+                            level,
+                            rule: rule.meta.title.clone(),
+                            author: rule.meta.author.clone().unwrap_or_else(|| "unknown".into()),
+                            location: format!("{shown}:{}", rec.location),
+                            matched: matched
+                                .iter()
+                                .map(|(k, v)| format!("{k}={}", clip(v)))
+                                .collect::<Vec<_>>()
+                                .join("\n"),
+                        });
                     }
-                    if out_buf.len() > 1 << 16 {
-                        let mut o = stdout.lock().expect("stdout lock");
-                        let _ = o.write_all(&out_buf);
-                        out_buf.clear();
-                    }
-                },
-                &mut |e| {
-                    let n = counters.decode_errors.fetch_add(1, Relaxed);
-                    if n < SHOWN_ERRORS {
-                        bar.suspend(|| eprintln!("warning: skipped: {e}"));
-                    }
-                },
-            );
+                }
+                if out_buf.len() > 1 << 16 {
+                    let mut o = stdout.lock().expect("stdout lock");
+                    let _ = o.write_all(&out_buf);
+                    out_buf.clear();
+                }
+            };
+            let mut on_error = |e: vigie_events::DecodeError| {
+                let n = counters.decode_errors.fetch_add(1, Relaxed);
+                if n < SHOWN_ERRORS {
+                    bar.suspend(|| eprintln!("warning: skipped: {e}"));
+                }
+            };
+            let result = match part {
+                Some(p) => vigie_events::read_part(path, *p, &mut on_record, &mut on_error),
+                None => vigie_events::read_file(path, evtx_threads, &mut on_record, &mut on_error),
+            };
             match result {
                 Ok(stats) => {
                     counters.bytes.fetch_add(stats.bytes, Relaxed);

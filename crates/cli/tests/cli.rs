@@ -195,3 +195,29 @@ fn help_teaches() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("Examples") && text.contains("--jsonl") && text.contains("--rules"), "{text}");
 }
+
+#[test]
+fn one_large_file_is_split_across_threads_with_true_line_numbers() {
+    let d = tmp("large");
+    let rules = write(&d, "r.yml", GOOD);
+    let mut text = String::with_capacity(24 << 20);
+    let n = 60_000u32;
+    for i in 1..=n {
+        let image = if i % 20_000 == 0 { r"C:\\whoami.exe" } else { r"C:\\Windows\\explorer.exe" };
+        text.push_str(&sysmon(image, i));
+        text.push_str(&" ".repeat(200));
+        text.push('\n');
+    }
+    let input = write(&d, "big.jsonl", &text);
+    assert!(std::fs::metadata(&input).unwrap().len() > 16 << 20, "large enough to be split");
+    let out = vigie().args(["hunt", "--jsonl", "-j", "2", "--rules"]).arg(&rules).arg(&input).output().unwrap();
+    assert!(out.status.success());
+    let mut offsets: Vec<u64> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["log"]["offset"].as_u64().unwrap())
+        .collect();
+    offsets.sort();
+    assert_eq!(offsets, vec![20_000, 40_000, 60_000]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("events read:  {n}")));
+}

@@ -4,7 +4,7 @@ use crate::Value;
 use evtx::{EvtxParser, ParserSettings};
 use flate2::read::MultiGzDecoder;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Cursor, Read};
+use std::io::{BufRead, BufReader, Cursor, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -145,6 +145,105 @@ pub fn read_file(
     Ok(FileStats { records: records.get(), errors: errors.get(), bytes })
 }
 
+/// A part of a JSON-lines file that can be read on its own: it starts at the
+/// beginning of a line (`first_line` lines precede it) and ends after one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Part {
+    pub start: u64,
+    pub end: u64,
+    pub first_line: u64,
+}
+
+/// Files smaller than this are never split.
+const MIN_SPLIT_BYTES: u64 = 16 << 20;
+
+/// Split a large plain JSON-lines file into about `parts` pieces at line
+/// boundaries, so that one big export is matched on every core. `None` when
+/// the file is not worth or not safe to split: small, compressed, EVTX, a
+/// JSON array, or a first line that is not one whole JSON document (a
+/// pretty-printed file, whose documents could straddle a cut).
+pub fn split_json_lines(path: &Path, parts: usize) -> Result<Option<Vec<Part>>, InputError> {
+    let name = path.display().to_string();
+    let io = |source| InputError::Io { path: name.clone(), source };
+    let mut f = File::open(path).map_err(io)?;
+    let len = f.metadata().map_err(io)?.len();
+    if parts < 2 || len < MIN_SPLIT_BYTES {
+        return Ok(None);
+    }
+    let mut first = Vec::new();
+    BufReader::new(&mut f).take(1 << 20).read_until(b'\n', &mut first).map_err(io)?;
+    let t = trim(&first);
+    if t.first() != Some(&b'{') || sonic_rs::from_slice::<Value>(t).is_err() {
+        return Ok(None);
+    }
+    // Cut points: the byte after the first newline at or past each even share.
+    let mut cuts = vec![0u64];
+    let mut buf = vec![0u8; 1 << 16];
+    for k in 1..parts as u64 {
+        let target = len * k / parts as u64;
+        if target <= *cuts.last().expect("non-empty") {
+            continue;
+        }
+        f.seek(SeekFrom::Start(target)).map_err(io)?;
+        let n = read_up_to(&mut f, &mut buf).map_err(io)?;
+        match memchr::memchr(b'\n', &buf[..n]) {
+            Some(i) if target + (i as u64) + 1 < len => cuts.push(target + i as u64 + 1),
+            _ => break,
+        }
+    }
+    cuts.push(len);
+    cuts.dedup();
+    // Line numbers: count the newlines before each cut.
+    f.seek(SeekFrom::Start(0)).map_err(io)?;
+    let mut out = Vec::with_capacity(cuts.len() - 1);
+    let (mut pos, mut lines) = (0u64, 0u64);
+    let mut reader = BufReader::with_capacity(1 << 20, f);
+    for w in cuts.windows(2) {
+        while pos < w[0] {
+            let chunk = reader.fill_buf().map_err(io)?;
+            if chunk.is_empty() {
+                break;
+            }
+            let take = chunk.len().min((w[0] - pos) as usize);
+            lines += memchr::memchr_iter(b'\n', &chunk[..take]).count() as u64;
+            reader.consume(take);
+            pos += take as u64;
+        }
+        out.push(Part { start: w[0], end: w[1], first_line: lines });
+    }
+    Ok(Some(out))
+}
+
+/// Read one part of a JSON-lines file (see [`split_json_lines`]).
+pub fn read_part(
+    path: &Path,
+    part: Part,
+    on_record: &mut dyn FnMut(Record),
+    on_error: &mut dyn FnMut(DecodeError),
+) -> Result<FileStats, InputError> {
+    let name = path.display().to_string();
+    let io = |source| InputError::Io { path: name.clone(), source };
+    let mut f = File::open(path).map_err(io)?;
+    f.seek(SeekFrom::Start(part.start)).map_err(io)?;
+    let reader = BufReader::with_capacity(1 << 20, f.take(part.end - part.start));
+    let records = std::cell::Cell::new(0u64);
+    let errors = std::cell::Cell::new(0u64);
+    read_lines(
+        reader,
+        part.first_line,
+        &mut |r| {
+            records.set(records.get() + 1);
+            on_record(r)
+        },
+        &mut |location, message| {
+            errors.set(errors.get() + 1);
+            on_error(DecodeError { path: name.clone(), location, message })
+        },
+    )
+    .map_err(io)?;
+    Ok(FileStats { records: records.get(), errors: errors.get(), bytes: part.end - part.start })
+}
+
 /// Decode JSON (lines, array or one document) from memory; for fuzzing and
 /// for inputs that do not come from files.
 pub fn read_json_bytes(data: &[u8], on_record: &mut dyn FnMut(Record), on_error: &mut dyn FnMut(String, String)) {
@@ -262,17 +361,19 @@ fn read_json<R: BufRead>(
             }
             Ok(())
         }
-        Some(_) => read_lines(r, on_record, on_error),
+        Some(_) => read_lines(r, 0, on_record, on_error),
     }
 }
 
+/// Lines are numbered from `first_line + 1`.
 fn read_lines<R: BufRead>(
     mut r: R,
+    first_line: u64,
     on_record: &mut dyn FnMut(Record),
     on_error: &mut dyn FnMut(String, String),
 ) -> std::io::Result<()> {
     let mut line = Vec::with_capacity(4096);
-    let mut lineno = 0u64;
+    let mut lineno = first_line;
     // A document spread over several lines (pretty-printed JSON): collect it
     // from the first line that does not parse until it does.
     let mut pending: Vec<u8> = Vec::new();
@@ -380,6 +481,38 @@ mod tests {
         let (recs, errs) = run(b"{\"a\":1}\n{\n \"b\": 2\n");
         assert_eq!(recs.len(), 1);
         assert_eq!(errs.len(), 1);
+    }
+
+    #[test]
+    fn split_parts_cover_every_line_once_with_true_line_numbers() {
+        let dir = std::env::temp_dir().join(format!("vigie-split-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("big.jsonl");
+        let mut text = String::new();
+        let n = 400_000u64;
+        for i in 0..n {
+            if i == 123_456 {
+                text.push_str("not json\n");
+            } else {
+                text.push_str(&format!("{{\"i\":{i},\"pad\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}}\n"));
+            }
+        }
+        std::fs::write(&p, &text).unwrap();
+        let parts = split_json_lines(&p, 4).unwrap().expect("large JSON lines split");
+        assert_eq!(parts.len(), 4);
+        let mut seen = Vec::new();
+        let mut errs = Vec::new();
+        for part in &parts {
+            read_part(&p, *part, &mut |r| seen.push((r.location, r.value["i"].as_u64().unwrap())), &mut |e| {
+                errs.push(e.location)
+            })
+            .unwrap();
+        }
+        assert_eq!(seen.len() as u64, n - 1);
+        assert!(seen.iter().all(|(line, i)| *line == i + 1), "line numbers are global");
+        assert_eq!(errs, vec!["line 123457".to_string()]);
+        assert!(split_json_lines(&p, 1).unwrap().is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
