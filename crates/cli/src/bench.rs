@@ -167,14 +167,11 @@ fn ensure_corpus(path: &Path, n: u64) -> Result<()> {
     gen_events::write_corpus(path, n, 42).with_context(|| format!("writing {}", path.display()))
 }
 
-/// One single-threaded pass: read lines, decode, and match when an engine is
-/// given. The file is streamed (from the page cache after the first pass), so
-/// peak memory reflects the engine, not the corpus.
-fn json_pass(path: &Path, engine: Option<&Engine>) -> Result<(f64, u64)> {
+/// Decode every non-empty line of a JSON-lines file and hand it to `f`. The
+/// file is streamed (from the page cache after the first pass), so peak
+/// memory reflects the engine, not the corpus. Returns the seconds taken.
+fn each_event(path: &Path, mut f: impl FnMut(&sonic_rs::Value)) -> Result<f64> {
     let mut reader = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(path)?);
-    let mut scratch = engine.map(Engine::scratch);
-    let mut hits = Vec::new();
-    let (mut count, mut events) = (0u64, 0u64);
     let mut line = Vec::with_capacity(4096);
     let t = Instant::now();
     loop {
@@ -182,18 +179,26 @@ fn json_pass(path: &Path, engine: Option<&Engine>) -> Result<(f64, u64)> {
         if reader.read_until(b'\n', &mut line)? == 0 {
             break;
         }
-        if line.len() <= 1 {
-            continue;
-        }
-        events += 1;
-        let v: sonic_rs::Value = sonic_rs::from_slice(&line)?;
-        if let (Some(e), Some(s)) = (engine, scratch.as_mut()) {
-            hits.clear();
-            e.detect(&v, s, &mut hits);
-            count += hits.iter().filter(|h| e.set.rules[h.rule as usize].emit).count() as u64;
+        if line.len() > 1 {
+            f(&sonic_rs::from_slice(&line)?);
         }
     }
-    let secs = t.elapsed().as_secs_f64();
+    Ok(t.elapsed().as_secs_f64())
+}
+
+/// One single-threaded pass: decode, and match when an engine is given.
+fn json_pass(path: &Path, engine: Option<&Engine>) -> Result<(f64, u64)> {
+    let mut scratch = engine.map(Engine::scratch);
+    let mut hits = Vec::new();
+    let (mut count, mut events) = (0u64, 0u64);
+    let secs = each_event(path, |v| {
+        events += 1;
+        if let (Some(e), Some(s)) = (engine, scratch.as_mut()) {
+            hits.clear();
+            e.detect(v, s, &mut hits);
+            count += hits.iter().filter(|h| e.set.rules[h.rule as usize].emit).count() as u64;
+        }
+    })?;
     if let Some(s) = &scratch {
         eprintln!("  rules evaluated per event: {:.1}", s.evaluated as f64 / events.max(1) as f64);
     }
@@ -203,21 +208,10 @@ fn json_pass(path: &Path, engine: Option<&Engine>) -> Result<(f64, u64)> {
 /// Decode and route only: how much of the per-event time is spent before
 /// any rule is looked at.
 fn route_pass(path: &Path, engine: &Engine) -> Result<f64> {
-    let mut reader = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(path)?);
     let mut scratch = engine.scratch();
-    let mut line = Vec::with_capacity(4096);
-    let t = Instant::now();
-    loop {
-        line.clear();
-        if reader.read_until(b'\n', &mut line)? == 0 {
-            break;
-        }
-        if line.len() > 1 {
-            let v: sonic_rs::Value = sonic_rs::from_slice(&line)?;
-            engine.route_only(&v, &mut scratch);
-        }
-    }
-    Ok(t.elapsed().as_secs_f64())
+    each_event(path, |v| {
+        engine.route_only(v, &mut scratch);
+    })
 }
 
 fn evtx_pass(files: &[PathBuf], engine: Option<&Engine>, passes: u32) -> Result<(f64, u64, u64)> {

@@ -122,7 +122,7 @@ pub fn run(args: HuntArgs) -> Result<ExitCode> {
                     counters.unrecognised.fetch_add(1, Relaxed);
                     return;
                 };
-                for hit in hits.clone() {
+                for hit in &hits {
                     let rule = &engine.set.rules[hit.rule as usize];
                     if !rule.emit {
                         continue;
@@ -130,7 +130,7 @@ pub fn run(args: HuntArgs) -> Result<ExitCode> {
                     let level = rule.meta.level.clone().unwrap_or_else(|| "unknown".into());
                     *local_levels.entry(level.clone()).or_default() += 1;
                     let matched: BTreeMap<String, String> =
-                        engine.explain(&rec.value, &hit, &mut scratch).into_iter().collect();
+                        engine.explain(&rec.value, hit, &mut scratch).into_iter().collect();
                     let timestamp = engine.timestamp(&rec.value, hit.shape);
                     if args.jsonl {
                         let d = Detection {

@@ -376,9 +376,6 @@ fn build_bucket(
         }
         let groups = needs(expr, MAX_GROUPS);
         if groups.is_empty() {
-            if std::env::var_os("VIGIE_DEBUG_ALWAYS").is_some() {
-                eprintln!("always {} {}", ls, set.rules[r as usize].meta.title);
-            }
             always.push(li as u32);
             full.push(0);
             continue;

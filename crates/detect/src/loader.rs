@@ -14,26 +14,14 @@ pub struct LoadError {
 /// Collect rule files under the given paths: `.yml` and `.yaml` files
 /// (including `.yml.yml`), recursively, sorted for reproducible order.
 pub fn rule_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
-    let mut out = Vec::new();
-    for p in paths {
-        let meta =
-            std::fs::metadata(p).map_err(|e| LoadError { path: p.display().to_string(), message: e.to_string() })?;
-        if meta.is_dir() {
-            let mut found = Vec::new();
-            for entry in walkdir::WalkDir::new(p) {
-                let entry = entry.map_err(|e| LoadError { path: p.display().to_string(), message: e.to_string() })?;
-                let name = entry.file_name().to_string_lossy().to_lowercase();
-                if entry.file_type().is_file() && (name.ends_with(".yml") || name.ends_with(".yaml")) {
-                    found.push(entry.into_path());
-                }
-            }
-            found.sort();
-            out.extend(found);
-        } else {
-            out.push(p.clone());
-        }
-    }
-    Ok(out)
+    vigie_events::discover_with(paths, &|name| name.ends_with(".yml") || name.ends_with(".yaml")).map_err(|e| {
+        let (path, message) = match &e {
+            vigie_events::InputError::Missing { path } => (path.clone(), "no such file or directory".to_string()),
+            vigie_events::InputError::Io { path, source } => (path.clone(), source.to_string()),
+            other => (String::new(), other.to_string()),
+        };
+        LoadError { path, message }
+    })
 }
 
 /// Read and compile every rule under `paths`. A file that cannot be read is

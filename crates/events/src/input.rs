@@ -61,6 +61,13 @@ const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
 /// .evtx, .json, .jsonl, .ndjson, .log or .gz; files named directly are
 /// always kept. Results are sorted so that runs are reproducible.
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, InputError> {
+    const WANTED: [&str; 6] = [".evtx", ".json", ".jsonl", ".ndjson", ".log", ".gz"];
+    discover_with(paths, &|name| WANTED.iter().any(|e| name.ends_with(e)))
+}
+
+/// [`discover`] with the caller's choice of file names (given lowercased)
+/// inside directories; used for rule files as well as inputs.
+pub fn discover_with(paths: &[PathBuf], wanted: &dyn Fn(&str) -> bool) -> Result<Vec<PathBuf>, InputError> {
     let mut out = Vec::new();
     for p in paths {
         let meta = std::fs::metadata(p).map_err(|e| match e.kind() {
@@ -74,9 +81,7 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, InputError> {
                     path: e.path().map_or_else(|| p.display().to_string(), |x| x.display().to_string()),
                     source: e.into_io_error().unwrap_or_else(|| std::io::Error::other("directory loop")),
                 })?;
-                let name = entry.file_name().to_string_lossy().to_lowercase();
-                let wanted = [".evtx", ".json", ".jsonl", ".ndjson", ".log", ".gz"].iter().any(|e| name.ends_with(e));
-                if entry.file_type().is_file() && wanted {
+                if entry.file_type().is_file() && wanted(&entry.file_name().to_string_lossy().to_lowercase()) {
                     found.push(entry.into_path());
                 }
             }

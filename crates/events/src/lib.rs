@@ -9,14 +9,8 @@ pub mod input;
 pub mod path;
 
 pub use input::{
-    DecodeError, Format, InputError, Part, Record, discover, read_evtx_bytes, read_file, read_json_bytes, read_part,
-    split_json_lines,
+    DecodeError, Format, InputError, Part, Record, discover, discover_with, read_evtx_bytes, read_file,
+    read_json_bytes, read_part, split_json_lines,
 };
 pub use path::FieldPath;
 pub use sonic_rs::{JsonContainerTrait, JsonValueTrait, Value};
-
-/// Parse a JSON text into a value, panicking on invalid JSON: for tests and
-/// built-in data only, never for input.
-pub fn sonic_from_str(s: &str) -> Value {
-    sonic_rs::from_str(s).expect("valid JSON")
-}

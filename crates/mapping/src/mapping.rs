@@ -273,7 +273,7 @@ mod tests {
     use super::*;
 
     fn ev(s: &str) -> Value {
-        vigie_events::sonic_from_str(s)
+        sonic_rs::from_str(s).unwrap()
     }
 
     #[test]
