@@ -65,7 +65,14 @@ impl RuleSet {
                     continue;
                 }
             };
-            for node in &docs {
+            // An empty document (a stray `---`) holds no rule; a file with no
+            // document at all is reported, since its author meant something.
+            let docs: Vec<&yaml::Node> = docs.iter().filter(|n| !n.is_null()).collect();
+            if docs.is_empty() {
+                set.reject(&src.path, None, "no Sigma document in this file".into());
+                continue;
+            }
+            for node in docs {
                 let id = node.get("id").and_then(yaml::Node::as_str).map(str::to_string);
                 match parse::document(node) {
                     Ok(Document::Rule(r)) => rules.push((src.path.clone(), r)),
@@ -85,7 +92,34 @@ impl RuleSet {
             }
         }
         set.filters = filters.into_iter().zip(filter_uses).map(|((p, f), n)| (p, f, n)).collect();
+        set.check_correlation_references();
         set
+    }
+
+    /// A correlation over rules that are not loaded could never fire: reject
+    /// it, naming the missing rule, instead of keeping it silently inert.
+    fn check_correlation_references(&mut self) {
+        let mut known: std::collections::HashSet<String> = std::collections::HashSet::new();
+        for r in &self.rules {
+            known.extend(r.meta.id.iter().cloned());
+            known.extend(r.meta.name.iter().cloned());
+        }
+        for (_, c) in &self.correlations {
+            known.extend(c.meta.id.iter().cloned());
+            known.extend(c.meta.name.iter().cloned());
+        }
+        let mut kept = Vec::new();
+        for (path, c) in std::mem::take(&mut self.correlations) {
+            match c.rules.iter().find(|r| !known.contains(*r)) {
+                Some(missing) => {
+                    let reason =
+                        format!("correlation refers to `{missing}`, which is not a loaded rule or correlation");
+                    self.reject(&path, c.meta.id.clone(), reason);
+                }
+                None => kept.push((path, c)),
+            }
+        }
+        self.correlations = kept;
     }
 
     fn reject(&mut self, path: &str, id: Option<String>, reason: String) {
@@ -234,6 +268,19 @@ mod tests {
             "title: A\nid: a1\nlogsource: {product: windows}\ndetection:\n  sel:\n    EventID: 4625\n  timeframe: 1m\n  condition: sel | max(x) > 20\n",
         );
         assert!(set.rejected[0].reason.contains("max()"));
+    }
+
+    #[test]
+    fn empty_files_and_dangling_correlations_are_reported() {
+        let set = load("# nothing here\n");
+        assert_eq!(set.rejected[0].reason, "no Sigma document in this file");
+        let set = load("title: A\nid: a1\nlogsource: {product: x}\ndetection:\n  s:\n    f: 1\n  condition: s\n---\n");
+        assert!(set.rejected.is_empty(), "a trailing --- is not a rule: {:?}", set.rejected);
+        let set = load(
+            "title: C\nid: c1\ncorrelation:\n  type: event_count\n  rules: [nope]\n  timespan: 5m\n  condition: {gte: 2}\n",
+        );
+        assert!(set.correlations.is_empty());
+        assert!(set.rejected[0].reason.contains("`nope`"), "{:?}", set.rejected);
     }
 
     #[test]
