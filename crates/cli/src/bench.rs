@@ -29,6 +29,10 @@ pub struct BenchArgs {
     /// Where the generated corpus is written (reused when it already has the right size).
     #[arg(long, default_value = "bench-data/sysmon-v2.jsonl")]
     corpus: PathBuf,
+    /// Generate the flat Windows shape (`EventID`, `Image`, ... at the top
+    /// level) instead of the nested EVTX-as-JSON shape.
+    #[arg(long)]
+    flat: bool,
     /// A directory of EVTX files to measure too (e.g. SigmaHQ's regression_data).
     #[arg(long, value_name = "DIR")]
     evtx: Option<PathBuf>,
@@ -86,17 +90,18 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         r.rules_loaded, r.rules_rejected, r.rule_load_seconds
     );
 
-    ensure_corpus(&args.corpus, args.events)?;
+    let corpus = if args.flat { args.corpus.with_extension("flat.jsonl") } else { args.corpus.clone() };
+    ensure_corpus(&corpus, args.events, args.flat)?;
     r.json_events = args.events;
-    r.json_bytes = std::fs::metadata(&args.corpus)?.len();
-    let (secs, _) = json_pass(&args.corpus, None)?;
+    r.json_bytes = std::fs::metadata(&corpus)?.len();
+    let (secs, _) = json_pass(&corpus, None)?;
     r.json_decode_only_eps = args.events as f64 / secs;
     if args.stages {
-        let secs = route_pass(&args.corpus, &engine)?;
+        let secs = route_pass(&corpus, &engine)?;
         r.json_decode_route_eps = Some(args.events as f64 / secs);
         eprintln!("json: decode + shape + routing only {:.0}/s per core", args.events as f64 / secs);
     }
-    let (secs, hits) = json_pass(&args.corpus, Some(&engine))?;
+    let (secs, hits) = json_pass(&corpus, Some(&engine))?;
     r.json_eps_per_core = args.events as f64 / secs;
     r.json_mb_per_s_per_core = r.json_bytes as f64 / 1e6 / secs;
     r.json_detections = hits;
@@ -130,8 +135,8 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     }
 
     if args.scaling {
-        let subset = args.corpus.with_extension("scaling.jsonl");
-        ensure_corpus(&subset, 200_000)?;
+        let subset = corpus.with_extension("scaling.jsonl");
+        ensure_corpus(&subset, 200_000, args.flat)?;
         for n in [100usize, 500, 1000, 2000, sources.len()] {
             // An evenly spread sample of the files, so every subset has the
             // same mix of log sources as the whole set.
@@ -155,7 +160,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn ensure_corpus(path: &Path, n: u64) -> Result<()> {
+fn ensure_corpus(path: &Path, n: u64, flat: bool) -> Result<()> {
     let lines = std::fs::File::open(path).map(|f| std::io::BufReader::new(f).lines().count() as u64).unwrap_or(0);
     if lines == n {
         return Ok(());
@@ -164,7 +169,7 @@ fn ensure_corpus(path: &Path, n: u64) -> Result<()> {
         std::fs::create_dir_all(dir)?;
     }
     eprintln!("generating {n} events into {}", path.display());
-    gen_events::write_corpus(path, n, 42).with_context(|| format!("writing {}", path.display()))
+    gen_events::write_corpus(path, n, 42, flat).with_context(|| format!("writing {}", path.display()))
 }
 
 /// Decode every non-empty line of a JSON-lines file and hand it to `f`. The

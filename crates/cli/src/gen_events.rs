@@ -242,15 +242,41 @@ pub fn event(rng: &mut Rng, i: u64, out: &mut Vec<u8>) {
     out.push(b'\n');
 }
 
-/// Write `n` events to `path` as JSON lines.
-pub fn write_corpus(path: &std::path::Path, n: u64, seed: u64) -> std::io::Result<()> {
+/// The same event in the flat Windows shape: `EventID`, `Channel`,
+/// `Computer`, `Provider_Name`, `TimeCreated` and the EventData fields at the
+/// top level, as many shippers write Sysmon.
+pub fn flatten(nested: &[u8], out: &mut Vec<u8>) {
+    let v: serde_json::Value = serde_json::from_slice(nested).expect("generated JSON is valid");
+    let sys = &v["Event"]["System"];
+    let mut flat = serde_json::Map::new();
+    flat.insert("EventID".into(), sys["EventID"].clone());
+    flat.insert("Channel".into(), sys["Channel"].clone());
+    flat.insert("Computer".into(), sys["Computer"].clone());
+    flat.insert("Provider_Name".into(), sys["Provider"]["#attributes"]["Name"].clone());
+    flat.insert("TimeCreated".into(), sys["TimeCreated"]["#attributes"]["SystemTime"].clone());
+    if let Some(data) = v["Event"]["EventData"].as_object() {
+        flat.extend(data.clone());
+    }
+    serde_json::to_writer(&mut *out, &flat).expect("writing to memory");
+    out.push(b'\n');
+}
+
+/// Write `n` events to `path` as JSON lines, nested (EVTX-as-JSON) or flat.
+pub fn write_corpus(path: &std::path::Path, n: u64, seed: u64, flat: bool) -> std::io::Result<()> {
     let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
     let mut rng = Rng::new(seed);
     let mut buf = Vec::with_capacity(4096);
+    let mut flat_buf = Vec::with_capacity(4096);
     for i in 0..n {
         buf.clear();
         event(&mut rng, i, &mut buf);
-        f.write_all(&buf)?;
+        if flat {
+            flat_buf.clear();
+            flatten(&buf, &mut flat_buf);
+            f.write_all(&flat_buf)?;
+        } else {
+            f.write_all(&buf)?;
+        }
     }
     f.flush()
 }
@@ -271,6 +297,11 @@ mod tests {
         for line in a.split(|&c| c == b'\n').filter(|l| !l.is_empty()) {
             let v: serde_json::Value = serde_json::from_slice(line).unwrap();
             assert!(v["Event"]["System"]["EventID"].is_u64());
+            let mut flat = Vec::new();
+            flatten(line, &mut flat);
+            let f: serde_json::Value = serde_json::from_slice(&flat).unwrap();
+            assert_eq!(f["EventID"], v["Event"]["System"]["EventID"]);
+            assert_eq!(f["Channel"], "Microsoft-Windows-Sysmon/Operational");
         }
     }
 }
