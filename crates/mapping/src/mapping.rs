@@ -303,6 +303,16 @@ mod tests {
     }
 
     #[test]
+    fn windows_routing_is_fully_indexed() {
+        for name in ["windows-evtx", "windows-flat"] {
+            let m = builtin(name).unwrap();
+            let (groups, fields, scan) = m.router.shape();
+            assert_eq!(scan, 0, "{name}: every Windows entry is an exact lookup");
+            assert!(groups <= 3, "{name}: {groups} groups {fields:?}");
+        }
+    }
+
+    #[test]
     fn security_4688_renames_image() {
         let m = builtin("windows-flat").unwrap();
         let e = ev(r#"{"EventID":"4688","Channel":"Security","NewProcessName":"C:\\a.exe"}"#);

@@ -18,6 +18,10 @@ struct Group {
     fields: Vec<Vec<FieldPath>>,
     /// Folded values, joined by \u{1f}, to the entries they select.
     index: FxHashMap<String, Vec<usize>>,
+    /// For each k, the keys' first k values joined: a lookup stops as soon
+    /// as the event's first values select nothing, before reading (often
+    /// absent) later fields such as Sysmon's `EventType`.
+    prefixes: Vec<rustc_hash::FxHashSet<String>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -58,7 +62,12 @@ impl Router {
                 let g = match r.groups.iter().position(|g| g.fields == fields) {
                     Some(g) => g,
                     None => {
-                        r.groups.push(Group { fields, index: FxHashMap::default() });
+                        let n = fields.len();
+                        r.groups.push(Group {
+                            fields,
+                            index: FxHashMap::default(),
+                            prefixes: vec![Default::default(); n.saturating_sub(1)],
+                        });
                         r.groups.len() - 1
                     }
                 };
@@ -73,6 +82,10 @@ impl Router {
                         .collect();
                 }
                 for key in keys {
+                    let parts: Vec<&str> = key.split(SEP).collect();
+                    for k in 1..parts.len() {
+                        r.groups[g].prefixes[k - 1].insert(parts[..k].join(&SEP.to_string()));
+                    }
                     let list = r.groups[g].index.entry(key).or_default();
                     if !list.contains(&i) {
                         list.push(i);
@@ -83,11 +96,16 @@ impl Router {
         r
     }
 
+    /// (groups, fields per group, entries checked one by one), for diagnostics.
+    pub fn shape(&self) -> (usize, Vec<usize>, usize) {
+        (self.groups.len(), self.groups.iter().map(|g| g.fields.len()).collect(), self.scan.len())
+    }
+
     pub fn route(&self, entries: &[Entry], ev: &Value, out: &mut Vec<usize>) {
         out.clear();
         let mut key = String::new();
         for g in &self.groups {
-            match single_key(&g.fields, ev, &mut key) {
+            match single_key(g, ev, &mut key) {
                 Some(true) => {
                     if let Some(list) = g.index.get(&key) {
                         for &i in list {
@@ -142,10 +160,13 @@ impl Router {
 /// Build the lookup key when each routing field has exactly one scalar (the
 /// usual case) without allocating per value. `Some(false)`: some field has
 /// several values; `None`: some field is missing.
-fn single_key(fields: &[Vec<FieldPath>], ev: &Value, key: &mut String) -> Option<bool> {
+fn single_key(g: &Group, ev: &Value, key: &mut String) -> Option<bool> {
     key.clear();
-    for (k, paths) in fields.iter().enumerate() {
+    for (k, paths) in g.fields.iter().enumerate() {
         if k > 0 {
+            if !g.prefixes[k - 1].contains(key.as_str()) {
+                return None;
+            }
             key.push(SEP);
         }
         let mut n = 0;
