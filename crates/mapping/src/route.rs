@@ -104,8 +104,9 @@ impl Router {
     pub fn route(&self, entries: &[Entry], ev: &Value, out: &mut Vec<usize>) {
         out.clear();
         let mut key = String::new();
+        let mut memo = Memo::default();
         for g in &self.groups {
-            match single_key(g, ev, &mut key) {
+            match single_key(g, ev, &mut key, &mut memo) {
                 Some(true) => {
                     if let Some(list) = g.index.get(&key) {
                         for &i in list {
@@ -157,10 +158,21 @@ impl Router {
     }
 }
 
+/// The values of routing fields already read for this event: several groups
+/// test the same field (every Windows group tests the channel).
+#[derive(Default)]
+struct Memo<'a> {
+    /// (first path of the field, number of scalars (capped at 2), range of
+    /// the folded first scalar in `text`)
+    seen: Vec<(&'a str, u8, usize, usize)>,
+    text: String,
+}
+
 /// Build the lookup key when each routing field has exactly one scalar (the
 /// usual case) without allocating per value. `Some(false)`: some field has
-/// several values; `None`: some field is missing.
-fn single_key(g: &Group, ev: &Value, key: &mut String) -> Option<bool> {
+/// several values; `None`: some field is missing, or the values read so far
+/// select no entry.
+fn single_key<'a>(g: &'a Group, ev: &Value, key: &mut String, memo: &mut Memo<'a>) -> Option<bool> {
     key.clear();
     for (k, paths) in g.fields.iter().enumerate() {
         if k > 0 {
@@ -169,24 +181,34 @@ fn single_key(g: &Group, ev: &Value, key: &mut String) -> Option<bool> {
             }
             key.push(SEP);
         }
-        let mut n = 0;
-        for p in paths {
-            p.visit(ev, &mut |v| {
-                if let Some(t) = scalar_text(v) {
-                    n += 1;
-                    if n == 1 {
-                        fold_into(&t, key);
+        let id = paths.first().map_or("", FieldPath::as_str);
+        let (n, start, end) = match memo.seen.iter().find(|(p, ..)| *p == id) {
+            Some(&(_, n, start, end)) => (n, start, end),
+            None => {
+                let start = memo.text.len();
+                let mut n = 0u8;
+                for p in paths {
+                    p.visit(ev, &mut |v| {
+                        if let Some(t) = scalar_text(v) {
+                            n += 1;
+                            if n == 1 {
+                                fold_into(&t, &mut memo.text);
+                            }
+                        }
+                        n > 1
+                    });
+                    if n > 0 {
+                        break;
                     }
                 }
-                n > 1
-            });
-            if n > 0 {
-                break;
+                let end = memo.text.len();
+                memo.seen.push((id, n, start, end));
+                (n, start, end)
             }
-        }
+        };
         match n {
             0 => return None,
-            1 => {}
+            1 => key.push_str(&memo.text[start..end]),
             _ => return Some(false),
         }
     }
