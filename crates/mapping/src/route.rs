@@ -96,8 +96,9 @@ impl Router {
         r
     }
 
-    /// (groups, fields per group, entries checked one by one), for diagnostics.
-    pub fn shape(&self) -> (usize, Vec<usize>, usize) {
+    /// (groups, fields per group, entries checked one by one), for tests.
+    #[cfg(test)]
+    pub(crate) fn shape(&self) -> (usize, Vec<usize>, usize) {
         (self.groups.len(), self.groups.iter().map(|g| g.fields.len()).collect(), self.scan.len())
     }
 
