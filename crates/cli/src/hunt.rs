@@ -35,6 +35,9 @@ pub struct HuntArgs {
     /// Hide the progress bar.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Also write the summary as one JSON object to this file (for scripts).
+    #[arg(long, value_name = "FILE")]
+    pub summary_json: Option<PathBuf>,
     /// Input files or directories (searched recursively).
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
@@ -284,6 +287,30 @@ pub fn run(args: HuntArgs) -> Result<ExitCode> {
             writeln!(s, "  bad records:  {errs} skipped{}", if errs > SHOWN_ERRORS { " (first 20 shown)" } else { "" });
     }
     let failures = failures.into_inner().expect("failures");
+    if let Some(path) = &args.summary_json {
+        let summary = Summary {
+            files: files.len(),
+            bytes: counters.bytes.load(Relaxed),
+            events,
+            seconds: secs,
+            events_per_second: events as f64 / secs.max(1e-9),
+            threads: pool.current_num_threads(),
+            detections,
+            detections_by_level: &by_level,
+            rules_loaded: engine.set.rules.iter().filter(|r| r.emit).count(),
+            rules_rejected: rejected
+                .iter()
+                .map(|r| crate::rules::Rejected { path: &r.path, id: r.id.as_deref(), reason: &r.reason })
+                .collect(),
+            rules_unrouted: engine.stats.unroutable.len(),
+            correlations_parsed: correlations,
+            unrecognised_events: counters.unrecognised.load(Relaxed),
+            bad_records: counters.decode_errors.load(Relaxed),
+            unreadable_inputs: &failures,
+        };
+        std::fs::write(path, serde_json::to_string_pretty(&summary)? + "\n")
+            .map_err(|e| anyhow::anyhow!("{}: cannot write the summary: {e}", path.display()))?;
+    }
     if !failures.is_empty() {
         let _ = writeln!(s, "  unreadable:   {} input(s)", failures.len());
     }
@@ -292,6 +319,26 @@ pub fn run(args: HuntArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(2));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The end-of-hunt summary, as written by `--summary-json`.
+#[derive(serde::Serialize)]
+struct Summary<'a> {
+    files: usize,
+    bytes: u64,
+    events: u64,
+    seconds: f64,
+    events_per_second: f64,
+    threads: usize,
+    detections: u64,
+    detections_by_level: &'a BTreeMap<String, u64>,
+    rules_loaded: usize,
+    rules_rejected: Vec<crate::rules::Rejected<'a>>,
+    rules_unrouted: usize,
+    correlations_parsed: usize,
+    unrecognised_events: u64,
+    bad_records: u64,
+    unreadable_inputs: &'a [String],
 }
 
 fn clip(v: &str) -> String {

@@ -12,11 +12,12 @@ struct Report<'a> {
     rejected: Vec<Rejected<'a>>,
 }
 
+/// A rejected rule as scripts read it (`rules check --json`, `hunt --summary-json`).
 #[derive(Serialize)]
-struct Rejected<'a> {
-    path: &'a str,
-    id: Option<&'a str>,
-    reason: &'a str,
+pub struct Rejected<'a> {
+    pub path: &'a str,
+    pub id: Option<&'a str>,
+    pub reason: &'a str,
 }
 
 pub fn check(paths: &[PathBuf], placeholders: Option<&Path>, json: bool, verbose: bool) -> Result<ExitCode> {

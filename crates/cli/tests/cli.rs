@@ -112,6 +112,33 @@ fn bad_lines_are_counted_and_the_rest_is_read() {
 }
 
 #[test]
+fn summary_json_is_written_for_scripts() {
+    let d = tmp("summary");
+    let rules = write(&d, "r.yml", GOOD);
+    let bad = write(&d, "bad.yml", BAD);
+    let input = write(&d, "e.jsonl", &format!("{}\n{{not json\n", sysmon(r"C:\\whoami.exe", 1)));
+    let summary = d.join("summary.json");
+    let out = vigie()
+        .args(["hunt", "--jsonl", "--summary-json"])
+        .arg(&summary)
+        .arg("--rules")
+        .arg(&rules)
+        .arg("--rules")
+        .arg(&bad)
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(v["events"], 1);
+    assert_eq!(v["bad_records"], 1);
+    assert_eq!(v["detections"], 1);
+    assert_eq!(v["detections_by_level"]["high"], 1);
+    assert_eq!(v["rules_loaded"], 1);
+    assert!(v["rules_rejected"][0]["reason"].as_str().unwrap().contains("sideways"));
+}
+
+#[test]
 fn gzip_and_directories_are_read() {
     use std::io::Write;
     let d = tmp("gz");
