@@ -57,6 +57,12 @@ fn regex_is_unanchored_with_flags() {
     assert!(fires(d, r#"{"Cmd":"a\nb"}"#));
     let d = "sel:\n  Cmd|re|m: '^b$'\ncondition: sel";
     assert!(fires(d, r#"{"Cmd":"a\nb\nc"}"#));
+    // PCRE classes: \w, \d, \s and \b are ASCII, as in PCRE without UCP.
+    let d = "sel:\n  Name|re: '^\\w+$'\ncondition: sel";
+    assert!(fires(d, r#"{"Name":"abc_9"}"#));
+    assert!(!fires(d, r#"{"Name":"été"}"#));
+    let d = "sel:\n  Name|re: '^[\\w]+$'\ncondition: sel";
+    assert!(fires(d, r#"{"Name":"été"}"#), "inside brackets the class is left as written");
 }
 
 #[test]

@@ -178,7 +178,8 @@ impl Compiler<'_> {
                 if has(ReS) {
                     flags.push('s');
                 }
-                let src = if flags.is_empty() { s.to_string() } else { format!("(?{flags}){s}") };
+                let ascii = ascii_classes(s);
+                let src = if flags.is_empty() { ascii } else { format!("(?{flags}){ascii}") };
                 let re = regex::RegexBuilder::new(&src)
                     .size_limit(8 << 20)
                     .build()
@@ -303,6 +304,73 @@ impl Compiler<'_> {
         }
         Ok(out)
     }
+}
+
+/// Sigma's regex flavour is a PCRE subset, and in PCRE `\w`, `\d`, `\s` and
+/// `\b` are ASCII unless Unicode properties are switched on. The `regex`
+/// crate makes them Unicode by default, which also makes their automata tens
+/// of times larger (and Unicode `\b` pushes the search off the lazy DFA).
+/// Outside character classes they are rewritten to their ASCII forms; inside
+/// a class they are left as they are.
+pub fn ascii_classes(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut chars = pattern.chars().peekable();
+    let mut in_class = false;
+    let mut class_start = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                let Some(&n) = chars.peek() else {
+                    out.push(c);
+                    break;
+                };
+                chars.next();
+                // Negated classes are spelled as Unicode-mode negations of
+                // ASCII sets, so they still match only whole characters.
+                let ascii = match n {
+                    _ if in_class => None,
+                    'w' => Some("[0-9A-Za-z_]"),
+                    'W' => Some("[^0-9A-Za-z_]"),
+                    'd' => Some("[0-9]"),
+                    'D' => Some("[^0-9]"),
+                    's' => Some("[\\t\\n\\x0B\\x0C\\r ]"),
+                    'S' => Some("[^\\t\\n\\x0B\\x0C\\r ]"),
+                    'b' => Some("(?-u:\\b)"),
+                    'B' => Some("(?-u:\\B)"),
+                    _ => None,
+                };
+                if let Some(a) = ascii {
+                    out.push_str(a);
+                } else {
+                    out.push(c);
+                    out.push(n);
+                }
+                class_start = false;
+            }
+            '[' if !in_class => {
+                in_class = true;
+                class_start = true;
+                out.push(c);
+                if chars.peek() == Some(&'^') {
+                    out.push('^');
+                    chars.next();
+                }
+                continue;
+            }
+            ']' if in_class && !class_start => {
+                in_class = false;
+                out.push(c);
+            }
+            _ => {
+                out.push(c);
+                class_start = false;
+            }
+        }
+        if c != '[' {
+            class_start = false;
+        }
+    }
+    out
 }
 
 fn leaf(field: Option<FieldId>, test: Test, negate: bool) -> Expr {
@@ -507,6 +575,17 @@ pub fn parse_time(raw: &str) -> Option<jiff::civil::DateTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn regex_classes_are_ascii_outside_brackets() {
+        assert_eq!(ascii_classes(r"\w+\.exe\b"), r"[0-9A-Za-z_]+\.exe(?-u:\b)");
+        assert_eq!(ascii_classes(r"[\w.]+\S"), r"[\w.]+[^\t\n\x0B\x0C\r ]");
+        assert_eq!(ascii_classes(r"[]\d]\d"), r"[]\d][0-9]");
+        assert_eq!(ascii_classes(r"a\\w"), r"a\\w", "an escaped backslash is not a class");
+        assert_eq!(ascii_classes(r"\[\d\]"), r"\[[0-9]\]");
+        let re = regex::Regex::new(&ascii_classes(r"^\w\W\d\D\s\S\b[\w]$")).unwrap();
+        assert!(re.is_match("aé1x éz"), "negations match whole non-ASCII characters");
+    }
 
     #[test]
     fn time_parts() {
