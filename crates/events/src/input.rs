@@ -8,15 +8,6 @@ use std::io::{BufRead, BufReader, Cursor, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
-/// The container format of an input, as sniffed from its first bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    Evtx,
-    /// One JSON value per line (or one pretty-printed JSON document).
-    JsonLines,
-    JsonArray,
-}
-
 /// One decoded event and where it came from.
 #[derive(Debug)]
 pub struct Record {

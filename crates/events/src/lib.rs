@@ -9,8 +9,8 @@ pub mod input;
 pub mod path;
 
 pub use input::{
-    DecodeError, Format, InputError, Part, Record, discover, discover_with, read_evtx_bytes, read_file,
-    read_json_bytes, read_part, split_json_lines,
+    DecodeError, InputError, Part, Record, discover, discover_with, read_evtx_bytes, read_file, read_json_bytes,
+    read_part, split_json_lines,
 };
 pub use path::FieldPath;
 pub use sonic_rs::{JsonContainerTrait, JsonValueTrait, Value};
