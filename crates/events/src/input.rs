@@ -61,10 +61,7 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, InputError> {
 pub fn discover_with(paths: &[PathBuf], wanted: &dyn Fn(&str) -> bool) -> Result<Vec<PathBuf>, InputError> {
     let mut out = Vec::new();
     for p in paths {
-        let meta = std::fs::metadata(p).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => InputError::Missing { path: p.display().to_string() },
-            _ => InputError::Io { path: p.display().to_string(), source: e },
-        })?;
+        let meta = std::fs::metadata(p).map_err(|e| input_error(p, e))?;
         if meta.is_dir() {
             let mut found = Vec::new();
             for entry in walkdir::WalkDir::new(p) {
@@ -96,49 +93,74 @@ pub fn read_file(
 ) -> Result<FileStats, InputError> {
     let name = path.display().to_string();
     let io = |source| InputError::Io { path: name.clone(), source };
-    let mut file = File::open(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => InputError::Missing { path: name.clone() },
-        _ => InputError::Io { path: name.clone(), source: e },
-    })?;
+    let evtx_err = |e: evtx::err::EvtxError| InputError::Evtx { path: name.clone(), message: e.to_string() };
+    let mut file = open(path)?;
     let bytes = file.metadata().map_err(io)?.len();
     let mut head = [0u8; 8];
     let n = read_up_to(&mut file, &mut head).map_err(io)?;
     let head = &head[..n];
-    let records = std::cell::Cell::new(0u64);
-    let errors = std::cell::Cell::new(0u64);
-    let mut count = |r: Record| {
-        records.set(records.get() + 1);
-        on_record(r)
-    };
-    let mut err = |location: String, message: String| {
-        errors.set(errors.get() + 1);
-        on_error(DecodeError { path: name.clone(), location, message })
-    };
-    if head.starts_with(EVTX_MAGIC) {
-        let parser =
-            EvtxParser::from_path(path).map_err(|e| InputError::Evtx { path: name.clone(), message: e.to_string() })?;
-        read_evtx(parser, evtx_threads, &mut count, &mut err);
-        check_evtx_length(bytes, &mut err);
-    } else if head.starts_with(GZIP_MAGIC) {
-        let file = File::open(path).map_err(io)?;
-        let mut data = Vec::new();
-        if let Err(e) = MultiGzDecoder::new(file).read_to_end(&mut data) {
-            // Keep what decompressed before the damage, and say where it stopped.
-            err(format!("byte {} of the decompressed stream", data.len()), format!("gzip: {e}"));
-        }
-        if data.starts_with(EVTX_MAGIC) {
-            check_evtx_length(data.len() as u64, &mut err);
-            let parser = EvtxParser::from_buffer(data)
-                .map_err(|e| InputError::Evtx { path: name.clone(), message: e.to_string() })?;
-            read_evtx(parser, evtx_threads, &mut count, &mut err);
+    // One handle serves both the sniffing and the reading.
+    file.seek(SeekFrom::Start(0)).map_err(io)?;
+    let (records, errors) = counted(&name, on_record, on_error, &mut |count, err| {
+        if head.starts_with(EVTX_MAGIC) {
+            let parser = EvtxParser::from_read_seek(file.try_clone().map_err(io)?).map_err(evtx_err)?;
+            read_evtx(parser, evtx_threads, count, err);
+            check_evtx_length(bytes, err);
+        } else if head.starts_with(GZIP_MAGIC) {
+            let mut data = Vec::new();
+            if let Err(e) = MultiGzDecoder::new(&file).read_to_end(&mut data) {
+                // Keep what decompressed before the damage, and say where it stopped.
+                err(format!("byte {} of the decompressed stream", data.len()), format!("gzip: {e}"));
+            }
+            if data.starts_with(EVTX_MAGIC) {
+                check_evtx_length(data.len() as u64, err);
+                read_evtx(EvtxParser::from_buffer(data).map_err(evtx_err)?, evtx_threads, count, err);
+            } else {
+                read_json(Cursor::new(data), count, err).map_err(io)?;
+            }
         } else {
-            read_json(Cursor::new(data), &mut count, &mut err).map_err(io)?;
+            read_json(BufReader::with_capacity(1 << 20, &file), count, err).map_err(io)?;
         }
-    } else {
-        let file = File::open(path).map_err(io)?;
-        read_json(BufReader::with_capacity(1 << 20, file), &mut count, &mut err).map_err(io)?;
+        Ok(())
+    })?;
+    Ok(FileStats { records, errors, bytes })
+}
+
+/// Open an input, telling a missing file from other failures.
+fn open(path: &Path) -> Result<File, InputError> {
+    File::open(path).map_err(|e| input_error(path, e))
+}
+
+fn input_error(path: &Path, e: std::io::Error) -> InputError {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => InputError::Missing { path: path.display().to_string() },
+        _ => InputError::Io { path: path.display().to_string(), source: e },
     }
-    Ok(FileStats { records: records.get(), errors: errors.get(), bytes })
+}
+
+/// A decoder: given where to send records and (location, message) errors.
+type Decoder<'a> = dyn FnMut(&mut dyn FnMut(Record), &mut dyn FnMut(String, String)) -> Result<(), InputError> + 'a;
+
+/// Run a decoder, counting the records and errors it reports and naming the
+/// file in each error. Returns (records, errors).
+fn counted(
+    name: &str,
+    on_record: &mut dyn FnMut(Record),
+    on_error: &mut dyn FnMut(DecodeError),
+    decode: &mut Decoder<'_>,
+) -> Result<(u64, u64), InputError> {
+    let (mut records, mut errors) = (0u64, 0u64);
+    decode(
+        &mut |r| {
+            records += 1;
+            on_record(r)
+        },
+        &mut |location, message| {
+            errors += 1;
+            on_error(DecodeError { path: name.to_string(), location, message })
+        },
+    )?;
+    Ok((records, errors))
 }
 
 /// A part of a JSON-lines file that can be read on its own: it starts at the
@@ -161,7 +183,7 @@ const MIN_SPLIT_BYTES: u64 = 16 << 20;
 pub fn split_json_lines(path: &Path, parts: usize) -> Result<Option<Vec<Part>>, InputError> {
     let name = path.display().to_string();
     let io = |source| InputError::Io { path: name.clone(), source };
-    let mut f = File::open(path).map_err(io)?;
+    let mut f = open(path)?;
     let len = f.metadata().map_err(io)?.len();
     if parts < 2 || len < MIN_SPLIT_BYTES {
         return Ok(None);
@@ -219,25 +241,14 @@ pub fn read_part(
 ) -> Result<FileStats, InputError> {
     let name = path.display().to_string();
     let io = |source| InputError::Io { path: name.clone(), source };
-    let mut f = File::open(path).map_err(io)?;
+    let mut f = open(path)?;
     f.seek(SeekFrom::Start(part.start)).map_err(io)?;
-    let reader = BufReader::with_capacity(1 << 20, f.take(part.end - part.start));
-    let records = std::cell::Cell::new(0u64);
-    let errors = std::cell::Cell::new(0u64);
-    read_lines(
-        reader,
-        part.first_line,
-        &mut |r| {
-            records.set(records.get() + 1);
-            on_record(r)
-        },
-        &mut |location, message| {
-            errors.set(errors.get() + 1);
-            on_error(DecodeError { path: name.clone(), location, message })
-        },
-    )
-    .map_err(io)?;
-    Ok(FileStats { records: records.get(), errors: errors.get(), bytes: part.end - part.start })
+    let mut reader = Some(BufReader::with_capacity(1 << 20, f.take(part.end - part.start)));
+    let (records, errors) = counted(&name, on_record, on_error, &mut |count, err| {
+        let r = reader.take().expect("a part is read once");
+        read_lines(r, part.first_line, count, err).map_err(io)
+    })?;
+    Ok(FileStats { records, errors, bytes: part.end - part.start })
 }
 
 /// Decode JSON (lines, array or one document) from memory; for fuzzing and
