@@ -1,0 +1,93 @@
+//! A correlation rule made ready to evaluate: references resolved to
+//! positions, aliases indexed, and the firing mode decided once.
+
+use std::sync::Arc;
+use vigie_sigma::Meta;
+use vigie_sigma::condition::CmpOp;
+use vigie_sigma::rule::{Correlation, CorrelationType};
+
+/// When a correlation may fire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Only lower bounds (`gt`, `gte`): the condition can become true on an
+    /// event, so it is checked on every event and fires at once. This is what
+    /// makes a brute force visible within seconds instead of at the end of
+    /// the window.
+    Eager,
+    /// An upper bound (`lt`, `lte`, `eq`, `neq`) can only be judged once no
+    /// further event can enter the window: the window opens at its group's
+    /// first event and is evaluated when the watermark passes its end.
+    AtClose,
+}
+
+/// One loaded correlation.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    pub meta: Arc<Meta>,
+    pub path: String,
+    pub kind: CorrelationType,
+    /// The `rules` references, in order (order matters for temporal_ordered).
+    pub rules: Vec<String>,
+    pub group_by: Vec<String>,
+    pub timespan_ms: i64,
+    pub checks: Vec<(CmpOp, f64)>,
+    pub field: Option<String>,
+    pub percentile: f64,
+    /// alias -> [(rule reference, field)]
+    pub aliases: Vec<(String, Vec<(String, String)>)>,
+    pub generate: bool,
+    pub mode: Mode,
+}
+
+impl Spec {
+    pub fn new(path: &str, c: &Correlation) -> Spec {
+        let upper = c.condition.checks.iter().any(|(op, _)| !matches!(op, CmpOp::Gt | CmpOp::Gte));
+        Spec {
+            meta: Arc::new(c.meta.clone()),
+            path: path.to_string(),
+            kind: c.kind,
+            rules: c.rules.clone(),
+            group_by: c.group_by.clone(),
+            timespan_ms: (c.timespan_secs as i64).saturating_mul(1000),
+            checks: c.condition.checks.clone(),
+            field: c.condition.field.clone(),
+            percentile: c.condition.percentile.unwrap_or(95.0),
+            aliases: c.aliases.clone(),
+            generate: c.generate,
+            mode: if upper { Mode::AtClose } else { Mode::Eager },
+        }
+    }
+
+    /// The id alerts and state are keyed by: the rule's id, else its name,
+    /// else its title (a correlation need not have an id).
+    pub fn key(&self) -> &str {
+        self.meta.id.as_deref().or(self.meta.name.as_deref()).unwrap_or(&self.meta.title)
+    }
+
+    /// Does the metric satisfy every check of the condition?
+    pub fn holds(&self, metric: f64) -> bool {
+        self.checks.iter().all(|&(op, v)| op.apply(metric, v))
+    }
+
+    /// The event field that `name` (a group-by entry or the value field)
+    /// stands for in events of the rule referenced as `by`: an alias resolves
+    /// per rule; anything else is a field name as is.
+    pub fn resolve<'a>(&'a self, name: &'a str, by: &[&str]) -> Option<&'a str> {
+        match self.aliases.iter().find(|(a, _)| a == name) {
+            Some((_, per_rule)) => per_rule.iter().find(|(r, _)| by.contains(&r.as_str())).map(|(_, f)| f.as_str()),
+            None => Some(name),
+        }
+    }
+
+    /// What the metric is called in alerts.
+    pub fn metric_name(&self) -> String {
+        match self.kind {
+            CorrelationType::EventCount => "event_count".into(),
+            CorrelationType::ValueCount => "distinct_values".into(),
+            CorrelationType::Temporal | CorrelationType::TemporalOrdered => "rules_matched".into(),
+            CorrelationType::ValueSum => "sum".into(),
+            CorrelationType::ValueAvg => "average".into(),
+            CorrelationType::ValuePercentile => format!("p{}", self.percentile),
+        }
+    }
+}
