@@ -273,19 +273,20 @@ impl Correlator {
         let state = &mut self.states[si];
         // A window judged at its close covers [first, first + span]: an
         // event past its end closes it (judged now) and opens the next.
-        if mode == Mode::AtClose && state.groups.get(&key).is_some_and(|g| sig.ts > g.deadline) {
-            if let Some(g) = state.groups.remove(&key) {
-                state.deadlines.remove(&(g.deadline, key.clone()));
-                self.judge(si, &g, out);
-            }
+        if mode == Mode::AtClose
+            && state.groups.get(&key).is_some_and(|g| sig.ts > g.deadline)
+            && let Some(g) = state.groups.remove(&key)
+        {
+            state.deadlines.remove(&(g.deadline, key.clone()));
+            self.judge(si, &g, out);
         }
         let state = &mut self.states[si];
         if !state.groups.contains_key(&key) {
-            if state.groups.len() >= self.limits.max_groups.max(1) {
-                if let Some(victim) = state.deadlines.pop_first() {
-                    state.groups.remove(&victim.1);
-                    self.stats.evicted_groups += 1;
-                }
+            if state.groups.len() >= self.limits.max_groups.max(1)
+                && let Some(victim) = state.deadlines.pop_first()
+            {
+                state.groups.remove(&victim.1);
+                self.stats.evicted_groups += 1;
             }
             let deadline = sig.ts.saturating_add(span);
             state.deadlines.insert((deadline, key.clone()));
