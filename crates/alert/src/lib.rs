@@ -1,0 +1,10 @@
+//! vigie-alert: the *alert* stage. Turns rule matches, correlation firings
+//! and analytics into one alert contract, merges repeats so an analyst sees
+//! one alert with a count rather than a flood, and applies suppressions that
+//! are explicit, expiring and counted.
+
+mod merge;
+mod model;
+
+pub use merge::{Merger, MergerState, Suppression, SuppressionError};
+pub use model::{Alert, AlertHeader, AlertKind, RuleRef, SourceRef, Status, UserRef, alert_id, event_id, rfc3339};

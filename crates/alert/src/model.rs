@@ -1,0 +1,130 @@
+//! The alert contract: one JSON object, ECS-style, that every sink writes
+//! and every consumer (SOC console, SOAR, ticketing) can rely on.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// What produced an alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertKind {
+    Sigma,
+    Correlation,
+    Analytic,
+    Incident,
+}
+
+/// First sight of an alert, or the final tally of its merged repeats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    New,
+    Updated,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertHeader {
+    /// Deterministic: the same input always yields the same id, so replays
+    /// and restarts never duplicate an alert downstream.
+    pub id: String,
+    pub kind: AlertKind,
+    pub status: Status,
+    /// How many occurrences this alert stands for (merged repeats).
+    pub count: u64,
+    pub first_seen: String,
+    pub last_seen: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleRef {
+    pub id: String,
+    pub name: String,
+    pub level: String,
+    /// DRL 1.1 requires the author of a Sigma rule on everything it produces.
+    pub author: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserRef {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceRef {
+    pub ip: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    /// Event time of the triggering event.
+    #[serde(rename = "@timestamp")]
+    pub timestamp: String,
+    pub alert: AlertHeader,
+    pub rule: RuleRef,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<UserRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceRef>,
+    /// One sentence a person can act on.
+    pub reason: String,
+    /// What made it fire: matched fields, counts, window, baseline.
+    pub evidence: Map<String, Value>,
+    /// Ids of the triggering events.
+    pub events: Vec<String>,
+    /// The triggering event itself, when there is exactly one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<Value>,
+}
+
+impl Alert {
+    /// The entity repeats are merged by: the user, else the source, else
+    /// nothing (one alert per rule within the merge window).
+    pub fn entity(&self) -> String {
+        let user = self.user.as_ref().map_or("", |u| u.name.as_str());
+        let source = self.source.as_ref().map_or("", |s| s.ip.as_str());
+        format!("{user}\u{1f}{source}")
+    }
+}
+
+/// A deterministic id from the parts that identify an alert.
+pub fn alert_id(parts: &[&str]) -> String {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update(&[0x1f]);
+    }
+    format!("{:032x}", h.digest128())
+}
+
+/// A stable id of an event from its bytes: the same event read twice (a
+/// replay, a restart, a duplicate delivery) has the same id.
+pub fn event_id(bytes: &[u8]) -> String {
+    format!("{:032x}", xxhash_rust::xxh3::xxh3_128(bytes))
+}
+
+/// Milliseconds since the epoch as RFC 3339 (UTC, millisecond precision).
+pub fn rfc3339(ms: i64) -> String {
+    match jiff::Timestamp::from_millisecond(ms) {
+        Ok(t) => format!("{t:.3}"),
+        Err(_) => ms.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_deterministic_and_separate_their_parts() {
+        assert_eq!(alert_id(&["r", "e"]), alert_id(&["r", "e"]));
+        assert_ne!(alert_id(&["ab", "c"]), alert_id(&["a", "bc"]));
+        assert_eq!(event_id(b"x").len(), 32);
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc() {
+        assert_eq!(rfc3339(1_709_366_472_345), "2024-03-02T08:01:12.345Z");
+    }
+}
