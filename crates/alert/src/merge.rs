@@ -224,7 +224,7 @@ mod tests {
             expires: "1970-01-01T00:01:00Z".into(),
             reason: "pentest".into(),
         };
-        let mut m = Merger::new(1, &[s.clone()]).unwrap();
+        let mut m = Merger::new(1, std::slice::from_ref(&s)).unwrap();
         assert!(m.offer(alert("r1", "u", 0, 1), 0, Some("R")).is_none());
         assert!(m.offer(alert("r1", "v", 0, 2), 0, Some("R")).is_some(), "other user");
         assert!(m.offer(alert("r1", "u", 61_000, 3), 61_000, Some("R")).is_some(), "expired");
