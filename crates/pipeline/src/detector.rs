@@ -1,0 +1,159 @@
+//! The stateless half of the pipeline: event time and Sigma matching, run
+//! on as many threads as there are cores. It extracts from each matching
+//! event everything the stateful half will need (entity, correlation fields,
+//! the matched values), so that the event itself can be dropped early.
+
+use crate::time::Clock;
+use std::sync::Arc;
+use vigie_correlate::Correlator;
+use vigie_detect::{Engine, Hit, Scratch};
+use vigie_events::Value;
+use vigie_events::path::scalar_text;
+
+/// Sigma field names that carry the acting account, in order of preference.
+const USER_FIELDS: &[&str] =
+    &["user.name", "User", "TargetUserName", "SubjectUserName", "AccountName", "UserName", "cs-username"];
+/// Sigma field names that carry the client address.
+const SOURCE_FIELDS: &[&str] =
+    &["source.ip", "IpAddress", "SourceIp", "SourceAddress", "src_ip", "c-ip", "ClientIP", "client.ip"];
+
+/// What the correlations need from matches of one rule.
+#[derive(Debug, Clone, Default)]
+pub struct RulePlan {
+    /// Raise an alert for the match itself (not a mere building block).
+    pub standalone: bool,
+    /// Some correlation counts this rule's matches.
+    pub correlated: bool,
+    /// Sigma fields to read for those correlations (group-by, value field).
+    pub fields: Vec<String>,
+    /// The references (`id`, `name`) correlations know the rule by.
+    pub refs: Vec<String>,
+}
+
+/// Where an event came from: an input name (a file path, `http`, ...) and
+/// its position there.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin<'a> {
+    pub input: &'a str,
+    pub offset: u64,
+}
+
+/// One rule that matched one event, with what the later stages need.
+#[derive(Debug, Clone)]
+pub struct Match {
+    pub rule: u32,
+    pub fields: Vec<(String, String)>,
+    pub user: Option<String>,
+    pub source: Option<String>,
+    /// The fields and values that made it match (for the alert's evidence).
+    pub matched: Vec<(String, String)>,
+}
+
+/// The verdict on one event.
+#[derive(Debug, Clone, Default)]
+pub struct Detected {
+    /// Event time in ms; `None` when the event carries none.
+    pub ts: Option<i64>,
+    /// Was the event's shape recognised by a mapping?
+    pub recognised: bool,
+    pub matches: Vec<Match>,
+    pub event_id: String,
+    /// The event as JSON, kept only when it matched.
+    pub event: Option<serde_json::Value>,
+    pub input: String,
+    pub offset: u64,
+}
+
+/// The shared, immutable half: engine, per-rule plans and the clock.
+pub struct Detector {
+    pub engine: Arc<Engine>,
+    pub plans: Vec<RulePlan>,
+    pub clock: Clock,
+}
+
+/// Per-thread working memory of a [`Detector`].
+pub struct Work {
+    scratch: Scratch,
+    hits: Vec<Hit>,
+}
+
+impl Detector {
+    pub fn new(engine: Arc<Engine>, clock: Clock) -> Detector {
+        let corr = Correlator::new(&engine.set.correlations, Default::default());
+        let plans = engine
+            .set
+            .rules
+            .iter()
+            .map(|r| {
+                let refs: Vec<String> = r.meta.id.iter().chain(r.meta.name.iter()).cloned().collect();
+                let rs: Vec<&str> = refs.iter().map(String::as_str).collect();
+                let mut fields = Vec::new();
+                for s in &corr.specs {
+                    if !s.rules.iter().any(|x| rs.contains(&x.as_str())) {
+                        continue;
+                    }
+                    for name in s.group_by.iter().chain(s.field.iter()) {
+                        if let Some(f) = s.resolve(name, &rs)
+                            && !fields.iter().any(|x| x == f)
+                        {
+                            fields.push(f.to_string());
+                        }
+                    }
+                }
+                RulePlan { standalone: r.emit && corr.standalone(&rs), correlated: corr.wants(&rs), fields, refs }
+            })
+            .collect();
+        Detector { engine, plans, clock }
+    }
+
+    pub fn work(&self) -> Work {
+        Work { scratch: self.engine.scratch(), hits: Vec::new() }
+    }
+
+    pub fn detect(&self, ev: &Value, origin: Origin, w: &mut Work) -> Detected {
+        w.hits.clear();
+        let shape = self.engine.detect(ev, &mut w.scratch, &mut w.hits);
+        let mapped = shape.and_then(|s| self.engine.timestamp(ev, s));
+        let mut d = Detected {
+            ts: self.clock.read(ev, mapped.as_deref()),
+            recognised: shape.is_some(),
+            input: origin.input.to_string(),
+            offset: origin.offset,
+            ..Detected::default()
+        };
+        if w.hits.is_empty() {
+            return d;
+        }
+        let hits = std::mem::take(&mut w.hits);
+        for hit in &hits {
+            let plan = &self.plans[hit.rule as usize];
+            if !plan.standalone && !plan.correlated {
+                continue;
+            }
+            let read = |name: &str| -> Option<String> {
+                let mapping = self.engine.mapping(hit.shape);
+                mapping
+                    .field_paths(hit.entry, name)
+                    .iter()
+                    .find_map(|p| p.first(ev).and_then(scalar_text).map(|c| c.into_owned()))
+                    .filter(|s| !s.is_empty())
+            };
+            let fields = plan.fields.iter().filter_map(|f| read(f).map(|v| (f.clone(), v))).collect();
+            let matched = if plan.standalone { self.engine.explain(ev, hit, &mut w.scratch) } else { Vec::new() };
+            d.matches.push(Match {
+                rule: hit.rule,
+                fields,
+                user: USER_FIELDS.iter().find_map(|f| read(f)),
+                source: SOURCE_FIELDS.iter().find_map(|f| read(f)),
+                matched,
+            });
+        }
+        w.hits = hits;
+        if !d.matches.is_empty() {
+            let text = sonic_rs::to_string(ev).unwrap_or_default();
+            d.event_id = vigie_alert::event_id(text.as_bytes());
+            d.event = serde_json::from_str(&text).ok();
+        }
+        d
+    }
+}

@@ -1,0 +1,343 @@
+//! The stateful half of the pipeline: one per engine, fed in order. It owns
+//! the correlation windows and the merge state, which is exactly what a
+//! checkpoint must save.
+
+use crate::detector::{Detected, Match};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value as J, json};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use vigie_alert::{
+    Alert, AlertHeader, AlertKind, Merger, MergerState, RuleRef, SourceRef, Status, Suppression, SuppressionError,
+    UserRef, alert_id, rfc3339,
+};
+use vigie_correlate::{Correlator, Firing, Limits, Signal, Snapshot, Spec};
+use vigie_detect::Engine;
+use vigie_sigma::Meta;
+
+/// Counters of the stateful stage, kept in checkpoints.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct StageStats {
+    pub events: u64,
+    pub unrecognised: u64,
+    /// Events with no readable time: they take the newest time seen.
+    pub no_timestamp: u64,
+    /// Events older than the watermark (still matched by Sigma rules, but
+    /// kept out of correlation windows).
+    pub late: u64,
+    pub alerts_by_level: BTreeMap<String, u64>,
+    pub alerts_by_kind: BTreeMap<String, u64>,
+}
+
+/// Everything a restart needs.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct StageState {
+    pub stats: StageStats,
+    pub correlations: Snapshot,
+    pub merger: MergerState,
+    pub max_ts: Option<i64>,
+}
+
+pub struct Stage {
+    engine: Arc<Engine>,
+    pub correlator: Correlator,
+    pub merger: Merger,
+    pub stats: StageStats,
+    lateness_ms: i64,
+    max_ts: Option<i64>,
+    firings: Vec<Firing>,
+}
+
+/// Stage settings (the `[engine]` part of the configuration).
+#[derive(Debug, Clone)]
+pub struct StageConfig {
+    pub limits: Limits,
+    /// Repeats of a rule on one entity within this span merge into one alert.
+    pub merge_window_ms: i64,
+    pub suppressions: Vec<Suppression>,
+}
+
+impl Default for StageConfig {
+    fn default() -> Self {
+        StageConfig { limits: Limits::default(), merge_window_ms: 600_000, suppressions: Vec::new() }
+    }
+}
+
+impl Stage {
+    pub fn new(engine: Arc<Engine>, cfg: &StageConfig) -> Result<Stage, SuppressionError> {
+        let correlator = Correlator::new(&engine.set.correlations, cfg.limits);
+        Ok(Stage {
+            engine,
+            correlator,
+            merger: Merger::new(cfg.merge_window_ms, &cfg.suppressions)?,
+            stats: StageStats::default(),
+            lateness_ms: cfg.limits.lateness_ms,
+            max_ts: None,
+            firings: Vec::new(),
+        })
+    }
+
+    /// The newest event time seen.
+    pub fn event_time(&self) -> Option<i64> {
+        self.max_ts
+    }
+
+    /// Take one event's verdict; alerts to emit are appended to `out`.
+    pub fn apply(&mut self, d: Detected, out: &mut Vec<Alert>) {
+        self.stats.events += 1;
+        if !d.recognised {
+            self.stats.unrecognised += 1;
+        }
+        let ts = match d.ts {
+            Some(t) => t,
+            None => {
+                self.stats.no_timestamp += 1;
+                self.max_ts.unwrap_or(0)
+            }
+        };
+        if self.max_ts.is_some_and(|m| ts < m.saturating_sub(self.lateness_ms)) {
+            self.stats.late += 1;
+        }
+        let Detected { matches, event_id, event, input, offset, .. } = d;
+        let single = matches.iter().filter(|m| self.plan_standalone(m)).count() == 1;
+        let mut event = event;
+        for m in matches {
+            let rule = &self.engine.set.rules[m.rule as usize];
+            let meta = rule.meta.clone();
+            if self.plan_standalone(&m) {
+                let ev = if single { event.take() } else { event.clone() };
+                let a = sigma_alert(&meta, &m, ts, &event_id, ev, &input, offset);
+                self.emit(a, ts, meta.name.as_deref(), out);
+            }
+            let refs: Vec<&str> = meta.id.iter().chain(meta.name.iter()).map(String::as_str).collect();
+            if self.correlator.wants(&refs) {
+                let fields = &m.fields;
+                let lookup = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+                let sig = Signal { refs: &refs, ts, event_id: &event_id, field: &lookup };
+                let mut fired = std::mem::take(&mut self.firings);
+                self.correlator.observe(&sig, &mut fired);
+                self.correlations(&mut fired, out);
+                self.firings = fired;
+            }
+        }
+        self.advance(ts, out);
+    }
+
+    /// Let event time move on (also with no event: an idle stream's clock).
+    pub fn advance(&mut self, ts: i64, out: &mut Vec<Alert>) {
+        if self.max_ts.is_none_or(|m| ts > m) {
+            self.max_ts = Some(ts);
+        }
+        let mut fired = std::mem::take(&mut self.firings);
+        self.correlator.advance(ts, &mut fired);
+        self.correlations(&mut fired, out);
+        self.firings = fired;
+        if let Some(w) = self.max_ts.map(|m| m.saturating_sub(self.lateness_ms)) {
+            for a in self.merger.close(w) {
+                out.push(a);
+            }
+        }
+    }
+
+    /// End of a finite input: judge open windows and close every merge.
+    pub fn finish(&mut self, out: &mut Vec<Alert>) {
+        let mut fired = std::mem::take(&mut self.firings);
+        self.correlator.finish(&mut fired);
+        self.correlations(&mut fired, out);
+        self.firings = fired;
+        out.extend(self.merger.close(i64::MAX));
+    }
+
+    pub fn snapshot(&self) -> StageState {
+        StageState {
+            stats: self.stats.clone(),
+            correlations: self.correlator.snapshot(),
+            merger: self.merger.state.clone(),
+            max_ts: self.max_ts,
+        }
+    }
+
+    pub fn restore(&mut self, s: StageState) {
+        self.stats = s.stats;
+        self.correlator.restore(s.correlations);
+        self.merger.restore(s.merger);
+        self.max_ts = s.max_ts;
+    }
+
+    fn plan_standalone(&self, m: &Match) -> bool {
+        let rule = &self.engine.set.rules[m.rule as usize];
+        let refs: Vec<&str> = rule.meta.id.iter().chain(rule.meta.name.iter()).map(String::as_str).collect();
+        rule.emit && self.correlator.standalone(&refs)
+    }
+
+    fn correlations(&mut self, fired: &mut Vec<Firing>, out: &mut Vec<Alert>) {
+        for f in fired.drain(..) {
+            let spec = &self.correlator.specs[f.spec];
+            let refs: Vec<&str> = spec.meta.id.iter().chain(spec.meta.name.iter()).map(String::as_str).collect();
+            if !self.correlator.standalone(&refs) {
+                continue;
+            }
+            let a = correlation_alert(spec, &f);
+            let name = spec.meta.name.clone();
+            self.emit(a, f.ts, name.as_deref(), out);
+        }
+    }
+
+    fn emit(&mut self, a: Alert, ts: i64, name: Option<&str>, out: &mut Vec<Alert>) {
+        if let Some(a) = self.merger.offer(a, ts, name) {
+            *self.stats.alerts_by_level.entry(a.rule.level.clone()).or_default() += 1;
+            let kind = serde_json::to_value(a.alert.kind).ok().and_then(|v| v.as_str().map(str::to_string));
+            *self.stats.alerts_by_kind.entry(kind.unwrap_or_default()).or_default() += 1;
+            out.push(a);
+        }
+    }
+}
+
+fn rule_ref(meta: &Meta, fallback_id: &str) -> RuleRef {
+    RuleRef {
+        id: meta.id.clone().or_else(|| meta.name.clone()).unwrap_or_else(|| fallback_id.to_string()),
+        name: meta.title.clone(),
+        level: meta.level.clone().unwrap_or_else(|| "medium".into()),
+        author: meta.author.clone().unwrap_or_else(|| "unknown".into()),
+        tags: meta.tags.clone(),
+    }
+}
+
+fn header(id: String, kind: AlertKind, ts: i64) -> AlertHeader {
+    AlertHeader { id, kind, status: Status::New, count: 1, first_seen: rfc3339(ts), last_seen: rfc3339(ts) }
+}
+
+/// Long values (command lines, URLs) are cut in the one-line reason; the
+/// evidence keeps them whole.
+fn clip(v: &str) -> String {
+    const MAX: usize = 80;
+    if v.chars().count() <= MAX { v.to_string() } else { format!("{}…", v.chars().take(MAX).collect::<String>()) }
+}
+
+fn who(user: Option<&str>, source: Option<&str>) -> String {
+    match (user, source) {
+        (Some(u), Some(s)) => format!(" by account {u} from {s}"),
+        (Some(u), None) => format!(" by account {u}"),
+        (None, Some(s)) => format!(" from {s}"),
+        (None, None) => String::new(),
+    }
+}
+
+fn sigma_alert(
+    meta: &Meta,
+    m: &Match,
+    ts: i64,
+    event_id: &str,
+    event: Option<J>,
+    input: &str,
+    offset: u64,
+) -> Alert {
+    let rule = rule_ref(meta, "untitled");
+    let shown: Vec<String> = m.matched.iter().take(3).map(|(k, v)| format!("{k}={}", clip(v))).collect();
+    let reason = format!(
+        "{} ({}) matched{}: {}. Check whether this activity was expected.",
+        meta.title,
+        rule.level,
+        who(m.user.as_deref(), m.source.as_deref()),
+        if shown.is_empty() { "the event".to_string() } else { shown.join(", ") }
+    );
+    let mut matched = Map::new();
+    for (k, v) in &m.matched {
+        matched.insert(k.clone(), J::String(v.clone()));
+    }
+    let mut evidence = Map::new();
+    evidence.insert("matched".into(), J::Object(matched));
+    evidence.insert("log".into(), json!({"file": {"path": input}, "offset": offset}));
+    Alert {
+        timestamp: rfc3339(ts),
+        alert: header(alert_id(&["sigma", &rule.id, event_id]), AlertKind::Sigma, ts),
+        rule,
+        user: m.user.clone().map(|name| UserRef { name }),
+        source: m.source.clone().map(|ip| SourceRef { ip }),
+        reason,
+        evidence,
+        events: vec![event_id.to_string()],
+        event,
+    }
+}
+
+fn correlation_alert(spec: &Spec, f: &Firing) -> Alert {
+    let rule = rule_ref(&spec.meta, &spec.path);
+    let pick = |names: &[&str]| f.group.iter().find(|(k, _)| names.contains(&k.as_str())).map(|(_, v)| v.clone());
+    let user = pick(&["user.name", "User", "TargetUserName", "SubjectUserName", "account", "user"]);
+    let source = pick(&["source.ip", "IpAddress", "SourceIp", "src_ip", "c-ip", "ClientIP", "source"]);
+    let group: Vec<String> = f.group.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let cond: Vec<String> = spec.checks.iter().map(|(op, v)| format!("{} {v}", op_name(*op))).collect();
+    let span = human_span(spec.timespan_ms);
+    let metric = if f.metric.fract() == 0.0 { format!("{}", f.metric as i64) } else { format!("{:.2}", f.metric) };
+    let reason = format!(
+        "{}: {} {} for {} within {} (condition {}){}.",
+        spec.meta.title,
+        metric,
+        spec.metric_name().replace('_', " "),
+        if group.is_empty() { "all events".to_string() } else { group.join(", ") },
+        span,
+        cond.join(" and "),
+        if f.rules.is_empty() { String::new() } else { format!("; rules involved: {}", f.rules.join(", ")) }
+    );
+    let mut groups = Map::new();
+    for (k, v) in &f.group {
+        groups.insert(k.clone(), J::String(v.clone()));
+    }
+    let mut condition = Map::new();
+    for (op, v) in &spec.checks {
+        condition.insert(op_name(*op).into(), json!(v));
+    }
+    let mut evidence = Map::new();
+    evidence.insert("type".into(), json!(format!("{:?}", spec.kind)));
+    evidence.insert("metric".into(), json!({"name": spec.metric_name(), "value": f.metric}));
+    evidence.insert("condition".into(), J::Object(condition));
+    if let Some(field) = &spec.field {
+        evidence.insert("field".into(), json!(field));
+    }
+    evidence.insert("group".into(), J::Object(groups));
+    evidence.insert(
+        "window".into(),
+        json!({"start": rfc3339(f.window_start), "end": rfc3339(f.window_end), "timespan": span}),
+    );
+    evidence.insert("rules".into(), json!(f.rules));
+    evidence.insert("matches".into(), json!(f.count));
+    let key = f.group.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>().join("\u{1f}");
+    Alert {
+        timestamp: rfc3339(f.ts),
+        alert: header(
+            alert_id(&["correlation", spec.key(), &key, &f.window_start.to_string(), &f.ts.to_string()]),
+            AlertKind::Correlation,
+            f.ts,
+        ),
+        rule,
+        user: user.map(|name| UserRef { name }),
+        source: source.map(|ip| SourceRef { ip }),
+        reason,
+        evidence,
+        events: f.events.clone(),
+        event: None,
+    }
+}
+
+fn op_name(op: vigie_sigma::condition::CmpOp) -> &'static str {
+    use vigie_sigma::condition::CmpOp::*;
+    match op {
+        Lt => "lt",
+        Lte => "lte",
+        Gt => "gt",
+        Gte => "gte",
+        Eq => "eq",
+        Neq => "neq",
+    }
+}
+
+fn human_span(ms: i64) -> String {
+    let s = ms / 1000;
+    match s {
+        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
