@@ -223,15 +223,7 @@ fn who(user: Option<&str>, source: Option<&str>) -> String {
     }
 }
 
-fn sigma_alert(
-    meta: &Meta,
-    m: &Match,
-    ts: i64,
-    event_id: &str,
-    event: Option<J>,
-    input: &str,
-    offset: u64,
-) -> Alert {
+fn sigma_alert(meta: &Meta, m: &Match, ts: i64, event_id: &str, event: Option<J>, input: &str, offset: u64) -> Alert {
     let rule = rule_ref(meta, "untitled");
     let shown: Vec<String> = m.matched.iter().take(3).map(|(k, v)| format!("{k}={}", clip(v))).collect();
     let reason = format!(

@@ -1,0 +1,103 @@
+//! vigie-decode: one log line in, one JSON event out.
+//!
+//! Live inputs carry lines in the formats organisations actually ship:
+//! JSON, syslog (RFC 5424 and RFC 3164, often with a JSON or CEF payload),
+//! ArcSight CEF, and web server access logs. Each decoder turns a line into
+//! the event tree the rest of vigie reads, using ECS field names so that the
+//! built-in ECS mapping (and SigmaHQ's webserver rules) apply unchanged.
+//! Decoders are pure and never panic: a bad line is an error that names the
+//! field that could not be read.
+
+mod access;
+mod build;
+mod cef;
+mod syslog;
+
+pub use sonic_rs::Value;
+
+/// The formats a line can be read as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// Recognise each line: JSON, syslog, CEF, else an access log.
+    Auto,
+    Json,
+    Syslog,
+    Cef,
+    /// nginx or Apache "combined" (or "common") access log.
+    Access,
+}
+
+/// Why a line could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{format}: {field}: {message}")]
+pub struct DecodeError {
+    pub format: &'static str,
+    /// The part of the line that was wrong (e.g. `PRI`, `timestamp`, `status`).
+    pub field: &'static str,
+    pub message: String,
+}
+
+pub(crate) fn err(format: &'static str, field: &'static str, message: impl Into<String>) -> DecodeError {
+    DecodeError { format, field, message: message.into() }
+}
+
+/// Decode one line (without its line terminator).
+pub fn decode(format: Format, line: &[u8]) -> Result<Value, DecodeError> {
+    let line = trim_end(line);
+    match format {
+        Format::Json => json(line),
+        Format::Syslog => syslog::decode(text(line, "syslog")?),
+        Format::Cef => cef::decode(text(line, "cef")?),
+        Format::Access => access::decode(text(line, "access")?),
+        Format::Auto => match line.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'{') | Some(b'[') => json(line),
+            Some(b'<') => syslog::decode(text(line, "syslog")?),
+            _ if line.starts_with(b"CEF:") => cef::decode(text(line, "cef")?),
+            None => Err(err("auto", "line", "empty line")),
+            _ => access::decode(text(line, "access")?),
+        },
+    }
+}
+
+fn json(line: &[u8]) -> Result<Value, DecodeError> {
+    let v: Value = sonic_rs::from_slice(line).map_err(|e| err("json", "line", e.to_string()))?;
+    if sonic_rs::JsonValueTrait::is_object(&v) {
+        Ok(v)
+    } else {
+        Err(err("json", "line", "an event must be a JSON object"))
+    }
+}
+
+fn text<'a>(line: &'a [u8], format: &'static str) -> Result<&'a str, DecodeError> {
+    std::str::from_utf8(line).map_err(|e| err(format, "line", format!("invalid UTF-8 at byte {}", e.valid_up_to())))
+}
+
+fn trim_end(mut line: &[u8]) -> &[u8] {
+    while let [rest @ .., b'\n' | b'\r' | 0] = line {
+        line = rest;
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sonic_rs::JsonValueTrait;
+
+    #[test]
+    fn auto_recognises_each_format() {
+        let j = decode(Format::Auto, b"{\"a\":1}\n").unwrap();
+        assert_eq!(j.get("a").and_then(|v| v.as_u64()), Some(1));
+        let s = decode(Format::Auto, b"<34>Oct 11 22:14:15 mymachine su: 'su root' failed").unwrap();
+        assert_eq!(s.get("message").and_then(|v| v.as_str()), Some("'su root' failed"));
+        let c = decode(Format::Auto, b"CEF:0|V|P|1|100|Name|5|src=10.0.0.1").unwrap();
+        assert!(c.get("cef").is_some());
+        let a = decode(Format::Auto, br#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.0" 200 2326 "-" "x""#)
+            .unwrap();
+        assert!(a.get("http").is_some());
+        assert_eq!(decode(Format::Auto, b"").unwrap_err().field, "line");
+        assert_eq!(decode(Format::Json, b"[1]").unwrap_err().message, "an event must be a JSON object");
+        assert!(decode(Format::Syslog, b"<13>\xff\xfe").unwrap_err().message.contains("UTF-8"));
+    }
+}
