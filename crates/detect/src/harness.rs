@@ -61,3 +61,16 @@ pub fn evtx(data: &[u8]) {
         &mut |_, _| {},
     );
 }
+
+/// A streamed log line: decoded in every format, and matched when it decodes.
+pub fn line(data: &[u8]) {
+    use vigie_decode::{Format, decode};
+    let e = engine();
+    let mut s = e.scratch();
+    let mut hits = Vec::new();
+    for f in [Format::Auto, Format::Json, Format::Syslog, Format::Cef, Format::Access] {
+        if let Ok(v) = decode(f, data) {
+            e.detect(&v, &mut s, &mut hits);
+        }
+    }
+}

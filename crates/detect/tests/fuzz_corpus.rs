@@ -79,3 +79,8 @@ fn json_decoder_corpus() {
 fn evtx_corpus() {
     run("evtx", harness::evtx, 60);
 }
+
+#[test]
+fn line_decoder_corpus() {
+    run("line_decoder", harness::line, 3000);
+}
