@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 /// An explicit, expiring decision to silence some alerts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Suppression {
-    /// Rule id or name; absent: every rule.
+    /// Rule id, name or title; absent: every rule.
     #[serde(default)]
     pub rule: Option<String>,
     #[serde(default)]
@@ -166,7 +166,7 @@ impl Merger {
     fn suppressed_by(&self, a: &Alert, ts_ms: i64, rule_name: Option<&str>) -> Option<usize> {
         self.suppressions.iter().position(|s| {
             ts_ms < s.expires_ms
-                && s.rule.as_deref().is_none_or(|r| r == a.rule.id || Some(r) == rule_name)
+                && s.rule.as_deref().is_none_or(|r| r == a.rule.id || r == a.rule.name || Some(r) == rule_name)
                 && s.user.as_deref().is_none_or(|u| a.user.as_ref().is_some_and(|x| x.name == u))
                 && s.source_ip.as_deref().is_none_or(|ip| a.source.as_ref().is_some_and(|x| x.ip == ip))
         })

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 mod bench;
 mod gen_events;
 mod hunt;
+mod live;
 mod output;
 mod rules;
 
@@ -50,6 +51,30 @@ enum Command {
     Rules(RulesCommand),
     /// Measure matching speed with the full rule set on a corpus (see docs/performance.md).
     Bench(bench::BenchArgs),
+    /// Run the real-time engine: inputs, Sigma rules, correlations, alerts to sinks, checkpoints.
+    ///
+    /// Inputs (stdin, followed files, HTTP NDJSON and Elasticsearch _bulk, syslog,
+    /// NATS JetStream) and sinks (JSONL, stdout, signed webhooks, syslog, NATS)
+    /// come from the configuration file. State is checkpointed to the state
+    /// folder and restored at start: after a crash nothing is lost or repeated.
+    /// SIGTERM drains, flushes and checkpoints.
+    ///
+    /// Example:
+    ///
+    ///   vigie run --config vigie.toml
+    Run(live::RunArgs),
+    /// Replay log files through the real-time engine, as fast as they can be read, in event time.
+    ///
+    /// The same code path as `run`, so a replay shows what the live engine
+    /// would have alerted on: Sigma matches, correlations, merged repeats.
+    /// Without --config, the built-in rules are used.
+    ///
+    /// Examples:
+    ///
+    ///   vigie replay samples/ --alerts alerts.jsonl
+    ///
+    ///   vigie replay --config vigie.toml logs/2026-11-*.jsonl.gz --alerts november.jsonl
+    Replay(live::ReplayArgs),
 }
 
 #[derive(Subcommand)]
@@ -77,12 +102,21 @@ enum RulesCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Logs go to standard error; RUST_LOG=debug shows more.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,evtx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let result = match cli.command {
         Command::Hunt(args) => hunt::run(args),
         Command::Rules(RulesCommand::Check { paths, placeholders, json, verbose }) => {
             rules::check(&paths, placeholders.as_deref(), json, verbose)
         }
         Command::Bench(args) => bench::run(args),
+        Command::Run(args) => live::run(args),
+        Command::Replay(args) => live::replay(args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,239 @@
+//! `vigie.toml`: the engine's configuration. Every section is optional; an
+//! empty file runs the built-in rules over standard input to standard output.
+//! docs/configuration.md shows a commented example of every key.
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use vigie_alert::Suppression;
+use vigie_decode::Format;
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub rules: RulesConfig,
+    #[serde(default)]
+    pub engine: EngineConfig,
+    #[serde(default)]
+    pub server: ServerConfig,
+    #[serde(default)]
+    pub inputs: Vec<InputConfig>,
+    #[serde(default)]
+    pub sinks: Vec<SinkConfig>,
+    #[serde(default)]
+    pub suppressions: Vec<Suppression>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RulesConfig {
+    /// Rule files or folders; empty: the rule pack built into the binary.
+    #[serde(default)]
+    pub paths: Vec<PathBuf>,
+    pub placeholders: Option<PathBuf>,
+    /// A mapping to read every event with, instead of recognising shapes.
+    pub mapping: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EngineConfig {
+    /// Fields read for event time, in order, before the mapping's own.
+    pub timestamp_fields: Vec<String>,
+    /// Out-of-order tolerance: events older than the newest minus this are late.
+    pub lateness: String,
+    /// Repeats of a rule on one entity within this span merge into one alert.
+    pub merge_window: String,
+    pub max_groups: usize,
+    pub max_entries: usize,
+    /// Detection threads (default: one per core).
+    pub workers: Option<usize>,
+    /// Batches waiting between inputs and detection; when full, inputs wait
+    /// (files, NATS) or refuse with 429 (HTTP).
+    pub queue: usize,
+    /// How often state is checkpointed (and inputs acknowledged).
+    pub checkpoint_interval: String,
+    /// Where the embedded state store lives.
+    pub state_dir: PathBuf,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            timestamp_fields: vec!["@timestamp".into()],
+            lateness: "5s".into(),
+            merge_window: "10m".into(),
+            max_groups: 100_000,
+            max_entries: 10_000,
+            workers: None,
+            queue: 64,
+            checkpoint_interval: "1s".into(),
+            state_dir: PathBuf::from("vigie-state"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address of the HTTP server (ingest, /metrics, /healthz).
+    pub listen: String,
+    /// Bearer token for ingest and metrics. Without one (and without
+    /// `token_file`), a random token is created in the state folder.
+    pub token: Option<String>,
+    pub token_file: Option<PathBuf>,
+    /// Largest accepted request body, in bytes.
+    pub max_body: usize,
+    /// Serve /metrics without a token (for a Prometheus on a trusted network).
+    pub public_metrics: bool,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: "127.0.0.1:9600".into(),
+            token: None,
+            token_file: None,
+            max_body: 16 << 20,
+            public_metrics: false,
+        }
+    }
+}
+
+fn auto() -> Format {
+    Format::Auto
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum InputConfig {
+    Stdin {
+        #[serde(default = "auto")]
+        format: Format,
+    },
+    /// Follow a file as it grows, across rotation, resuming at the
+    /// checkpointed offset.
+    File {
+        path: PathBuf,
+        #[serde(default = "auto")]
+        format: Format,
+    },
+    /// NDJSON POST on /ingest and an Elasticsearch-compatible /_bulk, on the
+    /// `[server]` address.
+    Http {
+        #[serde(default = "auto")]
+        format: Format,
+    },
+    Syslog {
+        udp: Option<String>,
+        tcp: Option<String>,
+        #[serde(default = "auto")]
+        format: Format,
+    },
+    /// A JetStream durable pull consumer; messages are acknowledged only
+    /// after a checkpoint covers them.
+    Nats {
+        #[serde(default = "nats_url")]
+        url: String,
+        stream: String,
+        #[serde(default)]
+        subject: Option<String>,
+        durable: String,
+        #[serde(default = "auto")]
+        format: Format,
+    },
+}
+
+pub fn nats_url() -> String {
+    "nats://127.0.0.1:4222".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SinkConfig {
+    Jsonl {
+        path: PathBuf,
+    },
+    Stdout,
+    /// HTTP POST of each alert, signed with HMAC-SHA256 over the body in
+    /// `X-Vigie-Signature: sha256=<hex>`, retried with exponential backoff.
+    Webhook {
+        url: String,
+        secret: String,
+        #[serde(default = "retries")]
+        max_retries: u32,
+    },
+    Syslog {
+        address: String,
+        #[serde(default = "udp")]
+        protocol: String,
+    },
+    Nats {
+        #[serde(default = "nats_url")]
+        url: String,
+        subject: String,
+    },
+}
+
+fn retries() -> u32 {
+    5
+}
+
+fn udp() -> String {
+    "udp".into()
+}
+
+impl Config {
+    pub fn from_file(path: &Path) -> anyhow::Result<Config> {
+        let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        Config::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    }
+
+    pub fn parse(text: &str) -> Result<Config, toml::de::Error> {
+        toml::from_str(text)
+    }
+}
+
+/// `250ms`, `30s`, `5m`, `2h`, `1d`.
+pub fn duration_ms(s: &str) -> anyhow::Result<i64> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (n, unit) = s.split_at(split);
+    let n: i64 = n.parse().map_err(|_| anyhow::anyhow!("`{s}` is not a duration such as 30s, 5m or 1h"))?;
+    let mult = match unit {
+        "ms" => 1,
+        "s" | "" => 1000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => anyhow::bail!("`{s}`: unknown unit `{unit}` (use ms, s, m, h or d)"),
+    };
+    Ok(n * mult)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration_ms("250ms").unwrap(), 250);
+        assert_eq!(duration_ms("5m").unwrap(), 300_000);
+        assert!(duration_ms("5 weeks").is_err());
+    }
+
+    #[test]
+    fn the_documented_example_parses() {
+        let text = include_str!("../../../docs/vigie.example.toml");
+        let c = Config::parse(text).unwrap();
+        assert_eq!(c.inputs.len(), 5);
+        assert_eq!(c.sinks.len(), 5);
+        assert_eq!(c.suppressions.len(), 1);
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        let e = Config::parse("[engine]\nlatenes = \"5s\"\n").unwrap_err().to_string();
+        assert!(e.contains("latenes"), "{e}");
+    }
+}

@@ -1,0 +1,406 @@
+//! The engine loop, shared by `vigie run` and `vigie replay`.
+//!
+//! ```text
+//!  sources ──Feed (bounded)──▶ detection workers (one per core) ──▶ stage thread ──▶ sinks
+//!            seq-numbered       decode + Sigma                     reorders by seq,
+//!            batches                                               correlations, alerts,
+//!                                                                  checkpoints, then acks
+//! ```
+//!
+//! Batches carry a sequence number so that the stage applies them in the
+//! order they were fed, whatever thread detected them: a replay is
+//! deterministic, and a checkpoint's input positions describe exactly the
+//! events its state has seen. Inputs are acknowledged (HTTP answered, NATS
+//! messages acked) only after a checkpoint covers their batch.
+
+use crate::metrics::{KindLabel, LevelLabel, Metrics};
+use crate::sinks::Sink;
+use crate::store::{Checkpoint, Store};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use vigie_alert::Alert;
+use vigie_decode::Format;
+use vigie_events::Value;
+use vigie_pipeline::{Detected, Detector, Origin, Stage};
+
+/// One unit of input.
+pub enum Item {
+    /// A raw line, decoded by the input's format.
+    Line { bytes: Vec<u8>, offset: u64 },
+    /// An event already decoded (files read by `vigie replay`).
+    Event { value: Value, offset: u64 },
+}
+
+/// Called once a checkpoint covers the batch (`true`), or when the engine
+/// stops without one (`false`: the input should let the sender retry).
+pub type Ack = Box<dyn FnOnce(bool) + Send>;
+
+pub struct Batch {
+    pub input: usize,
+    pub items: Vec<Item>,
+    /// Where the input will resume if this is the last batch checkpointed.
+    pub position: Option<serde_json::Value>,
+    pub ack: Option<Ack>,
+    /// Records the input could not decode itself (EVTX chunks, JSON files).
+    pub errors: u64,
+    /// The file the items come from, when the input reads several.
+    pub origin: Option<Arc<str>>,
+}
+
+impl Batch {
+    pub fn new(input: usize, items: Vec<Item>) -> Batch {
+        Batch { input, items, position: None, ack: None, errors: 0, origin: None }
+    }
+}
+
+pub enum Msg {
+    Batch(Batch),
+    /// The input has no more batches.
+    Done(usize),
+}
+
+/// The handle inputs feed batches through.
+#[derive(Clone)]
+pub struct Feed {
+    tx: Sender<(u64, Msg)>,
+    seq: Arc<Mutex<u64>>,
+    pub metrics: Arc<Metrics>,
+    pub stop: Arc<AtomicBool>,
+}
+
+impl Feed {
+    /// Send, waiting while the queue is full (files, stdin, NATS).
+    pub fn send(&self, b: Batch) -> bool {
+        let Ok(mut seq) = self.seq.lock() else { return false };
+        let ok = self.tx.send((*seq, Msg::Batch(b))).is_ok();
+        *seq += ok as u64;
+        ok
+    }
+
+    /// Send only if there is room; the batch comes back when the queue is
+    /// full (HTTP answers 429).
+    // The batch comes back to be retried or refused; it is not an error to propagate.
+    #[allow(clippy::result_large_err)]
+    pub fn try_send(&self, b: Batch) -> Result<(), Batch> {
+        let Ok(mut seq) = self.seq.lock() else { return Err(b) };
+        match self.tx.try_send((*seq, Msg::Batch(b))) {
+            Ok(()) => {
+                *seq += 1;
+                Ok(())
+            }
+            Err(TrySendError::Full((_, Msg::Batch(b)))) | Err(TrySendError::Disconnected((_, Msg::Batch(b)))) => Err(b),
+            Err(_) => unreachable!("only batches are tried"),
+        }
+    }
+
+    /// The input is finished.
+    pub fn done(&self, input: usize) {
+        if let Ok(mut seq) = self.seq.lock()
+            && self.tx.send((*seq, Msg::Done(input))).is_ok()
+        {
+            *seq += 1;
+        }
+    }
+
+    pub fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    pub fn queued(&self) -> usize {
+        self.tx.len()
+    }
+}
+
+struct Processed {
+    input: usize,
+    detected: Vec<Detected>,
+    decode_errors: u64,
+    position: Option<serde_json::Value>,
+    ack: Option<Ack>,
+}
+
+/// How the engine runs.
+pub struct EngineOptions {
+    pub workers: usize,
+    pub queue: usize,
+    /// Per input: its name (for metrics, positions, errors) and line format.
+    pub inputs: Vec<(String, Format)>,
+    /// `Feed::done` calls to wait for (an input with two listeners sends two).
+    pub expected_done: usize,
+    pub checkpoint_every: Duration,
+    /// Finite input: judge open windows at the end (replay). Otherwise the
+    /// engine stops on `stop` and checkpoints instead.
+    pub finite: bool,
+    /// Move event time with the wall clock when the stream is idle.
+    pub idle_advance_ms: Option<i64>,
+}
+
+/// What the engine reports at the end.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct Summary {
+    pub events: u64,
+    pub decode_errors: u64,
+    pub alerts: u64,
+    pub late: u64,
+    pub unrecognised: u64,
+    pub no_timestamp: u64,
+    pub suppressed: u64,
+    pub merged: u64,
+    pub alerts_by_level: BTreeMap<String, u64>,
+    pub alerts_by_kind: BTreeMap<String, u64>,
+    pub evicted_groups: u64,
+    pub evicted_entries: u64,
+    pub seconds: f64,
+}
+
+/// Make the feed for inputs, and the receiving end for [`run_engine`].
+pub fn channel(queue: usize, metrics: Arc<Metrics>) -> (Feed, Receiver<(u64, Msg)>) {
+    let (tx, rx) = crossbeam_channel::bounded(queue.max(1));
+    let feed = Feed { tx, seq: Arc::new(Mutex::new(0)), metrics, stop: Arc::new(AtomicBool::new(false)) };
+    (feed, rx)
+}
+
+/// Run until every input is done. `restored` positions were already handed
+/// to the inputs; the stage and sinks are restored here.
+#[allow(clippy::too_many_arguments)]
+pub fn run_engine(
+    detector: Arc<Detector>,
+    mut stage: Stage,
+    mut sinks: Vec<Box<dyn Sink>>,
+    store: Option<&Store>,
+    restored: Option<Checkpoint>,
+    rx: Receiver<(u64, Msg)>,
+    opts: EngineOptions,
+    metrics: Arc<Metrics>,
+) -> anyhow::Result<Summary> {
+    let started = Instant::now();
+    let mut positions: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+    if let Some(c) = restored {
+        for s in sinks.iter_mut() {
+            if let Some(p) = c.sinks.get(s.name()) {
+                s.restore(p)?;
+            }
+        }
+        stage.restore(c.stage);
+        positions = c.inputs;
+    }
+    let (out_tx, out_rx) = crossbeam_channel::bounded::<(u64, Option<Processed>, Option<usize>)>(opts.queue * 2 + 4);
+    let inputs = Arc::new(opts.inputs.clone());
+    let mut workers = Vec::new();
+    for _ in 0..opts.workers.max(1) {
+        let (rx, out_tx, det, inputs, metrics) =
+            (rx.clone(), out_tx.clone(), detector.clone(), inputs.clone(), metrics.clone());
+        workers.push(std::thread::spawn(move || {
+            let mut work = det.work();
+            while let Ok((seq, msg)) = rx.recv() {
+                let sent = match msg {
+                    Msg::Done(i) => out_tx.send((seq, None, Some(i))),
+                    Msg::Batch(b) => {
+                        let p = detect_batch(&det, &mut work, b, &inputs, &metrics);
+                        out_tx.send((seq, Some(p), None))
+                    }
+                };
+                if sent.is_err() {
+                    break;
+                }
+            }
+        }));
+    }
+    drop(out_tx);
+    drop(rx);
+
+    let mut live = opts.expected_done;
+    let mut next = 0u64;
+    let mut pending: BTreeMap<u64, (Option<Processed>, Option<usize>)> = BTreeMap::new();
+    let mut acks: Vec<Ack> = Vec::new();
+    let mut alerts: Vec<Alert> = Vec::new();
+    let mut last_checkpoint = Instant::now();
+    let mut dirty = false;
+    let mut clock = (stage.event_time(), Instant::now());
+    let mut summary = Summary::default();
+    let mut decode_errors = 0u64;
+
+    while live > 0 {
+        match out_rx.recv_timeout(Duration::from_millis(50)) {
+            Ok((seq, p, done)) => {
+                pending.insert(seq, (p, done));
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+        while let Some((p, done)) = pending.remove(&next) {
+            next += 1;
+            if done.is_some() {
+                live -= 1;
+            }
+            let Some(p) = p else { continue };
+            dirty = true;
+            let name = &opts.inputs[p.input].0;
+            if let Some(pos) = p.position {
+                positions.insert(name.clone(), pos);
+            }
+            acks.extend(p.ack);
+            decode_errors += p.decode_errors;
+            for d in p.detected {
+                stage.apply(d, &mut alerts);
+            }
+            emit(&mut sinks, &mut alerts, &metrics)?;
+        }
+        if stage.event_time() != clock.0 {
+            clock = (stage.event_time(), Instant::now());
+        } else if let (Some(idle), Some(t)) = (opts.idle_advance_ms, clock.0) {
+            let waited = clock.1.elapsed().as_millis() as i64;
+            if waited > idle {
+                stage.advance(t + waited, &mut alerts);
+                emit(&mut sinks, &mut alerts, &metrics)?;
+            }
+        }
+        metrics.queue_depth.set(pending.len() as i64);
+        if let Some(t) = stage.event_time() {
+            let now = jiff::Timestamp::now().as_millisecond();
+            metrics.lag_seconds.set((now - t) as f64 / 1000.0);
+        }
+        let due = last_checkpoint.elapsed() >= opts.checkpoint_every
+            || (!acks.is_empty() && last_checkpoint.elapsed() >= opts.checkpoint_every / 10);
+        if dirty && due && !opts.finite {
+            checkpoint(store, &stage, &mut sinks, &positions, &metrics)?;
+            acks.drain(..).for_each(|a| a(true));
+            last_checkpoint = Instant::now();
+            dirty = false;
+        }
+        update_state_metrics(&stage, &metrics);
+    }
+    if opts.finite {
+        stage.finish(&mut alerts);
+        emit(&mut sinks, &mut alerts, &metrics)?;
+    }
+    for s in sinks.iter_mut() {
+        s.flush()?;
+    }
+    if !opts.finite {
+        checkpoint(store, &stage, &mut sinks, &positions, &metrics)?;
+    }
+    acks.drain(..).for_each(|a| a(true));
+    for w in workers {
+        let _ = w.join();
+    }
+    update_state_metrics(&stage, &metrics);
+    let st = &stage.stats;
+    summary.events = st.events;
+    summary.decode_errors = decode_errors;
+    summary.late = st.late;
+    summary.unrecognised = st.unrecognised;
+    summary.no_timestamp = st.no_timestamp;
+    summary.alerts_by_level = st.alerts_by_level.clone();
+    summary.alerts_by_kind = st.alerts_by_kind.clone();
+    summary.alerts = st.alerts_by_kind.values().sum();
+    summary.suppressed = stage.merger.state.suppressed.iter().sum();
+    summary.merged = stage.merger.state.merged;
+    summary.evicted_groups = stage.correlator.stats.evicted_groups;
+    summary.evicted_entries = stage.correlator.stats.evicted_entries;
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+/// Decode and match one batch on a worker thread. A line that cannot be
+/// decoded is counted and logged with its input and offset, and the batch
+/// goes on.
+fn detect_batch(
+    det: &Detector,
+    work: &mut vigie_pipeline::Work,
+    b: Batch,
+    inputs: &[(String, Format)],
+    metrics: &Metrics,
+) -> Processed {
+    let (input_name, format) = &inputs[b.input];
+    let label = metrics.input(input_name);
+    let name: &str = b.origin.as_deref().unwrap_or(input_name);
+    let mut detected = Vec::with_capacity(b.items.len());
+    let mut decode_errors = b.errors;
+    for item in b.items {
+        match item {
+            Item::Event { value, offset } => {
+                detected.push(det.detect(&value, Origin { input: name, offset }, work));
+            }
+            Item::Line { bytes, offset } => match vigie_decode::decode(*format, &bytes) {
+                Ok(value) => detected.push(det.detect(&value, Origin { input: name, offset }, work)),
+                Err(e) => {
+                    metrics.decode_errors.get_or_create(&label).inc();
+                    tracing::warn!(input = %name, offset, format = e.format, field = e.field, "skipped: {}", e.message);
+                    decode_errors += 1;
+                }
+            },
+        }
+    }
+    metrics.events_in.get_or_create(&label).inc_by(detected.len() as u64);
+    Processed { input: b.input, detected, decode_errors, position: b.position, ack: b.ack }
+}
+
+fn emit(sinks: &mut [Box<dyn Sink>], alerts: &mut Vec<Alert>, metrics: &Metrics) -> anyhow::Result<()> {
+    for a in alerts.drain(..) {
+        let json = serde_json::to_vec(&a)?;
+        let kind = match a.alert.kind {
+            vigie_alert::AlertKind::Sigma => "sigma",
+            vigie_alert::AlertKind::Correlation => "correlation",
+            vigie_alert::AlertKind::Analytic => "analytic",
+            vigie_alert::AlertKind::Incident => "incident",
+        };
+        metrics.alerts.get_or_create(&LevelLabel { level: a.rule.level.clone(), kind: kind.into() }).inc();
+        for s in sinks.iter_mut() {
+            s.write(&a, &json)?;
+        }
+    }
+    Ok(())
+}
+
+fn checkpoint(
+    store: Option<&Store>,
+    stage: &Stage,
+    sinks: &mut [Box<dyn Sink>],
+    positions: &BTreeMap<String, serde_json::Value>,
+    metrics: &Metrics,
+) -> anyhow::Result<()> {
+    for s in sinks.iter_mut() {
+        s.flush()?;
+    }
+    let Some(store) = store else { return Ok(()) };
+    let c = Checkpoint {
+        stage: stage.snapshot(),
+        inputs: positions.clone(),
+        sinks: sinks.iter().filter_map(|s| s.position().map(|p| (s.name().to_string(), p))).collect(),
+    };
+    let bytes = store.save(&c)?;
+    metrics.checkpoints.inc();
+    metrics.checkpoint_bytes.set(bytes as i64);
+    Ok(())
+}
+
+fn update_state_metrics(stage: &Stage, metrics: &Metrics) {
+    let (groups, entries) = stage.correlator.state_size();
+    metrics.state_groups.set(groups as i64);
+    metrics.state_entries.set(entries as i64);
+    let cs = &stage.correlator.stats;
+    let set = |kind: &str, v: u64| {
+        let c = metrics.evictions.get_or_create(&KindLabel { kind: kind.into() });
+        let now = c.get();
+        if v > now {
+            c.inc_by(v - now);
+        }
+    };
+    set("group", cs.evicted_groups);
+    set("entry", cs.evicted_entries);
+    let late = metrics.late_events.get();
+    if stage.stats.late > late {
+        metrics.late_events.inc_by(stage.stats.late - late);
+    }
+    let sup: u64 = stage.merger.state.suppressed.iter().sum();
+    if sup > metrics.suppressed.get() {
+        metrics.suppressed.inc_by(sup - metrics.suppressed.get());
+    }
+    if stage.merger.state.merged > metrics.merged.get() {
+        metrics.merged.inc_by(stage.merger.state.merged - metrics.merged.get());
+    }
+}

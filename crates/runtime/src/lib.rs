@@ -1,0 +1,293 @@
+//! vigie-runtime: the long-running engine (`vigie run`) and its offline twin
+//! (`vigie replay`), wired around vigie-pipeline.
+//!
+//! Folders follow the data flow: `sources/` (stdin, file tail, HTTP ingest,
+//! syslog, NATS), `engine.rs` (batches, detection workers, the stateful
+//! stage, checkpoints), `sinks/` (JSONL, stdout, webhook, syslog, NATS), and
+//! `store.rs` (the embedded checkpoint store).
+
+pub mod config;
+pub mod engine;
+pub mod metrics;
+pub mod sinks;
+pub mod sources;
+pub mod store;
+
+use anyhow::{Context, Result};
+use config::{Config, InputConfig, duration_ms};
+use engine::{EngineOptions, Summary};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use vigie_correlate::Limits;
+use vigie_decode::Format;
+use vigie_detect::{Engine, loader};
+use vigie_mapping::{Mapping, builtins};
+use vigie_pipeline::{Detector, Stage, StageConfig, time::Clock};
+
+/// Rules and mappings as configured: the user's, or the built-in pack.
+pub fn build_engine(cfg: &Config) -> Result<Engine> {
+    let set = if cfg.rules.paths.is_empty() {
+        let ph = match &cfg.rules.placeholders {
+            Some(p) => loader::load_placeholders(Some(p))?,
+            None => vigie_content::placeholders(),
+        };
+        vigie_sigma::RuleSet::load(&vigie_content::rule_sources(), &ph)
+    } else {
+        let ph = loader::load_placeholders(cfg.rules.placeholders.as_deref())?;
+        loader::load_rules(&cfg.rules.paths, &ph)?
+    };
+    if set.rules.is_empty() {
+        anyhow::bail!("no rule loaded");
+    }
+    for r in set.rejected.iter().take(5) {
+        tracing::warn!(path = %r.path, id = r.id.as_deref().unwrap_or("-"), "rule not loaded: {}", r.reason);
+    }
+    let (mappings, forced) = match &cfg.rules.mapping {
+        Some(p) => (vec![Mapping::from_file(p)?], true),
+        None => (builtins(), false),
+    };
+    Ok(Engine::new(set, mappings, forced))
+}
+
+pub fn stage_config(cfg: &Config) -> Result<StageConfig> {
+    let e = &cfg.engine;
+    Ok(StageConfig {
+        limits: Limits {
+            max_groups: e.max_groups,
+            max_entries: e.max_entries,
+            lateness_ms: duration_ms(&e.lateness).context("[engine] lateness")?,
+            ..Limits::default()
+        },
+        merge_window_ms: duration_ms(&e.merge_window).context("[engine] merge_window")?,
+        suppressions: cfg.suppressions.clone(),
+    })
+}
+
+fn workers(cfg: &Config) -> usize {
+    cfg.engine.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+}
+
+/// `vigie replay`: files through the same engine as `run`, as fast as they
+/// can be read, in event time; open windows are judged at the end.
+pub fn replay(cfg: &Config, inputs: &[PathBuf], alerts: &std::path::Path) -> Result<Summary> {
+    let files = vigie_events::discover(inputs)?;
+    // A replay writes a fresh alert file: the same input gives the same file.
+    if alerts.exists() {
+        std::fs::remove_file(alerts).with_context(|| format!("{}", alerts.display()))?;
+    }
+    let engine = Arc::new(build_engine(cfg)?);
+    let detector = Arc::new(Detector::new(engine.clone(), Clock::new(&cfg.engine.timestamp_fields)));
+    let stage = Stage::new(engine, &stage_config(cfg)?)?;
+    let metrics = Arc::new(metrics::Metrics::default());
+    let sinks: Vec<Box<dyn sinks::Sink>> = vec![Box::new(sinks::JsonlSink::open("alerts", alerts)?)];
+    let (feed, rx) = engine::channel(cfg.engine.queue, metrics.clone());
+    let reader = std::thread::spawn(move || sources::files::read_all(&files, 0, &feed));
+    let opts = EngineOptions {
+        workers: workers(cfg),
+        queue: cfg.engine.queue,
+        inputs: vec![("files".into(), Format::Json)],
+        expected_done: 1,
+        checkpoint_every: Duration::from_secs(3600),
+        finite: true,
+        idle_advance_ms: None,
+    };
+    let summary = engine::run_engine(detector, stage, sinks, None, None, rx, opts, metrics)?;
+    reader.join().map_err(|_| anyhow::anyhow!("file reader panicked"))??;
+    Ok(summary)
+}
+
+/// The token that guards ingest and metrics: configured, or created once
+/// in the state folder (readable by its owner only).
+fn token(cfg: &Config) -> Result<String> {
+    if let Some(t) = &cfg.server.token {
+        return Ok(t.clone());
+    }
+    let path = cfg.server.token_file.clone().unwrap_or_else(|| cfg.engine.state_dir.join("token"));
+    if let Ok(t) = std::fs::read_to_string(&path) {
+        return Ok(t.trim().to_string());
+    }
+    std::fs::create_dir_all(path.parent().unwrap_or(std::path::Path::new(".")))?;
+    let t: String = {
+        use rand::Rng;
+        let bytes: [u8; 24] = rand::rng().random();
+        hex::encode(bytes)
+    };
+    std::fs::write(&path, &t).with_context(|| format!("writing {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    tracing::info!(path = %path.display(), "created an API token; send it as Authorization: Bearer <token>");
+    Ok(t)
+}
+
+/// `vigie run`: until every input ends (stdin at end of file) or `stop` is
+/// raised (SIGTERM, SIGINT); then drains, flushes and checkpoints.
+pub fn run(cfg: &Config, stop: Arc<AtomicBool>) -> Result<Summary> {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let engine = Arc::new(build_engine(cfg)?);
+    let detector = Arc::new(Detector::new(engine.clone(), Clock::new(&cfg.engine.timestamp_fields)));
+    let stage = Stage::new(engine, &stage_config(cfg)?)?;
+    let store = store::Store::open(&cfg.engine.state_dir)?;
+    let restored = store.load()?;
+    if restored.is_some() {
+        tracing::info!(dir = %cfg.engine.state_dir.display(), "resuming from checkpoint");
+    }
+    let metrics = Arc::new(metrics::Metrics::default());
+    let sinks = sinks::build(&cfg.sinks, rt.handle(), &metrics)?;
+    let (mut feed, rx) = engine::channel(cfg.engine.queue, metrics.clone());
+    feed.stop = stop.clone();
+
+    let mut names = Vec::new();
+    let mut expected_done = 0;
+    let mut http_input = None;
+    let mut threads = Vec::new();
+    for (i, input) in cfg.inputs.iter().enumerate() {
+        let (kind, format) = match input {
+            InputConfig::Stdin { format } => ("stdin", *format),
+            InputConfig::File { format, .. } => ("file", *format),
+            InputConfig::Http { format } => ("http", *format),
+            InputConfig::Syslog { format, .. } => ("syslog", *format),
+            InputConfig::Nats { format, .. } => ("nats", *format),
+        };
+        let name = format!("{kind}#{i}");
+        let resume = restored.as_ref().and_then(|c| c.inputs.get(&name).cloned());
+        match input {
+            InputConfig::Stdin { .. } => threads.push(sources::stdin::spawn(i, feed.clone())),
+            InputConfig::File { path, .. } => {
+                let pos = resume.and_then(|v| serde_json::from_value(v).ok());
+                threads.push(sources::tail::spawn(i, path.clone(), pos, feed.clone()));
+            }
+            InputConfig::Http { .. } => {
+                if http_input.is_some() {
+                    anyhow::bail!("only one http input can be configured (it is served on [server] listen)");
+                }
+                http_input = Some(i);
+            }
+            InputConfig::Syslog { udp, tcp, .. } => {
+                // One input, two listeners: it is done when both are.
+                let (u, t) = (udp.clone(), tcp.clone());
+                let feed2 = feed.clone();
+                let name2 = name.clone();
+                let sockets = rt.block_on(async move {
+                    let u = match u {
+                        Some(a) => {
+                            Some(tokio::net::UdpSocket::bind(&a).await.with_context(|| format!("syslog udp {a}"))?)
+                        }
+                        None => None,
+                    };
+                    let t = match t {
+                        Some(a) => {
+                            Some(tokio::net::TcpListener::bind(&a).await.with_context(|| format!("syslog tcp {a}"))?)
+                        }
+                        None => None,
+                    };
+                    anyhow::Ok((u, t))
+                })?;
+                if sockets.0.is_none() && sockets.1.is_none() {
+                    anyhow::bail!("syslog input {name}: give `udp` or `tcp` (or both)");
+                }
+                // Each listener says when it is done.
+                if let Some(s) = sockets.0 {
+                    rt.spawn(sources::syslog::udp(i, name2.clone(), s, feed2.clone()));
+                    expected_done += 1;
+                }
+                if let Some(l) = sockets.1 {
+                    rt.spawn(sources::syslog::tcp(i, name2, l, feed2));
+                    expected_done += 1;
+                }
+                names.push((name, format));
+                continue;
+            }
+            InputConfig::Nats { url, stream, subject, durable, .. } => {
+                let c = sources::nats::NatsInput {
+                    url: url.clone(),
+                    stream: stream.clone(),
+                    subject: subject.clone(),
+                    durable: durable.clone(),
+                };
+                rt.spawn(sources::nats::run(i, name.clone(), c, feed.clone()));
+            }
+        }
+        names.push((name, format));
+        expected_done += 1;
+    }
+    if cfg.inputs.is_empty() {
+        anyhow::bail!("no [[inputs]] configured (see docs/vigie.example.toml)");
+    }
+
+    // The HTTP server always runs (health and metrics); it ingests when an
+    // http input is configured.
+    let server = sources::http::Server {
+        feed: http_input.map(|_| feed.clone()),
+        input: http_input.unwrap_or(usize::MAX),
+        input_name: http_input.map(|i| format!("http#{i}")).unwrap_or_default(),
+        token: Arc::new(token(cfg)?),
+        metrics: metrics.clone(),
+        public_metrics: cfg.server.public_metrics,
+    };
+    let app = sources::http::router(server, cfg.server.max_body);
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind(&cfg.server.listen))
+        .with_context(|| format!("[server] listen = {}", cfg.server.listen))?;
+    tracing::info!(address = %cfg.server.listen, "serving /healthz, /metrics{}", if http_input.is_some() { ", /ingest and /_bulk" } else { "" });
+    let http = rt.spawn(sources::http::serve(listener, app, stop.clone()));
+    if let Some(i) = http_input {
+        // The HTTP input ends when the engine is told to stop.
+        let (feed, stop) = (feed.clone(), stop.clone());
+        rt.spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            feed.done(i);
+        });
+    }
+    {
+        let stop = stop.clone();
+        rt.spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("stopping: draining inputs and checkpointing");
+            stop.store(true, Ordering::Relaxed);
+        });
+    }
+    drop(feed);
+    let opts = EngineOptions {
+        workers: workers(cfg),
+        queue: cfg.engine.queue,
+        inputs: names,
+        expected_done,
+        checkpoint_every: Duration::from_millis(duration_ms(&cfg.engine.checkpoint_interval)?.max(10) as u64),
+        finite: false,
+        idle_advance_ms: Some(duration_ms(&cfg.engine.lateness)?.max(1000)),
+    };
+    let summary = engine::run_engine(detector, stage, sinks, Some(&store), restored, rx, opts, metrics);
+    stop.store(true, Ordering::Relaxed);
+    let _ = rt.block_on(http);
+    for t in threads {
+        let _ = t.join();
+    }
+    rt.shutdown_timeout(Duration::from_secs(2));
+    summary
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,123 @@
+//! Prometheus metrics: what an operator needs to see that nothing is being
+//! lost (every drop, rejection, late event and eviction has a counter) and
+//! that the engine keeps up (lag, queue depth, state size).
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct InputLabel {
+    pub input: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LevelLabel {
+    pub level: String,
+    pub kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabel {
+    pub input: String,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SinkLabel {
+    pub sink: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabel {
+    pub kind: String,
+}
+
+pub struct Metrics {
+    pub registry: Registry,
+    pub events_in: Family<InputLabel, Counter>,
+    pub decode_errors: Family<InputLabel, Counter>,
+    /// Requests or frames refused whole (queue full, too large, bad type, ...).
+    pub rejected: Family<ReasonLabel, Counter>,
+    pub late_events: Counter,
+    pub alerts: Family<LevelLabel, Counter>,
+    pub suppressed: Counter,
+    pub merged: Counter,
+    pub sink_errors: Family<SinkLabel, Counter>,
+    pub state_groups: Gauge,
+    pub state_entries: Gauge,
+    pub evictions: Family<KindLabel, Counter>,
+    /// Wall-clock seconds behind the newest event time.
+    pub lag_seconds: Gauge<f64, AtomicU64>,
+    pub queue_depth: Gauge,
+    pub checkpoints: Counter,
+    pub checkpoint_bytes: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("vigie");
+        let m = Metrics {
+            events_in: Family::default(),
+            decode_errors: Family::default(),
+            rejected: Family::default(),
+            late_events: Counter::default(),
+            alerts: Family::default(),
+            suppressed: Counter::default(),
+            merged: Counter::default(),
+            sink_errors: Family::default(),
+            state_groups: Gauge::default(),
+            state_entries: Gauge::default(),
+            evictions: Family::default(),
+            lag_seconds: Gauge::default(),
+            queue_depth: Gauge::default(),
+            checkpoints: Counter::default(),
+            checkpoint_bytes: Gauge::default(),
+            registry: Registry::default(),
+        };
+        registry.register("events_in", "Events received, by input", m.events_in.clone());
+        registry.register(
+            "decode_errors",
+            "Lines or records that could not be decoded, by input",
+            m.decode_errors.clone(),
+        );
+        registry.register("rejected", "Requests or frames refused whole, by input and reason", m.rejected.clone());
+        registry.register(
+            "late_events",
+            "Events older than the watermark (kept out of correlations)",
+            m.late_events.clone(),
+        );
+        registry.register("alerts", "Alerts emitted, by level and kind", m.alerts.clone());
+        registry.register("alerts_suppressed", "Alerts silenced by a configured suppression", m.suppressed.clone());
+        registry.register("alerts_merged", "Repeats merged into an open alert", m.merged.clone());
+        registry.register("sink_errors", "Alerts a sink failed to deliver after its retries", m.sink_errors.clone());
+        registry.register("state_groups", "Correlation groups held", m.state_groups.clone());
+        registry.register("state_entries", "Correlation window entries held", m.state_entries.clone());
+        registry.register("state_evictions", "State evicted by a bound, by kind", m.evictions.clone());
+        registry.register("lag_seconds", "Wall-clock seconds behind the newest event time", m.lag_seconds.clone());
+        registry.register("queue_depth", "Batches waiting for detection", m.queue_depth.clone());
+        registry.register("checkpoints", "Checkpoints written", m.checkpoints.clone());
+        registry.register("checkpoint_bytes", "Size of the last checkpoint", m.checkpoint_bytes.clone());
+        Metrics { registry, ..m }
+    }
+}
+
+impl Metrics {
+    pub fn input(&self, name: &str) -> InputLabel {
+        InputLabel { input: name.to_string() }
+    }
+
+    pub fn reject(&self, input: &str, reason: &str) {
+        self.rejected.get_or_create(&ReasonLabel { input: input.into(), reason: reason.into() }).inc();
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}

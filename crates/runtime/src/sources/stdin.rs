@@ -1,0 +1,44 @@
+//! Standard input, one event per line, until end of file. A batch is sent
+//! when it is full or when no more input is waiting, so a slow pipe is not
+//! held back to fill a batch.
+
+use super::BATCH;
+use crate::engine::{Batch, Feed, Item};
+use std::io::BufRead;
+
+pub fn spawn(input: usize, feed: Feed) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut r = std::io::BufReader::with_capacity(1 << 16, std::io::stdin());
+        let mut items = Vec::with_capacity(BATCH);
+        let mut offset = 0u64;
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            match r.read_until(b'\n', &mut line) {
+                Ok(0) => break,
+                Ok(n) => {
+                    if line.iter().any(|b| !b.is_ascii_whitespace()) {
+                        items.push(Item::Line { bytes: line.clone(), offset });
+                    }
+                    offset += n as u64;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "stdin: read failed");
+                    break;
+                }
+            }
+            if items.len() >= BATCH || (r.buffer().is_empty() && !items.is_empty()) {
+                let mut b = Batch::new(input, std::mem::take(&mut items));
+                b.position = Some(serde_json::json!({ "offset": offset }));
+                feed.send(b);
+            }
+            if feed.stopping() {
+                break;
+            }
+        }
+        if !items.is_empty() {
+            feed.send(Batch::new(input, items));
+        }
+        feed.done(input);
+    })
+}

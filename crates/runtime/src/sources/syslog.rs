@@ -1,0 +1,150 @@
+//! Syslog receivers. UDP: one message per datagram. TCP: octet-counted
+//! frames (`LEN SP MSG`, RFC 6587) or newline-delimited messages, detected
+//! per connection by its first byte. A frame cut short by a disconnect is
+//! counted as a decode error, never half-processed.
+//!
+//! Syslog has no acknowledgement: what a sender wrote before a crash of
+//! vigie and after its last checkpoint is lost, as with any syslog
+//! receiver. Ship through a relay with a disk queue, or use the HTTP or
+//! NATS inputs, where delivery is acknowledged after checkpoints.
+
+use super::BATCH;
+use crate::engine::{Batch, Feed, Item};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::net::{TcpListener, UdpSocket};
+
+/// Largest frame accepted on TCP; a longer length prefix is an error.
+const MAX_FRAME: usize = 1 << 20;
+
+/// Feed a batch from async code: wait (briefly, repeatedly) while the queue
+/// is full, which slows TCP senders down instead of dropping.
+async fn feed_async(feed: &Feed, mut b: Batch) {
+    loop {
+        match feed.try_send(b) {
+            Ok(()) => return,
+            Err(back) => {
+                if feed.stopping() {
+                    return;
+                }
+                b = back;
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        }
+    }
+}
+
+pub async fn udp(input: usize, name: String, socket: UdpSocket, feed: Feed) {
+    let mut buf = vec![0u8; 65_536];
+    let mut items = Vec::with_capacity(BATCH);
+    let mut offset = 0u64;
+    while !feed.stopping() {
+        let got = tokio::time::timeout(Duration::from_millis(20), socket.recv_from(&mut buf)).await;
+        if let Ok(Ok((n, _))) = got {
+            items.push(Item::Line { bytes: buf[..n].to_vec(), offset });
+            offset += 1;
+            if items.len() < BATCH {
+                continue;
+            }
+        }
+        if items.is_empty() {
+            continue;
+        }
+        // UDP cannot be slowed down: a full queue is a counted drop.
+        if feed.try_send(Batch::new(input, std::mem::take(&mut items))).is_err() {
+            feed.metrics.reject(&name, "queue_full");
+        }
+    }
+    feed.done(input);
+}
+
+pub async fn tcp(input: usize, name: String, listener: TcpListener, feed: Feed) {
+    let name = Arc::new(name);
+    while !feed.stopping() {
+        let Ok(Ok((stream, _))) = tokio::time::timeout(Duration::from_millis(50), listener.accept()).await else {
+            continue;
+        };
+        let (feed, name) = (feed.clone(), name.clone());
+        tokio::spawn(async move {
+            let mut r = BufReader::new(stream);
+            let mut items = Vec::new();
+            let mut offset = 0u64;
+            loop {
+                let frame = match read_frame(&mut r).await {
+                    Ok(Some(f)) => f,
+                    Ok(None) => break,
+                    Err(e) => {
+                        feed.metrics.decode_errors.get_or_create(&feed.metrics.input(&name)).inc();
+                        tracing::warn!(input = %name, frame = offset, "syslog tcp: {e}");
+                        break;
+                    }
+                };
+                items.push(Item::Line { bytes: frame, offset });
+                offset += 1;
+                if items.len() >= BATCH || r.buffer().is_empty() {
+                    feed_async(&feed, Batch::new(input, std::mem::take(&mut items))).await;
+                }
+            }
+            if !items.is_empty() {
+                feed_async(&feed, Batch::new(input, items)).await;
+            }
+        });
+    }
+    feed.done(input);
+}
+
+/// One frame, or `None` at a clean end of stream.
+async fn read_frame<R: tokio::io::AsyncBufRead + Unpin>(r: &mut R) -> Result<Option<Vec<u8>>, String> {
+    let first = match r.fill_buf().await {
+        Ok([]) => return Ok(None),
+        Ok(b) => b[0],
+        Err(e) => return Err(e.to_string()),
+    };
+    if first.is_ascii_digit() {
+        let mut len = Vec::new();
+        r.read_until(b' ', &mut len).await.map_err(|e| e.to_string())?;
+        if len.last() != Some(&b' ') {
+            return Err("truncated frame: the connection closed inside the length prefix".into());
+        }
+        let n: usize = std::str::from_utf8(&len[..len.len() - 1])
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| "bad octet count".to_string())?;
+        if n > MAX_FRAME {
+            return Err(format!("frame of {n} bytes is over the {MAX_FRAME}-byte limit"));
+        }
+        let mut frame = vec![0u8; n];
+        r.read_exact(&mut frame)
+            .await
+            .map_err(|_| format!("truncated frame: the connection closed before its {n} bytes"))?;
+        Ok(Some(frame))
+    } else {
+        let mut line = Vec::new();
+        r.read_until(b'\n', &mut line).await.map_err(|e| e.to_string())?;
+        if line.last() == Some(&b'\n') {
+            line.pop();
+        }
+        Ok(Some(line))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn frames_octet_counted_newline_and_truncated() {
+        let mut r = BufReader::new(&b"5 hello3 abc"[..]);
+        assert_eq!(read_frame(&mut r).await.unwrap().unwrap(), b"hello");
+        assert_eq!(read_frame(&mut r).await.unwrap().unwrap(), b"abc");
+        assert_eq!(read_frame(&mut r).await.unwrap(), None);
+        let mut r = BufReader::new(&b"<13>a\n<13>b"[..]);
+        assert_eq!(read_frame(&mut r).await.unwrap().unwrap(), b"<13>a");
+        assert_eq!(read_frame(&mut r).await.unwrap().unwrap(), b"<13>b");
+        let mut r = BufReader::new(&b"10 short"[..]);
+        assert!(read_frame(&mut r).await.unwrap_err().contains("truncated"));
+        let mut r = BufReader::new(&b"12"[..]);
+        assert!(read_frame(&mut r).await.unwrap_err().contains("truncated"));
+    }
+}
