@@ -261,12 +261,10 @@ fn correlation_alert(spec: &Spec, f: &Firing) -> Alert {
     let group: Vec<String> = f.group.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let cond: Vec<String> = spec.checks.iter().map(|(op, v)| format!("{} {v}", op_name(*op))).collect();
     let span = human_span(spec.timespan_ms);
-    let metric = if f.metric.fract() == 0.0 { format!("{}", f.metric as i64) } else { format!("{:.2}", f.metric) };
     let reason = format!(
-        "{}: {} {} for {} within {} (condition {}){}.",
+        "{}: {} for {} within {} (condition {}){}.",
         spec.meta.title,
-        metric,
-        spec.metric_name().replace('_', " "),
+        describe(spec, f.metric),
         if group.is_empty() { "all events".to_string() } else { group.join(", ") },
         span,
         cond.join(" and "),
@@ -309,6 +307,22 @@ fn correlation_alert(spec: &Spec, f: &Firing) -> Alert {
         evidence,
         events: f.events.clone(),
         event: None,
+    }
+}
+
+/// The metric in words: "12 matching events", "10 distinct values of account".
+fn describe(spec: &Spec, metric: f64) -> String {
+    use vigie_sigma::rule::CorrelationType::*;
+    let n = if metric.fract() == 0.0 { format!("{}", metric as i64) } else { format!("{metric:.2}") };
+    let field = spec.field.as_deref().unwrap_or("value");
+    match spec.kind {
+        EventCount => format!("{n} matching events"),
+        ValueCount => format!("{n} distinct values of {field}"),
+        Temporal => format!("{n} of {} rules matched", spec.rules.len()),
+        TemporalOrdered => format!("{n} of {} rules matched in order", spec.rules.len()),
+        ValueSum => format!("{field} totals {n}"),
+        ValueAvg => format!("{field} averages {n}"),
+        ValuePercentile => format!("{field} has a {}th percentile of {n}", spec.percentile),
     }
 }
 

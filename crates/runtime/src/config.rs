@@ -55,6 +55,9 @@ pub struct EngineConfig {
     pub checkpoint_interval: String,
     /// Where the embedded state store lives.
     pub state_dir: PathBuf,
+    /// When no event arrives for longer than `lateness`, let event time
+    /// follow the wall clock, so that windows still close on a quiet stream.
+    pub advance_when_idle: bool,
 }
 
 impl Default for EngineConfig {
@@ -69,6 +72,7 @@ impl Default for EngineConfig {
             queue: 64,
             checkpoint_interval: "1s".into(),
             state_dir: PathBuf::from("vigie-state"),
+            advance_when_idle: true,
         }
     }
 }

@@ -262,7 +262,10 @@ pub fn run(cfg: &Config, stop: Arc<AtomicBool>) -> Result<Summary> {
         expected_done,
         checkpoint_every: Duration::from_millis(duration_ms(&cfg.engine.checkpoint_interval)?.max(10) as u64),
         finite: false,
-        idle_advance_ms: Some(duration_ms(&cfg.engine.lateness)?.max(1000)),
+        idle_advance_ms: match cfg.engine.advance_when_idle {
+            true => Some(duration_ms(&cfg.engine.lateness)?.max(1000)),
+            false => None,
+        },
     };
     let summary = engine::run_engine(detector, stage, sinks, Some(&store), restored, rx, opts, metrics);
     stop.store(true, Ordering::Relaxed);
