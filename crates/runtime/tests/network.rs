@@ -1,0 +1,168 @@
+//! Syslog in, signed webhooks out, and NATS JetStream both ways, against
+//! real sockets and the NATS server on 127.0.0.1:4222.
+
+mod common;
+use common::*;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const TOKEN: &str = "t";
+
+/// The attack sample's lines wrapped in RFC 5424 syslog frames.
+fn syslog_lines() -> Vec<String> {
+    auth_sample().lines().map(|l| format!("<86>1 2026-03-02T00:00:00Z portal app 42 - - {l}")).collect()
+}
+
+#[test]
+fn syslog_over_udp_and_tcp_with_a_truncated_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    let (udp, tcp) = (free_port(), free_port());
+    let e = Running::start(&format!(
+        "[rules]\npaths = [{:?}]\n[engine]\nstate_dir = {:?}\nadvance_when_idle = false\n[server]\nlisten = \"127.0.0.1:{}\"\ntoken = \"{TOKEN}\"\n[[inputs]]\ntype = \"syslog\"\nudp = \"127.0.0.1:{udp}\"\ntcp = \"127.0.0.1:{tcp}\"\n[[sinks]]\ntype = \"jsonl\"\npath = {:?}\n",
+        rules_dir(),
+        dir.path().join("state").display().to_string(),
+        free_port(),
+        dir.path().join("alerts.jsonl").display().to_string()
+    ));
+    let lines = syslog_lines();
+    // The first half over UDP, one datagram each.
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let half = lines.len() / 2;
+    for l in &lines[..half] {
+        sock.send_to(l.as_bytes(), ("127.0.0.1", udp)).unwrap();
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    wait_for(Duration::from_secs(10), || {
+        metric(&e.addr, TOKEN, "vigie_events_in_total{input=\"syslog#0\"}") >= half as f64
+    });
+    // The rest over TCP, octet-counted, then a frame cut short by a disconnect.
+    {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", tcp)).unwrap();
+        for l in &lines[half..] {
+            write!(s, "{} {l}", l.len()).unwrap();
+        }
+        write!(s, "500 <13>1 - - - - - - cut short").unwrap();
+    }
+    wait_for(Duration::from_secs(10), || {
+        metric(&e.addr, TOKEN, "vigie_events_in_total{input=\"syslog#0\"}") >= lines.len() as f64
+    });
+    wait_for(Duration::from_secs(10), || {
+        metric(&e.addr, TOKEN, "vigie_decode_errors_total{input=\"syslog#0\"}") == 1.0
+    });
+    let s = e.finish();
+    assert_eq!(s.events, lines.len() as u64);
+    let a = alerts(&dir.path().join("alerts.jsonl"));
+    assert_eq!(a.len(), 3, "the JSON payloads were decoded and correlated: {a:?}");
+}
+
+/// A webhook receiver that fails the first two deliveries, then records.
+fn receiver(port: u16) -> Arc<Mutex<Vec<(String, String, Vec<u8>)>>> {
+    let got: Arc<Mutex<Vec<(String, String, Vec<u8>)>>> = Arc::default();
+    let g = got.clone();
+    let failures = Arc::new(Mutex::new(2));
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async move {
+            use axum::http::{HeaderMap, StatusCode};
+            let app = axum::Router::new().route(
+                "/hook",
+                axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
+                    let (g, failures) = (g.clone(), failures.clone());
+                    async move {
+                        let mut f = failures.lock().unwrap();
+                        if *f > 0 {
+                            *f -= 1;
+                            return StatusCode::INTERNAL_SERVER_ERROR;
+                        }
+                        let h = |k: &str| headers.get(k).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+                        g.lock().unwrap().push((h("x-vigie-signature"), h("x-vigie-alert-id"), body.to_vec()));
+                        StatusCode::OK
+                    }
+                }),
+            );
+            let l = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+            axum::serve(l, app).await.unwrap();
+        });
+    });
+    got
+}
+
+#[test]
+fn webhook_deliveries_are_signed_and_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let hook = free_port();
+    let got = receiver(hook);
+    let e = Running::start(&format!(
+        "[rules]\npaths = [{:?}]\n[engine]\nstate_dir = {:?}\n[server]\nlisten = \"127.0.0.1:{}\"\ntoken = \"{TOKEN}\"\n[[inputs]]\ntype = \"http\"\n[[sinks]]\ntype = \"webhook\"\nurl = \"http://127.0.0.1:{hook}/hook\"\nsecret = \"s3cret\"\nmax_retries = 4\n",
+        rules_dir(),
+        dir.path().join("state").display().to_string(),
+        free_port(),
+    ));
+    let (s, _) = http(
+        &e.addr,
+        "POST",
+        "/ingest",
+        &[("Authorization", "Bearer t"), ("Content-Type", "application/x-ndjson")],
+        auth_sample().as_bytes(),
+    );
+    assert_eq!(s, 200, "answered once the webhooks had the alerts");
+    let got = got.lock().unwrap().clone();
+    assert_eq!(got.len(), 3, "each alert once, after two failed attempts were retried");
+    for (sig, id, body) in &got {
+        assert_eq!(sig, &vigie_runtime::sinks::signature(b"s3cret", body));
+        let v: serde_json::Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(v["alert"]["id"].as_str(), Some(id.as_str()));
+    }
+    e.finish();
+}
+
+#[test]
+fn nats_jetstream_in_and_out() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let _inside = rt.enter();
+    let tag = format!("T{}_{}", std::process::id(), free_port());
+    let (stream, subject, alerts_subject) =
+        (format!("VIGIE_{tag}"), format!("vigie.test.{tag}.in"), format!("vigie.test.{tag}.alerts"));
+    let client =
+        rt.block_on(async_nats::connect("nats://127.0.0.1:4222")).expect("NATS on 127.0.0.1:4222 (see README)");
+    let js = async_nats::jetstream::new(client.clone());
+    rt.block_on(js.create_stream(async_nats::jetstream::stream::Config {
+        name: stream.clone(),
+        subjects: vec![subject.clone()],
+        ..Default::default()
+    }))
+    .unwrap();
+    let mut sub = rt.block_on(client.subscribe(alerts_subject.clone())).unwrap();
+    for l in auth_sample().lines() {
+        rt.block_on(async { js.publish(subject.clone(), l.to_string().into()).await.unwrap().await.unwrap() });
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let e = Running::start(&format!(
+        "[rules]\npaths = [{:?}]\n[engine]\nstate_dir = {:?}\ncheckpoint_interval = \"100ms\"\n[server]\nlisten = \"127.0.0.1:{}\"\ntoken = \"{TOKEN}\"\n[[inputs]]\ntype = \"nats\"\nstream = \"{stream}\"\ndurable = \"vigie\"\n[[sinks]]\ntype = \"nats\"\nsubject = \"{alerts_subject}\"\n",
+        rules_dir(),
+        dir.path().join("state").display().to_string(),
+        free_port(),
+    ));
+    let mut received = Vec::new();
+    rt.block_on(async {
+        use futures_util::StreamExt;
+        while received.len() < 3 {
+            let m = tokio::time::timeout(Duration::from_secs(20), sub.next()).await.expect("alerts on NATS").unwrap();
+            received.push(m);
+        }
+    });
+    assert!(received.iter().all(|m| m.headers.as_ref().and_then(|h| h.get("Nats-Msg-Id")).is_some()));
+    // Every message is acknowledged once a checkpoint covers it.
+    wait_for(Duration::from_secs(10), || {
+        rt.block_on(async {
+            let mut s = js.get_stream(&stream).await.unwrap();
+            let mut c: async_nats::jetstream::consumer::PullConsumer = s.get_consumer("vigie").await.unwrap();
+            let info = c.info().await.unwrap();
+            let _ = &mut s;
+            info.num_ack_pending == 0 && info.delivered.stream_sequence == 25
+        })
+    });
+    e.finish();
+    rt.block_on(js.delete_stream(&stream)).unwrap();
+}
