@@ -178,6 +178,7 @@ pub fn run_engine(
 ) -> anyhow::Result<Summary> {
     let started = Instant::now();
     let mut positions: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+    let restored_none = restored.is_none();
     if let Some(c) = restored {
         for s in sinks.iter_mut() {
             if let Some(p) = c.sinks.get(s.name()) {
@@ -187,6 +188,7 @@ pub fn run_engine(
         stage.restore(c.stage);
         positions = c.inputs;
     }
+    let first_start = restored_none;
     let (out_tx, out_rx) = crossbeam_channel::bounded::<(u64, Option<Processed>, Option<usize>)>(opts.queue * 2 + 4);
     let inputs = Arc::new(opts.inputs.clone());
     let mut workers = Vec::new();
@@ -222,6 +224,12 @@ pub fn run_engine(
     let mut clock = (stage.event_time(), Instant::now());
     let mut summary = Summary::default();
     let mut decode_errors = 0u64;
+    // A first checkpoint at once: it records where each sink stood before
+    // this engine wrote anything, so that a crash before the next one cuts
+    // the sinks back to it instead of leaving alerts that will be redone.
+    if first_start && !opts.finite {
+        checkpoint(store, &stage, &mut sinks, &positions, &metrics)?;
+    }
 
     while live > 0 {
         match out_rx.recv_timeout(Duration::from_millis(50)) {
