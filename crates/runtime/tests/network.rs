@@ -56,9 +56,12 @@ fn syslog_over_udp_and_tcp_with_a_truncated_frame() {
     assert_eq!(a.len(), 3, "the JSON payloads were decoded and correlated: {a:?}");
 }
 
+/// Deliveries received: (signature header, alert id header, body).
+type Received = Arc<Mutex<Vec<(String, String, Vec<u8>)>>>;
+
 /// A webhook receiver that fails the first two deliveries, then records.
-fn receiver(port: u16) -> Arc<Mutex<Vec<(String, String, Vec<u8>)>>> {
-    let got: Arc<Mutex<Vec<(String, String, Vec<u8>)>>> = Arc::default();
+fn receiver(port: u16) -> Received {
+    let got: Received = Arc::default();
     let g = got.clone();
     let failures = Arc::new(Mutex::new(2));
     std::thread::spawn(move || {
