@@ -6,5 +6,5 @@
 mod merge;
 mod model;
 
-pub use merge::{Merger, MergerState, Suppression, SuppressionError};
+pub use merge::{Merger, MergerState, Open, Suppression, SuppressionError};
 pub use model::{Alert, AlertHeader, AlertKind, RuleRef, SourceRef, Status, UserRef, alert_id, event_id, rfc3339};

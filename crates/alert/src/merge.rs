@@ -10,7 +10,7 @@
 
 use crate::model::{Alert, Status, rfc3339};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// An explicit, expiring decision to silence some alerts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -46,7 +46,7 @@ struct Compiled {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Open {
+pub struct Open {
     alert: Alert,
     first_ms: i64,
     last_ms: i64,
@@ -55,22 +55,45 @@ struct Open {
 /// State that a checkpoint keeps.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MergerState {
+    /// Open alerts are not part of the serialised state: a checkpoint
+    /// stores them one row each, writing only those that changed (see
+    /// [`Merger::take_changes`]), so its cost follows the alert rate, not
+    /// the number of alerts open.
+    #[serde(skip)]
     open: BTreeMap<String, Open>,
+    /// (first seen, id) of every open alert, oldest first: closing looks
+    /// only at the front, whatever the number of open alerts.
+    #[serde(skip)]
+    by_start: BTreeSet<(i64, String)>,
     /// Per suppression (by index in the config): alerts it silenced.
     pub suppressed: Vec<u64>,
     pub merged: u64,
+    /// Merge windows closed early because `max_open` was reached.
+    #[serde(default)]
+    pub closed_early: u64,
 }
 
 pub struct Merger {
     window_ms: i64,
+    /// Open alerts kept at most; beyond, the oldest closes early (its tally
+    /// is emitted then), which bounds memory and checkpoint size.
+    max_open: usize,
     suppressions: Vec<Compiled>,
     pub state: MergerState,
     /// (rule id, entity) -> key in `state.open`
     index: HashMap<(String, String), String>,
+    /// Tallies of alerts closed early, waiting for the next `close`.
+    early: Vec<Alert>,
+    /// Open alerts changed (opened, merged into, closed) since the last checkpoint.
+    dirty: HashSet<String>,
 }
 
 impl Merger {
     pub fn new(window_ms: i64, suppressions: &[Suppression]) -> Result<Merger, SuppressionError> {
+        Merger::bounded(window_ms, 10_000, suppressions)
+    }
+
+    pub fn bounded(window_ms: i64, max_open: usize, suppressions: &[Suppression]) -> Result<Merger, SuppressionError> {
         let mut compiled = Vec::new();
         for (index, s) in suppressions.iter().enumerate() {
             let expires_ms = s
@@ -92,14 +115,40 @@ impl Merger {
             });
         }
         let state = MergerState { suppressed: vec![0; compiled.len()], ..MergerState::default() };
-        Ok(Merger { window_ms, suppressions: compiled, state, index: HashMap::new() })
+        Ok(Merger {
+            window_ms,
+            max_open: max_open.max(1),
+            suppressions: compiled,
+            state,
+            index: HashMap::new(),
+            early: Vec::new(),
+            dirty: HashSet::new(),
+        })
     }
 
-    /// Restore checkpointed state (suppression counters are kept by position).
-    pub fn restore(&mut self, mut state: MergerState) {
+    /// Restore checkpointed state and the open alerts stored beside it
+    /// (suppression counters are kept by position).
+    pub fn restore(&mut self, mut state: MergerState, open: impl IntoIterator<Item = Open>) {
         state.suppressed.resize(self.suppressions.len(), 0);
+        for o in open {
+            state.by_start.insert((o.first_ms, o.alert.alert.id.clone()));
+            state.open.insert(o.alert.alert.id.clone(), o);
+        }
         self.index = state.open.iter().map(|(k, o)| ((o.alert.rule.id.clone(), o.alert.entity()), k.clone())).collect();
         self.state = state;
+        self.dirty.clear();
+    }
+
+    /// The open alerts changed since the last call: (id, the alert, or
+    /// `None` when it closed). A checkpoint writes exactly these.
+    pub fn take_changes(&mut self) -> Vec<(String, Option<Open>)> {
+        self.dirty
+            .drain()
+            .map(|id| {
+                let o = self.state.open.get(&id).cloned();
+                (id, o)
+            })
+            .collect()
     }
 
     /// Offer a new alert at event time `ts_ms`. Returns it when it is to be
@@ -113,6 +162,7 @@ impl Merger {
         if let Some(open) = self.index.get(&key).and_then(|k| self.state.open.get_mut(k))
             && ts_ms - open.first_ms <= self.window_ms
         {
+            self.dirty.insert(open.alert.alert.id.clone());
             open.alert.alert.count += alert.alert.count;
             if ts_ms > open.last_ms {
                 open.last_ms = ts_ms;
@@ -126,10 +176,20 @@ impl Merger {
             self.state.merged += 1;
             return None;
         }
+        if self.state.open.len() >= self.max_open
+            && let Some((_, oldest)) = self.state.by_start.pop_first()
+        {
+            self.state.closed_early += 1;
+            if let Some(a) = self.finish(&oldest) {
+                self.early.push(a);
+            }
+        }
         let id = alert.alert.id.clone();
         self.index.insert(key, id.clone());
         let mut kept = alert.clone();
         kept.event = None;
+        self.state.by_start.insert((ts_ms, id.clone()));
+        self.dirty.insert(id.clone());
         self.state.open.insert(id, Open { alert: kept, first_ms: ts_ms, last_ms: ts_ms });
         Some(alert)
     }
@@ -137,25 +197,28 @@ impl Merger {
     /// Close merge windows that ended before `watermark`; returns the
     /// `updated` records of those that absorbed repeats.
     pub fn close(&mut self, watermark: i64) -> Vec<Alert> {
-        let done: Vec<String> = self
-            .state
-            .open
-            .iter()
-            .filter(|(_, o)| o.first_ms.saturating_add(self.window_ms) < watermark)
-            .map(|(k, _)| k.clone())
-            .collect();
-        let mut out = Vec::new();
-        for k in done {
-            let Some(o) = self.state.open.remove(&k) else { continue };
-            self.index.remove(&(o.alert.rule.id.clone(), o.alert.entity()));
-            if o.alert.alert.count > 1 {
-                let mut a = o.alert;
-                a.alert.status = Status::Updated;
-                a.alert.last_seen = rfc3339(o.last_ms);
-                out.push(a);
+        let mut out = std::mem::take(&mut self.early);
+        while let Some((first, _)) = self.state.by_start.first() {
+            if first.saturating_add(self.window_ms) >= watermark {
+                break;
             }
+            let Some((_, k)) = self.state.by_start.pop_first() else { break };
+            out.extend(self.finish(&k));
         }
         out
+    }
+
+    /// Forget an open alert; its `updated` record if repeats were merged.
+    fn finish(&mut self, id: &str) -> Option<Alert> {
+        let o = self.state.open.remove(id)?;
+        self.dirty.insert(id.to_string());
+        self.index.remove(&(o.alert.rule.id.clone(), o.alert.entity()));
+        (o.alert.alert.count > 1).then(|| {
+            let mut a = o.alert;
+            a.alert.status = Status::Updated;
+            a.alert.last_seen = rfc3339(o.last_ms);
+            a
+        })
     }
 
     /// Open merge windows, for state-size metrics.
@@ -213,6 +276,20 @@ mod tests {
         assert_eq!(up[0].events, vec!["e1", "e2"]);
         assert_eq!(m.state.merged, 1);
         assert!(m.offer(alert("r1", "u", 80_000, 4), 80_000, None).is_some(), "a new window");
+    }
+
+    #[test]
+    fn the_open_alert_cap_closes_the_oldest_early() {
+        let mut m = Merger::bounded(60_000, 2, &[]).unwrap();
+        assert!(m.offer(alert("r1", "a", 0, 1), 0, None).is_some());
+        assert!(m.offer(alert("r1", "a", 1, 2), 1, None).is_none());
+        assert!(m.offer(alert("r1", "b", 2, 3), 2, None).is_some());
+        assert!(m.offer(alert("r1", "c", 3, 4), 3, None).is_some(), "a third entity: `a` closes early");
+        assert_eq!(m.open(), 2);
+        assert_eq!(m.state.closed_early, 1);
+        let up = m.close(4);
+        assert_eq!(up.len(), 1);
+        assert_eq!((up[0].alert.count, up[0].user.as_ref().unwrap().name.as_str()), (2, "a"));
     }
 
     #[test]

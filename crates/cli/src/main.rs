@@ -8,6 +8,7 @@ mod bench;
 mod gen_events;
 mod hunt;
 mod live;
+mod loadgen;
 mod output;
 mod rules;
 
@@ -75,6 +76,17 @@ enum Command {
     ///
     ///   vigie replay --config vigie.toml logs/2026-11-*.jsonl.gz --alerts november.jsonl
     Replay(live::ReplayArgs),
+    /// Offer load to a running engine's HTTP ingest and measure throughput and alert latency.
+    ///
+    /// Runs as its own process, on 127.0.0.1. Throughput counts events the
+    /// engine accepted (a 200 means processed and checkpointed). With --listen
+    /// and a webhook sink pointing at http://<listen>/alerts, it also measures
+    /// the time from sending an event to receiving its alert.
+    ///
+    /// Example (see docs/performance.md):
+    ///
+    ///   vigie loadgen --token $(cat vigie-state/token) --rate 20000 --seconds 30 --listen 127.0.0.1:9700
+    Loadgen(loadgen::LoadgenArgs),
 }
 
 #[derive(Subcommand)]
@@ -117,6 +129,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::Run(args) => live::run(args),
         Command::Replay(args) => live::replay(args),
+        Command::Loadgen(args) => loadgen::run(args),
     };
     match result {
         Ok(code) => code,

@@ -54,12 +54,19 @@ pub struct StageConfig {
     pub limits: Limits,
     /// Repeats of a rule on one entity within this span merge into one alert.
     pub merge_window_ms: i64,
+    /// Open (merging) alerts kept at most.
+    pub max_open_alerts: usize,
     pub suppressions: Vec<Suppression>,
 }
 
 impl Default for StageConfig {
     fn default() -> Self {
-        StageConfig { limits: Limits::default(), merge_window_ms: 600_000, suppressions: Vec::new() }
+        StageConfig {
+            limits: Limits::default(),
+            merge_window_ms: 600_000,
+            max_open_alerts: 10_000,
+            suppressions: Vec::new(),
+        }
     }
 }
 
@@ -69,7 +76,7 @@ impl Stage {
         Ok(Stage {
             engine,
             correlator,
-            merger: Merger::new(cfg.merge_window_ms, &cfg.suppressions)?,
+            merger: Merger::bounded(cfg.merge_window_ms, cfg.max_open_alerts, &cfg.suppressions)?,
             stats: StageStats::default(),
             lateness_ms: cfg.limits.lateness_ms,
             max_ts: None,
@@ -157,11 +164,17 @@ impl Stage {
         }
     }
 
-    pub fn restore(&mut self, s: StageState) {
+    /// Restore a checkpoint: the state, and the open alerts stored beside it.
+    pub fn restore(&mut self, s: StageState, open: Vec<vigie_alert::Open>) {
         self.stats = s.stats;
         self.correlator.restore(s.correlations);
-        self.merger.restore(s.merger);
+        self.merger.restore(s.merger, open);
         self.max_ts = s.max_ts;
+    }
+
+    /// Open alerts changed since the last checkpoint (see [`vigie_alert::Merger::take_changes`]).
+    pub fn open_alert_changes(&mut self) -> Vec<(String, Option<vigie_alert::Open>)> {
+        self.merger.take_changes()
     }
 
     fn plan_standalone(&self, m: &Match) -> bool {

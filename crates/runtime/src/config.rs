@@ -44,6 +44,8 @@ pub struct EngineConfig {
     pub lateness: String,
     /// Repeats of a rule on one entity within this span merge into one alert.
     pub merge_window: String,
+    /// Alerts kept open for merging at most; beyond, the oldest closes early.
+    pub max_open_alerts: usize,
     pub max_groups: usize,
     pub max_entries: usize,
     /// Detection threads (default: one per core).
@@ -66,6 +68,7 @@ impl Default for EngineConfig {
             timestamp_fields: vec!["@timestamp".into()],
             lateness: "5s".into(),
             merge_window: "10m".into(),
+            max_open_alerts: 10_000,
             max_groups: 100_000,
             max_entries: 10_000,
             workers: None,

@@ -26,6 +26,12 @@ use vigie_detect::{Engine, loader};
 use vigie_mapping::{Mapping, builtins};
 use vigie_pipeline::{Detector, Stage, StageConfig, time::Clock};
 
+/// Choose the TLS crypto provider (ring, the one async-nats also uses) for
+/// every HTTPS client in the process. Idempotent.
+pub fn install_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// Rules and mappings as configured: the user's, or the built-in pack.
 pub fn build_engine(cfg: &Config) -> Result<Engine> {
     let set = if cfg.rules.paths.is_empty() {
@@ -61,6 +67,7 @@ pub fn stage_config(cfg: &Config) -> Result<StageConfig> {
             ..Limits::default()
         },
         merge_window_ms: duration_ms(&e.merge_window).context("[engine] merge_window")?,
+        max_open_alerts: e.max_open_alerts,
         suppressions: cfg.suppressions.clone(),
     })
 }
@@ -128,7 +135,7 @@ fn token(cfg: &Config) -> Result<String> {
 /// raised (SIGTERM, SIGINT); then drains, flushes and checkpoints.
 pub fn run(cfg: &Config, stop: Arc<AtomicBool>) -> Result<Summary> {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    install_crypto();
     let engine = Arc::new(build_engine(cfg)?);
     let detector = Arc::new(Detector::new(engine.clone(), Clock::new(&cfg.engine.timestamp_fields)));
     let stage = Stage::new(engine, &stage_config(cfg)?)?;
