@@ -77,16 +77,8 @@ pub fn run(args: HuntArgs) -> Result<ExitCode> {
     let correlations = set.correlations.len();
     // Rules that only feed correlations (Sigma's `generate: false`) are not
     // detections of their own; a hunt, which has no correlation state, skips them.
-    let quiet: Vec<bool> = {
-        let c = vigie_correlate::Correlator::new(&set.correlations, Default::default());
-        set.rules
-            .iter()
-            .map(|r| {
-                let refs: Vec<&str> = r.meta.id.iter().chain(r.meta.name.iter()).map(String::as_str).collect();
-                !r.emit || !c.standalone(&refs)
-            })
-            .collect()
-    };
+    let standalone =
+        vigie_correlate::Correlator::new(&set.correlations, Default::default()).standalone_rules(&set.rules);
     let engine = Engine::new(set, mappings, forced);
     let load_secs = started.elapsed().as_secs_f64();
 
@@ -139,7 +131,7 @@ pub fn run(args: HuntArgs) -> Result<ExitCode> {
                 };
                 for hit in &hits {
                     let rule = &engine.set.rules[hit.rule as usize];
-                    if quiet[hit.rule as usize] {
+                    if !standalone[hit.rule as usize] {
                         continue;
                     }
                     let level = rule.meta.level.clone().unwrap_or_else(|| "unknown".into());

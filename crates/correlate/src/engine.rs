@@ -153,6 +153,12 @@ impl Correlator {
         !referenced
     }
 
+    /// Per compiled rule: does it raise alerts of its own? Not a translated
+    /// legacy base rule, and not a building block (see [`Self::standalone`]).
+    pub fn standalone_rules(&self, rules: &[vigie_sigma::CompiledRule]) -> Vec<bool> {
+        rules.iter().map(|r| r.emit && self.standalone(&r.meta.refs())).collect()
+    }
+
     /// Is any correlation interested in matches of this rule?
     pub fn wants(&self, refs: &[&str]) -> bool {
         refs.iter().any(|r| self.by_ref.contains_key(*r))
@@ -220,13 +226,11 @@ impl Correlator {
         // A firing is itself a match of the correlation's id and name.
         let fired: Vec<Firing> = out[first_new..].to_vec();
         for f in fired {
-            let spec = &self.specs[f.spec];
-            let refs: Vec<&str> = spec.meta.id.iter().chain(spec.meta.name.iter()).map(String::as_str).collect();
-            if !refs.iter().any(|r| self.by_ref.contains_key(*r)) {
+            let meta = self.specs[f.spec].meta.clone();
+            let refs = meta.refs();
+            if !self.wants(&refs) {
                 continue;
             }
-            let refs: Vec<String> = refs.into_iter().map(str::to_string).collect();
-            let refs: Vec<&str> = refs.iter().map(String::as_str).collect();
             let group = f.group.clone();
             let lookup = move |name: &str| group.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
             let id = f.events.last().cloned().unwrap_or_default();

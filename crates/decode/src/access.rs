@@ -5,7 +5,7 @@
 //! `event.dataset: http.access`, which is what routes them to SigmaHQ's
 //! webserver rules through the built-in ECS mapping.
 
-use crate::build::{Event, stamp};
+use crate::tree::{Event, stamp};
 use crate::{DecodeError, err};
 use sonic_rs::Value;
 

@@ -4,7 +4,7 @@
 //! newlines, and run until the next ` key=`. Well-known extension keys are
 //! also written under their ECS names.
 
-use crate::build::{Event, stamp};
+use crate::tree::{Event, stamp};
 use crate::{DecodeError, err};
 use sonic_rs::Value;
 

@@ -9,9 +9,9 @@
 //! field that could not be read.
 
 mod access;
-mod build;
 mod cef;
 mod syslog;
+mod tree;
 
 pub use sonic_rs::Value;
 

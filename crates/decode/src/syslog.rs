@@ -3,7 +3,7 @@
 //! A message that is a JSON object (what most applications log now) is
 //! decoded and merged into the event; a CEF message is decoded as CEF.
 
-use crate::build::{Event, stamp};
+use crate::tree::{Event, stamp};
 use crate::{DecodeError, err};
 use sonic_rs::Value;
 

@@ -26,8 +26,6 @@ pub struct RulePlan {
     pub correlated: bool,
     /// Sigma fields to read for those correlations (group-by, value field).
     pub fields: Vec<String>,
-    /// The references (`id`, `name`) correlations know the rule by.
-    pub refs: Vec<String>,
 }
 
 /// Where an event came from: an input name (a file path, `http`, ...) and
@@ -42,6 +40,10 @@ pub struct Origin<'a> {
 #[derive(Debug, Clone)]
 pub struct Match {
     pub rule: u32,
+    /// Raise an alert for this match itself (from the rule's plan).
+    pub standalone: bool,
+    /// Offer it to the correlations (from the rule's plan).
+    pub correlated: bool,
     pub fields: Vec<(String, String)>,
     pub user: Option<String>,
     pub source: Option<String>,
@@ -80,13 +82,14 @@ pub struct Work {
 impl Detector {
     pub fn new(engine: Arc<Engine>, clock: Clock) -> Detector {
         let corr = Correlator::new(&engine.set.correlations, Default::default());
+        let standalone = corr.standalone_rules(&engine.set.rules);
         let plans = engine
             .set
             .rules
             .iter()
-            .map(|r| {
-                let refs: Vec<String> = r.meta.id.iter().chain(r.meta.name.iter()).cloned().collect();
-                let rs: Vec<&str> = refs.iter().map(String::as_str).collect();
+            .zip(standalone)
+            .map(|(r, standalone)| {
+                let rs = r.meta.refs();
                 let mut fields = Vec::new();
                 for s in &corr.specs {
                     if !s.rules.iter().any(|x| rs.contains(&x.as_str())) {
@@ -100,7 +103,7 @@ impl Detector {
                         }
                     }
                 }
-                RulePlan { standalone: r.emit && corr.standalone(&rs), correlated: corr.wants(&rs), fields, refs }
+                RulePlan { standalone, correlated: corr.wants(&rs), fields }
             })
             .collect();
         Detector { engine, plans, clock }
@@ -142,6 +145,8 @@ impl Detector {
             let matched = if plan.standalone { self.engine.explain(ev, hit, &mut w.scratch) } else { Vec::new() };
             d.matches.push(Match {
                 rule: hit.rule,
+                standalone: plan.standalone,
+                correlated: plan.correlated,
                 fields,
                 user: USER_FIELDS.iter().find_map(|f| read(f)),
                 source: SOURCE_FIELDS.iter().find_map(|f| read(f)),

@@ -106,18 +106,17 @@ impl Stage {
             self.stats.late += 1;
         }
         let Detected { matches, event_id, event, input, offset, .. } = d;
-        let single = matches.iter().filter(|m| self.plan_standalone(m)).count() == 1;
+        let single = matches.iter().filter(|m| m.standalone).count() == 1;
         let mut event = event;
         for m in matches {
-            let rule = &self.engine.set.rules[m.rule as usize];
-            let meta = rule.meta.clone();
-            if self.plan_standalone(&m) {
+            let meta = self.engine.set.rules[m.rule as usize].meta.clone();
+            if m.standalone {
                 let ev = if single { event.take() } else { event.clone() };
                 let a = sigma_alert(&meta, &m, ts, &event_id, ev, &input, offset);
                 self.emit(a, ts, meta.name.as_deref(), out);
             }
-            let refs: Vec<&str> = meta.id.iter().chain(meta.name.iter()).map(String::as_str).collect();
-            if self.correlator.wants(&refs) {
+            if m.correlated {
+                let refs = meta.refs();
                 let fields = &m.fields;
                 let lookup = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
                 let sig = Signal { refs: &refs, ts, event_id: &event_id, field: &lookup };
@@ -177,17 +176,10 @@ impl Stage {
         self.merger.take_changes()
     }
 
-    fn plan_standalone(&self, m: &Match) -> bool {
-        let rule = &self.engine.set.rules[m.rule as usize];
-        let refs: Vec<&str> = rule.meta.id.iter().chain(rule.meta.name.iter()).map(String::as_str).collect();
-        rule.emit && self.correlator.standalone(&refs)
-    }
-
     fn correlations(&mut self, fired: &mut Vec<Firing>, out: &mut Vec<Alert>) {
         for f in fired.drain(..) {
             let spec = &self.correlator.specs[f.spec];
-            let refs: Vec<&str> = spec.meta.id.iter().chain(spec.meta.name.iter()).map(String::as_str).collect();
-            if !self.correlator.standalone(&refs) {
+            if !self.correlator.standalone(&spec.meta.refs()) {
                 continue;
             }
             let a = correlation_alert(spec, &f);

@@ -275,8 +275,8 @@ pub fn run_engine(
         // Inputs waiting for an acknowledgement (HTTP clients, NATS) get a
         // prompt checkpoint once the batches in hand are applied: a group
         // commit, so their latency is milliseconds, not the interval.
-        // The gap is at least ten times what the last checkpoint took, so
-        // that checkpoints never take more than a tenth of the engine's time.
+        // The gap is at least twice what the last checkpoint took, so that
+        // checkpoints never take more than a third of the stage's time.
         let gap = (last_cost * 2).max(Duration::from_millis(20)).min(opts.checkpoint_every);
         let ack_due = !acks.is_empty() && pending.is_empty() && last_checkpoint.elapsed() >= gap;
         let due = last_checkpoint.elapsed() >= opts.checkpoint_every || ack_due;

@@ -178,8 +178,6 @@ pub fn run(cfg: &Config, stop: Arc<AtomicBool>) -> Result<Summary> {
             InputConfig::Syslog { udp, tcp, .. } => {
                 // One input, two listeners: it is done when both are.
                 let (u, t) = (udp.clone(), tcp.clone());
-                let feed2 = feed.clone();
-                let name2 = name.clone();
                 let sockets = rt.block_on(async move {
                     let u = match u {
                         Some(a) => {
@@ -200,11 +198,11 @@ pub fn run(cfg: &Config, stop: Arc<AtomicBool>) -> Result<Summary> {
                 }
                 // Each listener says when it is done.
                 if let Some(s) = sockets.0 {
-                    rt.spawn(sources::syslog::udp(i, name2.clone(), s, feed2.clone()));
+                    rt.spawn(sources::syslog::udp(i, name.clone(), s, feed.clone()));
                     expected_done += 1;
                 }
                 if let Some(l) = sockets.1 {
-                    rt.spawn(sources::syslog::tcp(i, name2, l, feed2));
+                    rt.spawn(sources::syslog::tcp(i, name.clone(), l, feed.clone()));
                     expected_done += 1;
                 }
                 names.push((name, format));

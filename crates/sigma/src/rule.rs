@@ -51,6 +51,14 @@ pub struct Meta {
     pub modified: Option<String>,
 }
 
+impl Meta {
+    /// What a correlation's `rules:` may call this rule (or correlation) by:
+    /// its `id` and its `name`.
+    pub fn refs(&self) -> Vec<&str> {
+        self.id.iter().chain(self.name.iter()).map(String::as_str).collect()
+    }
+}
+
 /// One value of a detection item: a Sigma string (still escaped) or YAML null.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Value {
