@@ -3,8 +3,10 @@
 //! one alert with a count rather than a flood, and applies suppressions that
 //! are explicit, expiring and counted.
 
+mod duration;
 mod merge;
 mod model;
 
+pub use duration::{DurationError, duration_ms};
 pub use merge::{Merger, MergerState, Open, Suppression, SuppressionError};
 pub use model::{Alert, AlertHeader, AlertKind, RuleRef, SourceRef, Status, UserRef, alert_id, event_id, rfc3339};

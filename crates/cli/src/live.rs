@@ -27,6 +27,10 @@ pub struct ReplayArgs {
     /// Where to write the alerts, one JSON object per line (replaced if present).
     #[arg(long, value_name = "FILE")]
     pub alerts: PathBuf,
+    /// Where to write the response actions the alerts call for, one JSON object per line.
+    /// A replay never calls a webhook: actions that `run` would call are recorded as dry_run.
+    #[arg(long, value_name = "FILE")]
+    pub actions: Option<PathBuf>,
     /// A rule file or folder to use instead of the configured or built-in rules (repeatable).
     #[arg(long = "rules", short = 'r', value_name = "PATH")]
     pub rules: Vec<PathBuf>,
@@ -57,12 +61,15 @@ pub fn replay(args: ReplayArgs) -> Result<ExitCode> {
     if !args.rules.is_empty() {
         cfg.rules.paths = args.rules.clone();
     }
-    let summary = vigie_runtime::replay(&cfg, &args.inputs, &args.alerts)?;
+    let summary = vigie_runtime::replay(&cfg, &args.inputs, &args.alerts, args.actions.as_deref())?;
     if args.json {
         println!("{}", serde_json::to_string(&summary)?);
     } else {
         eprintln!("{}", text(&summary));
         eprintln!("alerts written to {}", args.alerts.display());
+        if let Some(p) = &args.actions {
+            eprintln!("actions written to {}", p.display());
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -70,9 +77,11 @@ pub fn replay(args: ReplayArgs) -> Result<ExitCode> {
 fn text(s: &Summary) -> String {
     let levels: Vec<String> = s.alerts_by_level.iter().map(|(k, v)| format!("{k} {v}")).collect();
     let kinds: Vec<String> = s.alerts_by_kind.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let actions: Vec<String> = s.actions.iter().map(|(k, v)| format!("{k} {v}")).collect();
     format!(
         "{} events in {:.2} s ({:.0} events/s); {} alerts ({}; {}); {} merged repeats, {} suppressed\n\
-         {} decode errors, {} late, {} without a timestamp, {} of no known shape; state evictions: {} groups, {} entries",
+         {} decode errors, {} late, {} without a timestamp, {} of no known shape; state evictions: {} groups, {} entries; \
+         response actions: {}",
         s.events,
         s.seconds,
         s.events as f64 / s.seconds.max(1e-9),
@@ -87,5 +96,6 @@ fn text(s: &Summary) -> String {
         s.unrecognised,
         s.evicted_groups,
         s.evicted_entries,
+        if actions.is_empty() { "none".into() } else { actions.join(", ") },
     )
 }

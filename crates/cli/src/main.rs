@@ -74,7 +74,11 @@ enum Command {
     ///
     ///   vigie replay samples/ --alerts alerts.jsonl
     ///
-    ///   vigie replay --config vigie.toml logs/2026-11-*.jsonl.gz --alerts november.jsonl
+    ///   vigie replay --config vigie.toml logs/2026-11-*.jsonl.gz --alerts november.jsonl --actions actions.jsonl
+    ///
+    /// With --actions, the response actions the alerts call for are written
+    /// too, decided by the same policy and guardrails as `run`, but a replay
+    /// never calls a webhook: they are recorded as dry_run (or pending_approval).
     Replay(live::ReplayArgs),
     /// Offer load to a running engine's HTTP ingest and measure throughput and alert latency.
     ///

@@ -22,6 +22,12 @@ pub struct Config {
     pub sinks: Vec<SinkConfig>,
     #[serde(default)]
     pub suppressions: Vec<Suppression>,
+    /// Containment: which alerts call for which actions, and guardrails.
+    #[serde(default)]
+    pub response: vigie_respond::ResponseConfig,
+    /// Where action events go (same kinds as `[[sinks]]`).
+    #[serde(default)]
+    pub action_sinks: Vec<SinkConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -202,32 +208,14 @@ impl Config {
 }
 
 /// `250ms`, `30s`, `5m`, `2h`, `1d`.
+/// A configured duration in milliseconds (see [`vigie_alert::duration_ms`]).
 pub fn duration_ms(s: &str) -> anyhow::Result<i64> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (n, unit) = s.split_at(split);
-    let n: i64 = n.parse().map_err(|_| anyhow::anyhow!("`{s}` is not a duration such as 30s, 5m or 1h"))?;
-    let mult = match unit {
-        "ms" => 1,
-        "s" | "" => 1000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        _ => anyhow::bail!("`{s}`: unknown unit `{unit}` (use ms, s, m, h or d)"),
-    };
-    Ok(n * mult)
+    Ok(vigie_alert::duration_ms(s)?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(duration_ms("250ms").unwrap(), 250);
-        assert_eq!(duration_ms("5m").unwrap(), 300_000);
-        assert!(duration_ms("5 weeks").is_err());
-    }
 
     #[test]
     fn the_documented_example_parses() {
@@ -236,6 +224,11 @@ mod tests {
         assert_eq!(c.inputs.len(), 5);
         assert_eq!(c.sinks.len(), 5);
         assert_eq!(c.suppressions.len(), 1);
+        assert_eq!(c.response.when.len(), 1);
+        assert_eq!(c.response.actions.len(), 2);
+        assert_eq!(c.action_sinks.len(), 1);
+        let env = |k: &str| (k == "VIGIE_IAM_SECRET").then(|| "k".to_string());
+        vigie_respond::Policy::new(&c.response, &env).unwrap();
     }
 
     #[test]

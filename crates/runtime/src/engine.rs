@@ -14,7 +14,8 @@
 //! messages acked) only after a checkpoint covers their batch.
 
 use crate::metrics::{KindLabel, LevelLabel, Metrics};
-use crate::sinks::Sink;
+use crate::respond::Responder;
+use crate::sinks::{Record, Sink};
 use crate::store::{Checkpoint, Store};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 use std::collections::BTreeMap;
@@ -153,6 +154,8 @@ pub struct Summary {
     pub alerts_by_kind: BTreeMap<String, u64>,
     pub evicted_groups: u64,
     pub evicted_entries: u64,
+    /// Response actions written, by status.
+    pub actions: BTreeMap<String, u64>,
     pub seconds: f64,
 }
 
@@ -170,6 +173,7 @@ pub fn run_engine(
     detector: Arc<Detector>,
     mut stage: Stage,
     mut sinks: Vec<Box<dyn Sink>>,
+    mut responder: Responder,
     store: Option<&Store>,
     restored: Option<Checkpoint>,
     rx: Receiver<(u64, Msg)>,
@@ -185,6 +189,12 @@ pub fn run_engine(
                 s.restore(p)?;
             }
         }
+        for s in responder.sinks.iter_mut() {
+            if let Some(p) = c.sinks.get(s.name()) {
+                s.restore(p)?;
+            }
+        }
+        responder.policy.state = c.response;
         stage.restore(c.stage, c.open_alerts);
         positions = c.inputs;
     }
@@ -229,7 +239,7 @@ pub fn run_engine(
     // this engine wrote anything, so that a crash before the next one cuts
     // the sinks back to it instead of leaving alerts that will be redone.
     if first_start && !opts.finite {
-        checkpoint(store, &mut stage, &mut sinks, &positions, &metrics)?;
+        checkpoint(store, &mut stage, &mut sinks, &mut responder, &positions, &metrics)?;
     }
 
     while live > 0 {
@@ -256,7 +266,7 @@ pub fn run_engine(
             for d in p.detected {
                 stage.apply(d, &mut alerts);
             }
-            emit(&mut sinks, &mut alerts, &metrics)?;
+            emit(&mut sinks, &mut responder, &mut alerts, &metrics)?;
         }
         if stage.event_time() != clock.0 {
             clock = (stage.event_time(), Instant::now());
@@ -264,9 +274,10 @@ pub fn run_engine(
             let waited = clock.1.elapsed().as_millis() as i64;
             if waited > idle {
                 stage.advance(t + waited, &mut alerts);
-                emit(&mut sinks, &mut alerts, &metrics)?;
+                emit(&mut sinks, &mut responder, &mut alerts, &metrics)?;
             }
         }
+        responder.collect()?;
         metrics.queue_depth.set(pending.len() as i64);
         if let Some(t) = stage.event_time() {
             let now = jiff::Timestamp::now().as_millisecond();
@@ -282,7 +293,7 @@ pub fn run_engine(
         let due = last_checkpoint.elapsed() >= opts.checkpoint_every || ack_due;
         if dirty && due && !opts.finite {
             let t = Instant::now();
-            checkpoint(store, &mut stage, &mut sinks, &positions, &metrics)?;
+            checkpoint(store, &mut stage, &mut sinks, &mut responder, &positions, &metrics)?;
             last_cost = t.elapsed();
             acks.drain(..).for_each(|a| a(true));
             last_checkpoint = Instant::now();
@@ -292,13 +303,14 @@ pub fn run_engine(
     }
     if opts.finite {
         stage.finish(&mut alerts);
-        emit(&mut sinks, &mut alerts, &metrics)?;
+        emit(&mut sinks, &mut responder, &mut alerts, &metrics)?;
     }
     for s in sinks.iter_mut() {
         s.flush()?;
     }
+    responder.flush()?;
     if !opts.finite {
-        checkpoint(store, &mut stage, &mut sinks, &positions, &metrics)?;
+        checkpoint(store, &mut stage, &mut sinks, &mut responder, &positions, &metrics)?;
     }
     acks.drain(..).for_each(|a| a(true));
     for w in workers {
@@ -318,6 +330,7 @@ pub fn run_engine(
     summary.merged = stage.merger.state.merged;
     summary.evicted_groups = stage.correlator.stats.evicted_groups;
     summary.evicted_entries = stage.correlator.stats.evicted_entries;
+    summary.actions = responder.written.clone();
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
 }
@@ -356,7 +369,12 @@ fn detect_batch(
     Processed { input: b.input, detected, decode_errors, position: b.position, ack: b.ack }
 }
 
-fn emit(sinks: &mut [Box<dyn Sink>], alerts: &mut Vec<Alert>, metrics: &Metrics) -> anyhow::Result<()> {
+fn emit(
+    sinks: &mut [Box<dyn Sink>],
+    responder: &mut Responder,
+    alerts: &mut Vec<Alert>,
+    metrics: &Metrics,
+) -> anyhow::Result<()> {
     for a in alerts.drain(..) {
         let json = serde_json::to_vec(&a)?;
         let kind = match a.alert.kind {
@@ -367,8 +385,9 @@ fn emit(sinks: &mut [Box<dyn Sink>], alerts: &mut Vec<Alert>, metrics: &Metrics)
         };
         metrics.alerts.get_or_create(&LevelLabel { level: a.rule.level.clone(), kind: kind.into() }).inc();
         for s in sinks.iter_mut() {
-            s.write(&a, &json)?;
+            s.write(Record::alert(&a), &json)?;
         }
+        responder.on_alert(&a)?;
     }
     Ok(())
 }
@@ -377,19 +396,26 @@ fn checkpoint(
     store: Option<&Store>,
     stage: &mut Stage,
     sinks: &mut [Box<dyn Sink>],
+    responder: &mut Responder,
     positions: &BTreeMap<String, serde_json::Value>,
     metrics: &Metrics,
 ) -> anyhow::Result<()> {
     for s in sinks.iter_mut() {
         s.flush()?;
     }
+    responder.flush()?;
     let Some(store) = store else { return Ok(()) };
     let changes = stage.open_alert_changes();
     let c = Checkpoint {
         open_alerts: Vec::new(),
         stage: stage.snapshot(),
         inputs: positions.clone(),
-        sinks: sinks.iter().filter_map(|s| s.position().map(|p| (s.name().to_string(), p))).collect(),
+        sinks: sinks
+            .iter()
+            .chain(responder.sinks.iter())
+            .filter_map(|s| s.position().map(|p| (s.name().to_string(), p)))
+            .collect(),
+        response: responder.policy.state.clone(),
     };
     let bytes = store.save(&c, &changes)?;
     metrics.checkpoints.inc();

@@ -9,6 +9,7 @@
 pub mod config;
 pub mod engine;
 pub mod metrics;
+pub mod respond;
 pub mod sinks;
 pub mod sources;
 pub mod store;
@@ -76,19 +77,41 @@ fn workers(cfg: &Config) -> usize {
     cfg.engine.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
 }
 
+/// The response policy as configured; `secret_env` is read from the
+/// process environment.
+pub fn policy(cfg: &Config) -> Result<vigie_respond::Policy> {
+    Ok(vigie_respond::Policy::new(&cfg.response, &|k| std::env::var(k).ok())?)
+}
+
 /// `vigie replay`: files through the same engine as `run`, as fast as they
-/// can be read, in event time; open windows are judged at the end.
-pub fn replay(cfg: &Config, inputs: &[PathBuf], alerts: &std::path::Path) -> Result<Summary> {
+/// can be read, in event time; open windows are judged at the end. Response
+/// actions are decided exactly as `run` would, but never called: a replay of
+/// last month's logs must not suspend anyone today.
+pub fn replay(
+    cfg: &Config,
+    inputs: &[PathBuf],
+    alerts: &std::path::Path,
+    actions: Option<&std::path::Path>,
+) -> Result<Summary> {
     let files = vigie_events::discover(inputs)?;
-    // A replay writes a fresh alert file: the same input gives the same file.
-    if alerts.exists() {
-        std::fs::remove_file(alerts).with_context(|| format!("{}", alerts.display()))?;
+    // A replay writes fresh files: the same input gives the same files.
+    for out in std::iter::once(alerts).chain(actions) {
+        if out.exists() {
+            std::fs::remove_file(out).with_context(|| format!("{}", out.display()))?;
+        }
     }
     let engine = Arc::new(build_engine(cfg)?);
     let detector = Arc::new(Detector::new(engine.clone(), Clock::new(&cfg.engine.timestamp_fields)));
     let stage = Stage::new(engine, &stage_config(cfg)?)?;
     let metrics = Arc::new(metrics::Metrics::default());
     let sinks: Vec<Box<dyn sinks::Sink>> = vec![Box::new(sinks::JsonlSink::open("alerts", alerts)?)];
+    let mut action_sinks: Vec<Box<dyn sinks::Sink>> = Vec::new();
+    if let Some(path) = actions {
+        action_sinks.push(Box::new(sinks::JsonlSink::open("actions", path)?));
+    }
+    let mut policy = policy(cfg)?;
+    policy.force_dry_run();
+    let responder = respond::Responder::new(policy, action_sinks, None, metrics.clone())?;
     let (feed, rx) = engine::channel(cfg.engine.queue, metrics.clone());
     let reader = std::thread::spawn(move || sources::files::read_all(&files, 0, &feed));
     let opts = EngineOptions {
@@ -100,7 +123,7 @@ pub fn replay(cfg: &Config, inputs: &[PathBuf], alerts: &std::path::Path) -> Res
         finite: true,
         idle_advance_ms: None,
     };
-    let summary = engine::run_engine(detector, stage, sinks, None, None, rx, opts, metrics)?;
+    let summary = engine::run_engine(detector, stage, sinks, responder, None, None, rx, opts, metrics)?;
     reader.join().map_err(|_| anyhow::anyhow!("file reader panicked"))??;
     Ok(summary)
 }
@@ -145,7 +168,9 @@ pub fn run(cfg: &Config, stop: Arc<AtomicBool>) -> Result<Summary> {
         tracing::info!(dir = %cfg.engine.state_dir.display(), "resuming from checkpoint");
     }
     let metrics = Arc::new(metrics::Metrics::default());
-    let sinks = sinks::build(&cfg.sinks, rt.handle(), &metrics)?;
+    let sinks = sinks::build("", &cfg.sinks, rt.handle(), &metrics)?;
+    let action_sinks = sinks::build("actions:", &cfg.action_sinks, rt.handle(), &metrics)?;
+    let responder = respond::Responder::new(policy(cfg)?, action_sinks, Some(rt.handle()), metrics.clone())?;
     let (mut feed, rx) = engine::channel(cfg.engine.queue, metrics.clone());
     feed.stop = stop.clone();
 
@@ -272,7 +297,7 @@ pub fn run(cfg: &Config, stop: Arc<AtomicBool>) -> Result<Summary> {
             false => None,
         },
     };
-    let summary = engine::run_engine(detector, stage, sinks, Some(&store), restored, rx, opts, metrics);
+    let summary = engine::run_engine(detector, stage, sinks, responder, Some(&store), restored, rx, opts, metrics);
     stop.store(true, Ordering::Relaxed);
     let _ = rt.block_on(http);
     for t in threads {

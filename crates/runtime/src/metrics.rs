@@ -36,6 +36,12 @@ pub struct KindLabel {
     pub kind: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ActionLabel {
+    pub action: String,
+    pub status: String,
+}
+
 pub struct Metrics {
     pub registry: Registry,
     pub events_in: Family<InputLabel, Counter>,
@@ -47,6 +53,8 @@ pub struct Metrics {
     pub suppressed: Counter,
     pub merged: Counter,
     pub sink_errors: Family<SinkLabel, Counter>,
+    /// Response actions, by type and status.
+    pub actions: Family<ActionLabel, Counter>,
     pub state_groups: Gauge,
     pub state_entries: Gauge,
     pub evictions: Family<KindLabel, Counter>,
@@ -69,6 +77,7 @@ impl Default for Metrics {
             suppressed: Counter::default(),
             merged: Counter::default(),
             sink_errors: Family::default(),
+            actions: Family::default(),
             state_groups: Gauge::default(),
             state_entries: Gauge::default(),
             evictions: Family::default(),
@@ -94,6 +103,7 @@ impl Default for Metrics {
         registry.register("alerts_suppressed", "Alerts silenced by a configured suppression", m.suppressed.clone());
         registry.register("alerts_merged", "Repeats merged into an open alert", m.merged.clone());
         registry.register("sink_errors", "Alerts a sink failed to deliver after its retries", m.sink_errors.clone());
+        registry.register("actions", "Response actions, by action and status", m.actions.clone());
         registry.register("state_groups", "Correlation groups held", m.state_groups.clone());
         registry.register("state_entries", "Correlation window entries held", m.state_entries.clone());
         registry.register("state_evictions", "State evicted by a bound, by kind", m.evictions.clone());

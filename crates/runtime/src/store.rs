@@ -23,6 +23,9 @@ pub struct Checkpoint {
     pub open_alerts: Vec<vigie_alert::Open>,
     pub inputs: BTreeMap<String, serde_json::Value>,
     pub sinks: BTreeMap<String, serde_json::Value>,
+    /// The response policy's memory (rate limits, cooldowns).
+    #[serde(default)]
+    pub response: vigie_respond::PolicyState,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -56,7 +56,7 @@ fn syslog_over_udp_and_tcp_with_a_truncated_frame() {
     assert_eq!(a.len(), 3, "the JSON payloads were decoded and correlated: {a:?}");
 }
 
-/// Deliveries received: (signature header, alert id header, body).
+/// Deliveries received: (signature header, alert or action id header, body).
 type Received = Arc<Mutex<Vec<(String, String, Vec<u8>)>>>;
 
 /// A webhook receiver that fails the first two deliveries, then records.
@@ -68,22 +68,21 @@ fn receiver(port: u16) -> Received {
         let rt = tokio::runtime::Runtime::new().unwrap();
         rt.block_on(async move {
             use axum::http::{HeaderMap, StatusCode};
-            let app = axum::Router::new().route(
-                "/hook",
-                axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
-                    let (g, failures) = (g.clone(), failures.clone());
-                    async move {
-                        let mut f = failures.lock().unwrap();
-                        if *f > 0 {
-                            *f -= 1;
-                            return StatusCode::INTERNAL_SERVER_ERROR;
-                        }
-                        let h = |k: &str| headers.get(k).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-                        g.lock().unwrap().push((h("x-vigie-signature"), h("x-vigie-alert-id"), body.to_vec()));
-                        StatusCode::OK
+            let handler = axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
+                let (g, failures) = (g.clone(), failures.clone());
+                async move {
+                    let mut f = failures.lock().unwrap();
+                    if *f > 0 {
+                        *f -= 1;
+                        return StatusCode::INTERNAL_SERVER_ERROR;
                     }
-                }),
-            );
+                    let h = |k: &str| headers.get(k).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+                    let id = h("x-vigie-alert-id") + &h("x-vigie-action-id");
+                    g.lock().unwrap().push((h("x-vigie-signature"), id, body.to_vec()));
+                    StatusCode::OK
+                }
+            });
+            let app = axum::Router::new().route("/hook", handler.clone()).route("/act", handler);
             let l = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
             axum::serve(l, app).await.unwrap();
         });
@@ -118,6 +117,70 @@ fn webhook_deliveries_are_signed_and_retried() {
         assert_eq!(v["alert"]["id"].as_str(), Some(id.as_str()));
     }
     e.finish();
+}
+
+#[test]
+fn response_actions_call_signed_webhooks_and_are_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let hook = free_port();
+    let got = receiver(hook);
+    let actions = dir.path().join("actions.jsonl");
+    let e = Running::start(&format!(
+        r#"[rules]
+paths = [{:?}]
+[engine]
+state_dir = {:?}
+[server]
+listen = "127.0.0.1:{}"
+token = "{TOKEN}"
+[[inputs]]
+type = "http"
+[response]
+never_block = ["198.51.100.0/24"]
+[[response.when]]
+kinds = ["correlation"]
+level = "high"
+actions = ["suspend_user", "block_ip"]
+[response.actions.suspend_user]
+url = "http://127.0.0.1:{hook}/act"
+secret = "act-s3cret"
+max_retries = 4
+payload = {{ login = "{{{{user.name}}}}", alert = "{{{{alert.id}}}}" }}
+[[action_sinks]]
+type = "jsonl"
+path = {:?}
+"#,
+        rules_dir(),
+        dir.path().join("state").display().to_string(),
+        free_port(),
+        actions.display().to_string(),
+    ));
+    let (s, _) = http(
+        &e.addr,
+        "POST",
+        "/ingest",
+        &[("Authorization", "Bearer t"), ("Content-Type", "application/x-ndjson")],
+        auth_sample().as_bytes(),
+    );
+    assert_eq!(s, 200);
+    let summary = e.finish();
+    let got = got.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "one suspension, delivered after two failed attempts: {got:?}");
+    let (sig, id, body) = &got[0];
+    assert_eq!(sig, &vigie_runtime::sinks::signature(b"act-s3cret", body));
+    let v: serde_json::Value = serde_json::from_slice(body).unwrap();
+    assert_eq!(v["login"], "adv00077", "the high alert: success after repeated failures");
+    let recs = alerts(&actions);
+    assert_eq!(recs.len(), 2, "{recs:?}");
+    let suspend = recs.iter().find(|r| r["action"]["type"] == "suspend_user").unwrap();
+    assert_eq!(suspend["action"]["status"], "executed");
+    assert_eq!(suspend["action"]["id"].as_str(), Some(id.as_str()));
+    assert_eq!(suspend["action"]["response"]["attempts"], 3);
+    assert_eq!(suspend["alert"]["id"], v["alert"]);
+    // The attacker's address is in never_block: held for a person.
+    let block = recs.iter().find(|r| r["action"]["type"] == "block_ip").unwrap();
+    assert_eq!(block["action"]["status"], "pending_approval");
+    assert_eq!(summary.actions.get("executed"), Some(&1));
 }
 
 #[test]

@@ -12,7 +12,7 @@ fn config() -> Config {
 fn replay_finds_the_three_authentication_attacks() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("alerts.jsonl");
-    let s = vigie_runtime::replay(&config(), &[repo().join("samples/app/auth-attacks.jsonl")], &out).unwrap();
+    let s = vigie_runtime::replay(&config(), &[repo().join("samples/app/auth-attacks.jsonl")], &out, None).unwrap();
     assert_eq!(s.events, 25);
     let a = alerts(&out);
     let names: Vec<&str> = a.iter().map(|x| x["rule"]["name"].as_str().unwrap()).collect();
@@ -41,8 +41,8 @@ fn a_replay_is_deterministic() {
     let inputs = [repo().join("samples")];
     let (one, two) = (dir.path().join("1.jsonl"), dir.path().join("2.jsonl"));
     let cfg = Config::default();
-    vigie_runtime::replay(&cfg, &inputs, &one).unwrap();
-    vigie_runtime::replay(&cfg, &inputs, &two).unwrap();
+    vigie_runtime::replay(&cfg, &inputs, &one, None).unwrap();
+    vigie_runtime::replay(&cfg, &inputs, &two, None).unwrap();
     let (a, b) = (std::fs::read(&one).unwrap(), std::fs::read(&two).unwrap());
     assert!(!a.is_empty());
     assert_eq!(a, b, "same input, same alerts, same ids");
@@ -60,7 +60,7 @@ fn repeats_merge_into_one_alert_with_a_count() {
     }
     std::fs::write(&input, lines).unwrap();
     let out = dir.path().join("alerts.jsonl");
-    let s = vigie_runtime::replay(&config(), &[input], &out).unwrap();
+    let s = vigie_runtime::replay(&config(), &[input], &out, None).unwrap();
     let a = alerts(&out);
     assert_eq!(a.len(), 2, "the first sight, then its final tally: {a:?}");
     assert_eq!(a[0]["alert"]["status"], "new");
@@ -79,7 +79,34 @@ fn suppressions_silence_and_count() {
         rules_dir()
     ))
     .unwrap();
-    let s = vigie_runtime::replay(&cfg, &[repo().join("samples/app/auth-attacks.jsonl")], &out).unwrap();
+    let s = vigie_runtime::replay(&cfg, &[repo().join("samples/app/auth-attacks.jsonl")], &out, None).unwrap();
     assert_eq!(alerts(&out).len(), 2);
     assert_eq!(s.suppressed, 1);
+}
+
+#[test]
+fn replay_records_actions_but_never_calls_a_webhook() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = Config::parse(&format!(
+        "[rules]\npaths = [{:?}]\n[[response.when]]\nkinds = [\"correlation\"]\nlevel = \"high\"\nactions = [\"suspend_user\", \"create_ticket\"]\n[response.actions.suspend_user]\nurl = \"http://127.0.0.1:9/never-called\"\nsecret = \"k\"\n",
+        rules_dir()
+    ))
+    .unwrap();
+    let input = [repo().join("samples/app/auth-attacks.jsonl")];
+    let (alerts_out, actions_out) = (dir.path().join("alerts.jsonl"), dir.path().join("actions.jsonl"));
+    let s = vigie_runtime::replay(&cfg, &input, &alerts_out, Some(&actions_out)).unwrap();
+    let first = std::fs::read(&actions_out).unwrap();
+    let acts = alerts(&actions_out);
+    let types: Vec<(&str, &str)> =
+        acts.iter().map(|a| (a["action"]["type"].as_str().unwrap(), a["action"]["status"].as_str().unwrap())).collect();
+    // Two high alerts: spraying (no account: a ticket only) and the success
+    // after failures (account adv00077: suspended, dry, and a ticket).
+    assert_eq!(types, vec![("create_ticket", "dry_run"), ("suspend_user", "dry_run"), ("create_ticket", "dry_run")]);
+    assert_eq!(acts[1]["user"]["name"], "adv00077");
+    assert_eq!(s.actions.get("dry_run"), Some(&3));
+    // Every action names an alert of the alert file.
+    let ids: Vec<String> = alerts(&alerts_out).iter().map(|a| a["alert"]["id"].as_str().unwrap().to_string()).collect();
+    assert!(acts.iter().all(|a| ids.contains(&a["alert"]["id"].as_str().unwrap().to_string())));
+    vigie_runtime::replay(&cfg, &input, &alerts_out, Some(&actions_out)).unwrap();
+    assert_eq!(std::fs::read(&actions_out).unwrap(), first, "deterministic");
 }

@@ -102,7 +102,7 @@ fn syslog_sink_sends_rfc5424_with_the_alert_as_json() {
         event: None,
     };
     let json = serde_json::to_vec(&alert).unwrap();
-    sink.write(&alert, &json).unwrap();
+    sink.write(vigie_runtime::sinks::Record::alert(&alert), &json).unwrap();
     sink.flush().unwrap();
     let mut buf = [0u8; 4096];
     let n = listener.recv(&mut buf).unwrap();

@@ -1,10 +1,9 @@
 //! JSON-lines file and standard output.
 
-use super::{Sink, SinkError};
+use super::{Record, Sink, SinkError};
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use vigie_alert::Alert;
 
 /// Appends one alert per line. Its checkpointed position is the file's
 /// length: after a crash the file is cut back to it, and the alerts that
@@ -40,7 +39,7 @@ impl Sink for JsonlSink {
         &self.name
     }
 
-    fn write(&mut self, _alert: &Alert, json: &[u8]) -> Result<(), SinkError> {
+    fn write(&mut self, _rec: Record<'_>, json: &[u8]) -> Result<(), SinkError> {
         self.out.write_all(json).and_then(|_| self.out.write_all(b"\n")).map_err(|e| self.err(e))?;
         self.len += json.len() as u64 + 1;
         Ok(())
@@ -86,7 +85,7 @@ impl Sink for StdoutSink {
         &self.name
     }
 
-    fn write(&mut self, _alert: &Alert, json: &[u8]) -> Result<(), SinkError> {
+    fn write(&mut self, _rec: Record<'_>, json: &[u8]) -> Result<(), SinkError> {
         let r = self.out.write_all(json).and_then(|_| self.out.write_all(b"\n"));
         r.map_err(|e| SinkError { sink: self.name.clone(), message: e.to_string() })
     }

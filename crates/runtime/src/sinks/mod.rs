@@ -1,5 +1,5 @@
-//! Sinks: where alerts go. Every alert goes to every sink, as the same JSON
-//! object (the alert contract). A sink's `flush` is its durability point: the
+//! Sinks: where alerts (and action events) go. Every alert goes to every
+//! sink, as the same JSON object (the alert contract). A sink's `flush` is its durability point: the
 //! engine flushes every sink before it writes a checkpoint, so an alert
 //! covered by a checkpoint has been delivered (or counted as failed).
 
@@ -11,12 +11,35 @@ mod webhook;
 pub use file::{JsonlSink, StdoutSink};
 pub use nats::NatsSink;
 pub use syslog::SyslogSink;
-pub use webhook::{WebhookSink, signature};
+pub use webhook::{Delivery, WebhookSink, post_signed, signature};
 
 use crate::config::SinkConfig;
 use crate::metrics::Metrics;
 use std::sync::Arc;
-use vigie_alert::Alert;
+
+/// What a sink may need to know of a record besides its JSON: alerts and
+/// action events travel through the same sinks.
+#[derive(Debug, Clone, Copy)]
+pub struct Record<'a> {
+    /// `alert` or `action`.
+    pub stream: &'static str,
+    /// Deterministic id (receivers deduplicate on it).
+    pub id: &'a str,
+    /// Event time, RFC 3339.
+    pub timestamp: &'a str,
+    /// Sigma level of the alert behind it.
+    pub level: &'a str,
+}
+
+impl<'a> Record<'a> {
+    pub fn alert(a: &'a vigie_alert::Alert) -> Record<'a> {
+        Record { stream: "alert", id: &a.alert.id, timestamp: &a.timestamp, level: &a.rule.level }
+    }
+
+    pub fn action(a: &'a vigie_respond::ActionRecord) -> Record<'a> {
+        Record { stream: "action", id: &a.action.id, timestamp: &a.timestamp, level: &a.alert.level }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 #[error("sink {sink}: {message}")]
@@ -27,8 +50,8 @@ pub struct SinkError {
 
 pub trait Sink: Send {
     fn name(&self) -> &str;
-    /// Hand over one alert; `json` is its serialised form.
-    fn write(&mut self, alert: &Alert, json: &[u8]) -> Result<(), SinkError>;
+    /// Hand over one record; `json` is its serialised form.
+    fn write(&mut self, rec: Record<'_>, json: &[u8]) -> Result<(), SinkError>;
     /// Make everything written so far durable or delivered.
     fn flush(&mut self) -> Result<(), SinkError>;
     /// Where the sink stands, for the checkpoint (a file's length).
@@ -43,15 +66,17 @@ pub trait Sink: Send {
     }
 }
 
-/// Build the configured sinks. Network sinks run on `rt`.
+/// Build the configured sinks, named `<prefix><kind>#<n>` (alert sinks have
+/// no prefix, action sinks `actions:`). Network sinks run on `rt`.
 pub fn build(
+    prefix: &str,
     configs: &[SinkConfig],
     rt: &tokio::runtime::Handle,
     metrics: &Arc<Metrics>,
 ) -> anyhow::Result<Vec<Box<dyn Sink>>> {
     let mut out: Vec<Box<dyn Sink>> = Vec::new();
     for (i, c) in configs.iter().enumerate() {
-        let name = |kind: &str| format!("{kind}#{i}");
+        let name = |kind: &str| format!("{prefix}{kind}#{i}");
         out.push(match c {
             SinkConfig::Jsonl { path } => Box::new(JsonlSink::open(&name("jsonl"), path)?),
             SinkConfig::Stdout => Box::new(StdoutSink::new(&name("stdout"))),

@@ -2,8 +2,7 @@
 //! the subject, `Nats-Msg-Id` is the alert id, so the server drops a
 //! re-delivery (after a crash) within its duplicate window.
 
-use super::{Sink, SinkError};
-use vigie_alert::Alert;
+use super::{Record, Sink, SinkError};
 
 pub struct NatsSink {
     name: String,
@@ -24,9 +23,9 @@ impl Sink for NatsSink {
         &self.name
     }
 
-    fn write(&mut self, alert: &Alert, json: &[u8]) -> Result<(), SinkError> {
+    fn write(&mut self, rec: Record<'_>, json: &[u8]) -> Result<(), SinkError> {
         let mut headers = async_nats::HeaderMap::new();
-        headers.insert("Nats-Msg-Id", alert.alert.id.as_str());
+        headers.insert("Nats-Msg-Id", rec.id);
         let (client, subject, body) = (self.client.clone(), self.subject.clone(), bytes::Bytes::copy_from_slice(json));
         self.rt
             .block_on(client.publish_with_headers(subject, headers, body))

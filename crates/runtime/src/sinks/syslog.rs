@@ -1,10 +1,9 @@
 //! Syslog: RFC 5424 messages whose MSG is the alert as JSON, over UDP or
 //! TCP (octet-counted framing, RFC 6587), for SIEMs that only take syslog.
 
-use super::{Sink, SinkError};
+use super::{Record, Sink, SinkError};
 use std::io::Write;
 use std::net::{TcpStream, UdpSocket};
-use vigie_alert::Alert;
 
 enum Conn {
     Udp(UdpSocket),
@@ -50,9 +49,9 @@ fn severity(level: &str) -> u8 {
 }
 
 /// One RFC 5424 line: facility security/authorization (4, as `auth`).
-pub fn format(alert: &Alert, json: &[u8], host: &str) -> Vec<u8> {
-    let pri = 4 * 8 + severity(&alert.rule.level) as u32;
-    let mut line = format!("<{pri}>1 {} {host} vigie - alert - ", alert.timestamp).into_bytes();
+pub fn format(rec: Record<'_>, json: &[u8], host: &str) -> Vec<u8> {
+    let pri = 4 * 8 + severity(rec.level) as u32;
+    let mut line = format!("<{pri}>1 {} {host} vigie - {} - ", rec.timestamp, rec.stream).into_bytes();
     line.extend_from_slice(json);
     line
 }
@@ -62,8 +61,8 @@ impl Sink for SyslogSink {
         &self.name
     }
 
-    fn write(&mut self, alert: &Alert, json: &[u8]) -> Result<(), SinkError> {
-        let msg = format(alert, json, &self.host);
+    fn write(&mut self, rec: Record<'_>, json: &[u8]) -> Result<(), SinkError> {
+        let msg = format(rec, json, &self.host);
         match &mut self.conn {
             Conn::Udp(s) => s.send(&msg).map(|_| ()).map_err(|e| self.err(e)),
             Conn::Tcp(slot) => {

@@ -2,18 +2,17 @@
 //!
 //! The receiver verifies `X-Vigie-Signature: sha256=<hex>`, the HMAC-SHA256
 //! of the exact body under the shared secret, so that nobody else can make a
-//! SOAR suspend an account. `X-Vigie-Alert-Id` lets it deduplicate a
-//! re-delivery after a crash. Failures (network errors, 5xx, 429) are
+//! SOAR suspend an account. `X-Vigie-Alert-Id` (`X-Vigie-Action-Id` for an
+//! action event) lets it deduplicate a re-delivery after a crash. Failures (network errors, 5xx, 429) are
 //! retried with exponential backoff; a 4xx other than 429 is not retried.
 
-use super::{Sink, SinkError};
+use super::{Record, Sink, SinkError};
 use crate::metrics::{Metrics, SinkLabel};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
-use vigie_alert::Alert;
 
 /// Deliveries in flight at once.
 const CONCURRENCY: usize = 8;
@@ -30,7 +29,7 @@ type Progress = Arc<(Mutex<(u64, u64)>, Condvar)>;
 
 pub struct WebhookSink {
     name: String,
-    tx: mpsc::Sender<(String, bytes::Bytes)>,
+    tx: mpsc::Sender<(&'static str, String, bytes::Bytes)>,
     progress: Progress,
 }
 
@@ -47,7 +46,7 @@ impl WebhookSink {
             .timeout(Duration::from_secs(10))
             .build()
             .map_err(|e| anyhow::anyhow!("webhook {url}: {e}"))?;
-        let (tx, rx) = mpsc::channel::<(String, bytes::Bytes)>(1024);
+        let (tx, rx) = mpsc::channel::<(&'static str, String, bytes::Bytes)>(1024);
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
         let progress: Progress = Arc::new((Mutex::new((0, 0)), Condvar::new()));
         for _ in 0..CONCURRENCY {
@@ -56,8 +55,9 @@ impl WebhookSink {
             rt.spawn(async move {
                 loop {
                     let next = rx.lock().await.recv().await;
-                    let Some((id, body)) = next else { break };
-                    if !deliver(&client, &url, &secret, &id, body, max_retries).await {
+                    let Some((stream, id, body)) = next else { break };
+                    let header = if stream == "action" { "x-vigie-action-id" } else { "x-vigie-alert-id" };
+                    if !post_signed(&client, &url, &secret, (header, &id), body, max_retries).await.ok {
                         metrics.sink_errors.get_or_create(&label).inc();
                     }
                     let (lock, cv) = &*progress;
@@ -72,40 +72,71 @@ impl WebhookSink {
     }
 }
 
-async fn deliver(
+/// How a signed POST ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub ok: bool,
+    /// The last HTTP status received, if any.
+    pub status: Option<u16>,
+    pub attempts: u32,
+    /// The last network error, if any.
+    pub error: Option<String>,
+}
+
+/// POST `body` signed with `secret`, retrying network errors, 5xx and 429
+/// with exponential backoff; another 4xx is final. `id` is a header that
+/// lets the receiver drop a re-delivery.
+pub async fn post_signed(
     client: &reqwest::Client,
     url: &str,
     secret: &[u8],
-    id: &str,
+    id: (&str, &str),
     body: bytes::Bytes,
     retries: u32,
-) -> bool {
+) -> Delivery {
     let sig = signature(secret, &body);
+    let mut d = Delivery { ok: false, status: None, attempts: 0, error: None };
     for attempt in 0..=retries {
         if attempt > 0 {
             let backoff = Duration::from_millis(100u64.saturating_mul(1 << attempt.min(10)));
             tokio::time::sleep(backoff.min(Duration::from_secs(30))).await;
         }
+        d.attempts = attempt + 1;
         let resp = client
             .post(url)
             .header("content-type", "application/json")
             .header("x-vigie-signature", &sig)
-            .header("x-vigie-alert-id", id)
+            .header(id.0, id.1)
             .body(body.clone())
             .send()
             .await;
         match resp {
-            Ok(r) if r.status().is_success() => return true,
-            Ok(r) if r.status().is_client_error() && r.status().as_u16() != 429 => {
-                tracing::warn!(url, status = r.status().as_u16(), alert = id, "webhook refused the alert; not retried");
-                return false;
+            Ok(r) => {
+                let status = r.status();
+                d.status = Some(status.as_u16());
+                if status.is_success() {
+                    d.ok = true;
+                    return d;
+                }
+                if status.is_client_error() && status.as_u16() != 429 {
+                    tracing::warn!(
+                        url,
+                        status = status.as_u16(),
+                        id = id.1,
+                        "webhook refused the request; not retried"
+                    );
+                    return d;
+                }
+                tracing::debug!(url, status = status.as_u16(), attempt, "webhook failed; retrying");
             }
-            Ok(r) => tracing::debug!(url, status = r.status().as_u16(), attempt, "webhook failed; retrying"),
-            Err(e) => tracing::debug!(url, error = %e, attempt, "webhook unreachable; retrying"),
+            Err(e) => {
+                tracing::debug!(url, error = %e, attempt, "webhook unreachable; retrying");
+                d.error = Some(e.to_string());
+            }
         }
     }
-    tracing::warn!(url, alert = id, retries, "webhook delivery given up after retries");
-    false
+    tracing::warn!(url, id = id.1, retries, "webhook delivery given up after retries");
+    d
 }
 
 impl Sink for WebhookSink {
@@ -113,8 +144,8 @@ impl Sink for WebhookSink {
         &self.name
     }
 
-    fn write(&mut self, alert: &Alert, json: &[u8]) -> Result<(), SinkError> {
-        let item = (alert.alert.id.clone(), bytes::Bytes::copy_from_slice(json));
+    fn write(&mut self, rec: Record<'_>, json: &[u8]) -> Result<(), SinkError> {
+        let item = (rec.stream, rec.id.to_string(), bytes::Bytes::copy_from_slice(json));
         self.tx
             .blocking_send(item)
             .map_err(|_| SinkError { sink: self.name.clone(), message: "delivery tasks stopped".into() })?;
