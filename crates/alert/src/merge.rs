@@ -134,7 +134,7 @@ impl Merger {
             state.by_start.insert((o.first_ms, o.alert.alert.id.clone()));
             state.open.insert(o.alert.alert.id.clone(), o);
         }
-        self.index = state.open.iter().map(|(k, o)| ((o.alert.rule.id.clone(), o.alert.entity()), k.clone())).collect();
+        self.index = state.open.iter().map(|(k, o)| (merge_key(&o.alert), k.clone())).collect();
         self.state = state;
         self.dirty.clear();
     }
@@ -158,7 +158,7 @@ impl Merger {
             self.state.suppressed[i] += 1;
             return None;
         }
-        let key = (alert.rule.id.clone(), alert.entity());
+        let key = merge_key(&alert);
         if let Some(open) = self.index.get(&key).and_then(|k| self.state.open.get_mut(k))
             && ts_ms - open.first_ms <= self.window_ms
         {
@@ -212,7 +212,7 @@ impl Merger {
     fn finish(&mut self, id: &str) -> Option<Alert> {
         let o = self.state.open.remove(id)?;
         self.dirty.insert(id.to_string());
-        self.index.remove(&(o.alert.rule.id.clone(), o.alert.entity()));
+        self.index.remove(&merge_key(&o.alert));
         (o.alert.alert.count > 1).then(|| {
             let mut a = o.alert;
             a.alert.status = Status::Updated;
@@ -234,6 +234,13 @@ impl Merger {
                 && s.source_ip.as_deref().is_none_or(|ip| a.source.as_ref().is_some_and(|x| x.ip == ip))
         })
     }
+}
+
+/// Repeats merge by rule, level and entity: a rule that escalates (an
+/// analytic going from medium to high as the count climbs) raises a new
+/// alert instead of vanishing into the first one's count.
+fn merge_key(a: &Alert) -> (String, String) {
+    (format!("{}\u{1f}{}", a.rule.id, a.rule.level), a.entity())
 }
 
 #[cfg(test)]

@@ -16,6 +16,12 @@ pub fn rule_sources() -> Vec<Source> {
     files().into_iter().filter(|(p, _)| p.starts_with("sigma/") || p.starts_with("vigie/")).map(to_source).collect()
 }
 
+/// The bundled behaviour-analytics configuration (analytics/default.yml),
+/// as YAML text.
+pub fn analytics_yaml() -> &'static str {
+    include_str!("../../../analytics/default.yml")
+}
+
 /// The built-in placeholder values for the `expand` modifier.
 pub fn placeholders() -> Placeholders {
     files()

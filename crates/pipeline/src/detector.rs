@@ -64,6 +64,9 @@ pub struct Detected {
     pub event: Option<serde_json::Value>,
     pub input: String,
     pub offset: u64,
+    /// The act of a named account, for the behaviour analytics (events of
+    /// the canonical application schema).
+    pub activity: Option<vigie_analytics::Activity>,
 }
 
 /// The shared, immutable half: engine, per-rule plans and the clock.
@@ -71,6 +74,8 @@ pub struct Detector {
     pub engine: Arc<Engine>,
     pub plans: Vec<RulePlan>,
     pub clock: Clock,
+    /// Reads accounts' acts for the analytics; `None` turns them off.
+    pub extractor: Option<vigie_analytics::Extractor>,
 }
 
 /// Per-thread working memory of a [`Detector`].
@@ -106,7 +111,7 @@ impl Detector {
                 RulePlan { standalone, correlated: corr.wants(&rs), fields }
             })
             .collect();
-        Detector { engine, plans, clock }
+        Detector { engine, plans, clock, extractor: Some(vigie_analytics::Extractor::default()) }
     }
 
     pub fn work(&self) -> Work {
@@ -124,6 +129,10 @@ impl Detector {
             offset: origin.offset,
             ..Detected::default()
         };
+        if let Some(x) = &self.extractor {
+            // Its time is settled by the stage (which knows the newest seen).
+            d.activity = x.extract(ev, d.ts.unwrap_or(0), &format!("{}:{}", origin.input, origin.offset));
+        }
         if w.hits.is_empty() {
             return d;
         }

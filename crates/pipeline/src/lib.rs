@@ -3,7 +3,8 @@
 //! ```text
 //!   event ──▶ Detector (stateless, every core) ──▶ Detected ──▶ Stage (stateful, in order) ──▶ alerts
 //!             event time, Sigma match,                          correlations, merging,
-//!             entity and correlation fields                     suppressions
+//!             entity and correlation fields,                    suppressions, behaviour
+//!             the account's act (analytics)                     analytics, risk, incidents
 //! ```
 //!
 //! `vigie replay` and `vigie run` both drive exactly these two types, which
@@ -14,4 +15,4 @@ mod stage;
 pub mod time;
 
 pub use detector::{Detected, Detector, Match, Origin, RulePlan, Work};
-pub use stage::{Stage, StageConfig, StageState, StageStats};
+pub use stage::{RowChanges, Rows, Stage, StageConfig, StageError, StageState, StageStats};

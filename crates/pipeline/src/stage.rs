@@ -11,6 +11,7 @@ use vigie_alert::{
     Alert, AlertHeader, AlertKind, Merger, MergerState, RuleRef, SourceRef, Status, Suppression, SuppressionError,
     UserRef, alert_id, rfc3339,
 };
+use vigie_analytics::{Account, Analytics, AnalyticsConfig, Contribution, Incident, Risk, Score};
 use vigie_correlate::{Correlator, Firing, Limits, Signal, Snapshot, Spec};
 use vigie_detect::Engine;
 use vigie_sigma::Meta;
@@ -36,6 +37,18 @@ pub struct StageState {
     pub correlations: Snapshot,
     pub merger: MergerState,
     pub max_ts: Option<i64>,
+    /// Peer baselines and counters (accounts and risk scores are stored
+    /// one row each, beside the checkpoint).
+    #[serde(default)]
+    pub analytics: Option<vigie_analytics::Shared>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StageError {
+    #[error(transparent)]
+    Suppression(#[from] SuppressionError),
+    #[error(transparent)]
+    Analytics(#[from] vigie_analytics::ConfigError),
 }
 
 pub struct Stage {
@@ -46,6 +59,9 @@ pub struct Stage {
     lateness_ms: i64,
     max_ts: Option<i64>,
     firings: Vec<Firing>,
+    pub analytics: Option<Analytics>,
+    pub risk: Risk,
+    signals: Vec<vigie_analytics::Signal>,
 }
 
 /// Stage settings (the `[engine]` part of the configuration).
@@ -57,6 +73,7 @@ pub struct StageConfig {
     /// Open (merging) alerts kept at most.
     pub max_open_alerts: usize,
     pub suppressions: Vec<Suppression>,
+    pub analytics: AnalyticsConfig,
 }
 
 impl Default for StageConfig {
@@ -66,12 +83,13 @@ impl Default for StageConfig {
             merge_window_ms: 600_000,
             max_open_alerts: 10_000,
             suppressions: Vec::new(),
+            analytics: AnalyticsConfig::default(),
         }
     }
 }
 
 impl Stage {
-    pub fn new(engine: Arc<Engine>, cfg: &StageConfig) -> Result<Stage, SuppressionError> {
+    pub fn new(engine: Arc<Engine>, cfg: &StageConfig) -> Result<Stage, StageError> {
         let correlator = Correlator::new(&engine.set.correlations, cfg.limits);
         Ok(Stage {
             engine,
@@ -81,6 +99,9 @@ impl Stage {
             lateness_ms: cfg.limits.lateness_ms,
             max_ts: None,
             firings: Vec::new(),
+            analytics: if cfg.analytics.enabled { Some(Analytics::new(cfg.analytics.clone())?) } else { None },
+            risk: Risk::new(&cfg.analytics.risk)?,
+            signals: Vec::new(),
         })
     }
 
@@ -105,7 +126,7 @@ impl Stage {
         if self.max_ts.is_some_and(|m| ts < m.saturating_sub(self.lateness_ms)) {
             self.stats.late += 1;
         }
-        let Detected { matches, event_id, event, input, offset, .. } = d;
+        let Detected { matches, event_id, event, input, offset, activity, .. } = d;
         let single = matches.iter().filter(|m| m.standalone).count() == 1;
         let mut event = event;
         for m in matches {
@@ -125,6 +146,16 @@ impl Stage {
                 self.correlations(&mut fired, out);
                 self.firings = fired;
             }
+        }
+        if let (Some(an), Some(mut act)) = (self.analytics.as_mut(), activity) {
+            act.ts = ts;
+            let mut sigs = std::mem::take(&mut self.signals);
+            an.observe(&act, &mut sigs);
+            for sig in sigs.drain(..) {
+                let a = analytic_alert(&sig);
+                self.emit(a, sig.ts, None, out);
+            }
+            self.signals = sigs;
         }
         self.advance(ts, out);
     }
@@ -160,20 +191,30 @@ impl Stage {
             correlations: self.correlator.snapshot(),
             merger: self.merger.state.clone(),
             max_ts: self.max_ts,
+            analytics: self.analytics.as_ref().map(|a| a.shared()),
         }
     }
 
-    /// Restore a checkpoint: the state, and the open alerts stored beside it.
-    pub fn restore(&mut self, s: StageState, open: Vec<vigie_alert::Open>) {
+    /// Restore a checkpoint: the state, and the rows stored beside it
+    /// (open alerts, accounts, risk scores).
+    pub fn restore(&mut self, s: StageState, rows: Rows) {
         self.stats = s.stats;
         self.correlator.restore(s.correlations);
-        self.merger.restore(s.merger, open);
+        self.merger.restore(s.merger, rows.open);
         self.max_ts = s.max_ts;
+        if let (Some(an), Some(shared)) = (self.analytics.as_mut(), s.analytics) {
+            an.restore(shared, rows.accounts);
+        }
+        self.risk.restore(rows.scores);
     }
 
-    /// Open alerts changed since the last checkpoint (see [`vigie_alert::Merger::take_changes`]).
-    pub fn open_alert_changes(&mut self) -> Vec<(String, Option<vigie_alert::Open>)> {
-        self.merger.take_changes()
+    /// Rows changed since the last checkpoint (`None`: delete the row).
+    pub fn row_changes(&mut self) -> RowChanges {
+        RowChanges {
+            open: self.merger.take_changes(),
+            accounts: self.analytics.as_mut().map(|a| a.take_changes()).unwrap_or_default(),
+            scores: self.risk.take_changes(),
+        }
     }
 
     fn correlations(&mut self, fired: &mut Vec<Firing>, out: &mut Vec<Alert>) {
@@ -188,13 +229,121 @@ impl Stage {
         }
     }
 
+    /// Offer an alert to the merger; a new alert naming an account also
+    /// feeds that account's risk score, which may raise an incident.
     fn emit(&mut self, a: Alert, ts: i64, name: Option<&str>, out: &mut Vec<Alert>) {
-        if let Some(a) = self.merger.offer(a, ts, name) {
-            *self.stats.alerts_by_level.entry(a.rule.level.clone()).or_default() += 1;
-            let kind = serde_json::to_value(a.alert.kind).ok().and_then(|v| v.as_str().map(str::to_string));
-            *self.stats.alerts_by_kind.entry(kind.unwrap_or_default()).or_default() += 1;
-            out.push(a);
+        let Some(a) = self.merger.offer(a, ts, name) else { return };
+        self.count(&a);
+        let incident = match (&a.user, a.alert.kind) {
+            (Some(u), k) if k != AlertKind::Incident => {
+                let c = Contribution {
+                    alert_id: a.alert.id.clone(),
+                    rule: a.rule.name.clone(),
+                    level: a.rule.level.clone(),
+                    at: a.timestamp.clone(),
+                    points: 0.0,
+                    reason: a.reason.clone(),
+                };
+                self.risk.add(&u.name, ts, c).map(|i| incident_alert(&i, &a))
+            }
+            _ => None,
+        };
+        out.push(a);
+        if let Some(i) = incident
+            && let Some(i) = self.merger.offer(i, ts, None)
+        {
+            self.count(&i);
+            out.push(i);
         }
+    }
+
+    fn count(&mut self, a: &Alert) {
+        *self.stats.alerts_by_level.entry(a.rule.level.clone()).or_default() += 1;
+        let kind = serde_json::to_value(a.alert.kind).ok().and_then(|v| v.as_str().map(str::to_string));
+        *self.stats.alerts_by_kind.entry(kind.unwrap_or_default()).or_default() += 1;
+    }
+}
+
+/// Rows stored beside a checkpoint.
+#[derive(Debug, Default)]
+pub struct Rows {
+    pub open: Vec<vigie_alert::Open>,
+    pub accounts: Vec<(String, Account)>,
+    pub scores: Vec<(String, Score)>,
+}
+
+/// Rows changed since the last checkpoint.
+#[derive(Debug, Default)]
+pub struct RowChanges {
+    pub open: Vec<(String, Option<vigie_alert::Open>)>,
+    pub accounts: Vec<(String, Option<Account>)>,
+    pub scores: Vec<(String, Option<Score>)>,
+}
+
+fn analytic_alert(s: &vigie_analytics::Signal) -> Alert {
+    let d = s.detection;
+    let rule = RuleRef {
+        id: d.id().into(),
+        name: d.title().into(),
+        level: s.level.name().into(),
+        author: "vigie".into(),
+        tags: d.tags().iter().map(|t| t.to_string()).collect(),
+    };
+    let mut evidence = s.evidence.clone();
+    let (file, offset) = s.origin.rsplit_once(':').unwrap_or((&s.origin, ""));
+    evidence.insert("log".into(), json!({"file": {"path": file}, "offset": offset.parse::<u64>().ok()}));
+    Alert {
+        timestamp: rfc3339(s.ts),
+        alert: header(
+            alert_id(&["analytic", d.id(), s.level.name(), &s.user, &s.ts.to_string()]),
+            AlertKind::Analytic,
+            s.ts,
+        ),
+        rule,
+        user: Some(UserRef { name: s.user.clone() }),
+        source: s.source.clone().map(|ip| SourceRef { ip }),
+        reason: s.reason.clone(),
+        evidence,
+        events: vec![s.origin.clone()],
+        event: None,
+    }
+}
+
+/// An incident: the account's risk crossed the threshold. It names every
+/// signal behind it, so the analyst starts from the whole story.
+fn incident_alert(i: &Incident, last: &Alert) -> Alert {
+    let level = if i.critical { "critical" } else { "high" };
+    let rule = RuleRef {
+        id: "vigie-risk-incident".into(),
+        name: "Account Risk Crossed the Incident Threshold".into(),
+        level: level.into(),
+        author: "vigie".into(),
+        tags: vec!["attack.collection".into(), "attack.t1078".into()],
+    };
+    let names: Vec<String> = i.signals.iter().map(|c| format!("{} ({})", c.rule, c.level)).collect();
+    let reason = format!(
+        "Account {} reached risk {:.0} (threshold {:.0}) from {} signal(s): {}. Contain the account and review what it read.",
+        i.user,
+        i.score,
+        i.threshold,
+        i.signals.len(),
+        names.join("; ")
+    );
+    let mut evidence = Map::new();
+    evidence.insert("score".into(), json!((i.score * 10.0).round() / 10.0));
+    evidence.insert("threshold".into(), json!(i.threshold));
+    evidence.insert("signals".into(), json!(i.signals));
+    let first = i.signals.first().map(|c| c.at.clone()).unwrap_or_default();
+    Alert {
+        timestamp: rfc3339(i.ts),
+        alert: header(alert_id(&["incident", &i.user, &i.number.to_string(), &first]), AlertKind::Incident, i.ts),
+        rule,
+        user: Some(UserRef { name: i.user.clone() }),
+        source: last.source.clone(),
+        reason,
+        evidence,
+        events: last.events.clone(),
+        event: None,
     }
 }
 

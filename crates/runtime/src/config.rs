@@ -22,12 +22,25 @@ pub struct Config {
     pub sinks: Vec<SinkConfig>,
     #[serde(default)]
     pub suppressions: Vec<Suppression>,
+    /// Behaviour analytics on application access logs.
+    #[serde(default)]
+    pub analytics: AnalyticsSection,
     /// Containment: which alerts call for which actions, and guardrails.
     #[serde(default)]
     pub response: vigie_respond::ResponseConfig,
     /// Where action events go (same kinds as `[[sinks]]`).
     #[serde(default)]
     pub action_sinks: Vec<SinkConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AnalyticsSection {
+    /// A YAML file of analytics settings (see analytics/default.yml);
+    /// without one, the bundled defaults.
+    pub path: Option<PathBuf>,
+    /// Turn the analytics off (or on, over the file's `enabled`).
+    pub enabled: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -216,6 +229,14 @@ pub fn duration_ms(s: &str) -> anyhow::Result<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_bundled_analytics_file_states_the_defaults() {
+        let bundled =
+            vigie_analytics::AnalyticsConfig::from_yaml(vigie_content::analytics_yaml(), "default.yml").unwrap();
+        let defaults = vigie_analytics::AnalyticsConfig::default();
+        assert_eq!(serde_json::to_value(&bundled).unwrap(), serde_json::to_value(&defaults).unwrap());
+    }
 
     #[test]
     fn the_documented_example_parses() {

@@ -195,7 +195,7 @@ pub fn run_engine(
             }
         }
         responder.policy.state = c.response;
-        stage.restore(c.stage, c.open_alerts);
+        stage.restore(c.stage, c.rows);
         positions = c.inputs;
     }
     let first_start = restored_none;
@@ -405,9 +405,9 @@ fn checkpoint(
     }
     responder.flush()?;
     let Some(store) = store else { return Ok(()) };
-    let changes = stage.open_alert_changes();
+    let changes = stage.row_changes();
     let c = Checkpoint {
-        open_alerts: Vec::new(),
+        rows: Default::default(),
         stage: stage.snapshot(),
         inputs: positions.clone(),
         sinks: sinks

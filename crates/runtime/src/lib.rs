@@ -70,7 +70,26 @@ pub fn stage_config(cfg: &Config) -> Result<StageConfig> {
         merge_window_ms: duration_ms(&e.merge_window).context("[engine] merge_window")?,
         max_open_alerts: e.max_open_alerts,
         suppressions: cfg.suppressions.clone(),
+        analytics: analytics_config(cfg)?,
     })
+}
+
+/// The analytics settings: the configured YAML file, or the bundled one.
+pub fn analytics_config(cfg: &Config) -> Result<vigie_analytics::AnalyticsConfig> {
+    let mut a = match &cfg.analytics.path {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).with_context(|| format!("[analytics] path = {}", p.display()))?;
+            vigie_analytics::AnalyticsConfig::from_yaml(&text, &p.display().to_string())?
+        }
+        None => vigie_analytics::AnalyticsConfig::from_yaml(
+            vigie_content::analytics_yaml(),
+            "builtin:analytics/default.yml",
+        )?,
+    };
+    if let Some(on) = cfg.analytics.enabled {
+        a.enabled = on;
+    }
+    Ok(a)
 }
 
 fn workers(cfg: &Config) -> usize {

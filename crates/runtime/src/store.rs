@@ -6,21 +6,26 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use vigie_pipeline::StageState;
+use vigie_pipeline::{RowChanges, Rows, StageState};
 
 const TABLE: TableDefinition<&str, &[u8]> = TableDefinition::new("checkpoint");
 /// Open (merging) alerts, one row each, written as they change.
 const OPEN: TableDefinition<&str, &[u8]> = TableDefinition::new("open_alerts");
+/// Accounts' behaviour state, one row each, written as they change.
+const ACCOUNTS: TableDefinition<&str, &[u8]> = TableDefinition::new("accounts");
+/// Accounts' risk scores.
+const RISK: TableDefinition<&str, &[u8]> = TableDefinition::new("risk");
 const KEY: &str = "engine";
 
 /// Everything restored at start: detection state, where each input had got
 /// to, and how far each sink had written.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Checkpoint {
     pub stage: StageState,
-    /// Open alerts (stored in their own table; filled in by `load`).
+    /// Open alerts, accounts and risk scores (stored in their own tables,
+    /// a row each; filled in by `load`).
     #[serde(skip)]
-    pub open_alerts: Vec<vigie_alert::Open>,
+    pub rows: Rows,
     pub inputs: BTreeMap<String, serde_json::Value>,
     pub sinks: BTreeMap<String, serde_json::Value>,
     /// The response policy's memory (rate limits, cooldowns).
@@ -66,26 +71,36 @@ impl Store {
             message: e.to_string(),
         };
         let mut c: Checkpoint = serde_json::from_slice(v.value()).map_err(corrupt)?;
-        match tx.open_table(OPEN) {
+        let rows = |def: TableDefinition<&str, &[u8]>, f: &mut RowFn| match tx.open_table(def) {
             Ok(t) => {
                 for row in t.iter().map_err(|e| fail(e.to_string()))? {
-                    let (_, v) = row.map_err(|e| fail(e.to_string()))?;
-                    c.open_alerts.push(serde_json::from_slice(v.value()).map_err(corrupt)?);
+                    let (k, v) = row.map_err(|e| fail(e.to_string()))?;
+                    f(k.value(), v.value())?;
                 }
+                Ok(())
             }
-            Err(redb::TableError::TableDoesNotExist(_)) => {}
-            Err(e) => return Err(fail(e.to_string())),
-        }
+            Err(redb::TableError::TableDoesNotExist(_)) => Ok(()),
+            Err(e) => Err(fail(e.to_string())),
+        };
+        rows(OPEN, &mut |_, v| {
+            c.rows.open.push(serde_json::from_slice(v).map_err(corrupt)?);
+            Ok(())
+        })?;
+        rows(ACCOUNTS, &mut |k, v| {
+            c.rows.accounts.push((k.to_string(), serde_json::from_slice(v).map_err(corrupt)?));
+            Ok(())
+        })?;
+        rows(RISK, &mut |k, v| {
+            c.rows.scores.push((k.to_string(), serde_json::from_slice(v).map_err(corrupt)?));
+            Ok(())
+        })?;
         Ok(Some(c))
     }
 
-    /// Write a checkpoint and the open alerts that changed since the last
-    /// one, in one atomic transaction. Returns the bytes written.
-    pub fn save(
-        &self,
-        c: &Checkpoint,
-        open_changes: &[(String, Option<vigie_alert::Open>)],
-    ) -> Result<usize, StoreError> {
+    /// Write a checkpoint and the rows that changed since the last one
+    /// (open alerts, accounts, risk scores), in one atomic transaction.
+    /// Returns the bytes written.
+    pub fn save(&self, c: &Checkpoint, changes: &RowChanges) -> Result<usize, StoreError> {
         let fail = |m: String| StoreError::Db { path: self.path.display().to_string(), message: m };
         let json = serde_json::to_vec(c).map_err(|e| fail(e.to_string()))?;
         let mut bytes = json.len();
@@ -93,23 +108,42 @@ impl Store {
         {
             let mut t = tx.open_table(TABLE).map_err(|e| fail(e.to_string()))?;
             t.insert(KEY, json.as_slice()).map_err(|e| fail(e.to_string()))?;
-            let mut o = tx.open_table(OPEN).map_err(|e| fail(e.to_string()))?;
-            for (id, alert) in open_changes {
-                match alert {
-                    Some(a) => {
-                        let row = serde_json::to_vec(a).map_err(|e| fail(e.to_string()))?;
-                        bytes += row.len();
-                        o.insert(id.as_str(), row.as_slice()).map_err(|e| fail(e.to_string()))?;
-                    }
-                    None => {
-                        o.remove(id.as_str()).map_err(|e| fail(e.to_string()))?;
-                    }
-                }
-            }
+            bytes += write_rows(&tx, OPEN, &changes.open).map_err(fail)?;
+            bytes += write_rows(&tx, ACCOUNTS, &changes.accounts).map_err(fail)?;
+            bytes += write_rows(&tx, RISK, &changes.scores).map_err(fail)?;
         }
         tx.commit().map_err(|e| fail(e.to_string()))?;
         Ok(bytes)
     }
+}
+
+/// Called on each stored row (key, value) while loading.
+type RowFn<'a> = dyn FnMut(&str, &[u8]) -> Result<(), StoreError> + 'a;
+
+/// Upsert or delete (`None`) rows; returns the bytes written.
+fn write_rows<T: Serialize>(
+    tx: &redb::WriteTransaction,
+    def: TableDefinition<&str, &[u8]>,
+    changes: &[(String, Option<T>)],
+) -> Result<usize, String> {
+    if changes.is_empty() {
+        return Ok(0);
+    }
+    let mut t = tx.open_table(def).map_err(|e| e.to_string())?;
+    let mut bytes = 0;
+    for (key, row) in changes {
+        match row {
+            Some(r) => {
+                let v = serde_json::to_vec(r).map_err(|e| e.to_string())?;
+                bytes += v.len();
+                t.insert(key.as_str(), v.as_slice()).map_err(|e| e.to_string())?;
+            }
+            None => {
+                t.remove(key.as_str()).map_err(|e| e.to_string())?;
+            }
+        }
+    }
+    Ok(bytes)
 }
 
 #[cfg(test)]
@@ -124,16 +158,18 @@ mod tests {
         c.stage.stats.events = 7;
         {
             let s = Store::open(dir.path()).unwrap();
-            assert_eq!(s.load().unwrap(), None);
-            s.save(&c, &[]).unwrap();
+            assert!(s.load().unwrap().is_none());
+            s.save(&c, &RowChanges::default()).unwrap();
         }
         let s = Store::open(dir.path()).unwrap();
-        assert_eq!(s.load().unwrap(), Some(c));
+        let back = s.load().unwrap().unwrap();
+        assert_eq!((back.stage, back.inputs), (c.stage, c.inputs));
     }
 
     #[test]
     fn open_alerts_are_written_as_they_change() {
         use vigie_alert::*;
+        let open = |open| RowChanges { open, ..Default::default() };
         let dir = tempfile::tempdir().unwrap();
         let s = Store::open(dir.path()).unwrap();
         let mut m = Merger::new(60_000, &[]).unwrap();
@@ -157,21 +193,21 @@ mod tests {
         };
         m.offer(a("u1", 0), 0, None);
         m.offer(a("u2", 0), 0, None);
-        s.save(&Checkpoint::default(), &m.take_changes()).unwrap();
-        assert_eq!(s.load().unwrap().unwrap().open_alerts.len(), 2);
+        s.save(&Checkpoint::default(), &open(m.take_changes())).unwrap();
+        assert_eq!(s.load().unwrap().unwrap().rows.open.len(), 2);
         // A repeat of u1 and the close of both: only the changes are written.
         m.offer(a("u1", 10), 10, None);
         let changes = m.take_changes();
         assert_eq!(changes.len(), 1);
-        s.save(&Checkpoint::default(), &changes).unwrap();
-        let restored = s.load().unwrap().unwrap().open_alerts;
+        s.save(&Checkpoint::default(), &open(changes)).unwrap();
+        let restored = s.load().unwrap().unwrap().rows.open;
         let mut m2 = Merger::new(60_000, &[]).unwrap();
         m2.restore(MergerState::default(), restored);
         assert_eq!(m2.open(), 2);
         let tally = m2.close(100_000);
         assert_eq!(tally.len(), 1, "the restored merge window still knows u1 repeated");
         assert_eq!(tally[0].alert.count, 2);
-        s.save(&Checkpoint::default(), &m2.take_changes()).unwrap();
-        assert!(s.load().unwrap().unwrap().open_alerts.is_empty());
+        s.save(&Checkpoint::default(), &open(m2.take_changes())).unwrap();
+        assert!(s.load().unwrap().unwrap().rows.open.is_empty());
     }
 }

@@ -1,0 +1,251 @@
+//! The analytics' settings (YAML). Every key has a default that works on
+//! the canonical schema out of the box; docs/analytics.md explains each
+//! detection and how to tune it.
+
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnalyticsConfig {
+    pub enabled: bool,
+    /// The organisation's time zone: working hours, evenings and weekends
+    /// are judged in it.
+    pub timezone: String,
+    pub warmup: Warmup,
+    pub distinct: Distinct,
+    pub records: Records,
+    pub working_set: WorkingSet,
+    pub off_hours: OffHours,
+    pub sources: Sources,
+    pub travel: Travel,
+    pub takeover: Takeover,
+    pub iam: Iam,
+    pub service: Service,
+    pub risk: Risk,
+    /// A GeoIP database (MaxMind .mmdb: GeoLite2, DB-IP, ip-location-db)
+    /// for countries and impossible travel; without one, `source.geo` from
+    /// the events is used, and travel is judged only where it is present.
+    pub geoip: Option<PathBuf>,
+    /// Accounts tracked at most; beyond, the longest idle are forgotten.
+    pub max_accounts: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Warmup {
+    /// Active hours before an account's own volume baseline is trusted.
+    pub hours: u32,
+    /// Active days before its schedule and sources are judged.
+    pub days: u32,
+    /// Values a baseline remembers (its horizon).
+    pub horizon: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Distinct {
+    /// Never alert below this many distinct people in an hour.
+    pub min_hour: u32,
+    /// Nor below this many in a day.
+    pub min_day: u32,
+    /// The bound is `mean + k × spread` of the account's (or its peers') hours.
+    pub k: f32,
+    /// The ratio of observed to bound at which the alert is medium, high, critical.
+    pub levels: [f32; 3],
+    /// Distinct people an hour that an account with no usable baseline
+    /// (new, and no peers) may read before alerting.
+    pub cold_hour: u32,
+    /// Peer hours needed before a peer group's baseline is used.
+    pub peer_min: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Records {
+    /// Records returned in an hour (exports count here) below which nothing alerts.
+    pub min_hour: u64,
+    pub k: f32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkingSet {
+    /// Reads in an hour before the share outside the working set is judged.
+    pub min_reads: u32,
+    /// Share of reads of people the account never read before.
+    pub new_share: f32,
+    /// Bits of the per-account filter of people read (memory per account).
+    pub bits: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OffHours {
+    /// Reads in an unusual hour before it counts.
+    pub min_reads: u32,
+    /// A time-of-week slot is unusual when it holds less than this share of
+    /// the account's active hours.
+    pub rare_share: f32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Sources {
+    pub enabled: bool,
+    /// Addresses, /24 networks and user agents remembered per account.
+    pub remember: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Travel {
+    pub max_kmh: f64,
+    /// Shorter hops are ignored (GeoIP is imprecise within a country).
+    pub min_km: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Takeover {
+    /// After a password reset, a login from a new source within this span…
+    pub login_within: String,
+    /// …then this many distinct people read within `read_within`.
+    pub read_within: String,
+    pub min_distinct: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Iam {
+    /// Active days of history before a first account creation or grant is unusual.
+    pub min_days: u32,
+    /// An account seen for fewer days than this is new.
+    pub new_account_days: u32,
+    /// Distinct people an hour a new account may read.
+    pub new_account_hour: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Service {
+    /// Account-name prefixes of service accounts (roles such as `service`
+    /// or `batch` mark them too).
+    pub prefixes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Risk {
+    /// A score halves in this span without new signals.
+    pub half_life: String,
+    /// Crossing it raises an incident.
+    pub threshold: f32,
+    /// Points per alert level.
+    pub low: f32,
+    pub medium: f32,
+    pub high: f32,
+    pub critical: f32,
+    /// Signals listed in an incident at most.
+    pub max_signals: usize,
+}
+
+impl Default for AnalyticsConfig {
+    fn default() -> Self {
+        AnalyticsConfig {
+            enabled: true,
+            timezone: "Europe/Paris".into(),
+            warmup: Warmup::default(),
+            distinct: Distinct::default(),
+            records: Records::default(),
+            working_set: WorkingSet::default(),
+            off_hours: OffHours::default(),
+            sources: Sources::default(),
+            travel: Travel::default(),
+            takeover: Takeover::default(),
+            iam: Iam::default(),
+            service: Service::default(),
+            risk: Risk::default(),
+            geoip: None,
+            max_accounts: 2_000_000,
+        }
+    }
+}
+
+impl Default for Warmup {
+    fn default() -> Self {
+        Warmup { hours: 12, days: 4, horizon: 200 }
+    }
+}
+impl Default for Distinct {
+    fn default() -> Self {
+        Distinct { min_hour: 25, min_day: 80, k: 6.0, levels: [1.0, 2.0, 5.0], cold_hour: 60, peer_min: 40 }
+    }
+}
+impl Default for Records {
+    fn default() -> Self {
+        Records { min_hour: 5_000, k: 8.0 }
+    }
+}
+impl Default for WorkingSet {
+    fn default() -> Self {
+        WorkingSet { min_reads: 40, new_share: 0.9, bits: 2048 }
+    }
+}
+impl Default for OffHours {
+    fn default() -> Self {
+        OffHours { min_reads: 10, rare_share: 0.01 }
+    }
+}
+impl Default for Sources {
+    fn default() -> Self {
+        Sources { enabled: true, remember: 8 }
+    }
+}
+impl Default for Travel {
+    fn default() -> Self {
+        Travel { max_kmh: 900.0, min_km: 500.0 }
+    }
+}
+impl Default for Takeover {
+    fn default() -> Self {
+        Takeover { login_within: "3d".into(), read_within: "3d".into(), min_distinct: 15 }
+    }
+}
+impl Default for Iam {
+    fn default() -> Self {
+        Iam { min_days: 5, new_account_days: 7, new_account_hour: 40 }
+    }
+}
+impl Default for Service {
+    fn default() -> Self {
+        Service { prefixes: vec!["svc-".into(), "svc_".into(), "svc.".into()] }
+    }
+}
+impl Default for Risk {
+    fn default() -> Self {
+        Risk {
+            half_life: "6h".into(),
+            threshold: 100.0,
+            low: 10.0,
+            medium: 30.0,
+            high: 60.0,
+            critical: 100.0,
+            max_signals: 12,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: {message}")]
+    Yaml { path: String, message: String },
+    #[error("analytics {field}: {message}")]
+    Invalid { field: &'static str, message: String },
+}
+
+impl AnalyticsConfig {
+    pub fn from_yaml(text: &str, path: &str) -> Result<AnalyticsConfig, ConfigError> {
+        yaml_serde::from_str(text).map_err(|e| ConfigError::Yaml { path: path.into(), message: e.to_string() })
+    }
+}

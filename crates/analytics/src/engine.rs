@@ -1,0 +1,636 @@
+//! The analytics engine: one `observe` per activity, in event order, on the
+//! stateful stage. It keeps each account's state, closes its hours and days
+//! as time moves on (learning baselines from them), and judges each act
+//! against the account's habits and its peers'.
+
+use crate::account::{Account, Fired, h32};
+use crate::activity::{Act, Activity};
+use crate::baseline::Baseline;
+use crate::config::{AnalyticsConfig, ConfigError};
+use crate::geo;
+use crate::signal::{Detection, Level, Signal};
+use rustc_hash::{FxHashMap, FxHashSet};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+const HOUR: i64 = 3_600_000;
+/// A peer group's baseline remembers more hours than one account's.
+const PEER_HORIZON: u32 = 5_000;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AnalyticsStats {
+    pub activities: u64,
+    pub accounts_forgotten: u64,
+    pub signals: BTreeMap<String, u64>,
+}
+
+/// The shared part of the state (accounts are stored one row each).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Shared {
+    pub peers: BTreeMap<String, Baseline>,
+    pub stats: AnalyticsStats,
+}
+
+pub struct Analytics {
+    cfg: AnalyticsConfig,
+    tz: jiff::tz::TimeZone,
+    login_within: i64,
+    read_within: i64,
+    pub accounts: FxHashMap<String, Account>,
+    pub peers: FxHashMap<String, Baseline>,
+    pub stats: AnalyticsStats,
+    dirty: FxHashSet<String>,
+    removed: Vec<String>,
+}
+
+/// Local calendar facts of an hour.
+struct Local {
+    day: i64,
+    slot: u8,
+    night: bool,
+    weekend: bool,
+}
+
+impl Analytics {
+    pub fn new(cfg: AnalyticsConfig) -> Result<Analytics, ConfigError> {
+        let tz = jiff::tz::TimeZone::get(&cfg.timezone)
+            .map_err(|e| ConfigError::Invalid { field: "timezone", message: e.to_string() })?;
+        let dur = |field: &'static str, s: &str| {
+            vigie_alert::duration_ms(s).map_err(|e| ConfigError::Invalid { field, message: e.to_string() })
+        };
+        Ok(Analytics {
+            login_within: dur("takeover.login_within", &cfg.takeover.login_within)?,
+            read_within: dur("takeover.read_within", &cfg.takeover.read_within)?,
+            cfg,
+            tz,
+            accounts: FxHashMap::default(),
+            peers: FxHashMap::default(),
+            stats: AnalyticsStats::default(),
+            dirty: FxHashSet::default(),
+            removed: Vec::new(),
+        })
+    }
+
+    pub fn config(&self) -> &AnalyticsConfig {
+        &self.cfg
+    }
+
+    fn local(&self, ts: i64) -> Local {
+        let t = jiff::Timestamp::from_millisecond(ts).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+        let dt = self.tz.to_datetime(t);
+        let wd = dt.weekday().to_monday_zero_offset() as i64;
+        let h = dt.hour() as i64;
+        let day = (ts + self.tz.to_offset(t).seconds() as i64 * 1000).div_euclid(24 * HOUR);
+        Local { day, slot: (wd * 24 + h) as u8, night: !(7..20).contains(&h), weekend: wd >= 5 }
+    }
+
+    /// Judge one activity; findings are appended to `out`.
+    pub fn observe(&mut self, a: &Activity, out: &mut Vec<Signal>) {
+        if !self.cfg.enabled {
+            return;
+        }
+        self.stats.activities += 1;
+        let hour = a.ts.div_euclid(HOUR);
+        let local = self.local(a.ts);
+        if !self.accounts.contains_key(&a.user) {
+            self.make_room();
+            let acct = Account {
+                first_seen: a.ts,
+                last_seen: a.ts,
+                hour,
+                day: local.day,
+                slot: local.slot,
+                week: vec![0; 168],
+                ..Account::default()
+            };
+            self.accounts.insert(a.user.clone(), acct);
+        }
+        self.dirty.insert(a.user.clone());
+        let cfg = self.cfg.clone();
+        let mut acct = self.accounts.remove(&a.user).unwrap_or_default();
+        if hour > acct.hour {
+            self.close_hour(&mut acct);
+            acct.hour = hour;
+            acct.slot = local.slot;
+            if local.day != acct.day {
+                self.close_day(&mut acct);
+                acct.day = local.day;
+            }
+        }
+        acct.last_seen = acct.last_seen.max(a.ts);
+        acct.service |= a.service_role || cfg.service.prefixes.iter().any(|p| a.user.starts_with(p.as_str()));
+        if let (Some(g), r) = (&a.group, &a.role) {
+            let key = format!("{g}/{}", r.as_deref().unwrap_or("-"));
+            if acct.peer.as_deref() != Some(&key) {
+                acct.peer = Some(key);
+            }
+        }
+        let mature = acct.active_days as u32 >= cfg.warmup.days;
+        // The schedule: judged on the hour's first act, before it is learned.
+        if !acct.hour_active {
+            acct.hour_active = true;
+            let share = acct.week[acct.slot as usize] as f32 / acct.active_hours.max(1) as f32;
+            acct.fired.off_hours = !(mature && share < cfg.off_hours.rare_share);
+            acct.fired.working_set = false;
+            acct.week[acct.slot as usize] = acct.week[acct.slot as usize].saturating_add(1);
+            acct.active_hours += 1;
+        }
+        self.sources(&mut acct, a, mature, out);
+        match &a.act {
+            Act::Read { subjects, records } => self.read(&mut acct, a, subjects, *records, &local, out),
+            Act::Reset { target } => {
+                let t = self.target(target, a.ts);
+                t.reset_at = Some(a.ts);
+                t.new_source_after_reset = None;
+            }
+            Act::Create { target } => {
+                let t = self.target(target, a.ts);
+                t.created_at = Some(a.ts);
+                let first = acct.creations == 0;
+                acct.creations += 1;
+                if first && mature {
+                    let reason = format!(
+                        "{} created account {target}, the first account it has created in {} active days.",
+                        a.user, acct.active_days
+                    );
+                    let ev = json!({"created": target, "creations_before": 0, "active_days": acct.active_days});
+                    self.emit(out, Detection::RareAccountCreation, Level::Medium, &acct, a, reason, ev);
+                }
+            }
+            Act::Grant { target } => {
+                let first = acct.grants == 0;
+                acct.grants += 1;
+                if first && mature {
+                    let reason = format!(
+                        "{} changed the privileges of {target}, the first grant it has made in {} active days.",
+                        a.user, acct.active_days
+                    );
+                    let ev = json!({"target": target, "grants_before": 0, "active_days": acct.active_days});
+                    self.emit(out, Detection::RarePrivilegeGrant, Level::Medium, &acct, a, reason, ev);
+                }
+            }
+            Act::Login { .. } | Act::Other => {}
+        }
+        self.accounts.insert(a.user.clone(), acct);
+    }
+
+    /// The account acted upon by an IAM event (created if new).
+    fn target(&mut self, name: &str, ts: i64) -> &mut Account {
+        if !self.accounts.contains_key(name) {
+            self.make_room();
+        }
+        self.dirty.insert(name.to_string());
+        let hour = ts.div_euclid(HOUR);
+        let local = self.local(ts);
+        self.accounts.entry(name.to_string()).or_insert_with(|| Account {
+            first_seen: ts,
+            last_seen: ts,
+            hour,
+            day: local.day,
+            slot: local.slot,
+            week: vec![0; 168],
+            ..Account::default()
+        })
+    }
+
+    fn close_hour(&mut self, acct: &mut Account) {
+        let w = &self.cfg.warmup;
+        if acct.hour_reads > 0 {
+            let x = acct.hour_distinct.estimate() as f32;
+            acct.base_hour.learn(x, w.hours, w.horizon);
+            if let Some(p) = &acct.peer {
+                self.peers.entry(p.clone()).or_default().learn(x, self.cfg.distinct.peer_min, PEER_HORIZON);
+            }
+            acct.base_records.learn(acct.hour_records as f32, w.hours, w.horizon);
+            if acct.hour_reads >= 5 {
+                acct.base_new_share.learn(acct.hour_new as f32 / acct.hour_reads as f32, w.hours, w.horizon);
+            }
+        }
+        acct.hour_distinct = Default::default();
+        acct.hour_records = 0;
+        acct.hour_reads = 0;
+        acct.hour_new = 0;
+        acct.hour_active = false;
+        acct.fired = Fired { distinct_day: acct.fired.distinct_day, ..Fired::default() };
+    }
+
+    fn close_day(&mut self, acct: &mut Account) {
+        let x = acct.day_distinct.estimate() as f32;
+        if x > 0.0 {
+            acct.base_day.learn(x, self.cfg.warmup.days, self.cfg.warmup.horizon);
+        }
+        acct.active_days = acct.active_days.saturating_add(1);
+        acct.day_distinct = Default::default();
+        acct.fired.distinct_day = 0;
+    }
+
+    fn sources(&mut self, acct: &mut Account, a: &Activity, mature: bool, out: &mut Vec<Signal>) {
+        let cfg = &self.cfg;
+        let cap = cfg.sources.remember;
+        let success = matches!(a.act, Act::Login { success: true } | Act::Read { .. });
+        if let Some(ip) = &a.ip {
+            let net = slash24(ip);
+            let (new_ip, new_net) = (!acct.ips.contains(h32(ip)), !acct.nets.contains(h32(&net)));
+            let new_agent = a.user_agent.as_ref().is_some_and(|u| !acct.agents.contains(h32(u)));
+            let new_country = a.country.as_ref().is_some_and(|c| !acct.countries.contains(h32(c)));
+            let known_before = !acct.nets.is_empty();
+            if cfg.sources.enabled && success && known_before && mature && (new_net || new_country) {
+                let mut level = if new_country || new_agent { Level::Medium } else { Level::Low };
+                if acct.service {
+                    level = Level::High;
+                }
+                let what: Vec<&str> =
+                    [(new_net, "network"), (new_ip, "address"), (new_agent, "user agent"), (new_country, "country")]
+                        .iter()
+                        .filter(|(b, _)| *b)
+                        .map(|(_, s)| *s)
+                        .collect();
+                let reason = format!(
+                    "{}{} used from {ip} (new {}) after {} active days from {} known networks.",
+                    if acct.service { "Service account " } else { "" },
+                    a.user,
+                    what.join(", "),
+                    acct.active_days,
+                    acct.nets.len()
+                );
+                let ev = json!({"new": what, "ip": ip, "network": net, "user_agent": a.user_agent,
+                                "country": a.country, "known_networks": acct.nets.len(), "active_days": acct.active_days,
+                                "service_account": acct.service});
+                self.emit(out, Detection::NewSource, level, acct, a, reason, ev);
+            }
+            if matches!(a.act, Act::Login { success: true })
+                && known_before
+                && (new_net || new_agent)
+                && let Some(r) = acct.reset_at
+                && a.ts >= r
+                && a.ts - r <= self.login_within
+                && acct.new_source_after_reset.is_none()
+            {
+                acct.new_source_after_reset = Some(a.ts);
+                let reason = format!(
+                    "{} logged in from {ip} (a new source) {} after its password was reset.",
+                    a.user,
+                    human(a.ts - r)
+                );
+                let ev = json!({"reset_at": jiff_ts(r), "login_at": jiff_ts(a.ts), "ip": ip, "network": net,
+                                "user_agent": a.user_agent});
+                self.emit(out, Detection::ResetThenNewSource, Level::Medium, acct, a, reason, ev);
+            }
+            if success {
+                acct.ips.add(h32(ip), cap);
+                acct.nets.add(h32(&net), cap);
+                if let Some(u) = &a.user_agent {
+                    acct.agents.add(h32(u), cap);
+                }
+                if let Some(c) = &a.country {
+                    acct.countries.add(h32(c), cap);
+                }
+            }
+        }
+        if let Some((lat, lon)) = a.location {
+            if let Some((t0, la0, lo0)) = acct.last_geo
+                && a.ts > t0
+            {
+                let d = geo::km((la0 as f64, lo0 as f64), (lat, lon));
+                let hours = (a.ts - t0) as f64 / HOUR as f64;
+                let speed = d / hours.max(1.0 / 60.0);
+                if d >= self.cfg.travel.min_km && speed > self.cfg.travel.max_kmh {
+                    let reason = format!(
+                        "{} was used {:.0} km apart within {}: {:.0} km/h, faster than any flight.",
+                        a.user,
+                        d,
+                        human(a.ts - t0),
+                        speed
+                    );
+                    let ev = json!({"distance_km": d.round(), "speed_kmh": speed.round(), "from": {"lat": la0, "lon": lo0, "at": jiff_ts(t0)},
+                                    "to": {"lat": lat, "lon": lon, "at": jiff_ts(a.ts)}, "ip": a.ip, "country": a.country});
+                    self.emit(out, Detection::ImpossibleTravel, Level::High, acct, a, reason, ev);
+                }
+            }
+            acct.last_geo = Some((a.ts, lat as f32, lon as f32));
+        }
+    }
+
+    fn read(
+        &mut self,
+        acct: &mut Account,
+        a: &Activity,
+        subjects: &[u64],
+        records: u64,
+        local: &Local,
+        out: &mut Vec<Signal>,
+    ) {
+        let cfg = self.cfg.clone();
+        acct.hour_reads += 1;
+        acct.hour_records += records;
+        for s in subjects {
+            acct.hour_distinct.insert(s);
+            acct.day_distinct.insert(s);
+            if !acct.working.insert(*s, cfg.working_set.bits) {
+                acct.hour_new += 1;
+            }
+        }
+        let count = acct.hour_distinct.estimate() as f32;
+        let peer = acct.peer.as_ref().and_then(|p| self.peers.get(p)).copied().unwrap_or_default();
+        let d = &cfg.distinct;
+        // The bound: the account's own habits once known, else its peers',
+        // else a fixed allowance for the unknown.
+        let (bound, basis) = if acct.base_hour.warm(cfg.warmup.hours) {
+            (acct.base_hour.upper(d.k), "own")
+        } else if peer.warm(d.peer_min) {
+            (peer.upper(d.k), "peers")
+        } else {
+            (d.cold_hour as f32, "default")
+        };
+        let bound = bound.max(d.min_hour as f32);
+        let level = level_of(count / bound, &d.levels);
+        if level > acct.fired.distinct {
+            acct.fired.distinct = level;
+            let lv = to_level(level, acct.service);
+            let reason = format!(
+                "{} read {:.0} distinct people this hour, {:.1}× its bound of {:.0} ({} baseline: mean {:.1} an hour{}).",
+                a.user,
+                count,
+                count / bound,
+                bound,
+                basis,
+                if basis == "peers" { peer.mean } else { acct.base_hour.mean },
+                peer_text(&acct.peer, &peer)
+            );
+            let ev = json!({"observed": count, "window": window(acct.hour * HOUR, HOUR), "bound": bound, "basis": basis,
+                            "baseline": baseline_json(&acct.base_hour), "peers": peers_json(&acct.peer, &peer),
+                            "records": acct.hour_records, "reads": acct.hour_reads});
+            self.emit(out, Detection::DistinctSubjectsHour, lv, acct, a, reason, ev);
+        }
+        // The day: catches the low-and-slow that stays under the hourly bound.
+        let day_count = acct.day_distinct.estimate() as f32;
+        if acct.base_day.warm(cfg.warmup.days) {
+            let bound = acct.base_day.upper(d.k).max(d.min_day as f32);
+            let level = level_of(day_count / bound, &d.levels).min(2);
+            if level > acct.fired.distinct_day {
+                acct.fired.distinct_day = level;
+                let reason = format!(
+                    "{} read {:.0} distinct people today, {:.1}× its daily bound of {:.0} (mean {:.1} a day).",
+                    a.user,
+                    day_count,
+                    day_count / bound,
+                    bound,
+                    acct.base_day.mean
+                );
+                let ev = json!({"observed": day_count, "bound": bound, "baseline": baseline_json(&acct.base_day),
+                                "window": {"day": local.day}});
+                self.emit(out, Detection::DistinctSubjectsDay, to_level(level, acct.service), acct, a, reason, ev);
+            }
+        }
+        // Records returned, ids or not (exports).
+        let rbound =
+            if acct.base_records.warm(cfg.warmup.hours) { acct.base_records.upper(cfg.records.k) } else { 0.0 };
+        let rbound = rbound.max(cfg.records.min_hour as f32);
+        let rlevel = level_of(acct.hour_records as f32 / rbound, &d.levels);
+        if rlevel > acct.fired.records {
+            acct.fired.records = rlevel;
+            let reason = format!(
+                "{} retrieved {} records this hour, {:.1}× its bound of {:.0}.",
+                a.user,
+                acct.hour_records,
+                acct.hour_records as f32 / rbound,
+                rbound
+            );
+            let ev = json!({"observed": acct.hour_records, "bound": rbound, "baseline": baseline_json(&acct.base_records),
+                            "window": window(acct.hour * HOUR, HOUR)});
+            self.emit(out, Detection::RecordsVolume, to_level(rlevel, acct.service), acct, a, reason, ev);
+        }
+        // The working set: people this account never read before.
+        let ws = &cfg.working_set;
+        let share = acct.hour_new as f32 / acct.hour_reads.max(1) as f32;
+        let usual = acct.base_new_share;
+        if !acct.fired.working_set
+            && acct.hour_reads >= ws.min_reads
+            && share >= ws.new_share
+            && usual.warm(cfg.warmup.hours)
+            && usual.mean < ws.new_share * 0.6
+        {
+            acct.fired.working_set = true;
+            let reason = format!(
+                "{:.0}% of the people {} read this hour are outside its working set (usually {:.0}%).",
+                share * 100.0,
+                a.user,
+                usual.mean * 100.0
+            );
+            let ev = json!({"observed_share": share, "reads": acct.hour_reads, "new_people": acct.hour_new,
+                            "baseline": baseline_json(&usual), "window": window(acct.hour * HOUR, HOUR)});
+            self.emit(out, Detection::OutsideWorkingSet, Level::Medium, acct, a, reason, ev);
+        }
+        // The schedule.
+        if !acct.fired.off_hours && acct.hour_reads >= cfg.off_hours.min_reads {
+            acct.fired.off_hours = true;
+            let seen = acct.week[acct.slot as usize].saturating_sub(1);
+            let mut level = if seen == 0 && (local.night || local.weekend) { Level::Medium } else { Level::Low };
+            if acct.service {
+                level = Level::High;
+            }
+            let reason = format!(
+                "{} reads personal data at an hour it has worked {} time(s) in {} active hours{}.",
+                a.user,
+                seen,
+                acct.active_hours,
+                if local.weekend {
+                    " (weekend)"
+                } else if local.night {
+                    " (evening or night)"
+                } else {
+                    ""
+                }
+            );
+            let ev = json!({"slot": {"weekday": acct.slot / 24, "hour": acct.slot % 24}, "seen_in_slot": seen,
+                            "active_hours": acct.active_hours, "night": local.night, "weekend": local.weekend,
+                            "reads": acct.hour_reads});
+            self.emit(out, Detection::OffHours, level, acct, a, reason, ev);
+        }
+        // New accounts reading at volume.
+        let born = acct.created_at.unwrap_or(acct.first_seen);
+        let young = (a.ts - born) < cfg.iam.new_account_days as i64 * 24 * HOUR;
+        if young && !acct.fired.new_account && count >= cfg.iam.new_account_hour as f32 {
+            acct.fired.new_account = true;
+            let reason = format!(
+                "{}, an account {} old, read {:.0} distinct people this hour.",
+                a.user,
+                human(a.ts - born),
+                count
+            );
+            let ev = json!({"observed": count, "created_at": acct.created_at.map(jiff_ts), "first_seen": jiff_ts(acct.first_seen),
+                            "bound": cfg.iam.new_account_hour});
+            self.emit(out, Detection::NewAccountBulkRead, Level::High, acct, a, reason, ev);
+        }
+        // The takeover path: reset, new source, then harvesting.
+        if let Some(t) = acct.new_source_after_reset
+            && a.ts - t <= self.read_within
+            && !acct.fired.takeover
+            && count >= cfg.takeover.min_distinct as f32
+        {
+            acct.fired.takeover = true;
+            let reset = acct.reset_at.unwrap_or(t);
+            let reason = format!(
+                "{}: password reset, login from a new source {} later, and now {:.0} distinct people read this hour.",
+                a.user,
+                human(t - reset),
+                count
+            );
+            let ev = json!({"reset_at": jiff_ts(reset), "new_source_login_at": jiff_ts(t), "observed": count,
+                            "bound": cfg.takeover.min_distinct});
+            self.emit(out, Detection::ResetTakeover, Level::Critical, acct, a, reason, ev);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn emit(
+        &mut self,
+        out: &mut Vec<Signal>,
+        detection: Detection,
+        level: Level,
+        _acct: &Account,
+        a: &Activity,
+        reason: String,
+        evidence: Value,
+    ) {
+        *self.stats.signals.entry(detection.id().to_string()).or_default() += 1;
+        let evidence = match evidence {
+            Value::Object(m) => m,
+            other => Map::from_iter([("value".to_string(), other)]),
+        };
+        out.push(Signal {
+            detection,
+            level,
+            ts: a.ts,
+            user: a.user.clone(),
+            source: a.ip.clone(),
+            reason,
+            evidence,
+            origin: a.origin.clone(),
+        });
+    }
+
+    /// Forget the longest-idle tenth when the account bound is reached.
+    fn make_room(&mut self) {
+        if self.accounts.len() < self.cfg.max_accounts {
+            return;
+        }
+        let mut seen: Vec<i64> = self.accounts.values().map(|a| a.last_seen).collect();
+        let k = (seen.len() / 10).max(1);
+        let (_, cut, _) = seen.select_nth_unstable(k - 1);
+        let cut = *cut;
+        let before = self.accounts.len();
+        let mut gone = Vec::new();
+        self.accounts.retain(|name, a| {
+            let keep = a.last_seen > cut;
+            if !keep {
+                gone.push(name.clone());
+            }
+            keep
+        });
+        self.stats.accounts_forgotten += (before - self.accounts.len()) as u64;
+        for g in gone {
+            self.dirty.remove(&g);
+            self.removed.push(g);
+        }
+    }
+
+    /// Accounts changed since the last call (`None`: forgotten), for the
+    /// checkpoint store.
+    pub fn take_changes(&mut self) -> Vec<(String, Option<Account>)> {
+        let mut out: Vec<(String, Option<Account>)> = self.removed.drain(..).map(|n| (n, None)).collect();
+        for n in self.dirty.drain() {
+            let a = self.accounts.get(&n).cloned();
+            out.push((n, a));
+        }
+        out
+    }
+
+    pub fn shared(&self) -> Shared {
+        Shared { peers: self.peers.iter().map(|(k, v)| (k.clone(), *v)).collect(), stats: self.stats.clone() }
+    }
+
+    pub fn restore(&mut self, shared: Shared, accounts: Vec<(String, Account)>) {
+        self.peers = shared.peers.into_iter().collect();
+        self.stats = shared.stats;
+        self.accounts = accounts.into_iter().collect();
+        self.dirty.clear();
+        self.removed.clear();
+    }
+
+    /// Bytes held per account, on average (see docs/analytics.md).
+    pub fn bytes_per_account(&self) -> f64 {
+        if self.accounts.is_empty() {
+            return 0.0;
+        }
+        let total: usize = self.accounts.iter().map(|(k, a)| k.capacity() + a.bytes() + 16).sum();
+        total as f64 / self.accounts.len() as f64
+    }
+}
+
+fn level_of(ratio: f32, levels: &[f32; 3]) -> u8 {
+    levels.iter().filter(|&&l| ratio >= l).count() as u8
+}
+
+/// 1, 2, 3 → medium, high, critical (a service account one step higher).
+fn to_level(n: u8, service: bool) -> Level {
+    let l = match n {
+        0 | 1 => Level::Medium,
+        2 => Level::High,
+        _ => Level::Critical,
+    };
+    if service { l.raise() } else { l }
+}
+
+fn slash24(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(v4)) => {
+            let o = v4.octets();
+            format!("{}.{}.{}.0/24", o[0], o[1], o[2])
+        }
+        Ok(std::net::IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2])
+        }
+        Err(_) => ip.to_string(),
+    }
+}
+
+fn jiff_ts(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms).map(|t| format!("{t:.3}")).unwrap_or_default()
+}
+
+fn window(start: i64, len: i64) -> Value {
+    json!({"start": jiff_ts(start), "end": jiff_ts(start + len)})
+}
+
+fn baseline_json(b: &Baseline) -> Value {
+    json!({"mean": round2(b.mean), "spread": round2(b.dev), "samples": b.n})
+}
+
+fn peers_json(group: &Option<String>, b: &Baseline) -> Value {
+    json!({"group": group, "mean": round2(b.mean), "spread": round2(b.dev), "samples": b.n})
+}
+
+fn peer_text(group: &Option<String>, b: &Baseline) -> String {
+    match group {
+        Some(g) if b.n > 0 => format!("; peers {g}: mean {:.1}", b.mean),
+        _ => String::new(),
+    }
+}
+
+fn round2(x: f32) -> f64 {
+    (x as f64 * 100.0).round() / 100.0
+}
+
+fn human(ms: i64) -> String {
+    let m = ms / 60_000;
+    if m < 60 {
+        format!("{m} min")
+    } else if m < 48 * 60 {
+        format!("{:.1} h", m as f64 / 60.0)
+    } else {
+        format!("{:.1} days", m as f64 / 1440.0)
+    }
+}

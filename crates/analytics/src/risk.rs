@@ -1,0 +1,172 @@
+//! The entity risk score: every finding about an account (analytics, and
+//! Sigma or correlation alerts that name it) adds points by level; the
+//! score halves every `half_life` without news. Crossing the threshold
+//! raises one incident that lists every signal behind it; the account can
+//! raise another only after its score has fallen below half the threshold.
+
+use crate::config::{ConfigError, Risk as RiskConfig};
+use rustc_hash::{FxHashMap, FxHashSet};
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+
+/// One signal behind a score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Contribution {
+    pub alert_id: String,
+    pub rule: String,
+    pub level: String,
+    pub at: String,
+    pub points: f32,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Score {
+    pub value: f32,
+    /// Event time of `value`.
+    pub at: i64,
+    pub signals: VecDeque<Contribution>,
+    /// An incident is open (raised and not yet decayed below half).
+    pub raised: bool,
+    pub incidents: u32,
+}
+
+/// What crossing the threshold produces.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Incident {
+    pub user: String,
+    pub ts: i64,
+    pub score: f32,
+    pub threshold: f32,
+    pub signals: Vec<Contribution>,
+    /// The incident's ordinal for this account (part of its id).
+    pub number: u32,
+    pub critical: bool,
+}
+
+pub struct Risk {
+    cfg: RiskConfig,
+    half_life: f64,
+    pub scores: FxHashMap<String, Score>,
+    dirty: FxHashSet<String>,
+}
+
+impl Risk {
+    pub fn new(cfg: &RiskConfig) -> Result<Risk, ConfigError> {
+        let half_life = vigie_alert::duration_ms(&cfg.half_life)
+            .map_err(|e| ConfigError::Invalid { field: "risk.half_life", message: e.to_string() })?;
+        Ok(Risk {
+            cfg: cfg.clone(),
+            half_life: half_life.max(1) as f64,
+            scores: FxHashMap::default(),
+            dirty: FxHashSet::default(),
+        })
+    }
+
+    pub fn points(&self, level: &str) -> f32 {
+        match level {
+            "low" => self.cfg.low,
+            "medium" => self.cfg.medium,
+            "high" => self.cfg.high,
+            "critical" => self.cfg.critical,
+            _ => 0.0,
+        }
+    }
+
+    fn decayed(&self, s: &Score, ts: i64) -> f32 {
+        let dt = (ts - s.at).max(0) as f64;
+        (s.value as f64 * 0.5f64.powf(dt / self.half_life)) as f32
+    }
+
+    /// The score of `user` at `ts`.
+    pub fn score(&self, user: &str, ts: i64) -> f32 {
+        self.scores.get(user).map_or(0.0, |s| self.decayed(s, ts))
+    }
+
+    /// Add a signal; returns the incident it triggers, if any.
+    pub fn add(&mut self, user: &str, ts: i64, c: Contribution) -> Option<Incident> {
+        let points = self.points(&c.level);
+        if points <= 0.0 {
+            return None;
+        }
+        let mut s = self.scores.remove(user).unwrap_or_default();
+        let now = ts.max(s.at);
+        let value = self.decayed(&s, now);
+        if s.raised && value < self.cfg.threshold / 2.0 {
+            s.raised = false;
+            s.signals.clear();
+        }
+        if value < 1.0 && !s.raised {
+            // A fresh story: old, fully decayed signals do not explain it.
+            s.signals.clear();
+        }
+        s.value = value + points;
+        s.at = now;
+        s.signals.push_back(Contribution { points, ..c });
+        while s.signals.len() > self.cfg.max_signals {
+            s.signals.pop_front();
+        }
+        let mut out = None;
+        if !s.raised && s.value >= self.cfg.threshold {
+            s.raised = true;
+            s.incidents += 1;
+            out = Some(Incident {
+                user: user.to_string(),
+                ts: now,
+                score: s.value,
+                threshold: self.cfg.threshold,
+                signals: s.signals.iter().cloned().collect(),
+                number: s.incidents,
+                critical: s.value >= 2.0 * self.cfg.threshold || s.signals.iter().any(|x| x.level == "critical"),
+            });
+        }
+        self.scores.insert(user.to_string(), s);
+        self.dirty.insert(user.to_string());
+        out
+    }
+
+    pub fn take_changes(&mut self) -> Vec<(String, Option<Score>)> {
+        self.dirty.drain().map(|u| (u.clone(), self.scores.get(&u).cloned())).collect::<Vec<_>>()
+    }
+
+    pub fn restore(&mut self, scores: Vec<(String, Score)>) {
+        self.scores = scores.into_iter().collect();
+        self.dirty.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(level: &str) -> Contribution {
+        Contribution {
+            alert_id: "a".into(),
+            rule: "r".into(),
+            level: level.into(),
+            at: String::new(),
+            points: 0.0,
+            reason: String::new(),
+        }
+    }
+
+    #[test]
+    fn scores_add_decay_and_raise_once() {
+        let mut r = Risk::new(&RiskConfig::default()).unwrap();
+        let h = 3_600_000;
+        assert!(r.add("u", 0, c("medium")).is_none());
+        assert!(r.add("u", 0, c("high")).is_none());
+        assert!((r.score("u", 6 * h) - 45.0).abs() < 0.5, "halved after one half-life");
+        let i = r.add("u", 6 * h, c("high")).expect("45 + 60 crosses 100");
+        assert_eq!(i.signals.len(), 3);
+        assert_eq!(i.number, 1);
+        assert!(r.add("u", 6 * h, c("critical")).is_none(), "one incident while it stays raised");
+        // Two days later the score has decayed: a new story can raise again.
+        let i2 = r.add("u", 60 * h, c("critical")).expect("re-armed");
+        assert_eq!(i2.number, 2);
+        assert_eq!(i2.signals.len(), 1, "old signals do not explain the new incident");
+        assert!(i2.critical);
+        assert!(r.add("v", 0, c("informational")).is_none());
+        assert_eq!(r.score("v", 0), 0.0);
+    }
+}

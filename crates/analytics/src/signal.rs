@@ -1,0 +1,146 @@
+//! What an analytic produces: one finding about one account, with the
+//! evidence a person needs (observed value, baseline, window, peers).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Level {
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Low => "low",
+            Level::Medium => "medium",
+            Level::High => "high",
+            Level::Critical => "critical",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Level> {
+        Some(match s {
+            "low" => Level::Low,
+            "medium" => Level::Medium,
+            "high" => Level::High,
+            "critical" => Level::Critical,
+            _ => return None,
+        })
+    }
+
+    /// One step up (a service account's deviation is graver).
+    pub fn raise(self) -> Level {
+        match self {
+            Level::Low => Level::Medium,
+            Level::Medium => Level::High,
+            _ => Level::Critical,
+        }
+    }
+}
+
+/// One detection of the analytics (see docs/analytics.md for each).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Detection {
+    DistinctSubjectsHour,
+    DistinctSubjectsDay,
+    RecordsVolume,
+    OutsideWorkingSet,
+    OffHours,
+    NewSource,
+    ImpossibleTravel,
+    ResetThenNewSource,
+    ResetTakeover,
+    RareAccountCreation,
+    RarePrivilegeGrant,
+    NewAccountBulkRead,
+}
+
+impl Detection {
+    pub const ALL: [Detection; 12] = [
+        Detection::DistinctSubjectsHour,
+        Detection::DistinctSubjectsDay,
+        Detection::RecordsVolume,
+        Detection::OutsideWorkingSet,
+        Detection::OffHours,
+        Detection::NewSource,
+        Detection::ImpossibleTravel,
+        Detection::ResetThenNewSource,
+        Detection::ResetTakeover,
+        Detection::RareAccountCreation,
+        Detection::RarePrivilegeGrant,
+        Detection::NewAccountBulkRead,
+    ];
+
+    /// The rule id alerts carry.
+    pub fn id(self) -> &'static str {
+        match self {
+            Detection::DistinctSubjectsHour => "vigie-analytics-distinct-subjects-hour",
+            Detection::DistinctSubjectsDay => "vigie-analytics-distinct-subjects-day",
+            Detection::RecordsVolume => "vigie-analytics-records-volume",
+            Detection::OutsideWorkingSet => "vigie-analytics-outside-working-set",
+            Detection::OffHours => "vigie-analytics-off-hours",
+            Detection::NewSource => "vigie-analytics-new-source",
+            Detection::ImpossibleTravel => "vigie-analytics-impossible-travel",
+            Detection::ResetThenNewSource => "vigie-analytics-reset-then-new-source",
+            Detection::ResetTakeover => "vigie-analytics-reset-takeover",
+            Detection::RareAccountCreation => "vigie-analytics-rare-account-creation",
+            Detection::RarePrivilegeGrant => "vigie-analytics-rare-privilege-grant",
+            Detection::NewAccountBulkRead => "vigie-analytics-new-account-bulk-read",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Detection::DistinctSubjectsHour => "Account Read Far More People This Hour Than Usual",
+            Detection::DistinctSubjectsDay => "Account Read Far More People Today Than Usual",
+            Detection::RecordsVolume => "Account Retrieved an Unusual Volume of Records",
+            Detection::OutsideWorkingSet => "Account Reads People Outside Its Working Set",
+            Detection::OffHours => "Account Reads Personal Data at an Unusual Time",
+            Detection::NewSource => "Account Used From a New Source",
+            Detection::ImpossibleTravel => "Impossible Travel Between Two Uses of an Account",
+            Detection::ResetThenNewSource => "Password Reset Followed by a Login From a New Source",
+            Detection::ResetTakeover => "Password Reset, New Source, Then Bulk Reads (Account Takeover Path)",
+            Detection::RareAccountCreation => "Account Creation by an Account That Never Creates Accounts",
+            Detection::RarePrivilegeGrant => "Privilege Grant by an Account That Never Grants Privileges",
+            Detection::NewAccountBulkRead => "New Account Reads Personal Data at Volume",
+        }
+    }
+
+    pub fn tags(self) -> &'static [&'static str] {
+        match self {
+            Detection::DistinctSubjectsHour
+            | Detection::DistinctSubjectsDay
+            | Detection::RecordsVolume
+            | Detection::OutsideWorkingSet
+            | Detection::NewAccountBulkRead => &["attack.collection", "attack.t1213"],
+            Detection::OffHours | Detection::NewSource | Detection::ImpossibleTravel => {
+                &["attack.initial-access", "attack.t1078"]
+            }
+            Detection::ResetThenNewSource | Detection::ResetTakeover => {
+                &["attack.initial-access", "attack.t1078", "attack.t1656"]
+            }
+            Detection::RareAccountCreation => &["attack.persistence", "attack.t1136"],
+            Detection::RarePrivilegeGrant => &["attack.persistence", "attack.t1098"],
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Signal {
+    pub detection: Detection,
+    pub level: Level,
+    pub ts: i64,
+    pub user: String,
+    pub source: Option<String>,
+    /// One sentence a person can act on.
+    pub reason: String,
+    pub evidence: Map<String, Value>,
+    /// Where the triggering event was read.
+    pub origin: String,
+}
