@@ -46,35 +46,53 @@ impl Ring {
     }
 }
 
-/// A fixed-size Bloom filter of people the account has read (its working
-/// set), with two probes per id.
+/// The people an account has read lately (its working set): an ageing
+/// Bloom filter of two halves with two probes each. New ids go into the
+/// current half; when it holds about a quarter of its bits' worth, it
+/// becomes the old half and a fresh one starts, so the set follows the
+/// caseload as it changes and the false-positive rate stays near 5%.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Bloom {
-    bits: Vec<u64>,
+    current: Vec<u64>,
+    old: Vec<u64>,
+    inserted: u32,
 }
 
 impl Bloom {
     fn probes(h: u64, bits: usize) -> [usize; 2] {
-        [(h as usize) % bits, ((h >> 32) as usize).wrapping_mul(0x9E37) % bits]
+        [(h as usize) % bits, ((h >> 32) as usize).wrapping_mul(0x9E37_79B9) % bits]
     }
 
-    /// Add `h`; returns whether it may have been there already.
+    fn has(words: &[u64], h: u64) -> bool {
+        let bits = words.len() * 64;
+        bits > 0 && Self::probes(h, bits).iter().all(|&p| words[p / 64] & (1 << (p % 64)) != 0)
+    }
+
+    /// Add `h`; returns whether it was (probably) there already. `bits` is
+    /// the memory of both halves together.
     pub fn insert(&mut self, h: u64, bits: u32) -> bool {
-        let n = (bits.max(64) as usize).div_ceil(64) * 64;
-        if self.bits.len() != n / 64 {
-            self.bits = vec![0; n / 64];
+        let words = (bits.max(128) as usize / 2).div_ceil(64);
+        if self.current.len() != words {
+            self.current = vec![0; words];
+            self.old.clear();
+            self.inserted = 0;
         }
-        let mut seen = true;
-        for p in Self::probes(h, n) {
-            let (w, b) = (p / 64, 1u64 << (p % 64));
-            seen &= self.bits[w] & b != 0;
-            self.bits[w] |= b;
+        let seen = Self::has(&self.current, h) || Self::has(&self.old, h);
+        if !Self::has(&self.current, h) {
+            for p in Self::probes(h, words * 64) {
+                self.current[p / 64] |= 1 << (p % 64);
+            }
+            self.inserted += 1;
+            if self.inserted as usize > words * 64 / 4 {
+                self.old = std::mem::replace(&mut self.current, vec![0; words]);
+                self.inserted = 0;
+            }
         }
         seen
     }
 
     pub fn bytes(&self) -> usize {
-        self.bits.len() * 8
+        (self.current.len() + self.old.len()) * 8
     }
 }
 
@@ -85,7 +103,7 @@ pub struct Fired {
     pub distinct: u8,
     pub distinct_day: u8,
     pub records: u8,
-    pub working_set: bool,
+    pub working_set: u8,
     pub off_hours: bool,
     pub new_account: bool,
     pub takeover: bool,
@@ -114,7 +132,8 @@ pub struct Account {
     pub base_hour: Baseline,
     pub base_day: Baseline,
     pub base_records: Baseline,
-    pub base_new_share: Baseline,
+    /// People outside the working set read per active hour.
+    pub base_new: Baseline,
     /// Active hours per time-of-week slot (saturating).
     pub week: Vec<u8>,
     pub active_hours: u32,

@@ -71,10 +71,10 @@ pub struct Records {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WorkingSet {
-    /// Reads in an hour before the share outside the working set is judged.
-    pub min_reads: u32,
-    /// Share of reads of people the account never read before.
-    pub new_share: f32,
+    /// Never alert below this many people outside the working set in an hour.
+    pub min_new: u32,
+    /// The bound is `mean + k × spread` of the account's hours.
+    pub k: f32,
     /// Bits of the per-account filter of people read (memory per account).
     pub bits: u32,
 }
@@ -189,7 +189,7 @@ impl Default for Records {
 }
 impl Default for WorkingSet {
     fn default() -> Self {
-        WorkingSet { min_reads: 40, new_share: 0.9, bits: 2048 }
+        WorkingSet { min_new: 12, k: 4.0, bits: 2048 }
     }
 }
 impl Default for OffHours {

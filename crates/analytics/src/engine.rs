@@ -130,9 +130,20 @@ impl Analytics {
         // The schedule: judged on the hour's first act, before it is learned.
         if !acct.hour_active {
             acct.hour_active = true;
-            let share = acct.week[acct.slot as usize] as f32 / acct.active_hours.max(1) as f32;
-            acct.fired.off_hours = !(mature && share < cfg.off_hours.rare_share);
-            acct.fired.working_set = false;
+            // Unusual: a night hour the account rarely works on any day, or a
+            // weekend when it rarely works weekends at all.
+            let total = acct.active_hours.max(1) as f32;
+            let hour = acct.slot as usize % 24;
+            let hour_share = (0..7).map(|d| acct.week[d * 24 + hour] as f32).sum::<f32>() / total;
+            let weekend_share = acct.week[5 * 24..].iter().map(|&c| c as f32).sum::<f32>() / total;
+            let rare = cfg.off_hours.rare_share;
+            // Weekends are judged once a whole week has been seen.
+            let week_seen = a.ts - acct.first_seen >= 7 * 24 * HOUR;
+            // A service account keeps to its schedule: any hour it never
+            // works is unusual, night or day.
+            let unusual = ((local.night || acct.service) && hour_share < rare)
+                || (local.weekend && week_seen && weekend_share < rare);
+            acct.fired.off_hours = !(mature && unusual);
             acct.week[acct.slot as usize] = acct.week[acct.slot as usize].saturating_add(1);
             acct.active_hours += 1;
         }
@@ -203,9 +214,7 @@ impl Analytics {
                 self.peers.entry(p.clone()).or_default().learn(x, self.cfg.distinct.peer_min, PEER_HORIZON);
             }
             acct.base_records.learn(acct.hour_records as f32, w.hours, w.horizon);
-            if acct.hour_reads >= 5 {
-                acct.base_new_share.learn(acct.hour_new as f32 / acct.hour_reads as f32, w.hours, w.horizon);
-            }
+            acct.base_new.learn(acct.hour_new as f32, w.hours, w.horizon);
         }
         acct.hour_distinct = Default::default();
         acct.hour_records = 0;
@@ -259,23 +268,27 @@ impl Analytics {
                                 "service_account": acct.service});
                 self.emit(out, Detection::NewSource, level, acct, a, reason, ev);
             }
+            // After a password reset, the first successful login is the one
+            // that used the new password: from a known place it was the
+            // owner; from a new one, possibly whoever asked for the reset.
             if matches!(a.act, Act::Login { success: true })
-                && known_before
-                && (new_net || new_agent)
                 && let Some(r) = acct.reset_at
                 && a.ts >= r
-                && a.ts - r <= self.login_within
                 && acct.new_source_after_reset.is_none()
             {
-                acct.new_source_after_reset = Some(a.ts);
-                let reason = format!(
-                    "{} logged in from {ip} (a new source) {} after its password was reset.",
-                    a.user,
-                    human(a.ts - r)
-                );
-                let ev = json!({"reset_at": jiff_ts(r), "login_at": jiff_ts(a.ts), "ip": ip, "network": net,
-                                "user_agent": a.user_agent});
-                self.emit(out, Detection::ResetThenNewSource, Level::Medium, acct, a, reason, ev);
+                if known_before && mature && (new_net || new_agent) && a.ts - r <= self.login_within {
+                    acct.new_source_after_reset = Some(a.ts);
+                    let reason = format!(
+                        "{} logged in from {ip} (a new source) {} after its password was reset.",
+                        a.user,
+                        human(a.ts - r)
+                    );
+                    let ev = json!({"reset_at": jiff_ts(r), "login_at": jiff_ts(a.ts), "ip": ip, "network": net,
+                                    "user_agent": a.user_agent});
+                    self.emit(out, Detection::ResetThenNewSource, Level::Medium, acct, a, reason, ev);
+                } else {
+                    acct.reset_at = None;
+                }
             }
             if success {
                 acct.ips.add(h32(ip), cap);
@@ -288,7 +301,7 @@ impl Analytics {
                 }
             }
         }
-        if let Some((lat, lon)) = a.location {
+        if let Some((lat, lon)) = a.location.filter(|_| success) {
             if let Some((t0, la0, lo0)) = acct.last_geo
                 && a.ts > t0
             {
@@ -387,7 +400,11 @@ impl Analytics {
         let rbound =
             if acct.base_records.warm(cfg.warmup.hours) { acct.base_records.upper(cfg.records.k) } else { 0.0 };
         let rbound = rbound.max(cfg.records.min_hour as f32);
-        let rlevel = level_of(acct.hour_records as f32 / rbound, &d.levels);
+        let mut rlevel = level_of(acct.hour_records as f32 / rbound, &d.levels);
+        if !acct.base_records.warm(cfg.warmup.hours) {
+            // No habit known: a first export is worth a look, not an alarm.
+            rlevel = rlevel.min(1);
+        }
         if rlevel > acct.fired.records {
             acct.fired.records = rlevel;
             let reason = format!(
@@ -399,31 +416,33 @@ impl Analytics {
             );
             let ev = json!({"observed": acct.hour_records, "bound": rbound, "baseline": baseline_json(&acct.base_records),
                             "window": window(acct.hour * HOUR, HOUR)});
-            self.emit(out, Detection::RecordsVolume, to_level(rlevel, acct.service), acct, a, reason, ev);
+            let grave = acct.service && acct.base_records.warm(cfg.warmup.hours);
+            self.emit(out, Detection::RecordsVolume, to_level(rlevel, grave), acct, a, reason, ev);
         }
-        // The working set: people this account never read before.
+        // The working set: people this account had not read lately, against
+        // how many such people it usually reads in an hour.
         let ws = &cfg.working_set;
-        let share = acct.hour_new as f32 / acct.hour_reads.max(1) as f32;
-        let usual = acct.base_new_share;
-        if !acct.fired.working_set
-            && acct.hour_reads >= ws.min_reads
-            && share >= ws.new_share
-            && usual.warm(cfg.warmup.hours)
-            && usual.mean < ws.new_share * 0.6
-        {
-            acct.fired.working_set = true;
-            let reason = format!(
-                "{:.0}% of the people {} read this hour are outside its working set (usually {:.0}%).",
-                share * 100.0,
-                a.user,
-                usual.mean * 100.0
-            );
-            let ev = json!({"observed_share": share, "reads": acct.hour_reads, "new_people": acct.hour_new,
-                            "baseline": baseline_json(&usual), "window": window(acct.hour * HOUR, HOUR)});
-            self.emit(out, Detection::OutsideWorkingSet, Level::Medium, acct, a, reason, ev);
+        if acct.base_new.warm(cfg.warmup.hours) {
+            let bound = acct.base_new.upper(ws.k).max(ws.min_new as f32);
+            let level = level_of(acct.hour_new as f32 / bound, &d.levels);
+            if level > acct.fired.working_set {
+                acct.fired.working_set = level;
+                let reason = format!(
+                    "{} read {} people outside its working set this hour, {:.1}× its bound of {:.0} (usually {:.1} an hour).",
+                    a.user,
+                    acct.hour_new,
+                    acct.hour_new as f32 / bound,
+                    bound,
+                    acct.base_new.mean
+                );
+                let ev = json!({"observed": acct.hour_new, "reads": acct.hour_reads, "bound": bound,
+                                "baseline": baseline_json(&acct.base_new), "window": window(acct.hour * HOUR, HOUR)});
+                self.emit(out, Detection::OutsideWorkingSet, to_level(level, acct.service), acct, a, reason, ev);
+            }
         }
-        // The schedule.
-        if !acct.fired.off_hours && acct.hour_reads >= cfg.off_hours.min_reads {
+        // The schedule: evenings, nights and weekends the account rarely works.
+        let min_reads = if acct.service { 1 } else { cfg.off_hours.min_reads };
+        if !acct.fired.off_hours && acct.hour_reads >= min_reads {
             acct.fired.off_hours = true;
             let seen = acct.week[acct.slot as usize].saturating_sub(1);
             let mut level = if seen == 0 && (local.night || local.weekend) { Level::Medium } else { Level::Low };
@@ -467,10 +486,13 @@ impl Analytics {
         if let Some(t) = acct.new_source_after_reset
             && a.ts - t <= self.read_within
             && !acct.fired.takeover
-            && count >= cfg.takeover.min_distinct as f32
+            && count >= (cfg.takeover.min_distinct as f32).max(2.0 * acct.base_hour.mean)
         {
             acct.fired.takeover = true;
             let reset = acct.reset_at.unwrap_or(t);
+            // One story per reset: it is told once.
+            acct.reset_at = None;
+            acct.new_source_after_reset = None;
             let reason = format!(
                 "{}: password reset, login from a new source {} later, and now {:.0} distinct people read this hour.",
                 a.user,

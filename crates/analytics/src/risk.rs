@@ -18,6 +18,10 @@ pub struct Contribution {
     pub at: String,
     pub points: f32,
     pub reason: String,
+    /// An address the signal found new for the account (the attacker's,
+    /// likely): containment may block it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_source: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -147,6 +151,7 @@ mod tests {
             at: String::new(),
             points: 0.0,
             reason: String::new(),
+            new_source: None,
         }
     }
 

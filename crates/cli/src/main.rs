@@ -5,12 +5,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod bench;
+mod eval;
 mod gen_events;
 mod hunt;
 mod live;
 mod loadgen;
 mod output;
 mod rules;
+mod simulate;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -91,6 +93,33 @@ enum Command {
     ///
     ///   vigie loadgen --token $(cat vigie-state/token) --rate 20000 --seconds 30 --listen 127.0.0.1:9700
     Loadgen(loadgen::LoadgenArgs),
+    /// Simulate an organisation's application access log, with attacks and their ground truth.
+    ///
+    /// Agencies and partner organisations, advisers with caseloads, managers,
+    /// help desk, administrators and service accounts, with working hours,
+    /// lunch, remote days, typos, holidays, travel, new hires and colleagues
+    /// covering for each other. The attacks (the France Travail path, stolen
+    /// partner credentials, low-and-slow, spraying then export, a stolen
+    /// service token, impossible travel, an account creator, a curious
+    /// insider) start in the last third. Deterministic per seed.
+    ///
+    /// Example (then replay it and score the result with `vigie eval`):
+    ///
+    ///   vigie simulate --accounts 2000 --days 21 --seed 1 --out sim.jsonl --truth truth.json
+    Simulate(simulate::SimulateArgs),
+    /// Score alerts and actions against a simulation's ground truth.
+    ///
+    /// For each attack: detected at high or above or not, minutes to detect
+    /// and to contain, records taken before each; and false high alerts per
+    /// 1,000 account-days. Give several --truth/--alerts/--actions (one per
+    /// seed, in order) to aggregate seeds.
+    ///
+    /// Example:
+    ///
+    ///   vigie replay sim.jsonl --alerts alerts.jsonl --actions actions.jsonl
+    ///
+    ///   vigie eval --truth truth.json --alerts alerts.jsonl --actions actions.jsonl --svg efficacy.svg
+    Eval(eval::EvalArgs),
 }
 
 #[derive(Subcommand)]
@@ -134,6 +163,8 @@ fn main() -> ExitCode {
         Command::Run(args) => live::run(args),
         Command::Replay(args) => live::replay(args),
         Command::Loadgen(args) => loadgen::run(args),
+        Command::Simulate(args) => simulate::run(args),
+        Command::Eval(args) => eval::run(args),
     };
     match result {
         Ok(code) => code,

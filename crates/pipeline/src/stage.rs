@@ -243,6 +243,7 @@ impl Stage {
                     at: a.timestamp.clone(),
                     points: 0.0,
                     reason: a.reason.clone(),
+                    new_source: new_source(&a),
                 };
                 self.risk.add(&u.name, ts, c).map(|i| incident_alert(&i, &a))
             }
@@ -309,6 +310,16 @@ fn analytic_alert(s: &vigie_analytics::Signal) -> Alert {
     }
 }
 
+/// The address an analytic found new for the account, if this alert says so.
+fn new_source(a: &Alert) -> Option<String> {
+    use vigie_analytics::Detection::*;
+    let flags = [NewSource, ResetThenNewSource, ImpossibleTravel].map(|d| d.id());
+    if !flags.contains(&a.rule.id.as_str()) {
+        return None;
+    }
+    a.evidence.get("ip").and_then(|v| v.as_str()).map(String::from).or_else(|| a.source.as_ref().map(|s| s.ip.clone()))
+}
+
 /// An incident: the account's risk crossed the threshold. It names every
 /// signal behind it, so the analyst starts from the whole story.
 fn incident_alert(i: &Incident, last: &Alert) -> Alert {
@@ -332,6 +343,9 @@ fn incident_alert(i: &Incident, last: &Alert) -> Alert {
     let mut evidence = Map::new();
     evidence.insert("score".into(), json!((i.score * 10.0).round() / 10.0));
     evidence.insert("threshold".into(), json!(i.threshold));
+    let mut new_sources: Vec<&str> = i.signals.iter().filter_map(|c| c.new_source.as_deref()).collect();
+    new_sources.dedup();
+    evidence.insert("new_sources".into(), json!(new_sources));
     evidence.insert("signals".into(), json!(i.signals));
     let first = i.signals.first().map(|c| c.at.clone()).unwrap_or_default();
     Alert {

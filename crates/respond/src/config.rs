@@ -1,7 +1,8 @@
 //! `[response]` in vigie.toml. The defaults are the bundled policy: an
 //! incident at level high or above suspends the account, revokes its
-//! sessions and opens a ticket, and asks for approval before blocking an
-//! address (a shared egress address would cut off a whole office).
+//! sessions, opens a ticket, and blocks the address only when the evidence
+//! shows it is new for the account (a usual address may be an office's
+//! shared egress; blocking it would cut off everyone there).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -124,7 +125,7 @@ impl ActionConfig {
     fn bundled(t: ActionType) -> ActionConfig {
         let (max, approval) = match t {
             ActionType::SuspendUser | ActionType::RevokeSessions => (10, false),
-            ActionType::BlockIp => (20, true),
+            ActionType::BlockIp => (20, false),
             ActionType::CreateTicket => (100, false),
         };
         ActionConfig {
@@ -173,6 +174,10 @@ pub struct ResponseConfig {
     pub never_block: Vec<String>,
     /// The same action on the same target at most once per this span.
     pub cooldown: String,
+    /// Block only an address the alert's evidence names as new for the
+    /// account (`evidence.new_sources`, set on incidents): the account's
+    /// usual address may be an office shared by hundreds.
+    pub block_only_new_sources: bool,
     pub when: Vec<When>,
     pub actions: BTreeMap<ActionType, ActionConfig>,
 }
@@ -184,6 +189,7 @@ impl Default for ResponseConfig {
             never_act: ["svc-*", "svc_*", "svc.*", "*$", "break-glass*", "breakglass*"].map(String::from).to_vec(),
             never_block: ["127.0.0.0/8", "::1/128"].map(String::from).to_vec(),
             cooldown: "1h".into(),
+            block_only_new_sources: true,
             when: vec![When {
                 kinds: vec![AlertKind::Incident],
                 level: "high".into(),

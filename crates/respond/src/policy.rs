@@ -59,6 +59,7 @@ pub struct Policy {
     never_act: Vec<(String, GlobMatcher)>,
     never_block: Vec<IpNet>,
     cooldown_ms: i64,
+    block_only_new: bool,
     when: Vec<Trigger>,
     actions: BTreeMap<ActionType, Resolved>,
     pub state: PolicyState,
@@ -116,7 +117,16 @@ impl Policy {
                 },
             );
         }
-        Ok(Policy { mode: cfg.mode, never_act, never_block, cooldown_ms, when, actions, state: PolicyState::default() })
+        Ok(Policy {
+            mode: cfg.mode,
+            never_act,
+            never_block,
+            cooldown_ms,
+            block_only_new: cfg.block_only_new_sources,
+            when,
+            actions,
+            state: PolicyState::default(),
+        })
     }
 
     /// Replay never calls webhooks: what it decides to do runs dry.
@@ -162,7 +172,9 @@ impl Policy {
                 self.state.repeats += 1;
                 continue;
             }
-            let (status, reason) = self.guard(t, &target, ts);
+            let new_sources = alert.evidence.get("new_sources").and_then(|v| v.as_array());
+            let is_new = new_sources.is_some_and(|l| l.iter().any(|v| v.as_str() == Some(target.as_str())));
+            let (status, reason) = self.guard(t, &target, ts, is_new);
             let json = json.get_or_insert_with(|| serde_json::to_value(alert).unwrap_or_default());
             let a = &self.actions[&t];
             let call = (status == ActionStatus::Executed).then(|| Call {
@@ -200,7 +212,7 @@ impl Policy {
     }
 
     /// The status an action gets, and why. `Executed` means "call it".
-    fn guard(&mut self, t: ActionType, target: &str, ts: i64) -> (ActionStatus, String) {
+    fn guard(&mut self, t: ActionType, target: &str, ts: i64, new_source: bool) -> (ActionStatus, String) {
         use ActionStatus::*;
         if t.targets_account()
             && let Some((p, _)) = self.never_act.iter().find(|(_, g)| g.is_match(target))
@@ -212,6 +224,12 @@ impl Policy {
             && let Some(net) = self.never_block.iter().find(|n| n.contains(&ip))
         {
             return (PendingApproval, format!("{target} is in never_block ({net}); a person decides"));
+        }
+        if t == ActionType::BlockIp && self.block_only_new && !new_source {
+            return (
+                PendingApproval,
+                format!("{target} is not a new source for this account (it may be a shared office); a person decides"),
+            );
         }
         let a = &self.actions[&t];
         if let Some((max, per)) = a.rate {

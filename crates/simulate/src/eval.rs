@@ -1,0 +1,296 @@
+//! Scoring alerts and actions against the ground truth: was each attack
+//! detected at high or above, how fast, how many records it had read by
+//! then and by containment, and how many high alerts fell on innocent
+//! accounts.
+
+use crate::truth::Truth;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The parts of an alert or action the evaluation reads.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub ts: i64,
+    pub level: u8,
+    pub kind: String,
+    pub rule: String,
+    pub user: Option<String>,
+    pub ip: Option<String>,
+    /// Actions: type and status.
+    pub action: Option<(String, String)>,
+}
+
+fn rank(level: &str) -> u8 {
+    match level {
+        "low" => 1,
+        "medium" => 2,
+        "high" => 3,
+        "critical" => 4,
+        _ => 0,
+    }
+}
+
+fn ms(s: &str) -> Option<i64> {
+    s.parse::<jiff::Timestamp>().ok().map(|t| t.as_millisecond())
+}
+
+/// Read an alert line; `None` for the `updated` tallies and unreadable lines.
+pub fn alert(line: &str) -> Option<Record> {
+    let v: serde_json::Value = serde_json::from_str(line).ok()?;
+    if v["alert"]["status"] != "new" {
+        return None;
+    }
+    Some(Record {
+        ts: ms(v["@timestamp"].as_str()?)?,
+        level: rank(v["rule"]["level"].as_str().unwrap_or("")),
+        kind: v["alert"]["kind"].as_str().unwrap_or("").into(),
+        rule: v["rule"]["name"].as_str().unwrap_or("").into(),
+        user: v["user"]["name"].as_str().map(String::from),
+        ip: v["source"]["ip"].as_str().map(String::from),
+        action: None,
+    })
+}
+
+/// Read an action line.
+pub fn action(line: &str) -> Option<Record> {
+    let v: serde_json::Value = serde_json::from_str(line).ok()?;
+    Some(Record {
+        ts: ms(v["@timestamp"].as_str()?)?,
+        level: rank(v["alert"]["level"].as_str().unwrap_or("")),
+        kind: "action".into(),
+        rule: v["alert"]["rule"].as_str().unwrap_or("").into(),
+        user: v["user"]["name"].as_str().map(String::from),
+        ip: v["source"]["ip"].as_str().map(String::from),
+        action: Some((v["action"]["type"].as_str()?.into(), v["action"]["status"].as_str()?.into())),
+    })
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ScenarioResult {
+    pub seed: u64,
+    pub name: String,
+    pub detected: bool,
+    pub first_high_rule: Option<String>,
+    pub minutes_to_detect: Option<f64>,
+    pub minutes_to_contain: Option<f64>,
+    pub records_total: u64,
+    pub records_before_detection: u64,
+    pub records_before_containment: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FalseHigh {
+    pub seed: u64,
+    pub rule: String,
+    pub user: Option<String>,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Report {
+    pub runs: usize,
+    pub scenarios: Vec<ScenarioResult>,
+    pub detected: usize,
+    pub attacks: usize,
+    pub median_minutes_to_detect: Option<f64>,
+    pub records_total: u64,
+    pub records_before_containment: u64,
+    /// Percent of what the attacks would have taken in total.
+    pub exposed_before_containment_pct: f64,
+    pub account_days: u64,
+    pub false_high: usize,
+    pub false_high_per_1000_account_days: f64,
+    /// False high alerts by rule.
+    pub false_high_by_rule: BTreeMap<String, usize>,
+    pub false_high_samples: Vec<FalseHigh>,
+    pub targets: Targets,
+}
+
+/// The issue's targets, met or not.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Targets {
+    pub every_attack_detected: bool,
+    pub median_detect_under_15_min: bool,
+    pub exposure_under_1_pct: bool,
+    pub false_high_at_most_0_5: bool,
+}
+
+/// How long after an attack ends an alert still counts as about it.
+const GRACE_MS: i64 = 3_600_000;
+
+/// Score one run (truth, alerts, actions) into per-scenario results and
+/// false highs.
+pub fn score_run(truth: &Truth, alerts: &[Record], actions: &[Record]) -> (Vec<ScenarioResult>, Vec<FalseHigh>) {
+    let mut results = Vec::new();
+    let mut attributed = vec![false; alerts.len()];
+    for s in &truth.scenarios {
+        let concerns = |r: &Record| {
+            let who = r.user.as_ref().is_some_and(|u| s.accounts.contains(u));
+            let from = r.ip.as_ref().is_some_and(|i| s.source_ips.contains(i));
+            (who || from) && r.ts >= s.start_ms - GRACE_MS && r.ts <= s.end_ms + GRACE_MS
+        };
+        let mut first_high: Option<&Record> = None;
+        for (i, a) in alerts.iter().enumerate() {
+            if concerns(a) {
+                attributed[i] = true;
+                if a.level >= 3 && first_high.is_none_or(|f| a.ts < f.ts) {
+                    first_high = Some(a);
+                }
+            }
+        }
+        // Containment per account and per address: the first action that
+        // stops it (executed, or dry_run: what the engine would have done).
+        let stops = |target_user: Option<&String>, target_ip: Option<&String>| -> Option<i64> {
+            actions
+                .iter()
+                .filter(|r| {
+                    let Some((ty, st)) = &r.action else { return false };
+                    let acted = st == "executed" || st == "dry_run";
+                    let on = match ty.as_str() {
+                        "suspend_user" | "revoke_sessions" => target_user.is_some() && r.user.as_ref() == target_user,
+                        "block_ip" => target_ip.is_some() && r.ip.as_ref() == target_ip,
+                        _ => false,
+                    };
+                    acted && on && r.ts >= s.start_ms - GRACE_MS
+                })
+                .map(|r| r.ts)
+                .min()
+        };
+        let account_stop: Vec<Option<i64>> = s.accounts.iter().map(|u| stops(Some(u), None)).collect();
+        let ip_stop: Vec<Option<i64>> = s.source_ips.iter().map(|i| stops(None, Some(i))).collect();
+        let detect_at = first_high.map(|f| f.ts);
+        let mut before_detect = 0;
+        let mut before_contain = 0;
+        let mut contained: Option<i64> = None;
+        for &(ts, n, who, from) in &s.reads {
+            if detect_at.is_none_or(|d| ts < d) {
+                before_detect += n;
+            }
+            let stop =
+                [account_stop.get(who as usize).copied().flatten(), ip_stop.get(from as usize).copied().flatten()]
+                    .into_iter()
+                    .flatten()
+                    .min();
+            if let Some(st) = stop {
+                contained = Some(contained.map_or(st, |c: i64| c.min(st)));
+            }
+            if stop.is_none_or(|st| ts < st) {
+                before_contain += n;
+            }
+        }
+        results.push(ScenarioResult {
+            seed: truth.seed,
+            name: s.name.clone(),
+            detected: first_high.is_some(),
+            first_high_rule: first_high.map(|f| f.rule.clone()),
+            minutes_to_detect: detect_at.map(|d| ((d - s.start_ms).max(0) as f64 / 60_000.0 * 10.0).round() / 10.0),
+            minutes_to_contain: contained.map(|c| ((c - s.start_ms).max(0) as f64 / 60_000.0 * 10.0).round() / 10.0),
+            records_total: s.records_total,
+            records_before_detection: before_detect,
+            records_before_containment: before_contain,
+        });
+    }
+    let false_high = alerts
+        .iter()
+        .zip(&attributed)
+        .filter(|(a, hit)| !**hit && a.level >= 3)
+        .map(|(a, _)| FalseHigh {
+            seed: truth.seed,
+            rule: a.rule.clone(),
+            user: a.user.clone(),
+            at: jiff::Timestamp::from_millisecond(a.ts).map(|t| t.to_string()).unwrap_or_default(),
+        })
+        .collect();
+    (results, false_high)
+}
+
+/// Aggregate runs (one per seed) into the report.
+pub fn report(runs: &[(Truth, Vec<Record>, Vec<Record>)]) -> Report {
+    let mut scenarios = Vec::new();
+    let mut falses = Vec::new();
+    let mut account_days = 0u64;
+    for (t, a, x) in runs {
+        let (s, f) = score_run(t, a, x);
+        scenarios.extend(s);
+        falses.extend(f);
+        account_days += t.accounts as u64 * t.days as u64;
+    }
+    let mut ttd: Vec<f64> = scenarios.iter().filter_map(|s| s.minutes_to_detect).collect();
+    ttd.sort_by(|a, b| a.total_cmp(b));
+    let median = if ttd.is_empty() {
+        None
+    } else if ttd.len() % 2 == 1 {
+        Some(ttd[ttd.len() / 2])
+    } else {
+        Some((ttd[ttd.len() / 2 - 1] + ttd[ttd.len() / 2]) / 2.0)
+    };
+    let total: u64 = scenarios.iter().map(|s| s.records_total).sum();
+    let exposed: u64 = scenarios.iter().map(|s| s.records_before_containment).sum();
+    let pct = if total == 0 { 0.0 } else { exposed as f64 * 100.0 / total as f64 };
+    let per_1000 = if account_days == 0 { 0.0 } else { falses.len() as f64 * 1000.0 / account_days as f64 };
+    let mut by_rule: BTreeMap<String, usize> = BTreeMap::new();
+    for f in &falses {
+        *by_rule.entry(f.rule.clone()).or_default() += 1;
+    }
+    let detected = scenarios.iter().filter(|s| s.detected).count();
+    Report {
+        runs: runs.len(),
+        detected,
+        attacks: scenarios.len(),
+        median_minutes_to_detect: median,
+        records_total: total,
+        records_before_containment: exposed,
+        exposed_before_containment_pct: (pct * 1000.0).round() / 1000.0,
+        account_days,
+        false_high: falses.len(),
+        false_high_per_1000_account_days: (per_1000 * 1000.0).round() / 1000.0,
+        false_high_by_rule: by_rule,
+        targets: Targets {
+            every_attack_detected: detected == scenarios.len(),
+            median_detect_under_15_min: median.is_some_and(|m| m < 15.0),
+            exposure_under_1_pct: pct < 1.0,
+            false_high_at_most_0_5: per_1000 <= 0.5,
+        },
+        false_high_samples: falses.into_iter().take(20).collect(),
+        scenarios,
+    }
+}
+
+/// A bar chart (SVG) per scenario: records the attack took in all, by
+/// detection, and by containment, on a logarithmic scale.
+pub fn svg(r: &Report) -> String {
+    let rows = &r.scenarios;
+    let (w, row_h, left) = (900.0, 22.0, 330.0);
+    let h = 60.0 + rows.len() as f64 * row_h * 1.5;
+    let max = rows.iter().map(|s| s.records_total).max().unwrap_or(1).max(10) as f64;
+    let x = |v: u64| if v == 0 { 0.0 } else { (v as f64 + 1.0).log10() / (max + 1.0).log10() * (w - left - 20.0) };
+    let mut out = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"12\">\n\
+         <text x=\"10\" y=\"20\" font-size=\"15\">Records taken per attack (log scale): grey in all, orange before the first high alert, red before containment</text>\n"
+    );
+    for (i, s) in rows.iter().enumerate() {
+        let y = 40.0 + i as f64 * row_h * 1.5;
+        let label = format!("{} (seed {}){}", s.name, s.seed, if s.detected { "" } else { " NOT DETECTED" });
+        out.push_str(&format!("<text x=\"10\" y=\"{:.0}\">{label}</text>\n", y + 14.0));
+        for (v, color, hh) in [
+            (s.records_total, "#bbb", row_h),
+            (s.records_before_detection, "#f0a030", row_h * 0.66),
+            (s.records_before_containment, "#d03020", row_h * 0.33),
+        ] {
+            out.push_str(&format!(
+                "<rect x=\"{left}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{hh:.1}\" fill=\"{color}\"><title>{v}</title></rect>\n",
+                y + (row_h - hh) / 2.0,
+                x(v)
+            ));
+        }
+        out.push_str(&format!(
+            "<text x=\"{:.0}\" y=\"{:.0}\" fill=\"#333\">{} / {}</text>\n",
+            left + x(s.records_total) + 6.0,
+            y + 14.0,
+            s.records_before_containment,
+            s.records_total
+        ));
+    }
+    out.push_str("</svg>\n");
+    out
+}

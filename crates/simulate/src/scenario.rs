@@ -1,0 +1,286 @@
+//! The attack scenarios. Each picks its victims when the run is planned and
+//! then, day by day, adds the attacker's events (tagged with its number).
+//! They start in the last third of the run, so that vigie has learned the
+//! organisation's habits from data the attacks did not touch.
+
+use crate::org::{Kind, Org, ip};
+use crate::sim::{Calendar, Ev, SimConfig, What, arrivals, rng_for};
+use rand::Rng;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attack {
+    FranceTravail,
+    StolenPartner,
+    LowAndSlow,
+    SprayThenExport,
+    ServiceToken,
+    ImpossibleTravel,
+    AccountCreator,
+    CuriousInsider,
+}
+
+impl Attack {
+    pub const ALL: [Attack; 8] = [
+        Attack::FranceTravail,
+        Attack::StolenPartner,
+        Attack::LowAndSlow,
+        Attack::SprayThenExport,
+        Attack::ServiceToken,
+        Attack::ImpossibleTravel,
+        Attack::AccountCreator,
+        Attack::CuriousInsider,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Attack::FranceTravail => "france_travail",
+            Attack::StolenPartner => "stolen_partner_credentials",
+            Attack::LowAndSlow => "low_and_slow",
+            Attack::SprayThenExport => "spraying_then_export",
+            Attack::ServiceToken => "stolen_service_token",
+            Attack::ImpossibleTravel => "impossible_travel",
+            Attack::AccountCreator => "account_creator",
+            Attack::CuriousInsider => "curious_insider",
+        }
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            Attack::FranceTravail => {
+                "Help desk resets a partner adviser's password for the attacker, who logs in from a new source and harvests records in the evenings and at weekends"
+            }
+            Attack::StolenPartner => {
+                "Stolen partner credentials used from a new source to harvest records during business hours"
+            }
+            Attack::LowAndSlow => {
+                "Malware on the victim's own workstation reads a few dozen extra people an hour through the victim's browser session"
+            }
+            Attack::SprayThenExport => {
+                "Password spraying across many accounts from one address, one success, then bulk exports"
+            }
+            Attack::ServiceToken => {
+                "A batch service account's token used from a cloud address in the afternoon for exports"
+            }
+            Attack::ImpossibleTravel => "An adviser's account used from abroad while its owner works in France",
+            Attack::AccountCreator => {
+                "A compromised help-desk account creates accounts in the evening, grants them roles, and they harvest records"
+            }
+            Attack::CuriousInsider => {
+                "An adviser reads people outside the caseload (neighbours, celebrities) on a normal afternoon"
+            }
+        }
+    }
+}
+
+/// A planned attack: its victims and where it comes from.
+pub struct Plan {
+    pub attack: Attack,
+    /// 1-based scenario number (events carry it).
+    pub number: u8,
+    pub victim: usize,
+    /// A second account involved (the help-desk agent, sprayed accounts' count).
+    pub helper: usize,
+    pub first_day: u32,
+    pub ip: u32,
+    pub geo: u8,
+    pub agent: u16,
+    /// Accounts the attack creates (indices into the name table).
+    pub created: Vec<u32>,
+}
+
+fn available(org: &Org, i: usize, from: u32, days: u32) -> bool {
+    let a = &org.accounts[i];
+    a.leave.is_none_or(|(f, t)| t <= from || f >= days)
+        && a.hired.is_none()
+        && a.covers.is_none()
+        && a.travel_day.is_none_or(|(d, _)| d < from)
+}
+
+/// Choose victims and days for every scenario asked for.
+pub fn plan(org: &Org, cal: &Calendar, cfg: &SimConfig, names: &mut Vec<String>) -> Vec<Plan> {
+    let mut rng = rng_for(cfg.seed, u64::MAX, 0);
+    let third = (cfg.days * 2 / 3).max(1);
+    let weekday_from = |d: u32| (d..cfg.days).find(|&x| cal.weekday(x) < 5).unwrap_or(d);
+    let mut used: Vec<usize> = Vec::new();
+    let mut pick = |rng: &mut rand_chacha::ChaCha8Rng, kind: Kind, from: u32| -> usize {
+        let cands: Vec<usize> = (0..org.accounts.len())
+            .filter(|&i| org.accounts[i].kind == kind && !used.contains(&i) && available(org, i, from, cfg.days))
+            .collect();
+        let c = if cands.is_empty() { 0 } else { cands[rng.random_range(0..cands.len())] };
+        used.push(c);
+        c
+    };
+    let mut out = Vec::new();
+    for (k, attack) in Attack::ALL.iter().enumerate() {
+        if !cfg.scenarios.is_empty() && !cfg.scenarios.iter().any(|s| s == attack.name()) {
+            continue;
+        }
+        let day = weekday_from(third + (k as u32 % 5));
+        let n = (out.len() + 1) as u8;
+        let r = rng.random_range(1..250u8);
+        let (victim, helper, ip, geo, agent) = match attack {
+            Attack::FranceTravail => {
+                (pick(&mut rng, Kind::Partner, day), pick(&mut rng, Kind::HelpDesk, day), ip(185, 220, 101, r), 0, 101)
+            }
+            Attack::StolenPartner => (pick(&mut rng, Kind::Partner, day), 0, ip(92, 184, 7, r), 1, 101),
+            Attack::LowAndSlow => (pick(&mut rng, Kind::Adviser, day), 0, 0, 0, 0),
+            Attack::SprayThenExport => (pick(&mut rng, Kind::Adviser, day), 0, ip(45, 155, 205, r), 103, 100),
+            Attack::ServiceToken => (pick(&mut rng, Kind::Service, day), 0, ip(34, 90, 12, r), 0, 102),
+            Attack::ImpossibleTravel => (pick(&mut rng, Kind::Adviser, day), 0, ip(103, 21, 244, r), 100, 101),
+            Attack::AccountCreator => (pick(&mut rng, Kind::HelpDesk, day), 0, ip(185, 100, 87, r), 0, 103),
+            Attack::CuriousInsider => (pick(&mut rng, Kind::Adviser, day), 0, 0, 0, 0),
+        };
+        let mut created = Vec::new();
+        if *attack == Attack::AccountCreator {
+            for j in 0..3 {
+                created.push(names.len() as u32);
+                names.push(format!("ext{:02}{:03}", n, j + 1));
+            }
+        }
+        out.push(Plan { attack: *attack, number: n, victim, helper, first_day: day, ip, geo, agent, created });
+    }
+    out
+}
+
+impl Plan {
+    /// The attacker's events on `day`.
+    pub fn day(&self, org: &Org, cal: &Calendar, day: u32, seed: u64, out: &mut Vec<Ev>) {
+        if day < self.first_day {
+            return;
+        }
+        let mut rng = rng_for(seed, 1_000_000 + self.number as u64, day as u64);
+        let v = &org.accounts[self.victim];
+        let wd = cal.weekday(day);
+        let weekend = wd >= 5;
+        let first = day == self.first_day;
+        let ev = |ts: i64, user: u32, what: What| Ev {
+            ts,
+            user,
+            what,
+            ip: self.ip,
+            agent: self.agent,
+            geo: self.geo,
+            scenario: self.number,
+        };
+        let victim = self.victim as u32;
+        let anyone = |rng: &mut rand_chacha::ChaCha8Rng| org.base_id + rng.random_range(0..org.subjects.max(1));
+        let mut times = Vec::new();
+        match self.attack {
+            Attack::FranceTravail => {
+                if first {
+                    let h = &org.accounts[self.helper];
+                    out.push(Ev {
+                        ip: h.office_ip,
+                        agent: h.browser as u16,
+                        geo: h.city as u8,
+                        ..ev(cal.at(day, 17.0 * 60.0 + 20.0), self.helper as u32, What::Reset { target: victim })
+                    });
+                    out.push(ev(cal.at(day, 18.0 * 60.0 + 5.0), victim, What::Login { ok: true }));
+                }
+                let (from, to) = if weekend { (600.0, 1320.0) } else { (1140.0, 1380.0) };
+                if !first {
+                    out.push(ev(cal.at(day, from - 2.0), victim, What::Login { ok: true }));
+                }
+                arrivals(&mut rng, from, to, 450.0, &mut times);
+                for t in times {
+                    out.push(ev(cal.at(day, t), victim, What::Read { subject: anyone(&mut rng) }));
+                }
+            }
+            Attack::StolenPartner => {
+                if weekend {
+                    return;
+                }
+                out.push(ev(cal.at(day, 570.0), victim, What::Login { ok: true }));
+                arrivals(&mut rng, 575.0, 1080.0, 250.0, &mut times);
+                for t in times {
+                    out.push(ev(cal.at(day, t), victim, What::Read { subject: anyone(&mut rng) }));
+                }
+            }
+            Attack::LowAndSlow => {
+                if weekend || day >= self.first_day + 5 {
+                    return;
+                }
+                arrivals(&mut rng, 580.0, 1010.0, 25.0, &mut times);
+                for t in times {
+                    out.push(Ev {
+                        ip: v.office_ip,
+                        agent: v.browser as u16,
+                        geo: v.city as u8,
+                        ..ev(cal.at(day, t), victim, What::Read { subject: anyone(&mut rng) })
+                    });
+                }
+            }
+            Attack::SprayThenExport => {
+                if !first {
+                    return;
+                }
+                let t0 = 360.0;
+                let mut k = 0.0;
+                for i in (0..org.accounts.len()).step_by((org.accounts.len() / 40).max(1)).take(40) {
+                    if i == self.victim {
+                        continue;
+                    }
+                    out.push(ev(cal.at(day, t0 + k), i as u32, What::Login { ok: false }));
+                    k += 0.08;
+                }
+                out.push(ev(cal.at(day, t0 + k + 0.5), victim, What::Login { ok: true }));
+                for j in 0..3 {
+                    out.push(ev(cal.at(day, t0 + 10.0 + 10.0 * j as f64), victim, What::Export { count: 20_000 }));
+                }
+                arrivals(&mut rng, t0 + 5.0, t0 + 120.0, 200.0, &mut times);
+                for t in times {
+                    out.push(ev(cal.at(day, t), victim, What::Read { subject: anyone(&mut rng) }));
+                }
+            }
+            Attack::ServiceToken => {
+                let t0 = if first { 840.0 } else { 900.0 + rng.random_range(0.0..120.0) };
+                out.push(ev(cal.at(day, t0), victim, What::Login { ok: true }));
+                for j in 0..12 {
+                    out.push(ev(cal.at(day, t0 + 2.0 + 5.0 * j as f64), victim, What::Export { count: 5_000 }));
+                }
+            }
+            Attack::ImpossibleTravel => {
+                if !first {
+                    return;
+                }
+                out.push(ev(cal.at(day, 630.0), victim, What::Login { ok: true }));
+                arrivals(&mut rng, 632.0, 812.0, 120.0, &mut times);
+                for t in times {
+                    out.push(ev(cal.at(day, t), victim, What::Read { subject: anyone(&mut rng) }));
+                }
+            }
+            Attack::AccountCreator => {
+                let t0 = 1230.0;
+                out.push(ev(cal.at(day, t0), victim, What::Login { ok: true }));
+                if first {
+                    for (j, &c) in self.created.iter().enumerate() {
+                        out.push(ev(cal.at(day, t0 + 2.0 + j as f64), victim, What::Create { target: c }));
+                        out.push(ev(cal.at(day, t0 + 2.5 + j as f64), victim, What::Grant { target: c }));
+                    }
+                }
+                for &c in &self.created {
+                    out.push(ev(cal.at(day, t0 + 6.0), c, What::Login { ok: true }));
+                    times.clear();
+                    arrivals(&mut rng, t0 + 7.0, t0 + 127.0, 300.0, &mut times);
+                    for &t in &times {
+                        out.push(ev(cal.at(day, t), c, What::Read { subject: anyone(&mut rng) }));
+                    }
+                }
+            }
+            Attack::CuriousInsider => {
+                if !first {
+                    return;
+                }
+                arrivals(&mut rng, 840.0, 960.0, 30.0, &mut times);
+                for t in times {
+                    out.push(Ev {
+                        ip: v.office_ip,
+                        agent: v.browser as u16,
+                        geo: v.city as u8,
+                        ..ev(cal.at(day, t), victim, What::Read { subject: anyone(&mut rng) })
+                    });
+                }
+            }
+        }
+    }
+}

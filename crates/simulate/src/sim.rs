@@ -1,0 +1,432 @@
+//! Generating the days: everyday work of every account, the attacks of the
+//! scenarios, all merged in time order and written as JSON lines.
+
+use crate::org::{Account, Kind, Org};
+use crate::scenario;
+use crate::truth::{Benign, Scenario, Truth};
+use crate::write;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum What {
+    Login { ok: bool },
+    Read { subject: u32 },
+    Export { count: u32 },
+    Reset { target: u32 },
+    Create { target: u32 },
+    Grant { target: u32 },
+}
+
+/// One event before it is written. `user` and targets index the account
+/// table (the organisation's accounts, then accounts created during the run).
+#[derive(Debug, Clone, Copy)]
+pub struct Ev {
+    pub ts: i64,
+    pub user: u32,
+    pub what: What,
+    pub ip: u32,
+    /// Browser index, or 100+ for attack tooling.
+    pub agent: u16,
+    /// City index, or 100+ for a foreign city.
+    pub geo: u8,
+    /// 0 for everyday work, else the scenario number (1-based).
+    pub scenario: u8,
+}
+
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    pub seed: u64,
+    pub accounts: usize,
+    pub subjects: u32,
+    pub days: u32,
+    /// First day (a date); the organisation's time zone is Europe/Paris.
+    pub start: jiff::civil::Date,
+    /// Which attack scenarios to run (all when empty).
+    pub scenarios: Vec<String>,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            seed: 1,
+            accounts: 2000,
+            subjects: 10_000_000,
+            days: 21,
+            start: jiff::civil::date(2026, 3, 2),
+            scenarios: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Summary {
+    pub events: u64,
+    pub malicious_events: u64,
+    pub accounts: usize,
+    pub days: u32,
+}
+
+/// The clock of the simulation: local midnight of each day, in UTC ms.
+pub struct Calendar {
+    pub midnights: Vec<i64>,
+    pub weekday0: u8,
+    pub start: jiff::civil::Date,
+}
+
+impl Calendar {
+    pub fn new(start: jiff::civil::Date, days: u32) -> Calendar {
+        let tz = jiff::tz::TimeZone::get("Europe/Paris").unwrap_or(jiff::tz::TimeZone::UTC);
+        let midnights = (0..=days as i64)
+            .map(|d| {
+                let date = start.checked_add(jiff::Span::new().days(d)).unwrap_or(start);
+                tz.to_ambiguous_zoned_datetime(date.at(0, 0, 0, 0))
+                    .compatible()
+                    .map(|z| z.timestamp().as_millisecond())
+                    .unwrap_or(0)
+            })
+            .collect();
+        Calendar { midnights, weekday0: start.weekday().to_monday_zero_offset() as u8, start }
+    }
+
+    pub fn weekday(&self, day: u32) -> u8 {
+        ((self.weekday0 as u32 + day) % 7) as u8
+    }
+
+    /// UTC ms of `minute` after local midnight of `day`.
+    pub fn at(&self, day: u32, minute: f64) -> i64 {
+        let d = day as usize;
+        let m0 = self.midnights[d.min(self.midnights.len() - 1)];
+        m0 + (minute * 60_000.0) as i64
+    }
+}
+
+pub(crate) fn rng_for(seed: u64, a: u64, b: u64) -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64(xxhash_rust::xxh3::xxh3_64(
+        &[seed.to_le_bytes(), a.to_le_bytes(), b.to_le_bytes()].concat(),
+    ))
+}
+
+/// Minutes from `from` to `to` at `rate` an hour: the arrival times of a
+/// Poisson process.
+pub(crate) fn arrivals(rng: &mut ChaCha8Rng, from: f64, to: f64, rate: f64, out: &mut Vec<f64>) {
+    if rate <= 0.0 {
+        return;
+    }
+    let mut t = from;
+    loop {
+        let u: f64 = rng.random_range(1e-9..1.0);
+        t += -u.ln() * 60.0 / rate;
+        if t >= to {
+            break;
+        }
+        out.push(t);
+    }
+}
+
+/// Where a person works on a day: at another agency when travelling, at
+/// home on remote days, else at the office. (address, city)
+fn place(org: &Org, a: &Account, day: u32, wd: u8) -> (u32, usize) {
+    match a.travel_day {
+        Some((d, other)) if d == day => (org.accounts[other].office_ip, org.accounts[other].city),
+        _ if a.remote.contains(&wd) => (a.home_ip, a.city),
+        _ => (a.office_ip, a.city),
+    }
+}
+
+/// One account's everyday work on one day.
+fn benign_day(org: &Org, cal: &Calendar, i: usize, day: u32, seed: u64, out: &mut Vec<Ev>) {
+    let a: &Account = &org.accounts[i];
+    let mut rng = rng_for(seed, i as u64, day as u64);
+    let wd = cal.weekday(day);
+    if a.hired.is_some_and(|h| day < h) || a.leave.is_some_and(|(f, t)| day >= f && day < t) {
+        return;
+    }
+    let user = i as u32;
+    let ev = |ts: i64, what: What, ip: u32, geo: usize| Ev {
+        ts,
+        user,
+        what,
+        ip,
+        agent: a.browser as u16,
+        geo: geo as u8,
+        scenario: 0,
+    };
+    if a.kind == Kind::Service {
+        // Nightly batch, every day, from its server.
+        let t0 = a.start_min as f64 + rng.random_range(0.0..5.0);
+        out.push(Ev { agent: 3, ..ev(cal.at(day, t0), What::Login { ok: true }, a.office_ip, 0) });
+        for k in 0..20 {
+            let c = rng.random_range(300..600);
+            out.push(Ev {
+                agent: 3,
+                ..ev(cal.at(day, t0 + 1.0 + k as f64 * 1.5), What::Export { count: c }, a.office_ip, 0)
+            });
+        }
+        return;
+    }
+    if wd >= 5 {
+        return;
+    }
+    let (ip, geo) = place(org, a, day, wd);
+    let start = a.start_min as f64 + rng.random_range(-10.0..15.0);
+    let end = a.end_min as f64 + rng.random_range(-20.0..20.0);
+    // Typos at login.
+    if rng.random_bool(0.03) {
+        for k in 0..rng.random_range(1..3) {
+            out.push(ev(cal.at(day, start - 1.0 + k as f64 * 0.3), What::Login { ok: false }, ip, geo));
+        }
+    }
+    out.push(ev(cal.at(day, start), What::Login { ok: true }, ip, geo));
+    match a.kind {
+        Kind::HelpDesk => {
+            // Resets of genuine users, who log in from their usual place soon after.
+            for _ in 0..rng.random_range(2..7) {
+                let t = rng.random_range(start + 10.0..end - 40.0);
+                let target = rng.random_range(0..org.accounts.len());
+                let ta = &org.accounts[target];
+                if !matches!(ta.kind, Kind::Adviser | Kind::Partner | Kind::Manager)
+                    || ta.leave.is_some_and(|(f, to)| day >= f && day < to)
+                    || ta.hired.is_some_and(|h| day < h)
+                {
+                    continue;
+                }
+                out.push(ev(cal.at(day, t), What::Reset { target: target as u32 }, ip, geo));
+                let (tip, tgeo) = place(org, ta, day, wd);
+                out.push(Ev {
+                    ts: cal.at(day, t + rng.random_range(3.0..30.0)),
+                    user: target as u32,
+                    what: What::Login { ok: true },
+                    ip: tip,
+                    agent: ta.browser as u16,
+                    geo: tgeo as u8,
+                    scenario: 0,
+                });
+            }
+            return;
+        }
+        Kind::Admin => {
+            // New hires are created (and given their role) on their first day.
+            for (j, h) in org.accounts.iter().enumerate() {
+                if h.hired == Some(day) {
+                    let t = start + rng.random_range(5.0..60.0);
+                    out.push(ev(cal.at(day, t), What::Create { target: j as u32 }, ip, geo));
+                    out.push(ev(cal.at(day, t + 1.0), What::Grant { target: j as u32 }, ip, geo));
+                }
+            }
+            return;
+        }
+        _ => {}
+    }
+    // Reads, morning and afternoon, around lunch.
+    let lunch = 720.0 + rng.random_range(-15.0..30.0);
+    let lunch_end = lunch + rng.random_range(45.0..80.0);
+    let covering = a
+        .covers
+        .filter(|&c| org.accounts[c].leave.is_some_and(|(f, t)| day >= f && day < t))
+        .map(|c| &org.accounts[c].caseload);
+    let rate = a.rate * if covering.is_some() { 1.3 } else { 1.0 } * rng.random_range(0.7..1.3);
+    let mut times = Vec::new();
+    arrivals(&mut rng, start + 2.0, lunch, rate, &mut times);
+    arrivals(&mut rng, lunch_end, end, rate, &mut times);
+    if a.evening && rng.random_bool(0.3) {
+        arrivals(&mut rng, 1140.0, 1200.0, rate * 0.8, &mut times);
+    }
+    // A new hire ramps up over the first days.
+    let ramp = a.hired.map_or(1.0, |h| ((day - h + 1) as f64 / 4.0).min(1.0));
+    for t in times {
+        if !rng.random_bool(ramp) {
+            continue;
+        }
+        let subject = match covering {
+            Some(c) if !c.is_empty() && rng.random_bool(0.4) => c[rng.random_range(0..c.len())],
+            _ if !a.caseload.is_empty() && rng.random_bool(0.85) => a.caseload[rng.random_range(0..a.caseload.len())],
+            _ => a.pool.0 + rng.random_range(0..a.pool.1.max(1)),
+        };
+        out.push(ev(cal.at(day, t), What::Read { subject }, ip, geo));
+    }
+    if a.kind == Kind::Manager {
+        // The weekly export on Mondays, the monthly one on the first working day.
+        if wd == 0 {
+            out.push(ev(cal.at(day, start + 40.0), What::Export { count: rng.random_range(1500..4000) }, ip, geo));
+        }
+        let date = cal.start.checked_add(jiff::Span::new().days(day as i64)).unwrap_or(cal.start);
+        if date.day() <= 3 && (date.day() == 1 || wd == 0) {
+            out.push(ev(cal.at(day, start + 60.0), What::Export { count: rng.random_range(10_000..30_000) }, ip, geo));
+        }
+    }
+}
+
+/// Generate the whole simulation into `events` (JSON lines) and return
+/// the ground truth.
+pub fn simulate(
+    cfg: &SimConfig,
+    events: &mut dyn std::io::Write,
+    progress: &dyn Fn(u32),
+) -> std::io::Result<(Truth, Summary)> {
+    let org = Org::new(cfg.seed, cfg.accounts, cfg.subjects, cfg.days);
+    let cal = Calendar::new(cfg.start, cfg.days);
+    let mut names: Vec<String> = org.accounts.iter().map(|a| a.name.clone()).collect();
+    let plan = scenario::plan(&org, &cal, cfg, &mut names);
+    let mut truth = Truth {
+        seed: cfg.seed,
+        accounts: org.accounts.len(),
+        subjects: cfg.subjects,
+        days: cfg.days,
+        start: cfg.start.to_string(),
+        ..Truth::default()
+    };
+    truth.benign = benign_lookalikes(&org, &cal, cfg.days);
+    let mut summary = Summary { events: 0, malicious_events: 0, accounts: org.accounts.len(), days: cfg.days };
+    let mut acc: Vec<Acc> = plan.iter().map(|_| Acc::default()).collect();
+    let mut buf = String::with_capacity(1 << 20);
+    let mut day_events: Vec<Ev> = Vec::new();
+    for day in 0..cfg.days {
+        day_events.clear();
+        for i in 0..org.accounts.len() {
+            benign_day(&org, &cal, i, day, cfg.seed, &mut day_events);
+        }
+        for s in &plan {
+            s.day(&org, &cal, day, cfg.seed, &mut day_events);
+        }
+        day_events.sort_by_key(|e| (e.ts, e.user));
+        for e in &day_events {
+            let acct = org.accounts.get(e.user as usize);
+            let (group, role) = match acct {
+                Some(a) => (a.group.as_str(), a.kind.role()),
+                None => ("agence-001", "advisor"),
+            };
+            let target = match e.what {
+                What::Reset { target } | What::Create { target } | What::Grant { target } => {
+                    names[target as usize].as_str()
+                }
+                _ => "",
+            };
+            write::line(&mut buf, e, &names[e.user as usize], group, role, target, 0);
+            if buf.len() > (1 << 20) - 4096 {
+                events.write_all(buf.as_bytes())?;
+                buf.clear();
+            }
+            summary.events += 1;
+            if e.scenario > 0 {
+                summary.malicious_events += 1;
+                let a = &mut acc[e.scenario as usize - 1];
+                a.note(e, &names);
+            }
+        }
+        progress(day + 1);
+    }
+    events.write_all(buf.as_bytes())?;
+    events.flush()?;
+    truth.events = summary.events;
+    truth.scenarios = plan
+        .iter()
+        .zip(acc)
+        .map(|(p, a)| Scenario {
+            name: p.attack.name().into(),
+            description: p.attack.description().into(),
+            accounts: a.accounts,
+            source_ips: a.ips,
+            start: rfc3339(a.first),
+            end: rfc3339(a.last),
+            start_ms: a.first,
+            end_ms: a.last,
+            records_total: a.reads.iter().map(|r| r.1).sum(),
+            subjects_exposed: a.subjects.len() as u64,
+            reads: a.reads,
+        })
+        .collect();
+    Ok((truth, summary))
+}
+
+fn rfc3339(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms).map(|t| format!("{t:.3}")).unwrap_or_default()
+}
+
+/// What one scenario did, gathered as its events are written.
+#[derive(Default)]
+struct Acc {
+    accounts: Vec<String>,
+    ips: Vec<String>,
+    first: i64,
+    last: i64,
+    reads: Vec<(i64, u64, u8, u8)>,
+    subjects: rustc_hash::FxHashSet<u32>,
+}
+
+impl Acc {
+    fn note(&mut self, e: &Ev, names: &[String]) {
+        if self.reads.is_empty() && self.first == 0 {
+            self.first = e.ts;
+        }
+        self.first = self.first.min(e.ts);
+        self.last = self.last.max(e.ts);
+        // The sprayed accounts are targets of failed logins, and the help
+        // desk agent who was talked into a reset is a victim too: neither
+        // is the attacker's account or address.
+        if matches!(e.what, What::Reset { .. }) {
+            return;
+        }
+        let name = &names[e.user as usize];
+        if !matches!(e.what, What::Login { ok: false }) && !self.accounts.contains(name) {
+            self.accounts.push(name.clone());
+        }
+        let ip = crate::org::ip_text(e.ip);
+        if !self.ips.contains(&ip) {
+            self.ips.push(ip.clone());
+        }
+        let who = self.accounts.iter().position(|a| a == name).unwrap_or(0) as u8;
+        let from = self.ips.iter().position(|a| *a == ip).unwrap_or(0) as u8;
+        match e.what {
+            What::Read { subject } => {
+                self.reads.push((e.ts, 1, who, from));
+                self.subjects.insert(subject);
+            }
+            What::Export { count } => self.reads.push((e.ts, count as u64, who, from)),
+            _ => {}
+        }
+    }
+}
+
+/// The everyday situations that look like attacks and must not raise high
+/// alerts: exports, travel, new hires, covering, batch jobs, resets.
+fn benign_lookalikes(org: &Org, cal: &Calendar, days: u32) -> Vec<Benign> {
+    let end = cal.at(days, 0.0);
+    let start = cal.at(0, 0.0);
+    let pick = |f: &dyn Fn(&Account) -> bool| -> Vec<String> {
+        org.accounts.iter().filter(|a| f(a)).map(|a| a.name.clone()).collect()
+    };
+    vec![
+        Benign {
+            name: "manager exports (weekly, monthly)".into(),
+            accounts: pick(&|a| a.kind == Kind::Manager),
+            start_ms: start,
+            end_ms: end,
+        },
+        Benign {
+            name: "business travel".into(),
+            accounts: pick(&|a| a.travel_day.is_some()),
+            start_ms: start,
+            end_ms: end,
+        },
+        Benign { name: "new hires".into(), accounts: pick(&|a| a.hired.is_some()), start_ms: start, end_ms: end },
+        Benign {
+            name: "covering a colleague on leave".into(),
+            accounts: pick(&|a| a.covers.is_some()),
+            start_ms: start,
+            end_ms: end,
+        },
+        Benign {
+            name: "batch jobs".into(),
+            accounts: pick(&|a| a.kind == Kind::Service),
+            start_ms: start,
+            end_ms: end,
+        },
+        Benign {
+            name: "help-desk resets of genuine users".into(),
+            accounts: pick(&|a| a.kind == Kind::HelpDesk),
+            start_ms: start,
+            end_ms: end,
+        },
+    ]
+}
