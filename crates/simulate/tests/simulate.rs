@@ -61,11 +61,12 @@ fn the_truth_counts_exactly_what_the_attack_events_read() {
     let mut people = std::collections::BTreeSet::new();
     for line in text.lines() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
-        if v["user"]["name"] == **victim && v["source"]["ip"] == **attacker_ip {
-            if let Some(ids) = v["data_subject"]["ids"].as_array() {
-                records += 1;
-                people.insert(ids[0].as_str().unwrap().to_string());
-            }
+        if v["user"]["name"] == **victim
+            && v["source"]["ip"] == **attacker_ip
+            && let Some(ids) = v["data_subject"]["ids"].as_array()
+        {
+            records += 1;
+            people.insert(ids[0].as_str().unwrap().to_string());
         }
     }
     assert!(records > 1000);
