@@ -37,7 +37,9 @@ pub struct Analytics {
     tz: jiff::tz::TimeZone,
     login_within: i64,
     read_within: i64,
-    pub accounts: FxHashMap<String, Account>,
+    /// Boxed: the map's slots stay small, so growing it never copies (or
+    /// briefly doubles) the accounts themselves.
+    pub accounts: FxHashMap<String, Box<Account>>,
     pub peers: FxHashMap<String, Baseline>,
     pub stats: AnalyticsStats,
     dirty: FxHashSet<String>,
@@ -104,11 +106,11 @@ impl Analytics {
                 week: vec![0; 168],
                 ..Account::default()
             };
-            self.accounts.insert(a.user.clone(), acct);
+            self.accounts.insert(a.user.clone(), Box::new(acct));
         }
         self.dirty.insert(a.user.clone());
         let cfg = self.cfg.clone();
-        let mut acct = self.accounts.remove(&a.user).unwrap_or_default();
+        let (key, mut acct) = self.accounts.remove_entry(&a.user).unwrap_or_else(|| (a.user.clone(), Box::default()));
         if hour > acct.hour {
             self.close_hour(&mut acct);
             acct.hour = hour;
@@ -183,7 +185,7 @@ impl Analytics {
             }
             Act::Login { .. } | Act::Other => {}
         }
-        self.accounts.insert(a.user.clone(), acct);
+        self.accounts.insert(key, acct);
     }
 
     /// The account acted upon by an IAM event (created if new).
@@ -194,14 +196,16 @@ impl Analytics {
         self.dirty.insert(name.to_string());
         let hour = ts.div_euclid(HOUR);
         let local = self.local(ts);
-        self.accounts.entry(name.to_string()).or_insert_with(|| Account {
-            first_seen: ts,
-            last_seen: ts,
-            hour,
-            day: local.day,
-            slot: local.slot,
-            week: vec![0; 168],
-            ..Account::default()
+        self.accounts.entry(name.to_string()).or_insert_with(|| {
+            Box::new(Account {
+                first_seen: ts,
+                last_seen: ts,
+                hour,
+                day: local.day,
+                slot: local.slot,
+                week: vec![0; 168],
+                ..Account::default()
+            })
         })
     }
 
@@ -563,7 +567,7 @@ impl Analytics {
     pub fn take_changes(&mut self) -> Vec<(String, Option<Account>)> {
         let mut out: Vec<(String, Option<Account>)> = self.removed.drain(..).map(|n| (n, None)).collect();
         for n in self.dirty.drain() {
-            let a = self.accounts.get(&n).cloned();
+            let a = self.accounts.get(&n).map(|b| (**b).clone());
             out.push((n, a));
         }
         out
@@ -576,7 +580,7 @@ impl Analytics {
     pub fn restore(&mut self, shared: Shared, accounts: Vec<(String, Account)>) {
         self.peers = shared.peers.into_iter().collect();
         self.stats = shared.stats;
-        self.accounts = accounts.into_iter().collect();
+        self.accounts = accounts.into_iter().map(|(k, a)| (k, Box::new(a))).collect();
         self.dirty.clear();
         self.removed.clear();
     }
@@ -586,7 +590,9 @@ impl Analytics {
         if self.accounts.is_empty() {
             return 0.0;
         }
-        let total: usize = self.accounts.iter().map(|(k, a)| k.capacity() + a.bytes() + 16).sum();
+        // Key, boxed account, and the map's slot (key and box pointer).
+        let slot = std::mem::size_of::<(String, Box<Account>)>();
+        let total: usize = self.accounts.iter().map(|(k, a)| k.capacity() + a.bytes() + slot).sum();
         total as f64 / self.accounts.len() as f64
     }
 }

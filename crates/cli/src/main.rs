@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod bench;
+mod bench_state;
 mod eval;
 mod gen_events;
 mod hunt;
@@ -120,6 +121,14 @@ enum Command {
     ///
     ///   vigie eval --truth truth.json --alerts alerts.jsonl --actions actions.jsonl --svg efficacy.svg
     Eval(eval::EvalArgs),
+    /// Measure the memory the behaviour analytics hold per account.
+    ///
+    /// Creates many accounts with a few days of logins and reads each, then
+    /// reports resident memory per account, the estimate vigie makes of it,
+    /// and the size of an account's checkpoint row (docs/performance.md).
+    ///
+    /// Example: vigie bench-state --accounts 1000000
+    BenchState(bench_state::BenchStateArgs),
 }
 
 #[derive(Subcommand)]
@@ -165,6 +174,7 @@ fn main() -> ExitCode {
         Command::Loadgen(args) => loadgen::run(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::BenchState(args) => bench_state::run(args),
     };
     match result {
         Ok(code) => code,
