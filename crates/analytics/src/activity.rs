@@ -47,8 +47,51 @@ pub struct Activity {
     pub origin: String,
 }
 
+/// A GeoIP database (MaxMind DB format: GeoLite2-City, DB-IP City,
+/// ip-location-db), for events that carry no `source.geo`.
+pub struct GeoIp {
+    reader: maxminddb::Reader<Vec<u8>>,
+}
+
+#[derive(serde::Deserialize)]
+struct GeoRecord {
+    country: Option<GeoCountry>,
+    location: Option<GeoLocation>,
+}
+
+#[derive(serde::Deserialize)]
+struct GeoCountry {
+    iso_code: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct GeoLocation {
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+}
+
+impl GeoIp {
+    pub fn open(path: &std::path::Path) -> Result<GeoIp, crate::ConfigError> {
+        let reader = maxminddb::Reader::open_readfile(path)
+            .map_err(|e| crate::ConfigError::Invalid { field: "geoip", message: format!("{}: {e}", path.display()) })?;
+        Ok(GeoIp { reader })
+    }
+
+    /// Country code and (latitude, longitude) of an address, where known.
+    pub fn locate(&self, ip: &str) -> (Option<String>, Option<(f64, f64)>) {
+        let Ok(addr) = ip.parse::<std::net::IpAddr>() else { return (None, None) };
+        let rec = self.reader.lookup(addr).ok().and_then(|r| r.decode::<GeoRecord>().ok().flatten());
+        let Some(rec) = rec else { return (None, None) };
+        let country = rec.country.and_then(|c| c.iso_code);
+        let loc = rec.location.and_then(|l| l.latitude.zip(l.longitude));
+        (country, loc)
+    }
+}
+
 /// Compiled field paths of the canonical schema.
 pub struct Extractor {
+    /// Locates addresses when the event does not say where they are.
+    pub geoip: Option<GeoIp>,
     user: FieldPath,
     group: FieldPath,
     roles: FieldPath,
@@ -70,6 +113,7 @@ impl Default for Extractor {
     fn default() -> Self {
         let p = FieldPath::new;
         Extractor {
+            geoip: None,
             user: p("user.name"),
             group: p("user.group.name"),
             roles: p("user.roles"),
@@ -168,16 +212,24 @@ impl Extractor {
             })
         });
         let num = |p: &FieldPath| p.first(ev).and_then(|v| v.as_f64());
+        let ip = self.text(&self.ip, ev);
+        let mut country = self.text(&self.country, ev);
+        let mut location = num(&self.lat).zip(num(&self.lon));
+        if let (Some(g), Some(ip), None) = (&self.geoip, &ip, location) {
+            let (c, l) = g.locate(ip);
+            country = country.or(c);
+            location = l;
+        }
         Some(Activity {
             ts,
             user,
             group: self.text(&self.group, ev),
             role,
             service_role,
-            ip: self.text(&self.ip, ev),
+            ip,
             user_agent: self.text(&self.ua, ev),
-            country: self.text(&self.country, ev),
-            location: num(&self.lat).zip(num(&self.lon)),
+            country,
+            location,
             act,
             origin: origin.to_string(),
         })
@@ -227,5 +279,21 @@ mod tests {
         assert_eq!(a.act, Act::Login { success: false });
         assert_eq!((a.country.as_deref(), a.location), (Some("FR"), Some((48.8, 2.3))));
         assert!(x.extract(&ev(r#"{"EventID":4625}"#), 5, "").is_none());
+    }
+
+    #[test]
+    fn a_geoip_database_locates_addresses_the_event_does_not() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/geo-test.mmdb");
+        let x = Extractor { geoip: Some(GeoIp::open(&path).unwrap()), ..Extractor::default() };
+        let a = x.extract(&ev(r#"{"user":{"name":"a"},"source":{"ip":"198.51.100.7"}}"#), 5, "").unwrap();
+        assert_eq!(a.country.as_deref(), Some("SG"));
+        assert!(a.location.unwrap().1 > 100.0);
+        // What the event says wins; unknown addresses stay unknown.
+        let own =
+            ev(r#"{"user":{"name":"a"},"source":{"ip":"198.51.100.7","geo":{"location":{"lat":1.0,"lon":2.0}}}}"#);
+        assert_eq!(x.extract(&own, 5, "").unwrap().location, Some((1.0, 2.0)));
+        let none = x.extract(&ev(r#"{"user":{"name":"a"},"source":{"ip":"203.0.113.1"}}"#), 5, "").unwrap();
+        assert_eq!((none.country, none.location), (None, None));
+        assert!(GeoIp::open(std::path::Path::new("/nonexistent.mmdb")).is_err());
     }
 }

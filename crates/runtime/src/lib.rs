@@ -74,6 +74,16 @@ pub fn stage_config(cfg: &Config) -> Result<StageConfig> {
     })
 }
 
+/// The stateless half, with the GeoIP database when one is configured.
+fn detector(cfg: &Config, engine: Arc<Engine>) -> Result<Detector> {
+    let mut d = Detector::new(engine, Clock::new(&cfg.engine.timestamp_fields));
+    if let (Some(x), Some(path)) = (d.extractor.as_mut(), analytics_config(cfg)?.geoip) {
+        x.geoip = Some(vigie_analytics::activity::GeoIp::open(&path)?);
+        tracing::info!(path = %path.display(), "GeoIP database loaded");
+    }
+    Ok(d)
+}
+
 /// The analytics settings: the configured YAML file, or the bundled one.
 pub fn analytics_config(cfg: &Config) -> Result<vigie_analytics::AnalyticsConfig> {
     let mut a = match &cfg.analytics.path {
@@ -120,7 +130,7 @@ pub fn replay(
         }
     }
     let engine = Arc::new(build_engine(cfg)?);
-    let detector = Arc::new(Detector::new(engine.clone(), Clock::new(&cfg.engine.timestamp_fields)));
+    let detector = Arc::new(detector(cfg, engine.clone())?);
     let stage = Stage::new(engine, &stage_config(cfg)?)?;
     let metrics = Arc::new(metrics::Metrics::default());
     let sinks: Vec<Box<dyn sinks::Sink>> = vec![Box::new(sinks::JsonlSink::open("alerts", alerts)?)];
@@ -179,7 +189,7 @@ pub fn run(cfg: &Config, stop: Arc<AtomicBool>) -> Result<Summary> {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     install_crypto();
     let engine = Arc::new(build_engine(cfg)?);
-    let detector = Arc::new(Detector::new(engine.clone(), Clock::new(&cfg.engine.timestamp_fields)));
+    let detector = Arc::new(detector(cfg, engine.clone())?);
     let stage = Stage::new(engine, &stage_config(cfg)?)?;
     let store = store::Store::open(&cfg.engine.state_dir)?;
     let restored = store.load()?;

@@ -59,3 +59,32 @@ fn a_simulated_takeover_ends_in_a_suspension_of_the_victim() {
         .collect();
     assert!(others.is_empty(), "{others:?}");
 }
+
+#[test]
+fn a_configured_geoip_database_feeds_impossible_travel() {
+    let dir = tempfile::tempdir().unwrap();
+    let mmdb = common::repo().join("crates/analytics/tests/data/geo-test.mmdb");
+    let yml = dir.path().join("analytics.yml");
+    std::fs::write(&yml, format!("geoip: {}\n", mmdb.display())).unwrap();
+    let events = dir.path().join("logins.jsonl");
+    let login = |t: &str, ip: &str| {
+        format!(
+            "{{\"@timestamp\":\"{t}\",\"event\":{{\"category\":[\"authentication\"],\"type\":[\"start\"],\"outcome\":\"success\"}},\"user\":{{\"name\":\"adv7\"}},\"source\":{{\"ip\":\"{ip}\"}}}}\n"
+        )
+    };
+    std::fs::write(
+        &events,
+        login("2026-03-02T09:00:00Z", "192.0.2.10") + &login("2026-03-02T09:40:00Z", "198.51.100.7"),
+    )
+    .unwrap();
+    let out = dir.path().join("alerts.jsonl");
+    let cfg = Config::parse(&format!("[analytics]\npath = {:?}\n", yml.display().to_string())).unwrap();
+    vigie_runtime::replay(&cfg, &[events.clone()], &out, None).unwrap();
+    let travel: Vec<_> =
+        common::alerts(&out).into_iter().filter(|a| a["rule"]["id"] == "vigie-analytics-impossible-travel").collect();
+    assert_eq!(travel.len(), 1);
+    assert!(travel[0]["evidence"]["distance_km"].as_f64().unwrap() > 10_000.0);
+    // Without a database (and no source.geo in the events) it stays silent.
+    vigie_runtime::replay(&Config::default(), &[events], &out, None).unwrap();
+    assert!(common::alerts(&out).iter().all(|a| a["rule"]["id"] != "vigie-analytics-impossible-travel"));
+}
