@@ -79,7 +79,7 @@ fn a_configured_geoip_database_feeds_impossible_travel() {
     .unwrap();
     let out = dir.path().join("alerts.jsonl");
     let cfg = Config::parse(&format!("[analytics]\npath = {:?}\n", yml.display().to_string())).unwrap();
-    vigie_runtime::replay(&cfg, &[events.clone()], &out, None).unwrap();
+    vigie_runtime::replay(&cfg, std::slice::from_ref(&events), &out, None).unwrap();
     let travel: Vec<_> =
         common::alerts(&out).into_iter().filter(|a| a["rule"]["id"] == "vigie-analytics-impossible-travel").collect();
     assert_eq!(travel.len(), 1);
