@@ -142,6 +142,7 @@ pub struct Account {
     pub nets: Ring,
     pub agents: Ring,
     pub countries: Ring,
+    pub asns: Ring,
     /// Last located act: (time, lat, lon).
     pub last_geo: Option<(i64, f32, f32)>,
     pub working: Bloom,
@@ -163,7 +164,7 @@ impl Account {
             + self.hour_distinct.size_of()
             + self.day_distinct.size_of()
             + self.week.capacity()
-            + 4 * (self.ips.len() + self.nets.len() + self.agents.len() + self.countries.len())
+            + 4 * (self.ips.len() + self.nets.len() + self.agents.len() + self.countries.len() + self.asns.len())
             + self.working.bytes()
             + self.peer.as_ref().map_or(0, |p| p.capacity())
     }

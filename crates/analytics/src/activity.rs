@@ -42,6 +42,10 @@ pub struct Activity {
     /// carries them.
     pub country: Option<String>,
     pub location: Option<(f64, f64)>,
+    /// The autonomous system of the address (`source.as.number`, or the
+    /// GeoIP database): a new network owner is a stronger sign than a new
+    /// address within a known one.
+    pub asn: Option<u32>,
     pub act: Act,
     /// Where the event was read, for the alert's evidence.
     pub origin: String,
@@ -57,6 +61,7 @@ pub struct GeoIp {
 struct GeoRecord {
     country: Option<GeoCountry>,
     location: Option<GeoLocation>,
+    autonomous_system_number: Option<u32>,
 }
 
 #[derive(serde::Deserialize)]
@@ -77,15 +82,26 @@ impl GeoIp {
         Ok(GeoIp { reader })
     }
 
-    /// Country code and (latitude, longitude) of an address, where known.
-    pub fn locate(&self, ip: &str) -> (Option<String>, Option<(f64, f64)>) {
-        let Ok(addr) = ip.parse::<std::net::IpAddr>() else { return (None, None) };
+    /// Country code, (latitude, longitude) and autonomous system of an
+    /// address, where the database knows them.
+    pub fn locate(&self, ip: &str) -> Located {
+        let Ok(addr) = ip.parse::<std::net::IpAddr>() else { return Located::default() };
         let rec = self.reader.lookup(addr).ok().and_then(|r| r.decode::<GeoRecord>().ok().flatten());
-        let Some(rec) = rec else { return (None, None) };
-        let country = rec.country.and_then(|c| c.iso_code);
-        let loc = rec.location.and_then(|l| l.latitude.zip(l.longitude));
-        (country, loc)
+        let Some(rec) = rec else { return Located::default() };
+        Located {
+            country: rec.country.and_then(|c| c.iso_code),
+            location: rec.location.and_then(|l| l.latitude.zip(l.longitude)),
+            asn: rec.autonomous_system_number,
+        }
     }
+}
+
+/// What a GeoIP database says of an address.
+#[derive(Debug, Default, PartialEq)]
+pub struct Located {
+    pub country: Option<String>,
+    pub location: Option<(f64, f64)>,
+    pub asn: Option<u32>,
 }
 
 /// Compiled field paths of the canonical schema.
@@ -107,6 +123,7 @@ pub struct Extractor {
     country: FieldPath,
     lat: FieldPath,
     lon: FieldPath,
+    asn: FieldPath,
 }
 
 impl Default for Extractor {
@@ -129,6 +146,7 @@ impl Default for Extractor {
             country: p("source.geo.country_iso_code"),
             lat: p("source.geo.location.lat"),
             lon: p("source.geo.location.lon"),
+            asn: p("source.as.number"),
         }
     }
 }
@@ -215,10 +233,14 @@ impl Extractor {
         let ip = self.text(&self.ip, ev);
         let mut country = self.text(&self.country, ev);
         let mut location = num(&self.lat).zip(num(&self.lon));
-        if let (Some(g), Some(ip), None) = (&self.geoip, &ip, location) {
-            let (c, l) = g.locate(ip);
-            country = country.or(c);
-            location = l;
+        let mut asn = self.asn.first(ev).and_then(|v| v.as_u64()).map(|n| n as u32);
+        if let (Some(g), Some(ip)) = (&self.geoip, &ip)
+            && (location.is_none() || asn.is_none())
+        {
+            let found = g.locate(ip);
+            country = country.or(found.country);
+            location = location.or(found.location);
+            asn = asn.or(found.asn);
         }
         Some(Activity {
             ts,
@@ -230,6 +252,7 @@ impl Extractor {
             user_agent: self.text(&self.ua, ev),
             country,
             location,
+            asn,
             act,
             origin: origin.to_string(),
         })
@@ -288,6 +311,7 @@ mod tests {
         let a = x.extract(&ev(r#"{"user":{"name":"a"},"source":{"ip":"198.51.100.7"}}"#), 5, "").unwrap();
         assert_eq!(a.country.as_deref(), Some("SG"));
         assert!(a.location.unwrap().1 > 100.0);
+        assert_eq!(a.asn, Some(64500));
         // What the event says wins; unknown addresses stay unknown.
         let own =
             ev(r#"{"user":{"name":"a"},"source":{"ip":"198.51.100.7","geo":{"location":{"lat":1.0,"lon":2.0}}}}"#);

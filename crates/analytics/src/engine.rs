@@ -247,18 +247,25 @@ impl Analytics {
             let (new_ip, new_net) = (!acct.ips.contains(h32(ip)), !acct.nets.contains(h32(&net)));
             let new_agent = a.user_agent.as_ref().is_some_and(|u| !acct.agents.contains(h32(u)));
             let new_country = a.country.as_ref().is_some_and(|c| !acct.countries.contains(h32(c)));
+            // Only judged once the account's own network owners are known.
+            let new_asn = a.asn.is_some_and(|n| !acct.asns.is_empty() && !acct.asns.contains(n));
             let known_before = !acct.nets.is_empty();
-            if cfg.sources.enabled && success && known_before && mature && (new_net || new_country) {
-                let mut level = if new_country || new_agent { Level::Medium } else { Level::Low };
+            if cfg.sources.enabled && success && known_before && mature && (new_net || new_country || new_asn) {
+                let mut level = if new_country || new_asn || new_agent { Level::Medium } else { Level::Low };
                 if acct.service {
                     level = Level::High;
                 }
-                let what: Vec<&str> =
-                    [(new_net, "network"), (new_ip, "address"), (new_agent, "user agent"), (new_country, "country")]
-                        .iter()
-                        .filter(|(b, _)| *b)
-                        .map(|(_, s)| *s)
-                        .collect();
+                let what: Vec<&str> = [
+                    (new_net, "network"),
+                    (new_ip, "address"),
+                    (new_asn, "autonomous system"),
+                    (new_agent, "user agent"),
+                    (new_country, "country"),
+                ]
+                .iter()
+                .filter(|(b, _)| *b)
+                .map(|(_, s)| *s)
+                .collect();
                 let reason = format!(
                     "{}{} used from {ip} (new {}) after {} active days from {} known networks.",
                     if acct.service { "Service account " } else { "" },
@@ -268,7 +275,7 @@ impl Analytics {
                     acct.nets.len()
                 );
                 let ev = json!({"new": what, "ip": ip, "network": net, "user_agent": a.user_agent,
-                                "country": a.country, "known_networks": acct.nets.len(), "active_days": acct.active_days,
+                                "country": a.country, "asn": a.asn, "known_networks": acct.nets.len(), "active_days": acct.active_days,
                                 "service_account": acct.service});
                 self.emit(out, Detection::NewSource, level, acct, a, reason, ev);
             }
@@ -299,6 +306,9 @@ impl Analytics {
                 acct.nets.add(h32(&net), cap);
                 if let Some(u) = &a.user_agent {
                     acct.agents.add(h32(u), cap);
+                }
+                if let Some(n) = a.asn {
+                    acct.asns.add(n, cap);
                 }
                 if let Some(c) = &a.country {
                     acct.countries.add(h32(c), cap);

@@ -18,6 +18,7 @@ fn act(user: &str, ts: i64, ip: &str, act: Act) -> Activity {
         user_agent: Some("Firefox".into()),
         country: None,
         location: None,
+        asn: None,
         act,
         origin: format!("test:{ts}"),
     }
@@ -165,6 +166,31 @@ fn weekend_nights_new_networks_and_travel() {
     let new = fired(&out, Detection::NewSource);
     assert_eq!(new.len(), 1);
     assert_eq!(new[0].level, Level::Medium, "a new country");
+}
+
+#[test]
+fn a_new_network_owner_is_graver_than_a_new_network() {
+    let mut an = Analytics::new(AnalyticsConfig::default()).unwrap();
+    let mut out = Vec::new();
+    for d in 0..10 {
+        let mut login = act("adv8", MONDAY + d * 24 * H + 9 * H, "217.108.13.44", Act::Login { success: true });
+        login.asn = Some(3215);
+        an.observe(&login, &mut out);
+    }
+    out.clear();
+    let t = MONDAY + 10 * 24 * H + 9 * H;
+    let mut same_owner = act("adv8", t, "217.108.99.1", Act::Login { success: true });
+    same_owner.asn = Some(3215);
+    an.observe(&same_owner, &mut out);
+    let mut other_owner = act("adv8", t + H, "198.51.100.7", Act::Login { success: true });
+    other_owner.asn = Some(64500);
+    an.observe(&other_owner, &mut out);
+    let new: Vec<(Level, String)> =
+        fired(&out, Detection::NewSource).iter().map(|s| (s.level, s.evidence["new"].to_string())).collect();
+    assert_eq!(new.len(), 2, "{new:?}");
+    assert_eq!(new[0].0, Level::Low, "a new network of the usual provider");
+    assert_eq!(new[1].0, Level::Medium);
+    assert!(new[1].1.contains("autonomous system"));
 }
 
 #[test]

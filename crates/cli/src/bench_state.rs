@@ -55,6 +55,7 @@ pub fn run(a: BenchStateArgs) -> Result<ExitCode> {
                 user_agent: Some("Mozilla/5.0 (Windows NT 10.0; Win64; x64)".into()),
                 country: Some("FR".into()),
                 location: Some((48.85, 2.35)),
+                asn: Some(3215),
                 act: Act::Login { success: true },
                 origin: String::new(),
             };

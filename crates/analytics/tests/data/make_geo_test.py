@@ -14,5 +14,6 @@ w.insert_network(IPSet(["192.0.2.0/24"]), {
 w.insert_network(IPSet(["198.51.100.0/24"]), {
     "country": {"iso_code": "SG"},
     "location": {"latitude": MmdbF64(1.3521), "longitude": MmdbF64(103.8198)},
+    "autonomous_system_number": 64500,
 })
 w.to_db_file("geo-test.mmdb")
