@@ -104,6 +104,7 @@ pub struct Fired {
     pub distinct_day: u8,
     pub records: u8,
     pub working_set: u8,
+    pub caseload: u8,
     pub off_hours: bool,
     pub new_account: bool,
     pub takeover: bool,
@@ -124,6 +125,8 @@ pub struct Account {
     pub hour_records: u64,
     pub hour_reads: u32,
     pub hour_new: u32,
+    /// Reads this hour outside the caseload file's entitlement.
+    pub hour_outside: u32,
     pub hour_active: bool,
     /// Time-of-week slot of the current hour (0 = Monday 00h, local time).
     pub slot: u8,

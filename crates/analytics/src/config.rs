@@ -27,6 +27,8 @@ pub struct AnalyticsConfig {
     /// for countries and impossible travel; without one, `source.geo` from
     /// the events is used, and travel is judged only where it is present.
     pub geoip: Option<PathBuf>,
+    /// Who may read whom (docs/analytics.md, "Outside the caseload").
+    pub caseload: CaseloadFiles,
     /// Accounts tracked at most; beyond, the longest idle are forgotten.
     pub max_accounts: usize,
 }
@@ -77,6 +79,24 @@ pub struct WorkingSet {
     pub k: f32,
     /// Bits of the per-account filter of people read (memory per account).
     pub bits: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CaseloadFiles {
+    /// CSV `account,subject_id`: the people each account follows.
+    pub accounts: Option<PathBuf>,
+    /// CSV `subject_id,group`: the group (agency) each person belongs to.
+    pub subjects: Option<PathBuf>,
+    /// Reads outside the caseload in an hour that make a medium alert
+    /// (twice: high; five times: critical).
+    pub min_outside: u32,
+}
+
+impl Default for CaseloadFiles {
+    fn default() -> Self {
+        CaseloadFiles { accounts: None, subjects: None, min_outside: 5 }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -167,6 +187,7 @@ impl Default for AnalyticsConfig {
             service: Service::default(),
             risk: Risk::default(),
             geoip: None,
+            caseload: CaseloadFiles::default(),
             max_accounts: 2_000_000,
         }
     }

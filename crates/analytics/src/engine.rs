@@ -44,6 +44,7 @@ pub struct Analytics {
     pub stats: AnalyticsStats,
     dirty: FxHashSet<String>,
     removed: Vec<String>,
+    caseload: crate::caseload::Caseload,
 }
 
 /// Local calendar facts of an hour.
@@ -61,7 +62,10 @@ impl Analytics {
         let dur = |field: &'static str, s: &str| {
             vigie_alert::duration_ms(s).map_err(|e| ConfigError::Invalid { field, message: e.to_string() })
         };
+        let caseload =
+            crate::caseload::Caseload::load(cfg.caseload.accounts.as_deref(), cfg.caseload.subjects.as_deref())?;
         Ok(Analytics {
+            caseload,
             login_within: dur("takeover.login_within", &cfg.takeover.login_within)?,
             read_within: dur("takeover.read_within", &cfg.takeover.read_within)?,
             cfg,
@@ -224,6 +228,7 @@ impl Analytics {
         acct.hour_records = 0;
         acct.hour_reads = 0;
         acct.hour_new = 0;
+        acct.hour_outside = 0;
         acct.hour_active = false;
         acct.fired = Fired { distinct_day: acct.fired.distinct_day, ..Fired::default() };
     }
@@ -357,6 +362,9 @@ impl Analytics {
             if !acct.working.insert(*s, cfg.working_set.bits) {
                 acct.hour_new += 1;
             }
+            if !self.caseload.is_empty() && self.caseload.outside(&a.user, a.group.as_deref(), *s) == Some(true) {
+                acct.hour_outside += 1;
+            }
         }
         let count = acct.hour_distinct.estimate() as f32;
         let peer = acct.peer.as_ref().and_then(|p| self.peers.get(p)).copied().unwrap_or_default();
@@ -452,6 +460,21 @@ impl Analytics {
                 let ev = json!({"observed": acct.hour_new, "reads": acct.hour_reads, "bound": bound,
                                 "baseline": baseline_json(&acct.base_new), "window": window(acct.hour * HOUR, HOUR)});
                 self.emit(out, Detection::OutsideWorkingSet, to_level(level, acct.service), acct, a, reason, ev);
+            }
+        }
+        // The caseload file, where given: entitlement, not habit.
+        if acct.hour_outside > 0 {
+            let bound = cfg.caseload.min_outside.max(1) as f32;
+            let level = level_of(acct.hour_outside as f32 / bound, &[1.0, 2.0, 5.0]);
+            if level > acct.fired.caseload {
+                acct.fired.caseload = level;
+                let reason = format!(
+                    "{} read {} people outside its caseload this hour (the caseload file allows {:.0} before alerting).",
+                    a.user, acct.hour_outside, bound
+                );
+                let ev = json!({"observed": acct.hour_outside, "reads": acct.hour_reads, "bound": bound,
+                                "group": a.group, "window": window(acct.hour * HOUR, HOUR)});
+                self.emit(out, Detection::OutsideCaseload, to_level(level, acct.service), acct, a, reason, ev);
             }
         }
         // The schedule: evenings, nights and weekends the account rarely works.

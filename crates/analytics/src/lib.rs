@@ -14,6 +14,7 @@
 pub mod account;
 pub mod activity;
 pub mod baseline;
+pub mod caseload;
 pub mod config;
 pub mod engine;
 pub mod geo;

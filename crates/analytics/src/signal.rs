@@ -51,6 +51,7 @@ pub enum Detection {
     DistinctSubjectsDay,
     RecordsVolume,
     OutsideWorkingSet,
+    OutsideCaseload,
     OffHours,
     NewSource,
     ImpossibleTravel,
@@ -62,11 +63,12 @@ pub enum Detection {
 }
 
 impl Detection {
-    pub const ALL: [Detection; 12] = [
+    pub const ALL: [Detection; 13] = [
         Detection::DistinctSubjectsHour,
         Detection::DistinctSubjectsDay,
         Detection::RecordsVolume,
         Detection::OutsideWorkingSet,
+        Detection::OutsideCaseload,
         Detection::OffHours,
         Detection::NewSource,
         Detection::ImpossibleTravel,
@@ -84,6 +86,7 @@ impl Detection {
             Detection::DistinctSubjectsDay => "vigie-analytics-distinct-subjects-day",
             Detection::RecordsVolume => "vigie-analytics-records-volume",
             Detection::OutsideWorkingSet => "vigie-analytics-outside-working-set",
+            Detection::OutsideCaseload => "vigie-analytics-outside-caseload",
             Detection::OffHours => "vigie-analytics-off-hours",
             Detection::NewSource => "vigie-analytics-new-source",
             Detection::ImpossibleTravel => "vigie-analytics-impossible-travel",
@@ -101,6 +104,7 @@ impl Detection {
             Detection::DistinctSubjectsDay => "Account Read Far More People Today Than Usual",
             Detection::RecordsVolume => "Account Retrieved an Unusual Volume of Records",
             Detection::OutsideWorkingSet => "Account Reads People Outside Its Working Set",
+            Detection::OutsideCaseload => "Account Reads People Outside Its Caseload",
             Detection::OffHours => "Account Reads Personal Data at an Unusual Time",
             Detection::NewSource => "Account Used From a New Source",
             Detection::ImpossibleTravel => "Impossible Travel Between Two Uses of an Account",
@@ -118,6 +122,7 @@ impl Detection {
             | Detection::DistinctSubjectsDay
             | Detection::RecordsVolume
             | Detection::OutsideWorkingSet
+            | Detection::OutsideCaseload
             | Detection::NewAccountBulkRead => &["attack.collection", "attack.t1213"],
             Detection::OffHours | Detection::NewSource | Detection::ImpossibleTravel => {
                 &["attack.initial-access", "attack.t1078"]

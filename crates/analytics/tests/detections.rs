@@ -246,3 +246,30 @@ fn state_survives_a_checkpoint_and_stays_small() {
     assert!(!a.is_empty());
     assert_eq!(a, b, "the restored state judges exactly as the original");
 }
+
+#[test]
+fn reads_outside_a_declared_caseload_need_no_baseline() {
+    let dir = std::env::temp_dir().join(format!("vigie-caseload-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("caseload.csv");
+    let mut text = String::from("account,subject_id\n");
+    for i in 0..60 {
+        text.push_str(&format!("adv9,adv9-case-{i}\n"));
+    }
+    std::fs::write(&file, text).unwrap();
+    let mut cfg = AnalyticsConfig::default();
+    cfg.caseload.accounts = Some(file);
+    let mut an = Analytics::new(cfg).unwrap();
+    let mut out = Vec::new();
+    // A first day, inside the caseload: nothing, even with no history.
+    for i in 0..30 {
+        an.observe(&read("adv9", MONDAY + 9 * H + i * 60_000, "217.108.13.44", &[format!("adv9-case-{i}")]), &mut out);
+    }
+    assert!(fired(&out, Detection::OutsideCaseload).is_empty());
+    for i in 0..11 {
+        an.observe(&read("adv9", MONDAY + 10 * H + i * 60_000, "217.108.13.44", &[format!("neighbour-{i}")]), &mut out);
+    }
+    let levels: Vec<Level> = fired(&out, Detection::OutsideCaseload).iter().map(|s| s.level).collect();
+    assert_eq!(levels, vec![Level::Medium, Level::High], "5 outside: medium, 10: high");
+    assert_eq!(fired(&out, Detection::OutsideCaseload)[1].evidence["observed"], 10);
+}

@@ -36,6 +36,9 @@ pub struct SimulateArgs {
     /// Where to write the ground truth (JSON).
     #[arg(long, value_name = "FILE")]
     pub truth: PathBuf,
+    /// Also write the organisation's caseload file (account,subject_id), for the analytics' caseload check.
+    #[arg(long, value_name = "FILE")]
+    pub caseload: Option<PathBuf>,
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
@@ -70,6 +73,10 @@ pub fn run(a: SimulateArgs) -> Result<ExitCode> {
     drop(out);
     bar.finish_and_clear();
     std::fs::write(&a.truth, serde_json::to_vec_pretty(&truth)?).with_context(|| format!("{}", a.truth.display()))?;
+    if let Some(p) = &a.caseload {
+        let f = std::fs::File::create(p).with_context(|| format!("{}", p.display()))?;
+        vigie_simulate::write_caseload(&cfg, &mut BufWriter::new(f))?;
+    }
     let secs = t.elapsed().as_secs_f64();
     if a.json {
         let mut v = serde_json::to_value(&summary)?;

@@ -14,5 +14,5 @@ pub mod truth;
 mod write;
 
 pub use org::{Kind, Org};
-pub use sim::{SimConfig, Summary, simulate};
+pub use sim::{SimConfig, Summary, simulate, write_caseload};
 pub use truth::{Benign, Scenario, Truth};

@@ -388,6 +388,25 @@ impl Acc {
     }
 }
 
+/// The organisation's caseload file (`account,subject_id`, docs/analytics.md):
+/// the people each adviser, partner and manager follows, with the caseload
+/// of the colleague they cover for during a leave (a delegation). Returns
+/// the lines written.
+pub fn write_caseload(cfg: &SimConfig, out: &mut dyn std::io::Write) -> std::io::Result<u64> {
+    let org = Org::new(cfg.seed, cfg.accounts, cfg.subjects, cfg.days);
+    let mut n = 0;
+    writeln!(out, "account,subject_id")?;
+    for a in &org.accounts {
+        let covered = a.covers.map(|c| org.accounts[c].caseload.as_slice()).unwrap_or(&[]);
+        for s in a.caseload.iter().chain(covered) {
+            writeln!(out, "{},{s}", a.name)?;
+            n += 1;
+        }
+    }
+    out.flush()?;
+    Ok(n)
+}
+
 /// The everyday situations that look like attacks and must not raise high
 /// alerts: exports, travel, new hires, covering, batch jobs, resets.
 fn benign_lookalikes(org: &Org, cal: &Calendar, days: u32) -> Vec<Benign> {

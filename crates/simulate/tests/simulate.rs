@@ -116,3 +116,15 @@ fn eval_scores_detection_containment_and_false_highs() {
     assert_eq!(r.scenarios[0].records_before_containment, s.records_total);
     assert!(!r.targets.every_attack_detected);
 }
+
+#[test]
+fn the_caseload_file_lists_what_advisers_follow() {
+    let cfg = SimConfig { seed: 3, accounts: 200, subjects: 100_000, days: 10, ..SimConfig::default() };
+    let mut out = Vec::new();
+    let n = vigie_simulate::write_caseload(&cfg, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(text.lines().next(), Some("account,subject_id"));
+    assert_eq!(text.lines().count() as u64, n + 1);
+    assert!(n > 10_000, "{n}");
+    assert!(text.lines().skip(1).all(|l| l.split(',').count() == 2));
+}
