@@ -103,5 +103,8 @@ pub fn run(a: EvalArgs) -> Result<ExitCode> {
     for (rule, n) in &r.false_high_by_rule {
         println!("  false high: {n} × {rule}");
     }
+    for b in &r.benign {
+        println!("  benign look-alike {}: {} accounts, {} false high", b.name, b.accounts, b.false_high);
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -103,7 +103,17 @@ pub struct Report {
     /// False high alerts by rule.
     pub false_high_by_rule: BTreeMap<String, usize>,
     pub false_high_samples: Vec<FalseHigh>,
+    /// False high alerts on each benign look-alike (manager exports,
+    /// travel, new hires, covering, batch jobs, help-desk resets).
+    pub benign: Vec<BenignResult>,
     pub targets: Targets,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BenignResult {
+    pub name: String,
+    pub accounts: usize,
+    pub false_high: usize,
 }
 
 /// The targets, met or not.
@@ -209,8 +219,21 @@ pub fn report(runs: &[(Truth, Vec<Record>, Vec<Record>)]) -> Report {
     let mut scenarios = Vec::new();
     let mut falses = Vec::new();
     let mut account_days = 0u64;
+    let mut benign: Vec<BenignResult> = Vec::new();
     for (t, a, x) in runs {
         let (s, f) = score_run(t, a, x);
+        for b in &t.benign {
+            let hits = f.iter().filter(|h| h.user.as_ref().is_some_and(|u| b.accounts.contains(u))).count();
+            match benign.iter_mut().find(|r| r.name == b.name) {
+                Some(r) => {
+                    r.accounts += b.accounts.len();
+                    r.false_high += hits;
+                }
+                None => {
+                    benign.push(BenignResult { name: b.name.clone(), accounts: b.accounts.len(), false_high: hits })
+                }
+            }
+        }
         scenarios.extend(s);
         falses.extend(f);
         account_days += t.accounts as u64 * t.days as u64;
@@ -252,6 +275,7 @@ pub fn report(runs: &[(Truth, Vec<Record>, Vec<Record>)]) -> Report {
             false_high_at_most_0_5: per_1000 <= 0.5,
         },
         false_high_samples: falses.into_iter().take(20).collect(),
+        benign,
         scenarios,
     }
 }

@@ -82,7 +82,12 @@ fn the_truth_counts_exactly_what_the_attack_events_read() {
 #[test]
 fn eval_scores_detection_containment_and_false_highs() {
     let (_, mut truth) = run(5, &["france_travail"]);
-    truth.benign.clear();
+    truth.benign = vec![vigie_simulate::Benign {
+        name: "innocents".into(),
+        accounts: vec!["innocent".into()],
+        start_ms: 0,
+        end_ms: i64::MAX,
+    }];
     let s = truth.scenarios[0].clone();
     let reads: Vec<i64> = s.reads.iter().map(|r| r.0).collect();
     let (t10, t20) = (reads[9], reads[19]);
@@ -106,6 +111,7 @@ fn eval_scores_detection_containment_and_false_highs() {
     assert_eq!(x.records_before_detection, 9, "the 10th read is the one alerted on");
     assert_eq!(x.records_before_containment, 19, "a held action does not contain");
     assert_eq!(r.false_high, 1);
+    assert_eq!(r.benign[0].false_high, 1, "the false high is on a benign look-alike");
     assert_eq!(r.account_days, truth.accounts as u64 * 10);
     assert!(r.targets.every_attack_detected && r.targets.exposure_under_1_pct);
     let svg = eval::svg(&r);
