@@ -33,7 +33,11 @@ pub struct Shared {
 }
 
 pub struct Analytics {
-    cfg: AnalyticsConfig,
+    /// Shared, so that the hot path can hold it while it mutates the state.
+    cfg: std::sync::Arc<AnalyticsConfig>,
+    /// The local calendar of the last hour seen (events come mostly in
+    /// order, so the time-zone arithmetic runs once an hour, not per event).
+    last_local: std::cell::Cell<(i64, Local)>,
     tz: jiff::tz::TimeZone,
     login_within: i64,
     read_within: i64,
@@ -48,6 +52,7 @@ pub struct Analytics {
 }
 
 /// Local calendar facts of an hour.
+#[derive(Debug, Clone, Copy)]
 struct Local {
     day: i64,
     slot: u8,
@@ -68,7 +73,8 @@ impl Analytics {
             caseload,
             login_within: dur("takeover.login_within", &cfg.takeover.login_within)?,
             read_within: dur("takeover.read_within", &cfg.takeover.read_within)?,
-            cfg,
+            cfg: std::sync::Arc::new(cfg),
+            last_local: std::cell::Cell::new((i64::MIN, Local { day: 0, slot: 0, night: false, weekend: false })),
             tz,
             accounts: FxHashMap::default(),
             peers: FxHashMap::default(),
@@ -83,6 +89,17 @@ impl Analytics {
     }
 
     fn local(&self, ts: i64) -> Local {
+        let hour = ts.div_euclid(HOUR);
+        let (h, l) = self.last_local.get();
+        if h == hour {
+            return l;
+        }
+        let l = self.local_uncached(ts);
+        self.last_local.set((hour, l));
+        l
+    }
+
+    fn local_uncached(&self, ts: i64) -> Local {
         let t = jiff::Timestamp::from_millisecond(ts).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
         let dt = self.tz.to_datetime(t);
         let wd = dt.weekday().to_monday_zero_offset() as i64;
@@ -112,7 +129,9 @@ impl Analytics {
             };
             self.accounts.insert(a.user.clone(), Box::new(acct));
         }
-        self.dirty.insert(a.user.clone());
+        if !self.dirty.contains(&a.user) {
+            self.dirty.insert(a.user.clone());
+        }
         let cfg = self.cfg.clone();
         let (key, mut acct) = self.accounts.remove_entry(&a.user).unwrap_or_else(|| (a.user.clone(), Box::default()));
         if hour > acct.hour {
