@@ -26,9 +26,13 @@ pub struct Caseload {
     groups: FxHashMap<String, u32>,
 }
 
-fn pairs(path: &Path, header: &str, mut f: impl FnMut(&str, &str)) -> Result<usize, ConfigError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| ConfigError::Invalid { field: "caseload", message: format!("{}: {e}", path.display()) })?;
+fn read(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::Invalid { field: "caseload", message: format!("{}: {e}", path.display()) })
+}
+
+/// Call `f` on each pair of `text`; errors name `name` and the line.
+fn pairs(text: &str, name: &str, header: &str, mut f: impl FnMut(&str, &str)) -> Result<usize, ConfigError> {
     let mut n = 0;
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();
@@ -38,14 +42,14 @@ fn pairs(path: &Path, header: &str, mut f: impl FnMut(&str, &str)) -> Result<usi
         let Some((a, b)) = line.split_once(',') else {
             return Err(ConfigError::Invalid {
                 field: "caseload",
-                message: format!("{}:{}: expected two fields `{header}`, found `{line}`", path.display(), i + 1),
+                message: format!("{name}:{}: expected two fields `{header}`, found `{line}`", i + 1),
             });
         };
         let (a, b) = (a.trim(), b.trim());
         if a.is_empty() || b.is_empty() || b.contains(',') {
             return Err(ConfigError::Invalid {
                 field: "caseload",
-                message: format!("{}:{}: expected two non-empty fields `{header}`", path.display(), i + 1),
+                message: format!("{name}:{}: expected two non-empty fields `{header}`", i + 1),
             });
         }
         if n == 0 && i == 0 && header.split(',').next() == Some(a) {
@@ -59,15 +63,25 @@ fn pairs(path: &Path, header: &str, mut f: impl FnMut(&str, &str)) -> Result<usi
 
 impl Caseload {
     pub fn load(accounts: Option<&Path>, subjects: Option<&Path>) -> Result<Caseload, ConfigError> {
+        let a = accounts.map(|p| read(p).map(|t| (t, p.display().to_string()))).transpose()?;
+        let s = subjects.map(|p| read(p).map(|t| (t, p.display().to_string()))).transpose()?;
+        Caseload::parse(
+            a.as_ref().map(|(t, n)| (t.as_str(), n.as_str())),
+            s.as_ref().map(|(t, n)| (t.as_str(), n.as_str())),
+        )
+    }
+
+    /// Build from the files' texts, each with the name errors give it.
+    pub fn parse(accounts: Option<(&str, &str)>, subjects: Option<(&str, &str)>) -> Result<Caseload, ConfigError> {
         let mut c = Caseload::default();
-        if let Some(p) = accounts {
-            pairs(p, "account,subject_id", |a, s| {
+        if let Some((text, name)) = accounts {
+            pairs(text, name, "account,subject_id", |a, s| {
                 c.by_account.entry(a.to_string()).or_default().insert(subject_hash(s));
             })?;
         }
-        if let Some(p) = subjects {
+        if let Some((text, name)) = subjects {
             let Caseload { subject_group, groups, .. } = &mut c;
-            pairs(p, "subject_id,group", |s, g| {
+            pairs(text, name, "subject_id,group", |s, g| {
                 let n = groups.len() as u32;
                 let gi = *groups.entry(g.to_string()).or_insert(n);
                 subject_group.insert(subject_hash(s), gi);
