@@ -173,6 +173,19 @@ impl Account {
     }
 }
 
+/// Accounts are checkpointed in a compact binary form (postcard): an
+/// account row is written every time the account acts between two
+/// checkpoints, so its size is paid many times a second under load.
+impl Account {
+    pub fn encode(&self) -> Vec<u8> {
+        postcard::to_allocvec(self).unwrap_or_default()
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Account, String> {
+        postcard::from_bytes(bytes).map_err(|e| e.to_string())
+    }
+}
+
 /// A 32-bit hash of a source attribute.
 pub fn h32(s: &str) -> u32 {
     xxhash_rust::xxh3::xxh3_64(s.as_bytes()) as u32

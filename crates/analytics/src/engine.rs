@@ -614,12 +614,12 @@ impl Analytics {
         }
     }
 
-    /// Accounts changed since the last call (`None`: forgotten), for the
-    /// checkpoint store.
-    pub fn take_changes(&mut self) -> Vec<(String, Option<Account>)> {
-        let mut out: Vec<(String, Option<Account>)> = self.removed.drain(..).map(|n| (n, None)).collect();
+    /// Accounts changed since the last call, encoded (`None`: forgotten),
+    /// for the checkpoint store.
+    pub fn take_changes(&mut self) -> Vec<(String, Option<Vec<u8>>)> {
+        let mut out: Vec<(String, Option<Vec<u8>>)> = self.removed.drain(..).map(|n| (n, None)).collect();
         for n in self.dirty.drain() {
-            let a = self.accounts.get(&n).map(|b| (**b).clone());
+            let a = self.accounts.get(&n).map(|b| b.encode());
             out.push((n, a));
         }
         out

@@ -229,12 +229,11 @@ fn state_survives_a_checkpoint_and_stays_small() {
     eprintln!("{bytes:.0} bytes per account");
     assert!(bytes > 0.0 && bytes <= 2048.0, "{bytes} bytes per account");
     let shared = serde_json::to_string(&an.shared()).unwrap();
-    let rows: Vec<(String, String)> =
-        an.take_changes().into_iter().map(|(k, a)| (k, serde_json::to_string(&a.unwrap()).unwrap())).collect();
+    let rows: Vec<(String, Vec<u8>)> = an.take_changes().into_iter().map(|(k, a)| (k, a.unwrap())).collect();
     let mut back = Analytics::new(AnalyticsConfig::default()).unwrap();
     back.restore(
         serde_json::from_str(&shared).unwrap(),
-        rows.iter().map(|(k, v)| (k.clone(), serde_json::from_str(v).unwrap())).collect(),
+        rows.iter().map(|(k, v)| (k.clone(), vigie_analytics::Account::decode(v).unwrap())).collect(),
     );
     let t = MONDAY + 14 * 24 * H + 10 * H;
     let (mut a, mut b) = (Vec::new(), Vec::new());

@@ -80,8 +80,7 @@ pub fn run(a: BenchStateArgs) -> Result<ExitCode> {
     let secs = t.elapsed().as_secs_f64();
     let after = rss_mb("VmRSS:");
     let held_mb = after - before;
-    let sample: Vec<usize> =
-        an.accounts.values().take(1000).map(|acct| serde_json::to_vec(acct).map(|v| v.len()).unwrap_or(0)).collect();
+    let sample: Vec<usize> = an.accounts.values().take(1000).map(|acct| acct.encode().len()).collect();
     let checkpoint_row = sample.iter().sum::<usize>() as f64 / sample.len().max(1) as f64;
     let r = serde_json::json!({
         "accounts": an.accounts.len(),

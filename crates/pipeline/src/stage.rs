@@ -277,7 +277,8 @@ pub struct Rows {
 #[derive(Debug, Default)]
 pub struct RowChanges {
     pub open: Vec<(String, Option<vigie_alert::Open>)>,
-    pub accounts: Vec<(String, Option<Account>)>,
+    /// Encoded with [`Account::encode`].
+    pub accounts: Vec<(String, Option<Vec<u8>>)>,
     pub scores: Vec<(String, Option<Score>)>,
 }
 

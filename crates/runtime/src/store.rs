@@ -87,7 +87,11 @@ impl Store {
             Ok(())
         })?;
         rows(ACCOUNTS, &mut |k, v| {
-            c.rows.accounts.push((k.to_string(), serde_json::from_slice(v).map_err(corrupt)?));
+            let a = vigie_analytics::Account::decode(v).map_err(|m| StoreError::Corrupt {
+                path: self.path.display().to_string(),
+                message: format!("account {k}: {m}"),
+            })?;
+            c.rows.accounts.push((k.to_string(), a));
             Ok(())
         })?;
         rows(RISK, &mut |k, v| {
@@ -109,7 +113,7 @@ impl Store {
             let mut t = tx.open_table(TABLE).map_err(|e| fail(e.to_string()))?;
             t.insert(KEY, json.as_slice()).map_err(|e| fail(e.to_string()))?;
             bytes += write_rows(&tx, OPEN, &changes.open).map_err(fail)?;
-            bytes += write_rows(&tx, ACCOUNTS, &changes.accounts).map_err(fail)?;
+            bytes += write_raw_rows(&tx, ACCOUNTS, &changes.accounts).map_err(fail)?;
             bytes += write_rows(&tx, RISK, &changes.scores).map_err(fail)?;
         }
         tx.commit().map_err(|e| fail(e.to_string()))?;
@@ -119,6 +123,31 @@ impl Store {
 
 /// Called on each stored row (key, value) while loading.
 type RowFn<'a> = dyn FnMut(&str, &[u8]) -> Result<(), StoreError> + 'a;
+
+/// Upsert or delete (`None`) rows already encoded; returns the bytes written.
+fn write_raw_rows(
+    tx: &redb::WriteTransaction,
+    def: TableDefinition<&str, &[u8]>,
+    changes: &[(String, Option<Vec<u8>>)],
+) -> Result<usize, String> {
+    if changes.is_empty() {
+        return Ok(0);
+    }
+    let mut t = tx.open_table(def).map_err(|e| e.to_string())?;
+    let mut bytes = 0;
+    for (key, row) in changes {
+        match row {
+            Some(v) => {
+                bytes += v.len();
+                t.insert(key.as_str(), v.as_slice()).map_err(|e| e.to_string())?;
+            }
+            None => {
+                t.remove(key.as_str()).map_err(|e| e.to_string())?;
+            }
+        }
+    }
+    Ok(bytes)
+}
 
 /// Upsert or delete (`None`) rows; returns the bytes written.
 fn write_rows<T: Serialize>(
@@ -209,5 +238,27 @@ mod tests {
         assert_eq!(tally[0].alert.count, 2);
         s.save(&Checkpoint::default(), &open(m2.take_changes())).unwrap();
         assert!(s.load().unwrap().unwrap().rows.open.is_empty());
+    }
+
+    #[test]
+    fn accounts_and_risk_scores_round_trip_as_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        let acct = vigie_analytics::Account { first_seen: 42, active_days: 3, ..Default::default() };
+        let score = vigie_analytics::Score { value: 55.0, at: 7, ..Default::default() };
+        let changes = RowChanges {
+            accounts: vec![("adv1".into(), Some(acct.encode())), ("gone".into(), None)],
+            scores: vec![("adv1".into(), Some(score.clone()))],
+            ..Default::default()
+        };
+        s.save(&Checkpoint::default(), &changes).unwrap();
+        let back = s.load().unwrap().unwrap();
+        assert_eq!(back.rows.accounts.len(), 1);
+        assert_eq!((back.rows.accounts[0].1.first_seen, back.rows.accounts[0].1.active_days), (42, 3));
+        assert_eq!(back.rows.scores, vec![("adv1".to_string(), score)]);
+        // A forgotten account's row goes.
+        s.save(&Checkpoint::default(), &RowChanges { accounts: vec![("adv1".into(), None)], ..Default::default() })
+            .unwrap();
+        assert!(s.load().unwrap().unwrap().rows.accounts.is_empty());
     }
 }
