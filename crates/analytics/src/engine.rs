@@ -116,22 +116,7 @@ impl Analytics {
         self.stats.activities += 1;
         let hour = a.ts.div_euclid(HOUR);
         let local = self.local(a.ts);
-        if !self.accounts.contains_key(&a.user) {
-            self.make_room();
-            let acct = Account {
-                first_seen: a.ts,
-                last_seen: a.ts,
-                hour,
-                day: local.day,
-                slot: local.slot,
-                week: vec![0; 168],
-                ..Account::default()
-            };
-            self.accounts.insert(a.user.clone(), Box::new(acct));
-        }
-        if !self.dirty.contains(&a.user) {
-            self.dirty.insert(a.user.clone());
-        }
+        self.target(&a.user, a.ts);
         let cfg = self.cfg.clone();
         let (key, mut acct) = self.accounts.remove_entry(&a.user).unwrap_or_else(|| (a.user.clone(), Box::default()));
         if hour > acct.hour {
@@ -181,11 +166,9 @@ impl Analytics {
                 t.new_source_after_reset = None;
             }
             Act::Create { target } => {
-                let t = self.target(target, a.ts);
-                t.created_at = Some(a.ts);
-                let first = acct.creations == 0;
+                self.target(target, a.ts).created_at = Some(a.ts);
                 acct.creations += 1;
-                if first && mature {
+                if acct.creations == 1 && mature {
                     let reason = format!(
                         "{} created account {target}, the first account it has created in {} active days.",
                         a.user, acct.active_days
@@ -195,9 +178,8 @@ impl Analytics {
                 }
             }
             Act::Grant { target } => {
-                let first = acct.grants == 0;
                 acct.grants += 1;
-                if first && mature {
+                if acct.grants == 1 && mature {
                     let reason = format!(
                         "{} changed the privileges of {target}, the first grant it has made in {} active days.",
                         a.user, acct.active_days
@@ -211,12 +193,16 @@ impl Analytics {
         self.accounts.insert(key, acct);
     }
 
-    /// The account acted upon by an IAM event (created if new).
+    /// The account named (created if new, first seen at `ts`), marked as
+    /// changed for the next checkpoint: the acting account, or the one an
+    /// IAM event acts upon.
     fn target(&mut self, name: &str, ts: i64) -> &mut Account {
         if !self.accounts.contains_key(name) {
             self.make_room();
         }
-        self.dirty.insert(name.to_string());
+        if !self.dirty.contains(name) {
+            self.dirty.insert(name.to_string());
+        }
         let hour = ts.div_euclid(HOUR);
         let local = self.local(ts);
         self.accounts.entry(name.to_string()).or_insert_with(|| {

@@ -149,30 +149,17 @@ fn write_raw_rows(
     Ok(bytes)
 }
 
-/// Upsert or delete (`None`) rows; returns the bytes written.
+/// Upsert or delete (`None`) rows, as JSON; returns the bytes written.
 fn write_rows<T: Serialize>(
     tx: &redb::WriteTransaction,
     def: TableDefinition<&str, &[u8]>,
     changes: &[(String, Option<T>)],
 ) -> Result<usize, String> {
-    if changes.is_empty() {
-        return Ok(0);
-    }
-    let mut t = tx.open_table(def).map_err(|e| e.to_string())?;
-    let mut bytes = 0;
-    for (key, row) in changes {
-        match row {
-            Some(r) => {
-                let v = serde_json::to_vec(r).map_err(|e| e.to_string())?;
-                bytes += v.len();
-                t.insert(key.as_str(), v.as_slice()).map_err(|e| e.to_string())?;
-            }
-            None => {
-                t.remove(key.as_str()).map_err(|e| e.to_string())?;
-            }
-        }
-    }
-    Ok(bytes)
+    let encoded = changes
+        .iter()
+        .map(|(k, r)| Ok((k.clone(), r.as_ref().map(serde_json::to_vec).transpose().map_err(|e| e.to_string())?)))
+        .collect::<Result<Vec<_>, String>>()?;
+    write_raw_rows(tx, def, &encoded)
 }
 
 #[cfg(test)]

@@ -164,6 +164,13 @@ impl Plan {
         };
         let victim = self.victim as u32;
         let anyone = |rng: &mut rand_chacha::ChaCha8Rng| org.base_id + rng.random_range(0..org.subjects.max(1));
+        // A read from the victim's own desk: its address, browser and city.
+        let at_desk = |ts: i64, subject: u32| Ev {
+            ip: v.office_ip,
+            agent: v.browser as u16,
+            geo: v.city as u8,
+            ..ev(ts, victim, What::Read { subject })
+        };
         let mut times = Vec::new();
         match self.attack {
             Attack::FranceTravail => {
@@ -202,12 +209,7 @@ impl Plan {
                 }
                 arrivals(&mut rng, 580.0, 1010.0, 25.0, &mut times);
                 for t in times {
-                    out.push(Ev {
-                        ip: v.office_ip,
-                        agent: v.browser as u16,
-                        geo: v.city as u8,
-                        ..ev(cal.at(day, t), victim, What::Read { subject: anyone(&mut rng) })
-                    });
+                    out.push(at_desk(cal.at(day, t), anyone(&mut rng)));
                 }
             }
             Attack::SprayThenExport => {
@@ -273,12 +275,7 @@ impl Plan {
                 }
                 arrivals(&mut rng, 840.0, 960.0, 30.0, &mut times);
                 for t in times {
-                    out.push(Ev {
-                        ip: v.office_ip,
-                        agent: v.browser as u16,
-                        geo: v.city as u8,
-                        ..ev(cal.at(day, t), victim, What::Read { subject: anyone(&mut rng) })
-                    });
+                    out.push(at_desk(cal.at(day, t), anyone(&mut rng)));
                 }
             }
         }
