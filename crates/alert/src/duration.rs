@@ -26,6 +26,18 @@ pub fn duration_ms(s: &str) -> Result<i64, DurationError> {
     n.checked_mul(mult).ok_or_else(|| DurationError::Number(s.into()))
 }
 
+/// A duration as configuration writes it, in the largest whole unit:
+/// `1d`, `6h`, `10m`, `45s` (the inverse of [`duration_ms`]).
+pub fn duration_text(ms: i64) -> String {
+    let s = ms / 1000;
+    match s {
+        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -38,5 +50,8 @@ mod tests {
         assert!(matches!(duration_ms("5 weeks"), Err(DurationError::Unit(..))));
         assert!(matches!(duration_ms("soon"), Err(DurationError::Number(_))));
         assert!(duration_ms("99999999999999999d").is_err());
+        for t in ["1d", "6h", "10m", "45s"] {
+            assert_eq!(duration_text(duration_ms(t).unwrap()), t);
+        }
     }
 }

@@ -7,6 +7,6 @@ mod duration;
 mod merge;
 mod model;
 
-pub use duration::{DurationError, duration_ms};
+pub use duration::{DurationError, duration_ms, duration_text};
 pub use merge::{Merger, MergerState, Open, Suppression, SuppressionError};
 pub use model::{Alert, AlertHeader, AlertKind, RuleRef, SourceRef, Status, UserRef, alert_id, event_id, rfc3339};

@@ -176,7 +176,8 @@ impl Extractor {
 
     /// The activity in `ev`, if it is an act of a named account that the
     /// analytics can use; `None` otherwise (Windows events, web logs, ...).
-    pub fn extract(&self, ev: &Value, ts: i64, origin: &str) -> Option<Activity> {
+    /// Its `origin` is left for the caller to fill, only when there is one.
+    pub fn extract(&self, ev: &Value, ts: i64) -> Option<Activity> {
         let user = self.text(&self.user, ev)?;
         let mut subjects = Vec::new();
         self.ids.visit(ev, &mut |v| {
@@ -254,7 +255,7 @@ impl Extractor {
             location,
             asn,
             act,
-            origin: origin.to_string(),
+            origin: String::new(),
         })
     }
 }
@@ -273,50 +274,50 @@ mod tests {
         let read = ev(
             r#"{"event":{"category":["database"],"type":["access"],"action":"beneficiary.view"},"user":{"name":"adv00042","roles":["advisor"],"group":{"name":"agence-013"}},"source":{"ip":"217.108.13.44"},"data_subject":{"ids":["1234567"],"count":1}}"#,
         );
-        let a = x.extract(&read, 5, "f:1").unwrap();
+        let a = x.extract(&read, 5).unwrap();
         assert_eq!(a.act, Act::Read { subjects: vec![subject_hash("1234567")], records: 1 });
         assert_eq!(
             (a.group.as_deref(), a.role.as_deref(), a.service_role),
             (Some("agence-013"), Some("advisor"), false)
         );
         let export = ev(r#"{"user.name":"mgr1","data_subject.count":"25000","user.roles":["batch-export"]}"#);
-        let a = x.extract(&export, 5, "f:2").unwrap();
+        let a = x.extract(&export, 5).unwrap();
         assert_eq!(a.act, Act::Read { subjects: vec![], records: 25000 });
         assert!(a.service_role);
         let reset = ev(
             r#"{"event":{"category":["iam"],"type":["user","change"],"action":"user.password_reset","outcome":"success"},"user":{"name":"sup00095","target":{"name":"adv00223"}}}"#,
         );
-        assert_eq!(x.extract(&reset, 5, "").unwrap().act, Act::Reset { target: "adv00223".into() });
+        assert_eq!(x.extract(&reset, 5).unwrap().act, Act::Reset { target: "adv00223".into() });
         let create = ev(
             r#"{"event":{"category":["iam"],"type":["user","creation"]},"user":{"name":"a","target":{"name":"new1"}}}"#,
         );
-        assert_eq!(x.extract(&create, 5, "").unwrap().act, Act::Create { target: "new1".into() });
+        assert_eq!(x.extract(&create, 5).unwrap().act, Act::Create { target: "new1".into() });
         let grant = ev(
             r#"{"event":{"category":["iam"],"type":["user","change"],"action":"role.grant"},"user":{"name":"a","target":{"name":"b"}}}"#,
         );
-        assert_eq!(x.extract(&grant, 5, "").unwrap().act, Act::Grant { target: "b".into() });
+        assert_eq!(x.extract(&grant, 5).unwrap().act, Act::Grant { target: "b".into() });
         let login = ev(
             r#"{"event":{"category":"authentication","type":"start","outcome":"failure"},"user":{"name":"a"},"source":{"geo":{"country_iso_code":"FR","location":{"lat":48.8,"lon":2.3}}}}"#,
         );
-        let a = x.extract(&login, 5, "").unwrap();
+        let a = x.extract(&login, 5).unwrap();
         assert_eq!(a.act, Act::Login { success: false });
         assert_eq!((a.country.as_deref(), a.location), (Some("FR"), Some((48.8, 2.3))));
-        assert!(x.extract(&ev(r#"{"EventID":4625}"#), 5, "").is_none());
+        assert!(x.extract(&ev(r#"{"EventID":4625}"#), 5).is_none());
     }
 
     #[test]
     fn a_geoip_database_locates_addresses_the_event_does_not() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/geo-test.mmdb");
         let x = Extractor { geoip: Some(GeoIp::open(&path).unwrap()), ..Extractor::default() };
-        let a = x.extract(&ev(r#"{"user":{"name":"a"},"source":{"ip":"198.51.100.7"}}"#), 5, "").unwrap();
+        let a = x.extract(&ev(r#"{"user":{"name":"a"},"source":{"ip":"198.51.100.7"}}"#), 5).unwrap();
         assert_eq!(a.country.as_deref(), Some("SG"));
         assert!(a.location.unwrap().1 > 100.0);
         assert_eq!(a.asn, Some(64500));
         // What the event says wins; unknown addresses stay unknown.
         let own =
             ev(r#"{"user":{"name":"a"},"source":{"ip":"198.51.100.7","geo":{"location":{"lat":1.0,"lon":2.0}}}}"#);
-        assert_eq!(x.extract(&own, 5, "").unwrap().location, Some((1.0, 2.0)));
-        let none = x.extract(&ev(r#"{"user":{"name":"a"},"source":{"ip":"203.0.113.1"}}"#), 5, "").unwrap();
+        assert_eq!(x.extract(&own, 5).unwrap().location, Some((1.0, 2.0)));
+        let none = x.extract(&ev(r#"{"user":{"name":"a"},"source":{"ip":"203.0.113.1"}}"#), 5).unwrap();
         assert_eq!((none.country, none.location), (None, None));
         assert!(GeoIp::open(std::path::Path::new("/nonexistent.mmdb")).is_err());
     }

@@ -13,6 +13,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
+use vigie_alert::rfc3339;
 
 const HOUR: i64 = 3_600_000;
 /// A peer group's baseline remembers more hours than one account's.
@@ -82,10 +83,6 @@ impl Analytics {
             dirty: FxHashSet::default(),
             removed: Vec::new(),
         })
-    }
-
-    pub fn config(&self) -> &AnalyticsConfig {
-        &self.cfg
     }
 
     fn local(&self, ts: i64) -> Local {
@@ -169,28 +166,33 @@ impl Analytics {
                 self.target(target, a.ts).created_at = Some(a.ts);
                 acct.creations += 1;
                 if acct.creations == 1 && mature {
-                    let reason = format!(
-                        "{} created account {target}, the first account it has created in {} active days.",
-                        a.user, acct.active_days
-                    );
-                    let ev = json!({"created": target, "creations_before": 0, "active_days": acct.active_days});
-                    self.emit(out, Detection::RareAccountCreation, Level::Medium, &acct, a, reason, ev);
+                    self.first_iam(out, Detection::RareAccountCreation, "created account", &acct, a, target);
                 }
             }
             Act::Grant { target } => {
                 acct.grants += 1;
                 if acct.grants == 1 && mature {
-                    let reason = format!(
-                        "{} changed the privileges of {target}, the first grant it has made in {} active days.",
-                        a.user, acct.active_days
-                    );
-                    let ev = json!({"target": target, "grants_before": 0, "active_days": acct.active_days});
-                    self.emit(out, Detection::RarePrivilegeGrant, Level::Medium, &acct, a, reason, ev);
+                    self.first_iam(out, Detection::RarePrivilegeGrant, "changed the privileges of", &acct, a, target);
                 }
             }
             Act::Login { .. } | Act::Other => {}
         }
         self.accounts.insert(key, acct);
+    }
+
+    /// An IAM act (`what`) that an account with a history never did before.
+    fn first_iam(
+        &mut self,
+        out: &mut Vec<Signal>,
+        d: Detection,
+        what: &str,
+        acct: &Account,
+        a: &Activity,
+        target: &str,
+    ) {
+        let reason = format!("{} {what} {target}, a first in its {} active days.", a.user, acct.active_days);
+        let ev = json!({"target": target, "before": 0, "active_days": acct.active_days});
+        self.emit(out, d, Level::Medium, a, reason, ev);
     }
 
     /// The account named (created if new, first seen at `ts`), marked as
@@ -287,7 +289,7 @@ impl Analytics {
                 let ev = json!({"new": what, "ip": ip, "network": net, "user_agent": a.user_agent,
                                 "country": a.country, "asn": a.asn, "known_networks": acct.nets.len(), "active_days": acct.active_days,
                                 "service_account": acct.service});
-                self.emit(out, Detection::NewSource, level, acct, a, reason, ev);
+                self.emit(out, Detection::NewSource, level, a, reason, ev);
             }
             // After a password reset, the first successful login is the one
             // that used the new password: from a known place it was the
@@ -304,9 +306,9 @@ impl Analytics {
                         a.user,
                         human(a.ts - r)
                     );
-                    let ev = json!({"reset_at": jiff_ts(r), "login_at": jiff_ts(a.ts), "ip": ip, "network": net,
+                    let ev = json!({"reset_at": rfc3339(r), "login_at": rfc3339(a.ts), "ip": ip, "network": net,
                                     "user_agent": a.user_agent});
-                    self.emit(out, Detection::ResetThenNewSource, Level::Medium, acct, a, reason, ev);
+                    self.emit(out, Detection::ResetThenNewSource, Level::Medium, a, reason, ev);
                 } else {
                     acct.reset_at = None;
                 }
@@ -340,9 +342,9 @@ impl Analytics {
                         human(a.ts - t0),
                         speed
                     );
-                    let ev = json!({"distance_km": d.round(), "speed_kmh": speed.round(), "from": {"lat": la0, "lon": lo0, "at": jiff_ts(t0)},
-                                    "to": {"lat": lat, "lon": lon, "at": jiff_ts(a.ts)}, "ip": a.ip, "country": a.country});
-                    self.emit(out, Detection::ImpossibleTravel, Level::High, acct, a, reason, ev);
+                    let ev = json!({"distance_km": d.round(), "speed_kmh": speed.round(), "from": {"lat": la0, "lon": lo0, "at": rfc3339(t0)},
+                                    "to": {"lat": lat, "lon": lon, "at": rfc3339(a.ts)}, "ip": a.ip, "country": a.country});
+                    self.emit(out, Detection::ImpossibleTravel, Level::High, a, reason, ev);
                 }
             }
             acct.last_geo = Some((a.ts, lat as f32, lon as f32));
@@ -401,7 +403,7 @@ impl Analytics {
             let ev = json!({"observed": count, "window": window(acct.hour * HOUR, HOUR), "bound": bound, "basis": basis,
                             "baseline": baseline_json(&acct.base_hour), "peers": peers_json(&acct.peer, &peer),
                             "records": acct.hour_records, "reads": acct.hour_reads});
-            self.emit(out, Detection::DistinctSubjectsHour, lv, acct, a, reason, ev);
+            self.emit(out, Detection::DistinctSubjectsHour, lv, a, reason, ev);
         }
         // The day: catches the low-and-slow that stays under the hourly bound.
         let day_count = acct.day_distinct.estimate() as f32;
@@ -420,7 +422,7 @@ impl Analytics {
                 );
                 let ev = json!({"observed": day_count, "bound": bound, "baseline": baseline_json(&acct.base_day),
                                 "window": {"day": local.day}});
-                self.emit(out, Detection::DistinctSubjectsDay, to_level(level, acct.service), acct, a, reason, ev);
+                self.emit(out, Detection::DistinctSubjectsDay, to_level(level, acct.service), a, reason, ev);
             }
         }
         // Records returned, ids or not (exports).
@@ -444,7 +446,7 @@ impl Analytics {
             let ev = json!({"observed": acct.hour_records, "bound": rbound, "baseline": baseline_json(&acct.base_records),
                             "window": window(acct.hour * HOUR, HOUR)});
             let grave = acct.service && acct.base_records.warm(cfg.warmup.hours);
-            self.emit(out, Detection::RecordsVolume, to_level(rlevel, grave), acct, a, reason, ev);
+            self.emit(out, Detection::RecordsVolume, to_level(rlevel, grave), a, reason, ev);
         }
         // The working set: people this account had not read lately, against
         // how many such people it usually reads in an hour.
@@ -464,7 +466,7 @@ impl Analytics {
                 );
                 let ev = json!({"observed": acct.hour_new, "reads": acct.hour_reads, "bound": bound,
                                 "baseline": baseline_json(&acct.base_new), "window": window(acct.hour * HOUR, HOUR)});
-                self.emit(out, Detection::OutsideWorkingSet, to_level(level, acct.service), acct, a, reason, ev);
+                self.emit(out, Detection::OutsideWorkingSet, to_level(level, acct.service), a, reason, ev);
             }
         }
         // The caseload file, where given: entitlement, not habit.
@@ -479,7 +481,7 @@ impl Analytics {
                 );
                 let ev = json!({"observed": acct.hour_outside, "reads": acct.hour_reads, "bound": bound,
                                 "group": a.group, "window": window(acct.hour * HOUR, HOUR)});
-                self.emit(out, Detection::OutsideCaseload, to_level(level, acct.service), acct, a, reason, ev);
+                self.emit(out, Detection::OutsideCaseload, to_level(level, acct.service), a, reason, ev);
             }
         }
         // The schedule: evenings, nights and weekends the account rarely works.
@@ -507,7 +509,7 @@ impl Analytics {
             let ev = json!({"slot": {"weekday": acct.slot / 24, "hour": acct.slot % 24}, "seen_in_slot": seen,
                             "active_hours": acct.active_hours, "night": local.night, "weekend": local.weekend,
                             "reads": acct.hour_reads});
-            self.emit(out, Detection::OffHours, level, acct, a, reason, ev);
+            self.emit(out, Detection::OffHours, level, a, reason, ev);
         }
         // New accounts reading at volume.
         let born = acct.created_at.unwrap_or(acct.first_seen);
@@ -520,9 +522,9 @@ impl Analytics {
                 human(a.ts - born),
                 count
             );
-            let ev = json!({"observed": count, "created_at": acct.created_at.map(jiff_ts), "first_seen": jiff_ts(acct.first_seen),
+            let ev = json!({"observed": count, "created_at": acct.created_at.map(rfc3339), "first_seen": rfc3339(acct.first_seen),
                             "bound": cfg.iam.new_account_hour});
-            self.emit(out, Detection::NewAccountBulkRead, Level::High, acct, a, reason, ev);
+            self.emit(out, Detection::NewAccountBulkRead, Level::High, a, reason, ev);
         }
         // The takeover path: reset, new source, then harvesting.
         if let Some(t) = acct.new_source_after_reset
@@ -541,9 +543,9 @@ impl Analytics {
                 human(t - reset),
                 count
             );
-            let ev = json!({"reset_at": jiff_ts(reset), "new_source_login_at": jiff_ts(t), "observed": count,
+            let ev = json!({"reset_at": rfc3339(reset), "new_source_login_at": rfc3339(t), "observed": count,
                             "bound": cfg.takeover.min_distinct});
-            self.emit(out, Detection::ResetTakeover, Level::Critical, acct, a, reason, ev);
+            self.emit(out, Detection::ResetTakeover, Level::Critical, a, reason, ev);
         }
     }
 
@@ -553,7 +555,6 @@ impl Analytics {
         out: &mut Vec<Signal>,
         detection: Detection,
         level: Level,
-        _acct: &Account,
         a: &Activity,
         reason: String,
         evidence: Value,
@@ -663,12 +664,8 @@ fn slash24(ip: &str) -> String {
     }
 }
 
-fn jiff_ts(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms).map(|t| format!("{t:.3}")).unwrap_or_default()
-}
-
 fn window(start: i64, len: i64) -> Value {
-    json!({"start": jiff_ts(start), "end": jiff_ts(start + len)})
+    json!({"start": rfc3339(start), "end": rfc3339(start + len)})
 }
 
 fn baseline_json(b: &Baseline) -> Value {

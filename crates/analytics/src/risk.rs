@@ -130,7 +130,7 @@ impl Risk {
     }
 
     pub fn take_changes(&mut self) -> Vec<(String, Option<Score>)> {
-        self.dirty.drain().map(|u| (u.clone(), self.scores.get(&u).cloned())).collect::<Vec<_>>()
+        self.dirty.drain().map(|u| (u.clone(), self.scores.get(&u).cloned())).collect()
     }
 
     pub fn restore(&mut self, scores: Vec<(String, Score)>) {

@@ -23,16 +23,6 @@ impl Level {
         }
     }
 
-    pub fn parse(s: &str) -> Option<Level> {
-        Some(match s {
-            "low" => Level::Low,
-            "medium" => Level::Medium,
-            "high" => Level::High,
-            "critical" => Level::Critical,
-            _ => return None,
-        })
-    }
-
     /// One step up (a service account's deviation is graver).
     pub fn raise(self) -> Level {
         match self {

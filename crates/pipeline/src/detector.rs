@@ -131,7 +131,10 @@ impl Detector {
         };
         if let Some(x) = &self.extractor {
             // Its time is settled by the stage (which knows the newest seen).
-            d.activity = x.extract(ev, d.ts.unwrap_or(0), &format!("{}:{}", origin.input, origin.offset));
+            d.activity = x.extract(ev, d.ts.unwrap_or(0)).map(|mut a| {
+                a.origin = format!("{}:{}", origin.input, origin.offset);
+                a
+            });
         }
         if w.hits.is_empty() {
             return d;

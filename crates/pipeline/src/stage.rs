@@ -429,7 +429,7 @@ fn correlation_alert(spec: &Spec, f: &Firing) -> Alert {
     let source = pick(&["source.ip", "IpAddress", "SourceIp", "src_ip", "c-ip", "ClientIP", "source"]);
     let group: Vec<String> = f.group.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let cond: Vec<String> = spec.checks.iter().map(|(op, v)| format!("{} {v}", op_name(*op))).collect();
-    let span = human_span(spec.timespan_ms);
+    let span = vigie_alert::duration_text(spec.timespan_ms);
     let reason = format!(
         "{}: {} for {} within {} (condition {}){}.",
         spec.meta.title,
@@ -504,15 +504,5 @@ fn op_name(op: vigie_sigma::condition::CmpOp) -> &'static str {
         Gte => "gte",
         Eq => "eq",
         Neq => "neq",
-    }
-}
-
-fn human_span(ms: i64) -> String {
-    let s = ms / 1000;
-    match s {
-        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
-        s if s % 3600 == 0 => format!("{}h", s / 3600),
-        s if s % 60 == 0 => format!("{}m", s / 60),
-        s => format!("{s}s"),
     }
 }

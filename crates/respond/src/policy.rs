@@ -240,7 +240,11 @@ impl Policy {
             if q.len() >= max as usize {
                 return (
                     PendingApproval,
-                    format!("rate limit reached ({max} {} per {}); held for approval", t.name(), human(per)),
+                    format!(
+                        "rate limit reached ({max} {} per {}); held for approval",
+                        t.name(),
+                        vigie_alert::duration_text(per)
+                    ),
                 );
             }
         }
@@ -269,14 +273,5 @@ impl Policy {
                 };
             }
         }
-    }
-}
-
-fn human(ms: i64) -> String {
-    match ms {
-        m if m % 86_400_000 == 0 => format!("{}d", m / 86_400_000),
-        m if m % 3_600_000 == 0 => format!("{}h", m / 3_600_000),
-        m if m % 60_000 == 0 => format!("{}m", m / 60_000),
-        m => format!("{}s", m / 1000),
     }
 }

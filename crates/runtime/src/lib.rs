@@ -74,11 +74,15 @@ pub fn stage_config(cfg: &Config) -> Result<StageConfig> {
     })
 }
 
-/// The stateless half, with the GeoIP database when one is configured.
-fn detector(cfg: &Config, engine: Arc<Engine>) -> Result<Detector> {
+/// The stateless half: no activity extraction when the analytics are off,
+/// and the GeoIP database when one is configured.
+fn detector(cfg: &Config, engine: Arc<Engine>, analytics: &vigie_analytics::AnalyticsConfig) -> Result<Detector> {
     let mut d = Detector::new(engine, Clock::new(&cfg.engine.timestamp_fields));
-    if let (Some(x), Some(path)) = (d.extractor.as_mut(), analytics_config(cfg)?.geoip) {
-        x.geoip = Some(vigie_analytics::activity::GeoIp::open(&path)?);
+    if !analytics.enabled {
+        d.extractor = None;
+    }
+    if let (Some(x), Some(path)) = (d.extractor.as_mut(), &analytics.geoip) {
+        x.geoip = Some(vigie_analytics::activity::GeoIp::open(path)?);
         tracing::info!(path = %path.display(), "GeoIP database loaded");
     }
     Ok(d)
@@ -130,8 +134,9 @@ pub fn replay(
         }
     }
     let engine = Arc::new(build_engine(cfg)?);
-    let detector = Arc::new(detector(cfg, engine.clone())?);
-    let stage = Stage::new(engine, &stage_config(cfg)?)?;
+    let stage_cfg = stage_config(cfg)?;
+    let detector = Arc::new(detector(cfg, engine.clone(), &stage_cfg.analytics)?);
+    let stage = Stage::new(engine, &stage_cfg)?;
     let metrics = Arc::new(metrics::Metrics::default());
     let sinks: Vec<Box<dyn sinks::Sink>> = vec![Box::new(sinks::JsonlSink::open("alerts", alerts)?)];
     let mut action_sinks: Vec<Box<dyn sinks::Sink>> = Vec::new();
@@ -189,8 +194,9 @@ pub fn run(cfg: &Config, stop: Arc<AtomicBool>) -> Result<Summary> {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     install_crypto();
     let engine = Arc::new(build_engine(cfg)?);
-    let detector = Arc::new(detector(cfg, engine.clone())?);
-    let stage = Stage::new(engine, &stage_config(cfg)?)?;
+    let stage_cfg = stage_config(cfg)?;
+    let detector = Arc::new(detector(cfg, engine.clone(), &stage_cfg.analytics)?);
+    let stage = Stage::new(engine, &stage_cfg)?;
     let store = store::Store::open(&cfg.engine.state_dir)?;
     let restored = store.load()?;
     if restored.is_some() {

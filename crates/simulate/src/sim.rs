@@ -302,7 +302,7 @@ pub fn simulate(
                 }
                 _ => "",
             };
-            write::line(&mut buf, e, &names[e.user as usize], group, role, target, 0);
+            write::line(&mut buf, e, &names[e.user as usize], group, role, target);
             if buf.len() > (1 << 20) - 4096 {
                 events.write_all(buf.as_bytes())?;
                 buf.clear();
@@ -356,10 +356,10 @@ struct Acc {
 
 impl Acc {
     fn note(&mut self, e: &Ev, names: &[String]) {
-        if self.reads.is_empty() && self.first == 0 {
+        // Events come in time order: the first one noted is the first.
+        if self.last == 0 {
             self.first = e.ts;
         }
-        self.first = self.first.min(e.ts);
         self.last = self.last.max(e.ts);
         // The sprayed accounts are targets of failed logins, and the help
         // desk agent who was talked into a reset is a victim too: neither

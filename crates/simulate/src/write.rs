@@ -23,7 +23,7 @@ fn city(i: u8) -> (&'static str, f64, f64) {
 
 /// Append one event as a JSON line. `user`, `group` and `role` are the
 /// acting account's; `target` the account acted upon.
-pub fn line(out: &mut String, e: &Ev, user: &str, group: &str, role: &str, target: &str, base_id: u32) {
+pub fn line(out: &mut String, e: &Ev, user: &str, group: &str, role: &str, target: &str) {
     let ts = jiff::Timestamp::from_millisecond(e.ts).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
     let (category, kind, action, outcome, dataset) = match e.what {
         What::Login { ok } => {
@@ -50,8 +50,7 @@ pub fn line(out: &mut String, e: &Ev, user: &str, group: &str, role: &str, targe
         agent(e.agent)
     );
     match e.what {
-        What::Read { subject } => {
-            let id = base_id.wrapping_add(subject);
+        What::Read { subject: id } => {
             let _ = write!(
                 out,
                 r#","url":{{"path":"/api/v2/beneficiaries/{id}"}},"data_subject":{{"ids":["{id}"],"count":1,"categories":["identity","nir","birth_date","contact","address"]}}"#
