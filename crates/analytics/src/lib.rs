@@ -20,6 +20,7 @@ pub mod engine;
 pub mod geo;
 pub mod risk;
 pub mod signal;
+pub mod trail;
 
 pub use account::Account;
 pub use activity::{Act, Activity, Extractor, subject_hash};
@@ -27,3 +28,4 @@ pub use config::{AnalyticsConfig, ConfigError};
 pub use engine::{Analytics, AnalyticsStats, Shared};
 pub use risk::{Contribution, Incident, Risk, Score};
 pub use signal::{Detection, Level, Signal};
+pub use trail::{Access, Pseudonymiser, Trail};

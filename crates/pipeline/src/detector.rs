@@ -67,6 +67,8 @@ pub struct Detected {
     /// The act of a named account, for the behaviour analytics (events of
     /// the canonical application schema).
     pub activity: Option<vigie_analytics::Activity>,
+    /// The row of the data-access trail, when the store keeps one.
+    pub access: Option<vigie_analytics::Access>,
 }
 
 /// The shared, immutable half: engine, per-rule plans and the clock.
@@ -76,6 +78,8 @@ pub struct Detector {
     pub clock: Clock,
     /// Reads accounts' acts for the analytics; `None` turns them off.
     pub extractor: Option<vigie_analytics::Extractor>,
+    /// Pseudonymises reads for the data-access trail; `None` keeps none.
+    pub trail: Option<vigie_analytics::Trail>,
 }
 
 /// Per-thread working memory of a [`Detector`].
@@ -111,7 +115,7 @@ impl Detector {
                 RulePlan { standalone, correlated: corr.wants(&rs), fields }
             })
             .collect();
-        Detector { engine, plans, clock, extractor: Some(vigie_analytics::Extractor::default()) }
+        Detector { engine, plans, clock, extractor: Some(vigie_analytics::Extractor::default()), trail: None }
     }
 
     pub fn work(&self) -> Work {
@@ -135,6 +139,9 @@ impl Detector {
                 a.origin = format!("{}:{}", origin.input, origin.offset);
                 a
             });
+            if let (Some(t), Some(a)) = (&self.trail, &d.activity) {
+                d.access = t.access(ev, a);
+            }
         }
         if w.hits.is_empty() {
             return d;

@@ -1,0 +1,107 @@
+//! vigie-store: the *store* step of the data flow, and vigie's memory.
+//!
+//! One schema, two databases: SQLite (one file, the embedded default, no
+//! server) and PostgreSQL (several instances sharing one store). Both run
+//! the same versioned migrations (`migrations/`) and the same SQL.
+//!
+//! - `alerts`: alerts, incidents, response actions, triage, notes and
+//!   suppressions;
+//! - `trail`: the data-access trail, pseudonymised, that breach impact is
+//!   computed from;
+//! - `auth`: console users, API tokens and sessions (hashes only);
+//! - `audit`: the hash-chained log of analyst actions;
+//! - `retention`: what is deleted, and when.
+
+pub mod alerts;
+pub mod audit;
+pub mod auth;
+pub mod backend;
+pub mod migrate;
+pub mod retention;
+pub mod testing;
+pub mod trail;
+
+pub use alerts::{AlertFilter, AlertRow, NoteRow, StoredAction, SuppressionRow, Triage};
+pub use audit::{AuditEntry, AuditReport};
+pub use backend::{Backend, Row, Sql};
+pub use retention::Retention;
+pub use trail::{AccessRow, Scope};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("SQLite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("PostgreSQL: {0}")]
+    Postgres(#[from] postgres::Error),
+    #[error("{0}")]
+    Io(String),
+    #[error("the store's schema is version {found}, newer than this vigie knows ({known}); upgrade vigie")]
+    TooNew { found: i64, known: i64 },
+    #[error("a store lock was poisoned by a panic")]
+    Poisoned,
+    #[error("{what} `{id}` not found")]
+    NotFound { what: &'static str, id: String },
+    #[error("invalid {field}: {message}")]
+    Invalid { field: &'static str, message: String },
+}
+
+/// The store: open it with a URL (`postgres://...`) or a file path
+/// (`sqlite://path` or a bare path).
+pub struct Store {
+    pub db: Backend,
+    /// What the URL named, with any password removed (for logs).
+    pub location: String,
+}
+
+impl Store {
+    /// Open and migrate.
+    pub fn open(url: &str) -> Result<Store, StoreError> {
+        let db = Backend::open(url)?;
+        migrate::migrate(&db)?;
+        Ok(Store { db, location: redact(url) })
+    }
+
+    /// The newest schema version applied.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        Ok(self.db.query("SELECT MAX(version) FROM schema_migrations", &[])?.first().map_or(0, |r| r.int(0)))
+    }
+}
+
+/// A URL without its password.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+pub fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+/// Sigma levels in order, for "high or above" queries.
+pub fn level_rank(level: &str) -> i64 {
+    match level {
+        "critical" => 4,
+        "high" => 3,
+        "medium" => 2,
+        "low" => 1,
+        _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_never_reach_the_logs() {
+        assert_eq!(super::redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(super::redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(super::redact("/var/lib/vigie/store.db"), "/var/lib/vigie/store.db");
+    }
+}

@@ -1,0 +1,126 @@
+//! The data-access trail: written in batches by the engine, read back by
+//! principal (accounts), by source address and by time for breach impact
+//! and for the account pages.
+
+use crate::backend::{Row, Sql};
+use crate::{Store, StoreError};
+use serde::{Deserialize, Serialize};
+use vigie_analytics::Access;
+
+/// One row as read back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccessRow {
+    pub id: String,
+    pub ts_ms: i64,
+    pub account: String,
+    pub source_ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub kind: String,
+    pub action: String,
+    pub target: Option<String>,
+    pub categories: Vec<String>,
+    pub subjects: Vec<String>,
+    pub records: i64,
+    pub bytes: Option<i64>,
+}
+
+/// Which part of the trail: the accounts' acts, those from the sources, or
+/// both conditions together, within a window.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Scope {
+    #[serde(default)]
+    pub accounts: Vec<String>,
+    #[serde(default)]
+    pub sources: Vec<String>,
+    pub from_ms: i64,
+    pub to_ms: i64,
+}
+
+fn access_row(r: &Row) -> AccessRow {
+    let list =
+        |s: String, sep: char| -> Vec<String> { s.split(sep).filter(|x| !x.is_empty()).map(str::to_string).collect() };
+    AccessRow {
+        id: r.text(0),
+        ts_ms: r.int(1),
+        account: r.text(2),
+        source_ip: r.opt(3),
+        user_agent: r.opt(4),
+        kind: r.text(5),
+        action: r.text(6),
+        target: r.opt(7),
+        categories: list(r.text(8), ','),
+        subjects: list(r.text(9), ' '),
+        records: r.int(10),
+        bytes: r.opt_int(11),
+    }
+}
+
+const COLUMNS: &str =
+    "id, ts_ms, account, source_ip, user_agent, kind, action, target, categories, subjects, records, bytes";
+
+impl Store {
+    /// Append rows in one transaction; a row already stored (the same
+    /// event read again after a restart) is skipped. Returns rows added.
+    pub fn write_accesses(&self, rows: &[Access]) -> Result<u64, StoreError> {
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        self.db.transaction(|c| {
+            let mut n = 0;
+            for a in rows {
+                n += c.execute(
+                    "INSERT INTO access (id, ts_ms, account, source_ip, user_agent, kind, action, target, categories, \
+                     subjects, subject_count, records, bytes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+                     ON CONFLICT (id) DO NOTHING",
+                    &[
+                        a.id.as_str().into(),
+                        Sql::Int(a.ts),
+                        a.account.as_str().into(),
+                        a.source_ip.clone().into(),
+                        a.user_agent.clone().into(),
+                        a.kind.as_str().into(),
+                        a.action.as_str().into(),
+                        a.target.clone().into(),
+                        a.categories.join(",").into(),
+                        a.subjects.join(" ").into(),
+                        Sql::Int(a.subjects.len() as i64),
+                        Sql::from(a.records),
+                        a.bytes.into(),
+                    ],
+                )?;
+            }
+            Ok(n)
+        })
+    }
+
+    /// The rows in scope, in time order. An empty scope (no account, no
+    /// source) selects nothing rather than everything.
+    pub fn accesses(&self, s: &Scope) -> Result<Vec<AccessRow>, StoreError> {
+        if s.accounts.is_empty() && s.sources.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut params: Vec<Sql> = vec![Sql::Int(s.from_ms), Sql::Int(s.to_ms)];
+        let mut list = |items: &[String]| -> String {
+            let mut out = Vec::new();
+            for i in items {
+                params.push(i.into());
+                out.push(format!("${}", params.len()));
+            }
+            out.join(", ")
+        };
+        let mut sql = format!("SELECT {COLUMNS} FROM access WHERE ts_ms >= $1 AND ts_ms <= $2");
+        if !s.accounts.is_empty() {
+            sql.push_str(&format!(" AND account IN ({})", list(&s.accounts)));
+        }
+        if !s.sources.is_empty() {
+            sql.push_str(&format!(" AND source_ip IN ({})", list(&s.sources)));
+        }
+        sql.push_str(" ORDER BY ts_ms, id");
+        Ok(self.db.query(&sql, &params)?.iter().map(access_row).collect())
+    }
+
+    /// Number of trail rows (for status and tests).
+    pub fn access_count(&self) -> Result<i64, StoreError> {
+        Ok(self.db.query("SELECT COUNT(*) FROM access", &[])?.first().map_or(0, |r| r.int(0)))
+    }
+}
