@@ -103,10 +103,9 @@ impl Store {
             .db
             .query("SELECT seq, at_ms, actor, action, target, detail, prev_hash, hash FROM audit ORDER BY seq", &[])?;
         let mut prev = GENESIS.to_string();
-        let mut expected_seq = 1;
         let mut report =
             AuditReport { entries: rows.len() as u64, ok: true, broken_at: None, problem: None, head: prev.clone() };
-        for r in rows.iter().map(entry) {
+        for (expected_seq, r) in (1..).zip(rows.iter().map(entry)) {
             let problem = if r.seq != expected_seq {
                 Some(format!("entry {expected_seq} is missing (found {} next)", r.seq))
             } else if r.prev_hash != prev {
@@ -123,7 +122,6 @@ impl Store {
                 return Ok(report);
             }
             prev = r.hash.clone();
-            expected_seq += 1;
         }
         report.head = prev;
         Ok(report)
