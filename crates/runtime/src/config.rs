@@ -31,6 +31,70 @@ pub struct Config {
     /// Where action events go (same kinds as `[[sinks]]`).
     #[serde(default)]
     pub action_sinks: Vec<SinkConfig>,
+    /// The store (alerts, triage, the data-access trail) and its retention.
+    #[serde(default)]
+    pub store: StoreSection,
+    /// The web console and `/api/` (served on `[server] listen`).
+    #[serde(default)]
+    pub console: ConsoleSection,
+    /// Who the notification drafts come from.
+    #[serde(default)]
+    pub organisation: vigie_investigate::Organisation,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreSection {
+    pub enabled: bool,
+    /// `postgres://user@host/db`, or a SQLite file; default
+    /// `<state_dir>/vigie.db`.
+    pub url: Option<String>,
+    /// The pseudonymisation key (HMAC-SHA256 of subject ids): read from this
+    /// environment variable, or this file; without either, a random key is
+    /// created once in `<state_dir>/pseudonym.key` (owner-only). Keep it:
+    /// re-identifying the people of an incident needs it.
+    pub key_env: Option<String>,
+    pub key_file: Option<PathBuf>,
+    /// Keep the data-access trail (reads of personal data, IAM acts).
+    pub trail: bool,
+    /// How long the trail is kept (it is pseudonymised personal data).
+    pub trail_retention: String,
+    /// How long alerts, actions and notes are kept.
+    pub alert_retention: String,
+}
+
+impl Default for StoreSection {
+    fn default() -> Self {
+        StoreSection {
+            enabled: true,
+            url: None,
+            key_env: None,
+            key_file: None,
+            trail: true,
+            trail_retention: "180d".into(),
+            alert_retention: "400d".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsoleSection {
+    pub enabled: bool,
+    /// Set the cookie's `Secure` flag (keep it on; browsers accept it on
+    /// http://127.0.0.1 and localhost, and a proxy terminates TLS elsewhere).
+    pub secure_cookies: bool,
+    /// Session lifetime.
+    pub session: String,
+    /// Failed logins per address within 15 minutes before logins from it are
+    /// refused for the rest of that window.
+    pub max_failed_logins: u32,
+}
+
+impl Default for ConsoleSection {
+    fn default() -> Self {
+        ConsoleSection { enabled: true, secure_cookies: true, session: "12h".into(), max_failed_logins: 5 }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]

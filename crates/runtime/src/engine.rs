@@ -137,6 +137,8 @@ pub struct EngineOptions {
     pub finite: bool,
     /// Move event time with the wall clock when the stream is idle.
     pub idle_advance_ms: Option<i64>,
+    /// Where the data-access trail goes, when the store keeps one.
+    pub trail: Option<crate::sinks::StoreWriter>,
 }
 
 /// What the engine reports at the end.
@@ -263,8 +265,15 @@ pub fn run_engine(
             }
             acks.extend(p.ack);
             decode_errors += p.decode_errors;
-            for d in p.detected {
+            let mut trail = Vec::new();
+            for mut d in p.detected {
+                if let Some(a) = d.access.take() {
+                    trail.push(a);
+                }
                 stage.apply(d, &mut alerts);
+            }
+            if let Some(w) = &opts.trail {
+                w.trail(trail);
             }
             emit(&mut sinks, &mut responder, &mut alerts, &metrics)?;
         }
@@ -366,6 +375,7 @@ fn detect_batch(
         }
     }
     metrics.events_in.get_or_create(&label).inc_by(detected.len() as u64);
+    metrics.events_total.fetch_add(detected.len() as u64, Ordering::Relaxed);
     Processed { input: b.input, detected, decode_errors, position: b.position, ack: b.ack }
 }
 

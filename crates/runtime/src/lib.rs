@@ -116,6 +116,115 @@ pub fn policy(cfg: &Config) -> Result<vigie_respond::Policy> {
     Ok(vigie_respond::Policy::new(&cfg.response, &|k| std::env::var(k).ok())?)
 }
 
+/// What the rules page shows of the loaded rule set.
+pub fn rules_summary(engine: &Engine) -> vigie_console::RulesInfo {
+    let set = &engine.set;
+    vigie_console::RulesInfo {
+        loaded: set.rules.len(),
+        correlations: set.correlations.len(),
+        rejected: set
+            .rejected
+            .iter()
+            .map(|r| vigie_console::Rejected { path: r.path.clone(), id: r.id.clone(), reason: r.reason.clone() })
+            .collect(),
+        rules: set
+            .rules
+            .iter()
+            .map(|r| {
+                let m = &r.meta;
+                (
+                    m.id.clone().unwrap_or_default(),
+                    m.title.clone(),
+                    m.level.clone().unwrap_or_default(),
+                    m.author.clone().unwrap_or_default(),
+                )
+            })
+            .collect(),
+    }
+}
+
+/// The console on the store, with the engine's counters.
+pub fn console(
+    cfg: &Config,
+    h: &StoreHandle,
+    rules: vigie_console::RulesInfo,
+    metrics: &metrics::Metrics,
+) -> Result<vigie_console::Console> {
+    Ok(vigie_console::Console::new(
+        h.store.clone(),
+        h.key.clone(),
+        h.live.clone(),
+        rules,
+        cfg.organisation.clone(),
+        metrics.events_total.clone(),
+        vigie_console::Settings {
+            secure_cookies: cfg.console.secure_cookies,
+            session_ms: duration_ms(&cfg.console.session).context("[console] session")?,
+            max_failed_logins: cfg.console.max_failed_logins,
+        },
+    ))
+}
+
+/// The store as configured, its pseudonymisation key and its writer.
+pub struct StoreHandle {
+    pub store: Arc<vigie_store::Store>,
+    pub key: vigie_analytics::Pseudonymiser,
+    pub writer: sinks::StoreWriter,
+    pub live: tokio::sync::broadcast::Sender<sinks::Live>,
+    pub retention: vigie_store::Retention,
+    pub trail: bool,
+}
+
+/// The pseudonymisation key: from the environment, a file, or created once
+/// in the state folder (owner-only).
+pub fn pseudonym_key(cfg: &Config) -> Result<Vec<u8>> {
+    if let Some(var) = &cfg.store.key_env {
+        let k = std::env::var(var).with_context(|| format!("[store] key_env = {var}: not set"))?;
+        return Ok(k.into_bytes());
+    }
+    let path = cfg.store.key_file.clone().unwrap_or_else(|| cfg.engine.state_dir.join("pseudonym.key"));
+    secret_file(&path, "the pseudonymisation key (keep it: re-identification needs it)").map(String::into_bytes)
+}
+
+/// Open the configured store (`None` when `[store] enabled = false`).
+pub fn open_store(cfg: &Config) -> Result<Option<StoreHandle>> {
+    if !cfg.store.enabled {
+        return Ok(None);
+    }
+    let url = match &cfg.store.url {
+        Some(u) => u.clone(),
+        None => cfg.engine.state_dir.join("vigie.db").display().to_string(),
+    };
+    let store = Arc::new(vigie_store::Store::open(&url).with_context(|| format!("[store] url = {}", redacted(&url)))?);
+    let key = vigie_analytics::Pseudonymiser::new(&pseudonym_key(cfg)?);
+    let (live, _) = tokio::sync::broadcast::channel(1024);
+    let writer = sinks::StoreWriter::spawn(store.clone(), key.clone(), live.clone());
+    let retention = vigie_store::Retention {
+        trail_ms: duration_ms(&cfg.store.trail_retention).context("[store] trail_retention")?,
+        alerts_ms: duration_ms(&cfg.store.alert_retention).context("[store] alert_retention")?,
+    };
+    tracing::info!(store = %store.location, "store open");
+    Ok(Some(StoreHandle { store, key, writer, live, retention, trail: cfg.store.trail }))
+}
+
+fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(a)) if a > s => format!("{}***{}", &url[..s + 3], &url[a..]),
+        _ => url.to_string(),
+    }
+}
+
+/// Where a replay writes.
+#[derive(Default)]
+pub struct ReplayOutputs<'a> {
+    pub alerts: Option<&'a std::path::Path>,
+    pub actions: Option<&'a std::path::Path>,
+    pub store: Option<&'a StoreHandle>,
+    /// Call the action webhooks (the demo's local IAM); a replay of real
+    /// logs never does.
+    pub act: bool,
+}
+
 /// `vigie replay`: files through the same engine as `run`, as fast as they
 /// can be read, in event time; open windows are judged at the end. Response
 /// actions are decided exactly as `run` would, but never called: a replay of
@@ -126,26 +235,49 @@ pub fn replay(
     alerts: &std::path::Path,
     actions: Option<&std::path::Path>,
 ) -> Result<Summary> {
+    replay_to(cfg, inputs, ReplayOutputs { alerts: Some(alerts), actions, ..Default::default() })
+}
+
+/// A replay with every output chosen (files, the store).
+pub fn replay_to(cfg: &Config, inputs: &[PathBuf], out: ReplayOutputs<'_>) -> Result<Summary> {
     let files = vigie_events::discover(inputs)?;
     // A replay writes fresh files: the same input gives the same files.
-    for out in std::iter::once(alerts).chain(actions) {
-        if out.exists() {
-            std::fs::remove_file(out).with_context(|| format!("{}", out.display()))?;
+    for path in out.alerts.into_iter().chain(out.actions) {
+        if path.exists() {
+            std::fs::remove_file(path).with_context(|| format!("{}", path.display()))?;
         }
     }
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+    install_crypto();
     let engine = Arc::new(build_engine(cfg)?);
     let stage_cfg = stage_config(cfg)?;
-    let detector = Arc::new(detector(cfg, engine.clone(), &stage_cfg.analytics)?);
+    let mut det = detector(cfg, engine.clone(), &stage_cfg.analytics)?;
     let stage = Stage::new(engine, &stage_cfg)?;
     let metrics = Arc::new(metrics::Metrics::default());
-    let sinks: Vec<Box<dyn sinks::Sink>> = vec![Box::new(sinks::JsonlSink::open("alerts", alerts)?)];
+    let mut sinks: Vec<Box<dyn sinks::Sink>> = Vec::new();
+    if let Some(path) = out.alerts {
+        sinks.push(Box::new(sinks::JsonlSink::open("alerts", path)?));
+    }
     let mut action_sinks: Vec<Box<dyn sinks::Sink>> = Vec::new();
-    if let Some(path) = actions {
+    if let Some(path) = out.actions {
         action_sinks.push(Box::new(sinks::JsonlSink::open("actions", path)?));
     }
+    let mut trail = None;
+    if let Some(h) = out.store {
+        sinks.push(Box::new(sinks::StoreSink::new("store", h.writer.clone())));
+        action_sinks.push(Box::new(sinks::StoreSink::new("actions:store", h.writer.clone())));
+        if h.trail {
+            det.trail = Some(vigie_analytics::Trail::new(h.key.clone()));
+            trail = Some(h.writer.clone());
+        }
+    }
+    let detector = Arc::new(det);
     let mut policy = policy(cfg)?;
-    policy.force_dry_run();
-    let responder = respond::Responder::new(policy, action_sinks, None, metrics.clone())?;
+    if !out.act {
+        policy.force_dry_run();
+    }
+    let responder =
+        respond::Responder::new(policy, action_sinks, out.act.then(|| rt.handle().clone()).as_ref(), metrics.clone())?;
     let (feed, rx) = engine::channel(cfg.engine.queue, metrics.clone());
     let reader = std::thread::spawn(move || sources::files::read_all(&files, 0, &feed));
     let opts = EngineOptions {
@@ -156,10 +288,33 @@ pub fn replay(
         checkpoint_every: Duration::from_secs(3600),
         finite: true,
         idle_advance_ms: None,
+        trail,
     };
     let summary = engine::run_engine(detector, stage, sinks, responder, None, None, rx, opts, metrics)?;
     reader.join().map_err(|_| anyhow::anyhow!("file reader panicked"))??;
+    rt.shutdown_timeout(Duration::from_secs(2));
     Ok(summary)
+}
+
+/// A secret kept in a file: read it, or create it once (owner-only).
+fn secret_file(path: &std::path::Path, what: &str) -> Result<String> {
+    if let Ok(t) = std::fs::read_to_string(path) {
+        return Ok(t.trim().to_string());
+    }
+    std::fs::create_dir_all(path.parent().unwrap_or(std::path::Path::new(".")))?;
+    let t: String = {
+        use rand::Rng;
+        let bytes: [u8; 24] = rand::rng().random();
+        hex::encode(bytes)
+    };
+    std::fs::write(path, &t).with_context(|| format!("writing {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    tracing::info!(path = %path.display(), "created {what}");
+    Ok(t)
 }
 
 /// The token that guards ingest and metrics: configured, or created once
@@ -169,23 +324,7 @@ fn token(cfg: &Config) -> Result<String> {
         return Ok(t.clone());
     }
     let path = cfg.server.token_file.clone().unwrap_or_else(|| cfg.engine.state_dir.join("token"));
-    if let Ok(t) = std::fs::read_to_string(&path) {
-        return Ok(t.trim().to_string());
-    }
-    std::fs::create_dir_all(path.parent().unwrap_or(std::path::Path::new(".")))?;
-    let t: String = {
-        use rand::Rng;
-        let bytes: [u8; 24] = rand::rng().random();
-        hex::encode(bytes)
-    };
-    std::fs::write(&path, &t).with_context(|| format!("writing {}", path.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
-    }
-    tracing::info!(path = %path.display(), "created an API token; send it as Authorization: Bearer <token>");
-    Ok(t)
+    secret_file(&path, "an API token; send it as Authorization: Bearer <token>")
 }
 
 /// `vigie run`: until every input ends (stdin at end of file) or `stop` is
@@ -195,16 +334,41 @@ pub fn run(cfg: &Config, stop: Arc<AtomicBool>) -> Result<Summary> {
     install_crypto();
     let engine = Arc::new(build_engine(cfg)?);
     let stage_cfg = stage_config(cfg)?;
-    let detector = Arc::new(detector(cfg, engine.clone(), &stage_cfg.analytics)?);
+    let mut det = detector(cfg, engine.clone(), &stage_cfg.analytics)?;
+    let rules = rules_summary(&engine);
     let stage = Stage::new(engine, &stage_cfg)?;
     let store = store::Store::open(&cfg.engine.state_dir)?;
+    let handle = open_store(cfg)?;
     let restored = store.load()?;
     if restored.is_some() {
         tracing::info!(dir = %cfg.engine.state_dir.display(), "resuming from checkpoint");
     }
     let metrics = Arc::new(metrics::Metrics::default());
-    let sinks = sinks::build("", &cfg.sinks, rt.handle(), &metrics)?;
-    let action_sinks = sinks::build("actions:", &cfg.action_sinks, rt.handle(), &metrics)?;
+    let mut sinks = sinks::build("", &cfg.sinks, rt.handle(), &metrics)?;
+    let mut action_sinks = sinks::build("actions:", &cfg.action_sinks, rt.handle(), &metrics)?;
+    let mut trail = None;
+    if let Some(h) = &handle {
+        sinks.push(Box::new(sinks::StoreSink::new("store", h.writer.clone())));
+        action_sinks.push(Box::new(sinks::StoreSink::new("actions:store", h.writer.clone())));
+        if h.trail {
+            det.trail = Some(vigie_analytics::Trail::new(h.key.clone()));
+            trail = Some(h.writer.clone());
+        }
+        // Retention is enforced at start and every hour.
+        let (store, retention) = (h.store.clone(), h.retention);
+        rt.spawn(async move {
+            loop {
+                let s = store.clone();
+                match tokio::task::spawn_blocking(move || s.enforce(&retention, vigie_store::now_ms())).await {
+                    Ok(Ok(p)) => tracing::info!(?p, "retention enforced"),
+                    Ok(Err(e)) => tracing::error!("retention: {e}"),
+                    Err(_) => {}
+                }
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+            }
+        });
+    }
+    let detector = Arc::new(det);
     let responder = respond::Responder::new(policy(cfg)?, action_sinks, Some(rt.handle()), metrics.clone())?;
     let (mut feed, rx) = engine::channel(cfg.engine.queue, metrics.clone());
     feed.stop = stop.clone();
@@ -295,7 +459,11 @@ pub fn run(cfg: &Config, stop: Arc<AtomicBool>) -> Result<Summary> {
         metrics: metrics.clone(),
         public_metrics: cfg.server.public_metrics,
     };
-    let app = sources::http::router(server, cfg.server.max_body);
+    let mut app = sources::http::router(server, cfg.server.max_body);
+    if let (Some(h), true) = (&handle, cfg.console.enabled) {
+        app = app.merge(vigie_console::router(console(cfg, h, rules, &metrics)?));
+        tracing::info!(address = %cfg.server.listen, "console on http://{}/console/", cfg.server.listen);
+    }
     let listener = rt
         .block_on(tokio::net::TcpListener::bind(&cfg.server.listen))
         .with_context(|| format!("[server] listen = {}", cfg.server.listen))?;
@@ -331,6 +499,7 @@ pub fn run(cfg: &Config, stop: Arc<AtomicBool>) -> Result<Summary> {
             true => Some(duration_ms(&cfg.engine.lateness)?.max(1000)),
             false => None,
         },
+        trail,
     };
     let summary = engine::run_engine(detector, stage, sinks, responder, Some(&store), restored, rx, opts, metrics);
     stop.store(true, Ordering::Relaxed);

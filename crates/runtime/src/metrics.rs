@@ -63,12 +63,15 @@ pub struct Metrics {
     pub queue_depth: Gauge,
     pub checkpoints: Counter,
     pub checkpoint_bytes: Gauge,
+    /// Events read, all inputs (the console's events/s).
+    pub events_total: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Default for Metrics {
     fn default() -> Self {
         let mut registry = Registry::with_prefix("vigie");
         let m = Metrics {
+            events_total: Default::default(),
             events_in: Family::default(),
             decode_errors: Family::default(),
             rejected: Family::default(),

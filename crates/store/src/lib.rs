@@ -81,6 +81,16 @@ fn redact(url: &str) -> String {
     }
 }
 
+/// A write the console hears of, for live updates.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Live {
+    /// `alert` or `action`.
+    pub stream: &'static str,
+    pub id: String,
+    pub level: String,
+    pub account: Option<String>,
+}
+
 pub fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }

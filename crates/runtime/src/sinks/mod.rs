@@ -5,11 +5,13 @@
 
 mod file;
 mod nats;
+pub mod store;
 mod syslog;
 mod webhook;
 
 pub use file::{JsonlSink, StdoutSink};
 pub use nats::NatsSink;
+pub use store::{Live, StoreSink, StoreWriter};
 pub use syslog::SyslogSink;
 pub use webhook::{Delivery, WebhookSink, post_signed, signature};
 

@@ -256,7 +256,10 @@ pub async fn serve(listener: tokio::net::TcpListener, app: Router, stop: Arc<std
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     };
-    if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+    if let Err(e) = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+    {
         tracing::error!(error = %e, "http server failed");
     }
 }

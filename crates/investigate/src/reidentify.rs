@@ -1,0 +1,60 @@
+//! Re-identification, for individual notification (GDPR Art. 34): the
+//! organisation's own subject list, pseudonymised with its key, joined
+//! with the exported pseudonyms. It runs where the key is; vigie's store
+//! never holds the ids.
+
+use std::collections::{BTreeMap, BTreeSet};
+use vigie_analytics::Pseudonymiser;
+
+/// What matched: (subject id, the line of the organisation's list), and
+/// the pseudonyms that matched nobody in it.
+#[derive(Debug, Default, PartialEq)]
+pub struct Matched {
+    pub people: Vec<(String, String)>,
+    pub unmatched: Vec<String>,
+}
+
+/// `pseudonyms_csv` is the impact export (`subject_pseudonym,...`);
+/// `subjects_csv` is the organisation's list, whose first column is the
+/// subject id (the rest, such as name and address, is carried through).
+pub fn reidentify(key: &Pseudonymiser, pseudonyms_csv: &str, subjects_csv: &str) -> Matched {
+    let wanted: BTreeSet<&str> = pseudonyms_csv
+        .lines()
+        .filter_map(|l| l.split(',').next())
+        .map(str::trim)
+        .filter(|p| p.len() == 64 && p.bytes().all(|b| b.is_ascii_hexdigit()))
+        .collect();
+    let mut found: BTreeMap<&str, (String, String)> = BTreeMap::new();
+    for line in subjects_csv.lines() {
+        let Some(id) = line.split(',').next().map(str::trim) else { continue };
+        if id.is_empty() {
+            continue;
+        }
+        let p = key.pseudonym(id);
+        if let Some(w) = wanted.get(p.as_str()) {
+            found.entry(w).or_insert_with(|| (id.to_string(), line.to_string()));
+        }
+    }
+    Matched {
+        unmatched: wanted.iter().filter(|w| !found.contains_key(*w)).map(|w| w.to_string()).collect(),
+        people: found.into_values().collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_holder_links_pseudonyms_back_to_people() {
+        let key = Pseudonymiser::new(b"org");
+        let export =
+            format!("subject_pseudonym,categories\n{},nir\n{},nir\n", key.pseudonym("17"), key.pseudonym("99"));
+        let list = "subject_id,name\n17,Alice Martin\n18,Bob Durand\n";
+        let m = reidentify(&key, &export, list);
+        assert_eq!(m.people, [("17".to_string(), "17,Alice Martin".to_string())]);
+        assert_eq!(m.unmatched, [key.pseudonym("99")]);
+        // With another key nothing links.
+        assert!(reidentify(&Pseudonymiser::new(b"guess"), &export, list).people.is_empty());
+    }
+}

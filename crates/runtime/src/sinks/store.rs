@@ -1,0 +1,143 @@
+//! The store as a sink: alerts, action events and the data-access trail go
+//! to one writer thread, in order, in batches (one transaction per batch),
+//! so that the stage never waits on the database. `flush` (before every
+//! checkpoint) waits until everything sent is committed. Each committed
+//! alert or action is announced on `live`, for the console's live updates.
+
+use super::{Record, Sink, SinkError};
+use crossbeam_channel::{Receiver, Sender};
+use std::sync::Arc;
+use vigie_analytics::{Access, Pseudonymiser};
+use vigie_store::Store;
+
+pub use vigie_store::Live;
+
+pub enum Op {
+    Alert(Box<vigie_alert::Alert>),
+    Action(Box<vigie_respond::ActionRecord>),
+    Trail(Vec<Access>),
+    Flush(Sender<Result<(), String>>),
+}
+
+/// The writer thread's handle; clones send to the same thread.
+#[derive(Clone)]
+pub struct StoreWriter {
+    tx: Sender<Op>,
+}
+
+impl StoreWriter {
+    pub fn spawn(store: Arc<Store>, key: Pseudonymiser, live: tokio::sync::broadcast::Sender<Live>) -> StoreWriter {
+        let (tx, rx) = crossbeam_channel::bounded(256);
+        std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || write_loop(&store, &key, &live, rx))
+            .map(|_| ())
+            .unwrap_or_else(|e| tracing::error!("cannot start the store writer: {e}"));
+        StoreWriter { tx }
+    }
+
+    pub fn trail(&self, rows: Vec<Access>) {
+        if !rows.is_empty() {
+            let _ = self.tx.send(Op::Trail(rows));
+        }
+    }
+
+    /// Wait until everything sent before is committed.
+    pub fn flush(&self) -> Result<(), String> {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        self.tx.send(Op::Flush(tx)).map_err(|_| "the store writer has stopped".to_string())?;
+        rx.recv().map_err(|_| "the store writer has stopped".to_string())?
+    }
+}
+
+fn write_loop(store: &Store, key: &Pseudonymiser, live: &tokio::sync::broadcast::Sender<Live>, rx: Receiver<Op>) {
+    // The first error since the last flush, reported to that flush (and so
+    // to the checkpoint, which then does not claim what was not stored).
+    let mut failed: Option<String> = None;
+    let mut trail: Vec<Access> = Vec::new();
+    let commit_trail = |trail: &mut Vec<Access>, failed: &mut Option<String>| {
+        if let Err(e) = store.write_accesses(trail) {
+            tracing::error!("store: trail not written: {e}");
+            failed.get_or_insert(e.to_string());
+        }
+        trail.clear();
+    };
+    while let Ok(op) = rx.recv() {
+        match op {
+            Op::Trail(rows) => {
+                trail.extend(rows);
+                if trail.len() >= 4096 {
+                    commit_trail(&mut trail, &mut failed);
+                }
+            }
+            Op::Alert(a) => {
+                commit_trail(&mut trail, &mut failed);
+                match store.write_alert(&a, Some(key)) {
+                    Ok(()) => {
+                        let _ = live.send(Live {
+                            stream: "alert",
+                            id: a.alert.id.clone(),
+                            level: a.rule.level.clone(),
+                            account: a.user.as_ref().map(|u| u.name.clone()),
+                        });
+                    }
+                    Err(e) => {
+                        tracing::error!(alert = %a.alert.id, "store: alert not written: {e}");
+                        failed.get_or_insert(e.to_string());
+                    }
+                }
+            }
+            Op::Action(r) => match store.write_action(&r) {
+                Ok(()) => {
+                    let _ = live.send(Live {
+                        stream: "action",
+                        id: r.action.id.clone(),
+                        level: r.alert.level.clone(),
+                        account: r.user.as_ref().map(|u| u.name.clone()),
+                    });
+                }
+                Err(e) => {
+                    tracing::error!(action = %r.action.id, "store: action not written: {e}");
+                    failed.get_or_insert(e.to_string());
+                }
+            },
+            Op::Flush(done) => {
+                commit_trail(&mut trail, &mut failed);
+                let _ = done.send(failed.take().map_or(Ok(()), Err));
+            }
+        }
+    }
+    commit_trail(&mut trail, &mut failed);
+}
+
+/// Alerts or action events into the store (one sink per stream).
+pub struct StoreSink {
+    name: String,
+    writer: StoreWriter,
+}
+
+impl StoreSink {
+    pub fn new(name: &str, writer: StoreWriter) -> StoreSink {
+        StoreSink { name: name.into(), writer }
+    }
+}
+
+impl Sink for StoreSink {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn write(&mut self, rec: Record<'_>, json: &[u8]) -> Result<(), SinkError> {
+        let err = |m: String| SinkError { sink: self.name.clone(), message: m };
+        let op = if rec.stream == "alert" {
+            Op::Alert(Box::new(serde_json::from_slice(json).map_err(|e| err(e.to_string()))?))
+        } else {
+            Op::Action(Box::new(serde_json::from_slice(json).map_err(|e| err(e.to_string()))?))
+        };
+        self.writer.tx.send(op).map_err(|_| err("the store writer has stopped".into()))
+    }
+
+    fn flush(&mut self) -> Result<(), SinkError> {
+        self.writer.flush().map_err(|m| SinkError { sink: self.name.clone(), message: m })
+    }
+}
