@@ -65,14 +65,25 @@ impl Store {
         if rows.is_empty() {
             return Ok(0);
         }
+        // Many rows per statement: one round trip per 200 rows on
+        // PostgreSQL, one parse per batch on SQLite.
+        const PER: usize = 200;
+        const COLS: usize = 13;
         self.db.transaction(|c| {
             let mut n = 0;
-            for a in rows {
-                n += c.execute(
+            for chunk in rows.chunks(PER) {
+                let mut sql = String::from(
                     "INSERT INTO access (id, ts_ms, account, source_ip, user_agent, kind, action, target, categories, \
-                     subjects, subject_count, records, bytes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
-                     ON CONFLICT (id) DO NOTHING",
-                    &[
+                     subjects, subject_count, records, bytes) VALUES ",
+                );
+                let mut params: Vec<Sql> = Vec::with_capacity(chunk.len() * COLS);
+                for (i, a) in chunk.iter().enumerate() {
+                    if i > 0 {
+                        sql.push_str(", ");
+                    }
+                    let marks: Vec<String> = (1..=COLS).map(|k| format!("${}", i * COLS + k)).collect();
+                    sql.push_str(&format!("({})", marks.join(", ")));
+                    params.extend([
                         a.id.as_str().into(),
                         Sql::Int(a.ts),
                         a.account.as_str().into(),
@@ -86,8 +97,10 @@ impl Store {
                         Sql::Int(a.subjects.len() as i64),
                         Sql::from(a.records),
                         a.bytes.into(),
-                    ],
-                )?;
+                    ]);
+                }
+                sql.push_str(" ON CONFLICT (id) DO NOTHING");
+                n += c.execute(&sql, &params)?;
             }
             Ok(n)
         })
