@@ -4,8 +4,11 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod admin;
+mod aftermath;
 mod bench;
 mod bench_state;
+mod demo;
 mod eval;
 mod gen_events;
 mod hunt;
@@ -20,7 +23,12 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// vigie: real-time threat detection and response for personal-data systems.
 ///
-/// Start with a retro-hunt over log files with the SigmaHQ rules:
+/// Start with the demo: a simulated agency, the France Travail attack,
+/// caught, contained and measured, then a console to explore it:
+///
+///   vigie demo
+///
+/// Or a retro-hunt over log files with the SigmaHQ rules:
 ///
 ///   vigie hunt --rules rules/sigma samples/
 ///
@@ -34,6 +42,22 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The France Travail attack against a simulated agency: detected, contained, measured, and a console to explore.
+    ///
+    /// Simulates an agency's last two weeks in which a help desk resets a
+    /// partner adviser's password for an attacker, who then logs in from a
+    /// new address and harvests beneficiaries' records. Streams it through
+    /// the real engine, calls the containment actions on a local stand-in
+    /// for the organisation's IAM, fills the store, prints what happened and
+    /// the regulator's deadline, and serves the console on 127.0.0.1 with a
+    /// one-time login. Needs no configuration and no server.
+    ///
+    /// Examples:
+    ///
+    ///   vigie demo
+    ///
+    ///   vigie demo --no-serve --json > story.json
+    Demo(demo::DemoArgs),
     /// Search log files (EVTX, JSON lines, JSON arrays, gzip, directories) with Sigma rules.
     ///
     /// Each input event is recognised by its shape (EVTX, EVTX rendered as JSON,
@@ -129,6 +153,38 @@ enum Command {
     ///
     /// Example: vigie bench-state --accounts 1000000
     BenchState(bench_state::BenchStateArgs),
+    /// Breach impact: exactly whose records an incident, accounts or addresses read, from the store's trail.
+    ///
+    /// People are counted from pseudonyms (the store never holds raw ids), per
+    /// data category; records returned without ids are estimated, with the
+    /// basis; first and last access, records, bytes and indicators follow.
+    ///
+    /// Examples:
+    ///
+    ///   vigie impact --config vigie.toml --incident 5f0c...
+    ///
+    ///   vigie impact --store vigie-state/vigie.db --account adv00042 --from 2026-03-01T00:00:00Z --subjects-csv exposed.csv
+    ///
+    ///   vigie impact --store postgres://vigie@db/vigie --source 185.220.101.7 --json
+    Impact(aftermath::ImpactArgs),
+    /// Draft the GDPR Art. 33 and 34 and NIS2 notifications of an incident, with their deadlines.
+    ///
+    /// Example: vigie notify --config vigie.toml --incident 5f0c... --out notifications/
+    Notify(aftermath::NotifyArgs),
+    /// Resolve an exported pseudonymised subject list against the organisation's own list, with its key.
+    ///
+    /// Example: vigie reidentify --key-file vigie-state/pseudonym.key --pseudonyms exposed.csv --subjects beneficiaries.csv --out to-notify.csv
+    Reidentify(aftermath::ReidentifyArgs),
+    /// Console users (argon2 passwords; roles analyst, dpo, admin).
+    #[command(subcommand)]
+    Users(admin::UsersCommand),
+    /// Create an API token for scripts (sent as Authorization: Bearer <token>).
+    ///
+    /// Example: vigie token siem-export --role analyst --config vigie.toml
+    Token(admin::TokenArgs),
+    /// The hash-chained audit log of analyst actions.
+    #[command(subcommand)]
+    Audit(admin::AuditCommand),
 }
 
 #[derive(Subcommand)]
@@ -175,6 +231,13 @@ fn main() -> ExitCode {
         Command::Simulate(args) => simulate::run(args),
         Command::Eval(args) => eval::run(args),
         Command::BenchState(args) => bench_state::run(args),
+        Command::Demo(args) => demo::run(args),
+        Command::Impact(args) => aftermath::impact(args),
+        Command::Notify(args) => aftermath::notify(args),
+        Command::Reidentify(args) => aftermath::reidentify(args),
+        Command::Users(c) => admin::users(c),
+        Command::Token(args) => admin::token(args),
+        Command::Audit(c) => admin::audit(c),
     };
     match result {
         Ok(code) => code,

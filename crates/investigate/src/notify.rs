@@ -14,7 +14,7 @@
 
 use crate::incident::IncidentReport;
 use serde::{Deserialize, Serialize};
-use vigie_alert::{duration_text, rfc3339};
+use vigie_alert::rfc3339;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Organisation {
@@ -56,13 +56,16 @@ pub struct Deadlines {
     pub nis2_final_report: Clock,
 }
 
+/// `61h 05m`: what a person reads on a countdown.
+pub fn clock_text(ms: i64) -> String {
+    let m = ms / 60_000;
+    format!("{}h {:02}m", m / 60, m % 60)
+}
+
 fn clock(name: &str, due: i64, now: i64) -> Clock {
     let left = due - now;
-    let remaining = if left >= 0 {
-        format!("{} left", duration_text(left))
-    } else {
-        format!("overdue by {}", duration_text(-left))
-    };
+    let remaining =
+        if left >= 0 { format!("{} left", clock_text(left)) } else { format!("overdue by {}", clock_text(-left)) };
     Clock { name: name.into(), due_ms: due, due: rfc3339(due), remaining_ms: left, remaining }
 }
 
