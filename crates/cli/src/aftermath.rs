@@ -37,7 +37,7 @@ impl StoreArgs {
         if !url.contains("://") && !std::path::Path::new(&url).exists() {
             bail!("no store at {url}: give --store, or --config with the [store] of a `vigie run`");
         }
-        Ok(vigie_store::Store::open(&url).with_context(|| format!("opening the store {url}"))?)
+        vigie_store::Store::open(&url).with_context(|| format!("opening the store {url}"))
     }
 }
 
