@@ -205,10 +205,20 @@ impl Conn for postgres::Transaction<'_> {
     }
 }
 
+/// Run `f` where the synchronous PostgreSQL client may block: that client
+/// drives its own runtime, which cannot start on a thread of another one
+/// (an async handler, a blocking task); there it runs on a scoped thread.
+pub fn off_runtime<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return f();
+    }
+    std::thread::scope(|s| s.spawn(f).join()).unwrap_or_else(|p| std::panic::resume_unwind(p))
+}
+
 impl Backend {
     pub fn open(url: &str) -> Result<Backend, StoreError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let client = postgres::Client::connect(url, postgres::NoTls)?;
+            let client = off_runtime(|| postgres::Client::connect(url, postgres::NoTls))?;
             return Ok(Backend::Postgres(Mutex::new(client)));
         }
         let path = url.strip_prefix("sqlite://").unwrap_or(url);
@@ -233,7 +243,10 @@ impl Backend {
     }
 
     /// Run `f` in one transaction: all of it lands, or none.
-    pub fn transaction<R>(&self, f: impl FnOnce(&mut dyn Conn) -> Result<R, StoreError>) -> Result<R, StoreError> {
+    pub fn transaction<R: Send>(
+        &self,
+        f: impl FnOnce(&mut dyn Conn) -> Result<R, StoreError> + Send,
+    ) -> Result<R, StoreError> {
         match self {
             Backend::Sqlite(m) => {
                 let mut c = m.lock().map_err(|_| StoreError::Poisoned)?;
@@ -244,13 +257,13 @@ impl Backend {
                 tx.commit()?;
                 Ok(r)
             }
-            Backend::Postgres(m) => {
+            Backend::Postgres(m) => off_runtime(|| {
                 let mut c = m.lock().map_err(|_| StoreError::Poisoned)?;
                 let mut tx = c.transaction()?;
                 let r = f(&mut tx)?;
                 tx.commit()?;
                 Ok(r)
-            }
+            }),
         }
     }
 

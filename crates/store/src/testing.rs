@@ -42,9 +42,11 @@ impl TestDb {
     pub fn postgres() -> TestDb {
         let name = format!("vigie_t_{}", unique());
         let admin = pg_admin_url();
-        let mut c = postgres::Client::connect(&admin, postgres::NoTls)
-            .unwrap_or_else(|e| panic!("PostgreSQL at {admin} (see README: services): {e}"));
-        c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap_or_else(|e| panic!("CREATE DATABASE: {e}"));
+        crate::backend::off_runtime(|| {
+            let mut c = postgres::Client::connect(&admin, postgres::NoTls)
+                .unwrap_or_else(|e| panic!("PostgreSQL at {admin} (see README: services): {e}"));
+            c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap_or_else(|e| panic!("CREATE DATABASE: {e}"));
+        });
         let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
         TestDb { url: format!("{base}/{name}"), pg_name: Some(name), _dir: None }
     }
@@ -57,10 +59,12 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        if let Some(name) = &self.pg_name
-            && let Ok(mut c) = postgres::Client::connect(&pg_admin_url(), postgres::NoTls)
-        {
-            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        if let Some(name) = &self.pg_name {
+            crate::backend::off_runtime(|| {
+                if let Ok(mut c) = postgres::Client::connect(&pg_admin_url(), postgres::NoTls) {
+                    let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+                }
+            });
         }
     }
 }
