@@ -105,7 +105,9 @@ async function overview() {
     card("events read", d.events_total.toLocaleString()),
     card("open alerts", (d.alerts_by_status.open || 0).toLocaleString(), "open-alerts"),
     card("open incidents", d.open_incidents.length, "open-incidents")));
-  const hours = [...new Set(d.alerts_by_hour.map((x) => x.hour_ms))].sort((a, b) => a - b);
+  const seen = d.alerts_by_hour.map((x) => x.hour_ms);
+  const hours = [];
+  if (seen.length) for (let t = Math.min(...seen); t <= Math.max(...seen); t += 3600000) hours.push(t);
   const levels = ["critical", "high", "medium", "low", "informational"];
   const colors = { critical: "#ff4d6d", high: "#ff8c42", medium: "#f2c14e", low: "#5fb3d9", informational: "#8a97a5" };
   if (hours.length) {

@@ -113,7 +113,7 @@ pub fn compute(rows: &[AccessRow], basis: &str, scopes: Vec<Scope>) -> Impact {
     // be people already identified, which the logs cannot tell.
     imp.estimated_subjects_without_ids = imp.records_without_ids;
     imp.estimate_basis = if imp.records_without_ids == 0 {
-        "every record read carried its subject's id: the count is exact".into()
+        "Every record read carried its subject's id: the count is exact.".into()
     } else {
         format!(
             "{} person-record(s) were returned without ids (exports or searches); each is at most one person, so up to {} more people, \
