@@ -37,6 +37,11 @@ pub struct ReplayArgs {
     /// Print the summary as one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Also write alerts, actions and the pseudonymised data-access trail into this store
+    /// (a SQLite file or postgres://...), for `vigie impact` and the console on past logs.
+    /// The pseudonymisation key comes from the configuration's [store] (or is created in its state folder).
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
     /// Input files or folders: EVTX, JSON lines or arrays, gzip.
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
@@ -61,7 +66,23 @@ pub fn replay(args: ReplayArgs) -> Result<ExitCode> {
     if !args.rules.is_empty() {
         cfg.rules.paths = args.rules.clone();
     }
-    let summary = vigie_runtime::replay(&cfg, &args.inputs, &args.alerts, args.actions.as_deref())?;
+    let handle = match &args.store {
+        Some(url) => {
+            cfg.store.url = Some(url.clone());
+            vigie_runtime::open_store(&cfg)?
+        }
+        None => None,
+    };
+    let outputs = vigie_runtime::ReplayOutputs {
+        alerts: Some(&args.alerts),
+        actions: args.actions.as_deref(),
+        store: handle.as_ref(),
+        act: false,
+    };
+    let summary = vigie_runtime::replay_to(&cfg, &args.inputs, outputs)?;
+    if let Some(h) = &handle {
+        h.writer.flush().map_err(|e| anyhow::anyhow!("store: {e}"))?;
+    }
     if args.json {
         println!("{}", serde_json::to_string(&summary)?);
     } else {

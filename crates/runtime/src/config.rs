@@ -312,6 +312,12 @@ mod tests {
         assert_eq!(c.response.when.len(), 1);
         assert_eq!(c.response.actions.len(), 2);
         assert_eq!(c.action_sinks.len(), 1);
+        assert_eq!(
+            (c.store.trail_retention.as_str(), c.store.key_env.as_deref()),
+            ("180d", Some("VIGIE_PSEUDONYM_KEY"))
+        );
+        assert_eq!(c.console.max_failed_logins, 5);
+        assert_eq!(c.organisation.authority.as_deref(), Some("CNIL"));
         let env = |k: &str| (k == "VIGIE_IAM_SECRET").then(|| "k".to_string());
         vigie_respond::Policy::new(&c.response, &env).unwrap();
     }
