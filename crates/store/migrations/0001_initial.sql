@@ -64,9 +64,11 @@ CREATE TABLE suppressions (
 
 -- The data-access trail: one row per read of personal data or IAM act.
 -- `subjects` holds pseudonyms only (hex HMAC-SHA256, space-separated);
--- `categories` is comma-separated.
+-- `categories` is comma-separated. The key leads with the time, so that
+-- rows (which arrive nearly in time order) append to the index instead of
+-- landing at random places in it; it also serves retention.
 CREATE TABLE access (
-    id TEXT PRIMARY KEY,
+    id TEXT NOT NULL,
     ts_ms BIGINT NOT NULL,
     account TEXT NOT NULL,
     source_ip TEXT,
@@ -78,11 +80,11 @@ CREATE TABLE access (
     subjects TEXT NOT NULL,
     subject_count BIGINT NOT NULL,
     records BIGINT NOT NULL,
-    bytes BIGINT
+    bytes BIGINT,
+    PRIMARY KEY (ts_ms, id)
 );
 CREATE INDEX access_account_ts ON access (account, ts_ms);
 CREATE INDEX access_source_ts ON access (source_ip, ts_ms);
-CREATE INDEX access_ts ON access (ts_ms);
 
 -- Console users (argon2 hashes), API tokens (SHA-256 of the token) and
 -- sessions (SHA-256 of the cookie).

@@ -234,6 +234,11 @@ impl Backend {
         c.pragma_update(None, "journal_mode", "WAL")?;
         c.pragma_update(None, "synchronous", "NORMAL")?;
         c.pragma_update(None, "foreign_keys", "ON")?;
+        // A 64 MB page cache and in-memory statement journals: with the
+        // default 2 MB, batches of trail rows spill pages and write a
+        // sub-journal to disk, and inserts run ten times slower.
+        c.pragma_update(None, "cache_size", -65_536)?;
+        c.pragma_update(None, "temp_store", "MEMORY")?;
         c.busy_timeout(std::time::Duration::from_secs(10))?;
         Ok(Backend::Sqlite(Mutex::new(c)))
     }

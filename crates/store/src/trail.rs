@@ -99,7 +99,7 @@ impl Store {
                         a.bytes.into(),
                     ]);
                 }
-                sql.push_str(" ON CONFLICT (id) DO NOTHING");
+                sql.push_str(" ON CONFLICT (ts_ms, id) DO NOTHING");
                 n += c.execute(&sql, &params)?;
             }
             Ok(n)
