@@ -86,6 +86,12 @@ pub struct Merger {
     early: Vec<Alert>,
     /// Open alerts changed (opened, merged into, closed) since the last checkpoint.
     dirty: HashSet<String>,
+    /// Suppressions analysts create at run time (the console), replaced
+    /// whole as the store's list changes; not checkpointed (the store is
+    /// their record).
+    dynamic: Vec<Compiled>,
+    /// Alerts the run-time suppressions silenced.
+    pub dynamic_suppressed: u64,
 }
 
 impl Merger {
@@ -94,26 +100,7 @@ impl Merger {
     }
 
     pub fn bounded(window_ms: i64, max_open: usize, suppressions: &[Suppression]) -> Result<Merger, SuppressionError> {
-        let mut compiled = Vec::new();
-        for (index, s) in suppressions.iter().enumerate() {
-            let expires_ms = s
-                .expires
-                .parse::<jiff::Timestamp>()
-                .map_err(|_| SuppressionError::BadExpiry { index, value: s.expires.clone() })?
-                .as_millisecond();
-            if s.reason.trim().is_empty() {
-                return Err(SuppressionError::NoReason { index });
-            }
-            if s.rule.is_none() && s.user.is_none() && s.source_ip.is_none() {
-                return Err(SuppressionError::Unbounded { index });
-            }
-            compiled.push(Compiled {
-                rule: s.rule.clone(),
-                user: s.user.clone(),
-                source_ip: s.source_ip.clone(),
-                expires_ms,
-            });
-        }
+        let compiled = compile(suppressions)?;
         let state = MergerState { suppressed: vec![0; compiled.len()], ..MergerState::default() };
         Ok(Merger {
             window_ms,
@@ -123,7 +110,15 @@ impl Merger {
             index: HashMap::new(),
             early: Vec::new(),
             dirty: HashSet::new(),
+            dynamic: Vec::new(),
+            dynamic_suppressed: 0,
         })
+    }
+
+    /// Replace the run-time suppressions (counted apart from the configured ones).
+    pub fn set_dynamic(&mut self, suppressions: &[Suppression]) -> Result<(), SuppressionError> {
+        self.dynamic = compile(suppressions)?;
+        Ok(())
     }
 
     /// Restore checkpointed state and the open alerts stored beside it
@@ -154,6 +149,10 @@ impl Merger {
     /// Offer a new alert at event time `ts_ms`. Returns it when it is to be
     /// emitted now; `None` when it was merged into an open alert or suppressed.
     pub fn offer(&mut self, alert: Alert, ts_ms: i64, rule_name: Option<&str>) -> Option<Alert> {
+        if matches(&self.dynamic, &alert, ts_ms, rule_name).is_some() {
+            self.dynamic_suppressed += 1;
+            return None;
+        }
         if let Some(i) = self.suppressed_by(&alert, ts_ms, rule_name) {
             self.state.suppressed[i] += 1;
             return None;
@@ -227,13 +226,42 @@ impl Merger {
     }
 
     fn suppressed_by(&self, a: &Alert, ts_ms: i64, rule_name: Option<&str>) -> Option<usize> {
-        self.suppressions.iter().position(|s| {
-            ts_ms < s.expires_ms
-                && s.rule.as_deref().is_none_or(|r| r == a.rule.id || r == a.rule.name || Some(r) == rule_name)
-                && s.user.as_deref().is_none_or(|u| a.user.as_ref().is_some_and(|x| x.name == u))
-                && s.source_ip.as_deref().is_none_or(|ip| a.source.as_ref().is_some_and(|x| x.ip == ip))
-        })
+        matches(&self.suppressions, a, ts_ms, rule_name)
     }
+}
+
+fn matches(list: &[Compiled], a: &Alert, ts_ms: i64, rule_name: Option<&str>) -> Option<usize> {
+    list.iter().position(|s| {
+        ts_ms < s.expires_ms
+            && s.rule.as_deref().is_none_or(|r| r == a.rule.id || r == a.rule.name || Some(r) == rule_name)
+            && s.user.as_deref().is_none_or(|u| a.user.as_ref().is_some_and(|x| x.name == u))
+            && s.source_ip.as_deref().is_none_or(|ip| a.source.as_ref().is_some_and(|x| x.ip == ip))
+    })
+}
+
+/// Check and compile suppressions (an expiry, a reason, and something named).
+fn compile(suppressions: &[Suppression]) -> Result<Vec<Compiled>, SuppressionError> {
+    let mut compiled = Vec::new();
+    for (index, s) in suppressions.iter().enumerate() {
+        let expires_ms = s
+            .expires
+            .parse::<jiff::Timestamp>()
+            .map_err(|_| SuppressionError::BadExpiry { index, value: s.expires.clone() })?
+            .as_millisecond();
+        if s.reason.trim().is_empty() {
+            return Err(SuppressionError::NoReason { index });
+        }
+        if s.rule.is_none() && s.user.is_none() && s.source_ip.is_none() {
+            return Err(SuppressionError::Unbounded { index });
+        }
+        compiled.push(Compiled {
+            rule: s.rule.clone(),
+            user: s.user.clone(),
+            source_ip: s.source_ip.clone(),
+            expires_ms,
+        });
+    }
+    Ok(compiled)
 }
 
 /// Repeats merge by rule, level and entity: a rule that escalates (an
@@ -297,6 +325,25 @@ mod tests {
         let up = m.close(4);
         assert_eq!(up.len(), 1);
         assert_eq!((up[0].alert.count, up[0].user.as_ref().unwrap().name.as_str()), (2, "a"));
+    }
+
+    #[test]
+    fn run_time_suppressions_silence_until_replaced() {
+        let mut m = Merger::new(60_000, &[]).unwrap();
+        let sup = Suppression {
+            rule: Some("r1".into()),
+            user: Some("bob".into()),
+            source_ip: None,
+            expires: "2030-01-01T00:00:00Z".into(),
+            reason: "known batch".into(),
+        };
+        m.set_dynamic(std::slice::from_ref(&sup)).unwrap();
+        assert!(m.offer(alert("r1", "bob", 1_000, 1), 1_000, None).is_none());
+        assert!(m.offer(alert("r1", "eve", 1_000, 2), 1_000, None).is_some());
+        assert_eq!(m.dynamic_suppressed, 1);
+        m.set_dynamic(&[]).unwrap();
+        assert!(m.offer(alert("r1", "bob", 2_000, 3), 2_000, None).is_some());
+        assert!(m.set_dynamic(&[Suppression { reason: " ".into(), ..sup }]).is_err());
     }
 
     #[test]

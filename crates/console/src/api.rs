@@ -199,7 +199,7 @@ async fn alerts(State(c): State<Console>, _: Principal, Query(f): Query<AlertFil
 
 /// The account's trail from `from` to `to`, plus what came before for its
 /// baseline (14 days).
-async fn trail(c: &Console, account: &str, from: i64, to: i64) -> Res<Vec<vigie_store::AccessRow>> {
+async fn trail(c: &Console, account: &str, from: i64, to: i64) -> Res<Vec<vigie_store::Access>> {
     let (s, scope) = (
         c.store.clone(),
         Scope { accounts: vec![account.to_string()], sources: vec![], from_ms: from - 14 * 24 * HOUR, to_ms: to },
@@ -332,14 +332,14 @@ async fn account(State(c): State<Console>, _: Principal, Path(name): Path<String
     let mut sources: BTreeMap<String, SourceUse> = BTreeMap::new();
     for r in &rows {
         let e = sources.entry(r.source_ip.clone().unwrap_or_else(|| "-".into())).or_insert(SourceUse {
-            first_ms: r.ts_ms,
-            last_ms: r.ts_ms,
+            first_ms: r.ts,
+            last_ms: r.ts,
             ..SourceUse::default()
         });
         e.reads += 1;
-        e.records += r.records.max(0) as u64;
-        e.first_ms = e.first_ms.min(r.ts_ms);
-        e.last_ms = e.last_ms.max(r.ts_ms);
+        e.records += r.records;
+        e.first_ms = e.first_ms.min(r.ts);
+        e.last_ms = e.last_ms.max(r.ts);
         if let Some(ua) = &r.user_agent
             && !e.user_agents.contains(ua)
         {
@@ -360,7 +360,7 @@ async fn account(State(c): State<Console>, _: Principal, Path(name): Path<String
         .map(|a| json!({"ms": a.first_seen_ms, "type": "alert", "level": a.level, "text": a.rule_name, "id": a.id}))
         .chain(actions.iter().map(|a| json!({"ms": a.at_ms, "type": "action", "level": a.status, "text": a.action, "id": a.id})))
         .chain(rows.iter().filter(|r| r.kind != "read").map(|r| {
-            json!({"ms": r.ts_ms, "type": r.kind, "level": "", "text": format!("{} {}", r.action, r.target.clone().unwrap_or_default()), "id": r.id})
+            json!({"ms": r.ts, "type": r.kind, "level": "", "text": format!("{} {}", r.action, r.target.clone().unwrap_or_default()), "id": r.id})
         }))
         .collect();
     timeline.sort_by_key(|v| std::cmp::Reverse(v["ms"].as_i64().unwrap_or(0)));

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
-use vigie_store::AccessRow;
+use vigie_store::Access;
 
 pub const HOUR: i64 = 3_600_000;
 
@@ -23,10 +23,10 @@ pub struct Series {
 
 /// Distinct people per hour over [from, to), and the baseline learned
 /// from the rows before `from`.
-pub fn distinct_per_hour(rows: &[AccessRow], from: i64, to: i64) -> Series {
+pub fn distinct_per_hour(rows: &[Access], from: i64, to: i64) -> Series {
     let mut per: BTreeMap<i64, HashSet<&str>> = BTreeMap::new();
     for r in rows.iter().filter(|r| r.kind == "read") {
-        let h = r.ts_ms.div_euclid(HOUR) * HOUR;
+        let h = r.ts.div_euclid(HOUR) * HOUR;
         let set = per.entry(h).or_default();
         set.extend(r.subjects.iter().map(String::as_str));
     }
@@ -53,10 +53,10 @@ pub fn distinct_per_hour(rows: &[AccessRow], from: i64, to: i64) -> Series {
 mod tests {
     use super::*;
 
-    fn read(ts: i64, subjects: &[&str]) -> AccessRow {
-        AccessRow {
+    fn read(ts: i64, subjects: &[&str]) -> Access {
+        Access {
             id: format!("{ts}"),
-            ts_ms: ts,
+            ts,
             account: "a".into(),
             source_ip: None,
             user_agent: None,
@@ -65,7 +65,7 @@ mod tests {
             target: None,
             categories: vec![],
             subjects: subjects.iter().map(|s| s.to_string()).collect(),
-            records: subjects.len() as i64,
+            records: subjects.len() as u64,
             bytes: None,
         }
     }

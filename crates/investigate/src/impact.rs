@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use vigie_alert::rfc3339;
-use vigie_store::{AccessRow, Scope, Store, StoreError};
+use vigie_store::{Access, Scope, Store, StoreError};
 
 /// The computed impact. Subject pseudonyms are kept apart (`subjects`) and
 /// serialised only by the export, never in a summary.
@@ -63,15 +63,15 @@ fn count(map: BTreeMap<String, u64>) -> Vec<(String, u64)> {
 }
 
 /// The impact of these trail rows (already deduplicated).
-pub fn compute(rows: &[AccessRow], basis: &str, scopes: Vec<Scope>) -> Impact {
+pub fn compute(rows: &[Access], basis: &str, scopes: Vec<Scope>) -> Impact {
     let mut imp = Impact { basis: basis.into(), scopes, ..Impact::default() };
     let mut all: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut ips = BTreeMap::new();
     let mut agents = BTreeMap::new();
     let (mut created, mut touched) = (BTreeSet::new(), BTreeSet::new());
     for r in rows {
-        imp.first_ms = Some(imp.first_ms.map_or(r.ts_ms, |f| f.min(r.ts_ms)));
-        imp.last_ms = Some(imp.last_ms.map_or(r.ts_ms, |l| l.max(r.ts_ms)));
+        imp.first_ms = Some(imp.first_ms.map_or(r.ts, |f| f.min(r.ts)));
+        imp.last_ms = Some(imp.last_ms.map_or(r.ts, |l| l.max(r.ts)));
         if let Some(ip) = &r.source_ip {
             *ips.entry(ip.clone()).or_insert(0) += 1;
         }
@@ -90,12 +90,12 @@ pub fn compute(rows: &[AccessRow], basis: &str, scopes: Vec<Scope>) -> Impact {
             }
         }
         imp.reads += 1;
-        let records = r.records.max(0) as u64;
+        let records = r.records;
         imp.records += records;
         let with_ids = r.subjects.len() as u64;
         imp.records_without_ids += records.saturating_sub(with_ids);
         if let Some(b) = r.bytes {
-            imp.bytes += b.max(0) as u64;
+            imp.bytes += b;
             imp.bytes_known += 1;
         }
         for s in &r.subjects {
@@ -134,7 +134,7 @@ pub fn compute(rows: &[AccessRow], basis: &str, scopes: Vec<Scope>) -> Impact {
 }
 
 /// Rows of several scopes, each row once.
-pub fn rows_in(store: &Store, scopes: &[Scope]) -> Result<Vec<AccessRow>, StoreError> {
+pub fn rows_in(store: &Store, scopes: &[Scope]) -> Result<Vec<Access>, StoreError> {
     let mut seen = BTreeSet::new();
     let mut rows = Vec::new();
     for s in scopes {
@@ -144,7 +144,7 @@ pub fn rows_in(store: &Store, scopes: &[Scope]) -> Result<Vec<AccessRow>, StoreE
             }
         }
     }
-    rows.sort_by(|a, b| a.ts_ms.cmp(&b.ts_ms).then_with(|| a.id.cmp(&b.id)));
+    rows.sort_by(|a, b| a.ts.cmp(&b.ts).then_with(|| a.id.cmp(&b.id)));
     Ok(rows)
 }
 
@@ -176,10 +176,10 @@ pub fn subjects_csv(imp: &Impact) -> String {
 mod tests {
     use super::*;
 
-    fn row(id: &str, ts: i64, kind: &str, subjects: &[&str], records: i64, cats: &[&str]) -> AccessRow {
-        AccessRow {
+    fn row(id: &str, ts: i64, kind: &str, subjects: &[&str], records: u64, cats: &[&str]) -> Access {
+        Access {
             id: id.into(),
-            ts_ms: ts,
+            ts,
             account: "a".into(),
             source_ip: Some("203.0.113.9".into()),
             user_agent: Some("curl/8".into()),

@@ -90,7 +90,7 @@ pub fn report(store: &Store, id: &str) -> Result<IncidentReport, StoreError> {
     // Accounts the attacker created read on its behalf, from wherever.
     let first = impact::rows_in(store, &scopes)?;
     let created: Vec<(String, i64)> =
-        first.iter().filter(|r| r.kind == "create").filter_map(|r| r.target.clone().map(|t| (t, r.ts_ms))).collect();
+        first.iter().filter(|r| r.kind == "create").filter_map(|r| r.target.clone().map(|t| (t, r.ts))).collect();
     for (acct, at) in &created {
         scopes.push(Scope { accounts: vec![acct.clone()], sources: vec![], from_ms: *at, to_ms: i64::MAX });
     }

@@ -139,6 +139,9 @@ pub struct EngineOptions {
     pub idle_advance_ms: Option<i64>,
     /// Where the data-access trail goes, when the store keeps one.
     pub trail: Option<crate::sinks::StoreWriter>,
+    /// Suppressions created at run time (the console), the whole list each
+    /// time it changes.
+    pub suppressions: Option<Receiver<Vec<vigie_alert::Suppression>>>,
 }
 
 /// What the engine reports at the end.
@@ -286,6 +289,13 @@ pub fn run_engine(
                 emit(&mut sinks, &mut responder, &mut alerts, &metrics)?;
             }
         }
+        if let Some(rx) = &opts.suppressions {
+            for list in rx.try_iter() {
+                if let Err(e) = stage.merger.set_dynamic(&list) {
+                    tracing::warn!("suppressions from the store not applied: {e}");
+                }
+            }
+        }
         responder.collect()?;
         metrics.queue_depth.set(pending.len() as i64);
         if let Some(t) = stage.event_time() {
@@ -335,7 +345,7 @@ pub fn run_engine(
     summary.alerts_by_level = st.alerts_by_level.clone();
     summary.alerts_by_kind = st.alerts_by_kind.clone();
     summary.alerts = st.alerts_by_kind.values().sum();
-    summary.suppressed = stage.merger.state.suppressed.iter().sum();
+    summary.suppressed = stage.merger.state.suppressed.iter().sum::<u64>() + stage.merger.dynamic_suppressed;
     summary.merged = stage.merger.state.merged;
     summary.evicted_groups = stage.correlator.stats.evicted_groups;
     summary.evicted_entries = stage.correlator.stats.evicted_entries;

@@ -214,6 +214,48 @@ fn redacted(url: &str) -> String {
     }
 }
 
+/// Suppressions analysts create in the console reach the engine: the
+/// store's list is read every few seconds and sent whole when it changes.
+fn watch_suppressions(
+    store: Arc<vigie_store::Store>,
+    stop: Arc<AtomicBool>,
+) -> crossbeam_channel::Receiver<Vec<vigie_alert::Suppression>> {
+    let (tx, rx) = crossbeam_channel::unbounded();
+    std::thread::spawn(move || {
+        let mut last: Option<Vec<vigie_alert::Suppression>> = None;
+        while !stop.load(Ordering::Relaxed) {
+            match store.suppressions(vigie_store::now_ms()) {
+                Ok(rows) => {
+                    let list: Vec<vigie_alert::Suppression> = rows
+                        .into_iter()
+                        .map(|r| vigie_alert::Suppression {
+                            rule: r.rule_id,
+                            user: r.account,
+                            source_ip: r.source_ip,
+                            expires: vigie_alert::rfc3339(r.expires_ms),
+                            reason: r.reason,
+                        })
+                        .collect();
+                    if last.as_ref() != Some(&list) {
+                        if tx.send(list.clone()).is_err() {
+                            return;
+                        }
+                        last = Some(list);
+                    }
+                }
+                Err(e) => tracing::warn!("reading suppressions from the store: {e}"),
+            }
+            for _ in 0..20 {
+                if stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    });
+    rx
+}
+
 /// Where a replay writes.
 #[derive(Default)]
 pub struct ReplayOutputs<'a> {
@@ -289,6 +331,7 @@ pub fn replay_to(cfg: &Config, inputs: &[PathBuf], out: ReplayOutputs<'_>) -> Re
         finite: true,
         idle_advance_ms: None,
         trail,
+        suppressions: None,
     };
     let summary = engine::run_engine(detector, stage, sinks, responder, None, None, rx, opts, metrics)?;
     reader.join().map_err(|_| anyhow::anyhow!("file reader panicked"))??;
@@ -500,6 +543,7 @@ pub fn run(cfg: &Config, stop: Arc<AtomicBool>) -> Result<Summary> {
             false => None,
         },
         trail,
+        suppressions: handle.as_ref().map(|h| watch_suppressions(h.store.clone(), stop.clone())),
     };
     let summary = engine::run_engine(detector, stage, sinks, responder, Some(&store), restored, rx, opts, metrics);
     stop.store(true, Ordering::Relaxed);

@@ -3,27 +3,16 @@
 //! incident alone must equal the simulator's ground truth exactly, and the
 //! store must hold no raw subject id.
 
+mod common;
 use std::sync::Arc;
 use vigie_runtime::config::Config;
-use vigie_simulate::{SimConfig, simulate};
 use vigie_store::Scope;
 use vigie_store::testing::TestDb;
 
 #[test]
 fn the_impact_of_a_simulated_incident_equals_the_ground_truth() {
     let dir = tempfile::tempdir().unwrap();
-    let events = dir.path().join("sim.jsonl");
-    let sim = SimConfig {
-        seed: 21,
-        accounts: 300,
-        subjects: 200_000,
-        days: 21,
-        scenarios: vec!["france_travail".into()],
-        ..SimConfig::default()
-    };
-    let mut out = std::io::BufWriter::new(std::fs::File::create(&events).unwrap());
-    let (truth, _) = simulate(&sim, &mut out, &|_| {}).unwrap();
-    drop(out);
+    let (events, truth) = common::simulated_takeover(dir.path());
     let s = &truth.scenarios[0];
     assert!(s.subjects_exposed > 1000, "a real harvest: {}", s.subjects_exposed);
     let victim = &s.accounts[0];

@@ -5,23 +5,11 @@
 
 mod common;
 use vigie_runtime::config::Config;
-use vigie_simulate::{SimConfig, simulate};
 
 #[test]
 fn a_simulated_takeover_ends_in_a_suspension_of_the_victim() {
     let dir = tempfile::tempdir().unwrap();
-    let events = dir.path().join("sim.jsonl");
-    let cfg = SimConfig {
-        seed: 21,
-        accounts: 300,
-        subjects: 200_000,
-        days: 21,
-        scenarios: vec!["france_travail".into()],
-        ..SimConfig::default()
-    };
-    let mut out = std::io::BufWriter::new(std::fs::File::create(&events).unwrap());
-    let (truth, _) = simulate(&cfg, &mut out, &|_| {}).unwrap();
-    drop(out);
+    let (events, truth) = common::simulated_takeover(dir.path());
     let s = &truth.scenarios[0];
     let victim = &s.accounts[0];
     let (alerts, actions) = (dir.path().join("alerts.jsonl"), dir.path().join("actions.jsonl"));

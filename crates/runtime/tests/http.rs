@@ -164,3 +164,40 @@ fn a_full_queue_answers_429_with_retry_after() {
     assert!(metrics.render().contains("vigie_rejected_total{input=\"http#0\",reason=\"queue_full\"} 1"));
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
 }
+
+#[test]
+fn suppressions_created_in_the_store_silence_the_running_engine() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = start(dir.path(), "");
+    let addr = e.addr.clone();
+    let (status, _) = post(&addr, "/ingest", "application/x-ndjson", auth_sample().as_bytes());
+    assert_eq!(status, 200);
+    let first = alerts(&dir.path().join("alerts.jsonl"));
+    assert_eq!(first.len(), 3);
+    // An analyst suppresses each of them in the console (the store).
+    let store = vigie_store::Store::open(dir.path().join("state/vigie.db").to_str().unwrap()).unwrap();
+    for (i, a) in first.iter().enumerate() {
+        store
+            .add_suppression(&vigie_store::SuppressionRow {
+                id: format!("s{i}"),
+                rule_id: a["rule"]["id"].as_str().map(str::to_string),
+                account: a["user"]["name"].as_str().map(str::to_string),
+                source_ip: a["source"]["ip"].as_str().map(str::to_string),
+                reason: "known test traffic".into(),
+                created_by: "ana".into(),
+                created_ms: vigie_store::now_ms(),
+                expires_ms: vigie_store::now_ms() + 3_600_000,
+            })
+            .unwrap();
+    }
+    // The engine reads the store's suppressions every two seconds. The
+    // same attacks again, a day later.
+    std::thread::sleep(Duration::from_millis(2500));
+    let again = auth_sample().replace("\"2026-03-02T", "\"2026-03-03T");
+    let (status, _) = post(&addr, "/ingest", "application/x-ndjson", again.as_bytes());
+    assert_eq!(status, 200);
+    let s = e.finish();
+    assert_eq!((s.late, s.suppressed), (0, 3), "{s:?}");
+    // Nothing new and no repeat tallies: the same three alerts.
+    assert_eq!(alerts(&dir.path().join("alerts.jsonl")).len(), 3);
+}

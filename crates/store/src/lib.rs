@@ -25,7 +25,8 @@ pub use alerts::{AlertFilter, AlertRow, NoteRow, StoredAction, SuppressionRow, T
 pub use audit::{AuditEntry, AuditReport};
 pub use backend::{Backend, Row, Sql};
 pub use retention::Retention;
-pub use trail::{AccessRow, Scope};
+pub use trail::Scope;
+pub use vigie_analytics::Access;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

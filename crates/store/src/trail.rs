@@ -7,23 +7,6 @@ use crate::{Store, StoreError};
 use serde::{Deserialize, Serialize};
 use vigie_analytics::Access;
 
-/// One row as read back.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AccessRow {
-    pub id: String,
-    pub ts_ms: i64,
-    pub account: String,
-    pub source_ip: Option<String>,
-    pub user_agent: Option<String>,
-    pub kind: String,
-    pub action: String,
-    pub target: Option<String>,
-    pub categories: Vec<String>,
-    pub subjects: Vec<String>,
-    pub records: i64,
-    pub bytes: Option<i64>,
-}
-
 /// Which part of the trail: the accounts' acts, those from the sources, or
 /// both conditions together, within a window.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -36,12 +19,13 @@ pub struct Scope {
     pub to_ms: i64,
 }
 
-fn access_row(r: &Row) -> AccessRow {
+/// A stored row, read back as the detection threads built it.
+fn access_row(r: &Row) -> Access {
     let list =
         |s: String, sep: char| -> Vec<String> { s.split(sep).filter(|x| !x.is_empty()).map(str::to_string).collect() };
-    AccessRow {
+    Access {
         id: r.text(0),
-        ts_ms: r.int(1),
+        ts: r.int(1),
         account: r.text(2),
         source_ip: r.opt(3),
         user_agent: r.opt(4),
@@ -50,8 +34,8 @@ fn access_row(r: &Row) -> AccessRow {
         target: r.opt(7),
         categories: list(r.text(8), ','),
         subjects: list(r.text(9), ' '),
-        records: r.int(10),
-        bytes: r.opt_int(11),
+        records: r.int(10).max(0) as u64,
+        bytes: r.opt_int(11).map(|b| b.max(0) as u64),
     }
 }
 
@@ -108,7 +92,7 @@ impl Store {
 
     /// The rows in scope, in time order. An empty scope (no account, no
     /// source) selects nothing rather than everything.
-    pub fn accesses(&self, s: &Scope) -> Result<Vec<AccessRow>, StoreError> {
+    pub fn accesses(&self, s: &Scope) -> Result<Vec<Access>, StoreError> {
         if s.accounts.is_empty() && s.sources.is_empty() {
             return Ok(Vec::new());
         }

@@ -124,3 +124,21 @@ pub fn auth_sample() -> String {
 pub fn rules_dir() -> String {
     repo().join("rules/vigie").display().to_string()
 }
+
+/// A simulated France Travail takeover (300 accounts, 21 days, seed 21)
+/// written to `dir/sim.jsonl`; returns the file and the ground truth.
+pub fn simulated_takeover(dir: &Path) -> (PathBuf, vigie_simulate::Truth) {
+    let events = dir.join("sim.jsonl");
+    let cfg = vigie_simulate::SimConfig {
+        seed: 21,
+        accounts: 300,
+        subjects: 200_000,
+        days: 21,
+        scenarios: vec!["france_travail".into()],
+        ..vigie_simulate::SimConfig::default()
+    };
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&events).unwrap());
+    let (truth, _) = vigie_simulate::simulate(&cfg, &mut out, &|_| {}).unwrap();
+    out.flush().unwrap();
+    (events, truth)
+}
