@@ -14,16 +14,22 @@ pub struct Matched {
     pub unmatched: Vec<String>,
 }
 
-/// `pseudonyms_csv` is the impact export (`subject_pseudonym,...`);
-/// `subjects_csv` is the organisation's list, whose first column is the
-/// subject id (the rest, such as name and address, is carried through).
-pub fn reidentify(key: &Pseudonymiser, pseudonyms_csv: &str, subjects_csv: &str) -> Matched {
-    let wanted: BTreeSet<&str> = pseudonyms_csv
+/// The well-formed pseudonyms (64 hex digits, first column) of an export;
+/// the header and anything else are skipped.
+pub fn wanted(pseudonyms_csv: &str) -> BTreeSet<&str> {
+    pseudonyms_csv
         .lines()
         .filter_map(|l| l.split(',').next())
         .map(str::trim)
         .filter(|p| p.len() == 64 && p.bytes().all(|b| b.is_ascii_hexdigit()))
-        .collect();
+        .collect()
+}
+
+/// `pseudonyms_csv` is the impact export (`subject_pseudonym,...`);
+/// `subjects_csv` is the organisation's list, whose first column is the
+/// subject id (the rest, such as name and address, is carried through).
+pub fn reidentify(key: &Pseudonymiser, pseudonyms_csv: &str, subjects_csv: &str) -> Matched {
+    let wanted = wanted(pseudonyms_csv);
     let mut found: BTreeMap<&str, (String, String)> = BTreeMap::new();
     for line in subjects_csv.lines() {
         let Some(id) = line.split(',').next().map(str::trim) else { continue };
