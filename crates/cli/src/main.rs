@@ -87,6 +87,11 @@ enum Command {
     /// folder and restored at start: after a crash nothing is lost or repeated.
     /// SIGTERM drains, flushes and checkpoints.
     ///
+    /// Alerts, actions, triage and the pseudonymised data-access trail go to the
+    /// store (SQLite in the state folder, or PostgreSQL), and the web console and
+    /// its API are served on [server] listen: http://127.0.0.1:9600/console/ by
+    /// default. Create its users with `vigie users add`.
+    ///
     /// Example:
     ///
     ///   vigie run --config vigie.toml
