@@ -64,6 +64,9 @@ struct Answer {
 }
 
 async fn call(s: &Server, method: &str, path: &str, headers: &[(&str, &str)], body: Option<Value>) -> Answer {
+    // In the workspace build reqwest has rustls without a provider (the
+    // engine picks ring); plain HTTP still needs one installed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::new();
     let mut req = client.request(method.parse().unwrap(), format!("{}{path}", s.base));
     for (k, v) in headers {

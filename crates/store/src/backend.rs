@@ -94,7 +94,9 @@ pub trait Conn {
 
 pub enum Backend {
     Sqlite(Mutex<rusqlite::Connection>),
-    Postgres(Mutex<postgres::Client>),
+    /// The client is an Option only so that `Drop` can close it off the
+    /// async runtime.
+    Postgres(Mutex<Option<postgres::Client>>),
 }
 
 /// `$1` → `?1` (SQLite reads `$1` as a named parameter, numbered by first
@@ -219,7 +221,7 @@ impl Backend {
     pub fn open(url: &str) -> Result<Backend, StoreError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let client = off_runtime(|| postgres::Client::connect(url, postgres::NoTls))?;
-            return Ok(Backend::Postgres(Mutex::new(client)));
+            return Ok(Backend::Postgres(Mutex::new(Some(client))));
         }
         let path = url.strip_prefix("sqlite://").unwrap_or(url);
         if let Some(dir) = std::path::Path::new(path).parent()
@@ -263,7 +265,8 @@ impl Backend {
                 Ok(r)
             }
             Backend::Postgres(m) => off_runtime(|| {
-                let mut c = m.lock().map_err(|_| StoreError::Poisoned)?;
+                let mut guard = m.lock().map_err(|_| StoreError::Poisoned)?;
+                let c = guard.as_mut().ok_or(StoreError::Poisoned)?;
                 let mut tx = c.transaction()?;
                 let r = f(&mut tx)?;
                 tx.commit()?;
@@ -278,6 +281,18 @@ impl Backend {
 
     pub fn query(&self, sql: &str, params: &[Sql]) -> Result<Vec<Row>, StoreError> {
         self.transaction(|c| c.query(sql, params))
+    }
+}
+
+impl Drop for Backend {
+    /// Closing the PostgreSQL client blocks on its own runtime, which must
+    /// not happen on a thread of another (the console's server, shut down).
+    fn drop(&mut self) {
+        if let Backend::Postgres(m) = self
+            && let Some(c) = m.get_mut().ok().and_then(Option::take)
+        {
+            off_runtime(move || drop(c));
+        }
     }
 }
 
