@@ -274,6 +274,8 @@ pub fn drafts(r: &IncidentReport, org: &Organisation, now: i64) -> Drafts {
         .collect();
     let gdpr_art34 = format!(
         "# Letter to the people affected (GDPR Art. 34) — DRAFT\n\n\
+         > For the DPO, not for the letter: awareness {aw}; Art. 34 asks for this letter without undue delay \
+         when the risk to the people is high.\n>\n{clocks_quoted}\n\
          Dear [name],\n\n\
          We are writing to tell you that someone who was not allowed to see it looked at your file in our systems between {first} and {last}. \
          They used the account of one of our staff, which had been taken over.\n\n\
@@ -285,6 +287,8 @@ pub fn drafts(r: &IncidentReport, org: &Organisation, now: i64) -> Drafts {
          you can also complain to the {authority}.\n\n\
          If you have questions, contact our data protection officer: {dpo}.\n\n{controller}\n",
         cats = plain_categories.join(", "),
+        aw = dl.awareness,
+        clocks_quoted = clock_table.lines().map(|l| format!("> {l}\n")).collect::<String>(),
     );
     let nis2 = format!(
         "# NIS2 incident reporting (Art. 23) — DRAFT\n\nTo: {csirt}. Entity: {controller}.\n\n{clock_table}\n\
@@ -329,5 +333,6 @@ mod tests {
         assert_eq!(d.nis2_final_report.due, "2026-04-04T21:20:00.000Z");
         let late = deadlines(aware, aware + 80 * 3_600_000);
         assert!(late.gdpr_art33.remaining.starts_with("overdue by"), "{}", late.gdpr_art33.remaining);
+        assert_eq!(clock_text(61 * 3_600_000 + 5 * 60_000), "61h 05m");
     }
 }
