@@ -19,6 +19,7 @@ use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
+use vigie_alert::rfc3339;
 use vigie_runtime::config::Config;
 use vigie_simulate::{SimConfig, simulate};
 
@@ -164,10 +165,6 @@ async fn iam(calls: Arc<Mutex<Vec<(String, serde_json::Value)>>>) -> Result<Stri
         let _ = axum::serve(listener, app).await;
     });
     Ok(format!("http://{addr}/iam"))
-}
-
-fn ms_text(ms: i64) -> String {
-    vigie_alert::rfc3339(ms)
 }
 
 pub fn run(a: DemoArgs) -> Result<ExitCode> {
@@ -337,19 +334,19 @@ fn story(
     let d = vigie_investigate::notify::deadlines(report.awareness_ms, vigie_store::now_ms());
     Ok(Story {
         victim: victim.into(),
-        attack_started: ms_text(s.start_ms),
-        first_malicious_read: ms_text(first_read),
-        detected: ms_text(first_high.first_seen_ms),
+        attack_started: rfc3339(s.start_ms),
+        first_malicious_read: rfc3339(first_read),
+        detected: rfc3339(first_high.first_seen_ms),
         minutes_to_detect: (first_high.first_seen_ms - first_read) as f64 / 60_000.0,
         detection: first_high.reason.clone(),
-        contained: ms_text(contained_at),
+        contained: rfc3339(contained_at),
         minutes_to_contain: (contained_at - first_read) as f64 / 60_000.0,
         containment,
         records_read_before_containment: report.impact.records,
         people_exposed: report.impact.subjects,
         records_unchecked: unchecked.0,
         people_unchecked: unchecked.1,
-        unchecked_until: ms_text(vigie_store::now_ms()),
+        unchecked_until: rfc3339(vigie_store::now_ms()),
         incident: incident.id.clone(),
         awareness: d.awareness.clone(),
         gdpr_deadline: d.gdpr_art33.due.clone(),

@@ -212,10 +212,10 @@ async fn alert(State(c): State<Console>, _: Principal, Path(id): Path<String>) -
     let row = c.blocking(move || s.alert(&i)).await?;
     let (s, i) = (c.store.clone(), id.clone());
     let notes = c.blocking(move || s.notes(&i)).await?;
-    let (s, i, acct) = (c.store.clone(), id.clone(), row.account.clone());
+    let (s, i) = (c.store.clone(), id.clone());
     let actions = c.blocking(move || s.actions(&[i], None)).await?;
     let mut chart = Value::Null;
-    if let Some(account) = &acct {
+    if let Some(account) = &row.account {
         let (from, to) = (row.first_seen_ms - 48 * HOUR, row.last_seen_ms + 6 * HOUR);
         let rows = trail(&c, account, from, to).await?;
         let series = distinct_per_hour(&rows, from, to);
@@ -227,7 +227,6 @@ async fn alert(State(c): State<Console>, _: Principal, Path(id): Path<String>) -
             "bound": ev.and_then(|e| e.get("bound")),
         });
     }
-    drop(acct);
     Ok(Json(json!({"alert": row, "notes": notes, "actions": actions, "chart": chart})))
 }
 

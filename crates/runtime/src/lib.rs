@@ -195,7 +195,9 @@ pub fn open_store(cfg: &Config) -> Result<Option<StoreHandle>> {
         Some(u) => u.clone(),
         None => cfg.engine.state_dir.join("vigie.db").display().to_string(),
     };
-    let store = Arc::new(vigie_store::Store::open(&url).with_context(|| format!("[store] url = {}", redacted(&url)))?);
+    let store = Arc::new(
+        vigie_store::Store::open(&url).with_context(|| format!("[store] url = {}", vigie_store::redact(&url)))?,
+    );
     let key = vigie_analytics::Pseudonymiser::new(&pseudonym_key(cfg)?);
     let (live, _) = tokio::sync::broadcast::channel(1024);
     let writer = sinks::StoreWriter::spawn(store.clone(), key.clone(), live.clone());
@@ -205,13 +207,6 @@ pub fn open_store(cfg: &Config) -> Result<Option<StoreHandle>> {
     };
     tracing::info!(store = %store.location, "store open");
     Ok(Some(StoreHandle { store, key, writer, live, retention, trail: cfg.store.trail }))
-}
-
-fn redacted(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(a)) if a > s => format!("{}***{}", &url[..s + 3], &url[a..]),
-        _ => url.to_string(),
-    }
 }
 
 /// Suppressions analysts create in the console reach the engine: the

@@ -234,7 +234,7 @@ impl Store {
     /// Apply a triage decision; returns the alert as it now stands.
     pub fn triage(&self, id: &str, t: &Triage) -> Result<AlertRow, StoreError> {
         let now = Sql::Int(now_ms());
-        let n = match t {
+        match t {
             Triage::Acknowledge => self.db.execute(
                 "UPDATE alerts SET status = 'acknowledged', updated_ms = $2 WHERE id = $1 AND status = 'open'",
                 &[id.into(), now],
@@ -263,11 +263,9 @@ impl Store {
                 &[id.into(), now],
             )?,
         };
-        let row = self.alert(id)?;
-        if n == 0 && !matches!(t, Triage::Acknowledge) {
-            return Err(StoreError::NotFound { what: "alert", id: id.into() });
-        }
-        Ok(row)
+        // The alert as it now stands; an id that names none is NotFound
+        // (acknowledging an alert that is not open changes nothing).
+        self.alert(id)
     }
 
     pub fn add_note(&self, alert_id: &str, author: &str, body: &str) -> Result<NoteRow, StoreError> {

@@ -68,8 +68,8 @@ impl Store {
     }
 }
 
-/// A URL without its password.
-fn redact(url: &str) -> String {
+/// A URL without its password (for logs and error messages).
+pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(s), Some(at)) if at > s => {
             let creds = &url[s + 3..at];
