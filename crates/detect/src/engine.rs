@@ -6,8 +6,9 @@ use aho_corasick::{AhoCorasick, MatchKind};
 use daachorse::DoubleArrayAhoCorasick;
 use rustc_hash::FxHashMap;
 use std::cell::RefCell;
-use vigie_events::{FieldPath, Value};
+use vigie_events::{FieldPath, Flat, Value, Wanted};
 use vigie_mapping::Mapping;
+use vigie_sigma::fold::fold_into;
 use vigie_sigma::prefilter::needs;
 use vigie_sigma::{Event, FieldId, Kind, RuleSet};
 
@@ -111,11 +112,15 @@ pub struct Engine {
     /// With a user mapping, every event is read with it; otherwise the shape
     /// of each event picks the mapping.
     forced: bool,
+    /// Every path that shape recognition, routing or a rule can read: an
+    /// event is flattened to these once, and read from the flat copy.
+    wanted: Wanted,
     pub stats: EngineStats,
 }
 
 /// Per-thread working memory.
 pub struct Scratch {
+    flat: Flat,
     cache: RefCell<FieldCache>,
     cand_stamp: Vec<u32>,
     /// Per rule: the requirement groups seen so far for this event.
@@ -127,6 +132,8 @@ pub struct Scratch {
     /// Per automaton: the event generation it last ran for, and the pattern
     /// ids it found then.
     found: Vec<(u32, Vec<u32>)>,
+    /// The flat event's text folded, and the event generation it is for.
+    lower: (String, u32),
     /// Rules evaluated so far by this scratch (for benchmarks).
     pub evaluated: u64,
 }
@@ -137,7 +144,7 @@ impl Engine {
     pub fn new(set: RuleSet, mappings: Vec<Mapping>, forced: bool) -> Engine {
         let mut stats = EngineStats::default();
         let mut routed = vec![false; set.rules.len()];
-        let shapes = mappings
+        let shapes: Vec<Shape> = mappings
             .into_iter()
             .map(|mapping| {
                 let mut lists = PathLists::default();
@@ -149,17 +156,21 @@ impl Engine {
                         Some(b)
                     })
                     .collect();
+                let mut buckets: Vec<Option<Bucket>> = buckets;
+                share_keywords(&mut buckets, &mut automata);
                 stats.automaton_bytes += automata.list.iter().map(Literals::memory).sum::<usize>();
                 Shape { mapping, buckets, lists: lists.lists, automata: automata.list }
             })
             .collect();
         stats.unroutable = (0..set.rules.len() as u32).filter(|&r| !routed[r as usize]).collect();
-        Engine { set, shapes, forced, stats }
+        let wanted = wanted(&set, &shapes);
+        Engine { set, shapes, forced, wanted, stats }
     }
 
     pub fn scratch(&self) -> Scratch {
         let n = self.set.rules.len();
         Scratch {
+            flat: Flat::default(),
             cache: RefCell::new(FieldCache::default()),
             cand_stamp: vec![0; n],
             cand_mask: vec![0; n],
@@ -168,6 +179,7 @@ impl Engine {
             cand: Vec::new(),
             routes: Vec::new(),
             found: vec![(0, Vec::new()); self.shapes.iter().map(|s| s.automata.len()).max().unwrap_or(0)],
+            lower: (String::new(), 0),
             evaluated: 0,
         }
     }
@@ -176,8 +188,9 @@ impl Engine {
         &self.shapes[shape].mapping
     }
 
-    /// Which mapping reads this event; `None` when no shape is recognised.
-    pub fn shape_of(&self, ev: &Value) -> Option<usize> {
+    /// Which mapping reads this (flattened) event; `None` when no shape is
+    /// recognised.
+    fn shape_of(&self, ev: &Flat) -> Option<usize> {
         if self.forced {
             return Some(0);
         }
@@ -188,14 +201,23 @@ impl Engine {
     /// without matching: the first stages of [`Engine::detect`], timed on
     /// their own by `vigie bench --stages`. Returns the number of buckets.
     pub fn route_only(&self, ev: &Value, s: &mut Scratch) -> Option<usize> {
-        let sh = &self.shapes[self.shape_of(ev)?];
-        sh.mapping.route(ev, &mut s.routes);
+        s.flat.fill(ev, &self.wanted);
+        let sh = &self.shapes[self.shape_of(&s.flat)?];
+        sh.mapping.route(&s.flat, &mut s.routes);
         Some(s.routes.len())
     }
 
     /// Match one event. Returns the shape it was read as (None: unrecognised,
     /// and no rule could apply).
     pub fn detect(&self, ev: &Value, s: &mut Scratch, out: &mut Vec<Hit>) -> Option<usize> {
+        let mut flat = std::mem::take(&mut s.flat);
+        flat.fill(ev, &self.wanted);
+        let shape = self.detect_flat(&flat, s, out);
+        s.flat = flat;
+        shape
+    }
+
+    fn detect_flat(&self, ev: &Flat, s: &mut Scratch, out: &mut Vec<Hit>) -> Option<usize> {
         let shape = self.shape_of(ev)?;
         let sh = &self.shapes[shape];
         let mut routes = std::mem::take(&mut s.routes);
@@ -217,7 +239,7 @@ impl Engine {
         Some(shape)
     }
 
-    fn run_bucket(&self, b: &Bucket, sh: &Shape, ev: &Value, s: &mut Scratch, mut emit: impl FnMut(u32)) {
+    fn run_bucket(&self, b: &Bucket, sh: &Shape, ev: &Flat, s: &mut Scratch, mut emit: impl FnMut(u32)) {
         let view = EventView { root: ev, fields: &b.fields, lists: &sh.lists, cache: &s.cache };
         let generation = s.generation;
         // Bucket-local candidate marks reuse the per-event generation; a rule
@@ -242,7 +264,20 @@ impl Engine {
                             false
                         });
                     }
-                    None => view.with_joined_text(&mut collect),
+                    // Keywords: every string of the event. The flat event's
+                    // text holds them back to back, so it is folded in one go
+                    // (folding is per character) and scanned once; a literal
+                    // found across two strings only adds a candidate, never
+                    // hides one.
+                    None => {
+                        let low = &mut s.lower;
+                        if low.1 != generation {
+                            low.0.clear();
+                            fold_into(ev.text(), &mut low.0);
+                            low.1 = generation;
+                        }
+                        collect(&low.0);
+                    }
                 }
             }
             for &pid in found.iter() {
@@ -294,9 +329,12 @@ impl Engine {
             return Vec::new();
         };
         s.cache.borrow_mut().reset(sh.lists.len());
-        let view = EventView { root: ev, fields: &b.fields, lists: &sh.lists, cache: &s.cache };
+        let mut flat = std::mem::take(&mut s.flat);
+        flat.fill(ev, &self.wanted);
+        let view = EventView { root: &flat, fields: &b.fields, lists: &sh.lists, cache: &s.cache };
         let mut out = Vec::new();
         self.set.rules[hit.rule as usize].expr.explain(&view, &mut out);
+        s.flat = flat;
         out.into_iter()
             .map(|(f, v)| (f.map_or_else(|| "keywords".to_string(), |f| self.set.fields.name(f).to_string()), v))
             .collect()
@@ -306,6 +344,60 @@ impl Engine {
     pub fn timestamp(&self, ev: &Value, shape: usize) -> Option<String> {
         self.shapes[shape].mapping.timestamp(ev).map(|c| c.into_owned())
     }
+}
+
+/// Keyword searches read every string of the event, whatever its log
+/// source, and the buckets of one event (a Sysmon process creation is in
+/// three) mostly search the same keywords (every Windows bucket has
+/// `win_alert_mimikatz_keywords`). One automaton over the union of all
+/// buckets' keywords therefore scans the event's text once instead of once
+/// per bucket; each bucket keeps the targets of its own literals.
+fn share_keywords(buckets: &mut [Option<Bucket>], automata: &mut Automata) {
+    let lists = std::mem::take(&mut automata.keywords);
+    if lists.is_empty() {
+        return;
+    }
+    let mut union: Vec<String> = lists.iter().flat_map(|(_, l)| l.iter().cloned()).collect();
+    union.sort();
+    union.dedup();
+    automata.list.push(Literals::build(&union));
+    let id = automata.list.len() as u32 - 1;
+    for (entry, pats) in lists {
+        let Some(b) = buckets[entry].as_mut() else {
+            continue;
+        };
+        let Some(scan) = b.scans.iter_mut().find(|s| s.field.is_none()) else {
+            continue;
+        };
+        let mut targets = vec![Vec::new(); union.len()];
+        for (local, pat) in pats.iter().enumerate() {
+            if let Ok(u) = union.binary_search(pat) {
+                targets[u] = std::mem::take(&mut scan.targets[local]);
+            }
+        }
+        scan.targets = targets;
+        scan.automaton = id;
+    }
+}
+
+/// Every path an event can be asked for: shape recognition and routing of
+/// each mapping, and the fields of each bucket's rules; with every string
+/// when some rule searches keywords.
+fn wanted(set: &RuleSet, shapes: &[Shape]) -> Wanted {
+    let mut w = Wanted::default();
+    for sh in shapes {
+        sh.mapping.want(&mut w);
+        sh.lists.iter().flat_map(|l| l.iter()).for_each(|p| w.add(p));
+    }
+    let mut leaves = Vec::new();
+    w.strings = shapes.iter().flat_map(|sh| sh.buckets.iter().flatten()).any(|b| {
+        b.rules.iter().any(|&r| {
+            leaves.clear();
+            set.rules[r as usize].expr.leaves(&mut leaves);
+            leaves.iter().any(|l| l.field.is_none())
+        })
+    });
+    w
 }
 
 /// The literals of one field while a bucket is built: the patterns, their
@@ -319,6 +411,9 @@ const MAX_GROUPS: usize = 3;
 #[derive(Default)]
 struct Automata {
     list: Vec<Literals>,
+    /// Each bucket's keyword literals (sorted), by entry, until
+    /// [`share_keywords`] builds the shape's one keyword automaton.
+    keywords: Vec<(usize, Vec<String>)>,
     ids: FxHashMap<(Option<u32>, Vec<String>), u32>,
 }
 
@@ -405,6 +500,10 @@ fn build_bucket(
             order.sort_by(|&a, &b| pats[a].cmp(&pats[b]));
             let sorted: Vec<String> = order.iter().map(|&i| pats[i].clone()).collect();
             let targets: Vec<Vec<(u32, u8)>> = order.iter().map(|&i| targets[i].clone()).collect();
+            if field.is_none() {
+                automata.keywords.push((entry, sorted));
+                return Scan { field, automaton: u32::MAX, targets };
+            }
             let key = (field.and_then(|f| fields[f.0 as usize]), sorted);
             let automaton = match automata.ids.get(&key) {
                 Some(&id) => id,

@@ -3,8 +3,8 @@
 //! event and kept in one reusable buffer (no allocation per field).
 
 use std::cell::RefCell;
-use std::fmt::Write as _;
-use vigie_events::{FieldPath, JsonValueTrait, Value, path};
+use vigie_events::FieldPath;
+use vigie_events::flat::{self, Flat, Leaf};
 use vigie_sigma::fold::fold_into;
 use vigie_sigma::{Event, FieldId, Kind, Val};
 
@@ -34,16 +34,12 @@ pub struct FieldCache {
     text: String,
     /// Every string leaf of the event, for keyword searches, once per event.
     texts: Option<(u32, u32)>,
-    /// The folded string leaves joined by newlines, for the keyword prefilter.
-    joined: String,
-    joined_ready: bool,
 }
 
 impl FieldCache {
     /// Forget every cached value: a new event.
     pub fn reset(&mut self, fields: usize) {
         self.texts = None;
-        self.joined_ready = false;
         self.generation = self.generation.wrapping_add(1);
         if self.generation == 0 {
             self.slots.iter_mut().for_each(|s| s.generation = 0);
@@ -56,28 +52,16 @@ impl FieldCache {
         self.text.clear();
     }
 
-    fn push_scalar(&mut self, v: &Value) {
-        if let Some(s) = v.as_str() {
-            return self.push_str(s);
-        }
-        let start = self.text.len() as u32;
-        let kind = if let Some(i) = v.as_i64() {
-            let _ = write!(self.text, "{i}");
-            Kind::Num(i as f64)
-        } else if let Some(u) = v.as_u64() {
-            let _ = write!(self.text, "{u}");
-            Kind::Num(u as f64)
-        } else if let Some(f) = v.as_f64() {
-            let _ = write!(self.text, "{f}");
-            Kind::Num(f)
-        } else if let Some(b) = v.as_bool() {
-            self.text.push_str(if b { "true" } else { "false" });
-            Kind::Bool
-        } else if v.is_null() {
-            Kind::Null
-        } else {
-            Kind::Composite
+    fn push_leaf(&mut self, v: &Leaf, text: &str) {
+        let kind = match v.kind {
+            flat::Kind::Str => return self.push_str(text),
+            flat::Kind::Num(n) => Kind::Num(n),
+            flat::Kind::Bool => Kind::Bool,
+            flat::Kind::Null => Kind::Null,
+            flat::Kind::Composite | flat::Kind::Empty => Kind::Composite,
         };
+        let start = self.text.len() as u32;
+        self.text.push_str(text);
         let end = self.text.len() as u32;
         // Rendered numbers and booleans are already lowercase ASCII.
         self.vals.push(CachedVal { raw: (start, end), folded: (start, end), kind });
@@ -105,14 +89,14 @@ impl FieldCache {
         });
     }
 
-    fn resolve(&mut self, slot: usize, paths: &[FieldPath], root: &Value) {
+    fn resolve(&mut self, slot: usize, paths: &[FieldPath], root: &Flat) {
         let start = self.vals.len() as u32;
         let mut found = false;
         for p in paths {
             // Values are only reached when the path exists, so pushing them as
             // they come never mixes two paths.
-            let (f, _) = p.visit(root, &mut |v| {
-                self.push_scalar(v);
+            let (f, _) = root.visit(p, &mut |v, text| {
+                self.push_leaf(v, text);
                 false
             });
             if f {
@@ -152,33 +136,12 @@ impl FieldCache {
 
 /// One event seen through one log-source bucket's field paths.
 pub struct EventView<'a> {
-    pub root: &'a Value,
+    pub root: &'a Flat,
     /// Path-list id of each Sigma field id for this bucket.
     pub fields: &'a [Option<u32>],
     /// The shape's path lists.
     pub lists: &'a [Box<[FieldPath]>],
     pub cache: &'a RefCell<FieldCache>,
-}
-
-impl EventView<'_> {
-    /// Call `f` with every folded string leaf of the event joined by
-    /// newlines: one automaton pass instead of one per leaf. A literal found
-    /// across a newline only adds a candidate; it can never hide one.
-    pub fn with_joined_text(&self, f: &mut dyn FnMut(&str)) {
-        let mut c = self.cache.borrow_mut();
-        if !c.joined_ready {
-            let mut joined = std::mem::take(&mut c.joined);
-            joined.clear();
-            path::any_string(self.root, &mut |s| {
-                fold_into(s, &mut joined);
-                joined.push('\n');
-                false
-            });
-            c.joined = joined;
-            c.joined_ready = true;
-        }
-        f(&c.joined);
-    }
 }
 
 impl Event for EventView<'_> {
@@ -204,10 +167,7 @@ impl Event for EventView<'_> {
             && c.texts.is_none()
         {
             let start = c.vals.len() as u32;
-            path::any_string(self.root, &mut |s| {
-                c.push_str(s);
-                false
-            });
+            self.root.strings().for_each(|s| c.push_str(s));
             let end = c.vals.len() as u32;
             c.texts = Some((start, end));
         }
@@ -216,7 +176,7 @@ impl Event for EventView<'_> {
             Some((start, end)) => c.visit_range(start, end, f).unwrap_or(false),
             None => {
                 let mut folded = String::new();
-                path::any_string(self.root, &mut |s| {
+                self.root.strings().any(|s| {
                     folded.clear();
                     fold_into(s, &mut folded);
                     f(&Val { raw: s, folded: &folded, kind: Kind::Str })

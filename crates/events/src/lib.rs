@@ -5,9 +5,11 @@
 //! about Sigma. A bad record is reported with its file and line (or EVTX
 //! record offset) and skipped: it never stops the file, and never the run.
 
+pub mod flat;
 pub mod input;
 pub mod path;
 
+pub use flat::{Flat, Wanted};
 pub use input::{
     DecodeError, InputError, Part, Record, discover, discover_with, read_evtx_bytes, read_file, read_json_bytes,
     read_part, split_json_lines,

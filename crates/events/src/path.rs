@@ -14,11 +14,28 @@ use sonic_rs::{JsonContainerTrait, JsonValueTrait, Value};
 pub struct FieldPath {
     segs: Vec<String>,
     dotted: String,
+    /// The hash [`crate::flat::Flat`] files this path's values under.
+    hash: u64,
 }
 
 impl FieldPath {
     pub fn new(dotted: &str) -> Self {
-        FieldPath { segs: dotted.split('.').map(str::to_string).collect(), dotted: dotted.to_string() }
+        let segs: Vec<String> = dotted.split('.').map(str::to_string).collect();
+        let hash = crate::flat::prefix_hashes(&segs).last().copied().unwrap_or(crate::flat::ROOT);
+        FieldPath { segs, dotted: dotted.to_string(), hash }
+    }
+
+    pub fn hash(&self) -> u64 {
+        self.hash
+    }
+
+    pub fn segments(&self) -> &[String] {
+        &self.segs
+    }
+
+    /// The hashes of the path's first 1, 2, ... segments.
+    pub fn prefix_hashes(&self) -> Vec<u64> {
+        crate::flat::prefix_hashes(&self.segs)
     }
 
     pub fn as_str(&self) -> &str {

@@ -1,8 +1,8 @@
 //! Conditions used by `detect` and `when`: a field has one of several values
 //! (Sigma string syntax, case-insensitive, wildcards allowed) or exists.
 
-use vigie_events::path::scalar_text;
-use vigie_events::{FieldPath, JsonValueTrait, Value};
+use vigie_events::FieldPath;
+use vigie_events::flat::{Flat, Kind, Leaf};
 use vigie_sigma::fold::fold;
 use vigie_sigma::pattern::{StrMatcher, has_wildcards, plain_text, tokenize};
 
@@ -38,18 +38,18 @@ pub struct Cond {
 
 impl Cond {
     /// Does the event satisfy this condition?
-    pub fn holds(&self, ev: &Value) -> bool {
+    pub fn holds(&self, ev: &Flat) -> bool {
         match &self.check {
             Check::Exists(want) => {
-                let present = self.paths.iter().any(|p| p.visit(ev, &mut |v| !v.is_null()).1);
+                let present = self.paths.iter().any(|p| ev.visit(p, &mut |v, _| v.kind != Kind::Null).1);
                 present == *want
             }
             Check::AnyOf { matchers, .. } => self.paths.iter().any(|p| {
-                p.visit(ev, &mut |v| {
-                    scalar_text(v).is_some_and(|t| {
-                        let t = fold(&t);
+                ev.visit(p, &mut |v, text| {
+                    is_scalar(v) && {
+                        let t = fold(text);
                         matchers.iter().any(|m| m.is_match(&t))
-                    })
+                    }
                 })
                 .1
             }),
@@ -57,13 +57,18 @@ impl Cond {
     }
 }
 
+/// A value with a text to compare: a string, a number or a boolean.
+pub(crate) fn is_scalar(v: &Leaf) -> bool {
+    matches!(v.kind, Kind::Str | Kind::Num(_) | Kind::Bool)
+}
+
 /// The folded scalar texts an event has for a condition's field.
-pub fn values(paths: &[FieldPath], ev: &Value, out: &mut Vec<String>) {
+pub fn values(paths: &[FieldPath], ev: &Flat, out: &mut Vec<String>) {
     out.clear();
     for p in paths {
-        p.visit(ev, &mut |v| {
-            if let Some(t) = scalar_text(v) {
-                out.push(fold(&t).into_owned());
+        ev.visit(p, &mut |v, text| {
+            if is_scalar(v) {
+                out.push(fold(text).into_owned());
             }
             false
         });

@@ -4,7 +4,7 @@ use crate::cond::{Check, Cond};
 use crate::route::Router;
 use std::path::Path;
 use vigie_events::path::scalar_text;
-use vigie_events::{FieldPath, Value};
+use vigie_events::{FieldPath, Flat, Value, Wanted};
 use vigie_sigma::LogSource;
 use vigie_sigma::yaml::{Node, parse_documents};
 
@@ -69,7 +69,7 @@ pub fn builtins() -> Vec<Mapping> {
 }
 
 /// The first mapping whose `detect` conditions recognise this event.
-pub fn detect_shape(mappings: &[Mapping], ev: &Value) -> Option<usize> {
+pub fn detect_shape(mappings: &[Mapping], ev: &Flat) -> Option<usize> {
     mappings.iter().position(|m| m.detects(ev))
 }
 
@@ -253,13 +253,22 @@ impl Mapping {
     }
 
     /// Does this mapping recognise the event's shape?
-    pub fn detects(&self, ev: &Value) -> bool {
+    pub fn detects(&self, ev: &Flat) -> bool {
         self.detect.iter().any(|set| set.iter().all(|c| c.holds(ev)))
     }
 
     /// The log-source entries this event belongs to.
-    pub fn route(&self, ev: &Value, out: &mut Vec<usize>) {
+    pub fn route(&self, ev: &Flat, out: &mut Vec<usize>) {
         self.router.route(&self.entries, ev, out);
+    }
+
+    /// Ask `wanted` for every path this mapping's shape recognition and
+    /// routing read.
+    pub fn want(&self, wanted: &mut Wanted) {
+        let conds = self.detect.iter().chain(self.entries.iter().flat_map(|e| e.when.iter()));
+        for c in conds.flatten() {
+            c.paths.iter().for_each(|p| wanted.add(p));
+        }
     }
 
     /// The event's own time, as written in the first timestamp field present.
@@ -272,8 +281,15 @@ impl Mapping {
 mod tests {
     use super::*;
 
-    fn ev(s: &str) -> Value {
-        sonic_rs::from_str(s).unwrap()
+    /// An event flattened with everything kept (and the starred paths the
+    /// built-in mappings use).
+    fn ev(s: &str) -> Flat {
+        let v: Value = sonic_rs::from_str(s).unwrap();
+        let mut w = Wanted::all();
+        builtins().iter().for_each(|m| m.want(&mut w));
+        let mut f = Flat::default();
+        f.fill(&v, &w);
+        f
     }
 
     #[test]
@@ -340,6 +356,7 @@ mod tests {
         assert_eq!(ms[i].name, "app");
         ms[i].route(&read, &mut out);
         assert_eq!(ms[i].entries[out[0]].logsource.category.as_deref(), Some("data_access"));
+        let web: Value = sonic_rs::from_str(r#"{"@timestamp":"2024-01-01T00:00:00Z"}"#).unwrap();
         assert_eq!(ms[i].timestamp(&web).as_deref(), Some("2024-01-01T00:00:00Z"));
     }
 

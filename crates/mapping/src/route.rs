@@ -5,11 +5,10 @@
 //! fields they test, and each group answers with one hash lookup on the
 //! event's values; only entries with wildcards or `exists` are tried in turn.
 
-use crate::cond::{Check, Cond, values};
+use crate::cond::{Check, Cond, is_scalar, values};
 use crate::mapping::Entry;
 use rustc_hash::FxHashMap;
-use vigie_events::path::scalar_text;
-use vigie_events::{FieldPath, Value};
+use vigie_events::{FieldPath, Flat};
 use vigie_sigma::fold::fold_into;
 
 #[derive(Debug, Clone, Default)]
@@ -102,7 +101,7 @@ impl Router {
         (self.groups.len(), self.groups.iter().map(|g| g.fields.len()).collect(), self.scan.len())
     }
 
-    pub fn route(&self, entries: &[Entry], ev: &Value, out: &mut Vec<usize>) {
+    pub fn route(&self, entries: &[Entry], ev: &Flat, out: &mut Vec<usize>) {
         out.clear();
         let mut key = String::new();
         let mut memo = Memo::default();
@@ -132,7 +131,7 @@ impl Router {
 
     /// The general case: some routing field holds several values (an array),
     /// so every combination is a key.
-    fn route_multi(&self, g: &Group, ev: &Value, out: &mut Vec<usize>) {
+    fn route_multi(&self, g: &Group, ev: &Flat, out: &mut Vec<usize>) {
         let mut vals: Vec<String> = Vec::new();
         let mut keys = vec![String::new()];
         for (k, paths) in g.fields.iter().enumerate() {
@@ -173,7 +172,7 @@ struct Memo<'a> {
 /// usual case) without allocating per value. `Some(false)`: some field has
 /// several values; `None`: some field is missing, or the values read so far
 /// select no entry.
-fn single_key<'a>(g: &'a Group, ev: &Value, key: &mut String, memo: &mut Memo<'a>) -> Option<bool> {
+fn single_key<'a>(g: &'a Group, ev: &Flat, key: &mut String, memo: &mut Memo<'a>) -> Option<bool> {
     key.clear();
     for (k, paths) in g.fields.iter().enumerate() {
         if k > 0 {
@@ -189,11 +188,11 @@ fn single_key<'a>(g: &'a Group, ev: &Value, key: &mut String, memo: &mut Memo<'a
                 let start = memo.text.len();
                 let mut n = 0u8;
                 for p in paths {
-                    p.visit(ev, &mut |v| {
-                        if let Some(t) = scalar_text(v) {
+                    ev.visit(p, &mut |v, text| {
+                        if is_scalar(v) {
                             n += 1;
                             if n == 1 {
-                                fold_into(&t, &mut memo.text);
+                                fold_into(text, &mut memo.text);
                             }
                         }
                         n > 1
