@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Instant;
-use vigie_detect::{Engine, loader};
+use vigie_detect::{Engine, Hit, Scratch, loader};
 use vigie_mapping::{Mapping, builtins};
 
 #[derive(Args)]
@@ -50,6 +50,59 @@ struct Counters {
     unrecognised: AtomicU64,
     decode_errors: AtomicU64,
     bytes: AtomicU64,
+}
+
+/// One hunt worker's state for one input (a file or a part of one).
+struct Worker<'a> {
+    engine: &'a Engine,
+    /// Per rule: a detection of its own (not only a correlation's input).
+    standalone: &'a [bool],
+    jsonl: bool,
+    shown: &'a str,
+    scratch: Scratch,
+    hits: Vec<Hit>,
+    out_buf: Vec<u8>,
+    rows: Vec<Row>,
+    levels: BTreeMap<String, u64>,
+}
+
+impl Worker<'_> {
+    /// Write out the detections in `self.hits` for the event they were found in.
+    fn report(&mut self, value: &sonic_rs::Value, location: u64) {
+        let engine = self.engine;
+        for hit in std::mem::take(&mut self.hits) {
+            let rule = &engine.set.rules[hit.rule as usize];
+            if !self.standalone[hit.rule as usize] {
+                continue;
+            }
+            let level = rule.meta.level.clone().unwrap_or_else(|| "unknown".into());
+            *self.levels.entry(level.clone()).or_default() += 1;
+            let matched: BTreeMap<String, String> =
+                engine.explain(value, &hit, &mut self.scratch).into_iter().collect();
+            let timestamp = engine.timestamp(value, hit.shape);
+            if self.jsonl {
+                let d = Detection {
+                    timestamp,
+                    rule: RuleRef::new(&rule.meta, &rule.path),
+                    log: Log { file: File { path: self.shown.to_string() }, offset: location },
+                    matched,
+                    event: value,
+                };
+                if serde_json::to_writer(&mut self.out_buf, &d).is_ok() {
+                    self.out_buf.push(b'\n');
+                }
+            } else {
+                self.rows.push(Row {
+                    timestamp: timestamp.unwrap_or_default(),
+                    level,
+                    rule: rule.meta.title.clone(),
+                    author: rule.meta.author.clone().unwrap_or_else(|| "unknown".into()),
+                    location: format!("{}:{location}", self.shown),
+                    matched: matched.iter().map(|(k, v)| format!("{k}={}", clip(v))).collect::<Vec<_>>().join("\n"),
+                });
+            }
+        }
+    }
 }
 
 /// How many decode errors are printed one by one before only counting.
@@ -116,60 +169,56 @@ pub fn run(args: HuntArgs) -> Result<ExitCode> {
 
     pool.install(|| {
         units.par_iter().for_each(|(path, part)| {
-            let mut scratch = engine.scratch();
-            let mut hits = Vec::new();
             let shown = path.display().to_string();
-            let mut out_buf: Vec<u8> = Vec::new();
-            let mut local_rows = Vec::new();
-            let mut local_levels: BTreeMap<String, u64> = BTreeMap::new();
-            let mut on_record = |rec: vigie_events::Record| {
+            let w = std::cell::RefCell::new(Worker {
+                engine: &engine,
+                standalone: &standalone,
+                jsonl: args.jsonl,
+                shown: &shown,
+                scratch: engine.scratch(),
+                hits: Vec::new(),
+                out_buf: Vec::new(),
+                rows: Vec::new(),
+                levels: BTreeMap::new(),
+            });
+            let flush = |w: &mut Worker| {
+                if w.out_buf.len() > 1 << 16 {
+                    let _ = stdout.lock().expect("stdout lock").write_all(&w.out_buf);
+                    w.out_buf.clear();
+                }
+            };
+            // JSON lines are matched straight from their text; a line the
+            // fast decoder does not take goes to `on_record` decoded.
+            let mut on_line = |text: &[u8], location: u64| {
+                let w = &mut *w.borrow_mut();
+                w.hits.clear();
+                let Ok(shape) = engine.detect_json(text, &mut w.scratch, &mut w.hits) else {
+                    return false;
+                };
+                if shape.is_some() && w.hits.iter().any(|h| standalone[h.rule as usize]) {
+                    // Only events with a detection are decoded, for the output.
+                    let Ok(value) = sonic_rs::from_slice::<sonic_rs::Value>(text) else {
+                        return false;
+                    };
+                    w.report(&value, location);
+                    flush(w);
+                }
                 counters.events.fetch_add(1, Relaxed);
-                hits.clear();
-                let Some(_) = engine.detect(&rec.value, &mut scratch, &mut hits) else {
+                if shape.is_none() {
+                    counters.unrecognised.fetch_add(1, Relaxed);
+                }
+                true
+            };
+            let mut on_record = |rec: vigie_events::Record| {
+                let w = &mut *w.borrow_mut();
+                counters.events.fetch_add(1, Relaxed);
+                w.hits.clear();
+                let Some(_) = engine.detect(&rec.value, &mut w.scratch, &mut w.hits) else {
                     counters.unrecognised.fetch_add(1, Relaxed);
                     return;
                 };
-                for hit in &hits {
-                    let rule = &engine.set.rules[hit.rule as usize];
-                    if !standalone[hit.rule as usize] {
-                        continue;
-                    }
-                    let level = rule.meta.level.clone().unwrap_or_else(|| "unknown".into());
-                    *local_levels.entry(level.clone()).or_default() += 1;
-                    let matched: BTreeMap<String, String> =
-                        engine.explain(&rec.value, hit, &mut scratch).into_iter().collect();
-                    let timestamp = engine.timestamp(&rec.value, hit.shape);
-                    if args.jsonl {
-                        let d = Detection {
-                            timestamp,
-                            rule: RuleRef::new(&rule.meta, &rule.path),
-                            log: Log { file: File { path: shown.clone() }, offset: rec.location },
-                            matched,
-                            event: &rec.value,
-                        };
-                        if serde_json::to_writer(&mut out_buf, &d).is_ok() {
-                            out_buf.push(b'\n');
-                        }
-                    } else {
-                        local_rows.push(Row {
-                            timestamp: timestamp.unwrap_or_default(),
-                            level,
-                            rule: rule.meta.title.clone(),
-                            author: rule.meta.author.clone().unwrap_or_else(|| "unknown".into()),
-                            location: format!("{shown}:{}", rec.location),
-                            matched: matched
-                                .iter()
-                                .map(|(k, v)| format!("{k}={}", clip(v)))
-                                .collect::<Vec<_>>()
-                                .join("\n"),
-                        });
-                    }
-                }
-                if out_buf.len() > 1 << 16 {
-                    let mut o = stdout.lock().expect("stdout lock");
-                    let _ = o.write_all(&out_buf);
-                    out_buf.clear();
-                }
+                w.report(&rec.value, rec.location);
+                flush(w);
             };
             let mut on_error = |e: vigie_events::DecodeError| {
                 let n = counters.decode_errors.fetch_add(1, Relaxed);
@@ -178,8 +227,8 @@ pub fn run(args: HuntArgs) -> Result<ExitCode> {
                 }
             };
             let result = match part {
-                Some(p) => vigie_events::read_part(path, *p, &mut on_record, &mut on_error),
-                None => vigie_events::read_file(path, evtx_threads, &mut on_record, &mut on_error),
+                Some(p) => vigie_events::read_part_with(path, *p, &mut on_line, &mut on_record, &mut on_error),
+                None => vigie_events::read_file_with(path, evtx_threads, &mut on_line, &mut on_record, &mut on_error),
             };
             match result {
                 Ok(stats) => {
@@ -191,12 +240,13 @@ pub fn run(args: HuntArgs) -> Result<ExitCode> {
                     failures.lock().expect("lock").push(e.to_string());
                 }
             }
-            if !out_buf.is_empty() {
-                let _ = stdout.lock().expect("stdout lock").write_all(&out_buf);
+            let w = w.into_inner();
+            if !w.out_buf.is_empty() {
+                let _ = stdout.lock().expect("stdout lock").write_all(&w.out_buf);
             }
-            rows.lock().expect("lock").extend(local_rows);
+            rows.lock().expect("lock").extend(w.rows);
             let mut lv = by_level.lock().expect("lock");
-            for (k, v) in local_levels {
+            for (k, v) in w.levels {
                 *lv.entry(k).or_default() += v;
             }
         })

@@ -6,8 +6,9 @@ use aho_corasick::{AhoCorasick, MatchKind};
 use daachorse::DoubleArrayAhoCorasick;
 use rustc_hash::FxHashMap;
 use std::cell::RefCell;
+use vigie_events::flat::Rejected;
 use vigie_events::{FieldPath, Flat, Value, Wanted};
-use vigie_mapping::Mapping;
+use vigie_mapping::{Mapping, RouteScratch};
 use vigie_sigma::fold::fold_into;
 use vigie_sigma::prefilter::needs;
 use vigie_sigma::{Event, FieldId, Kind, RuleSet};
@@ -121,6 +122,7 @@ pub struct Engine {
 /// Per-thread working memory.
 pub struct Scratch {
     flat: Flat,
+    route_scratch: RouteScratch,
     cache: RefCell<FieldCache>,
     cand_stamp: Vec<u32>,
     /// Per rule: the requirement groups seen so far for this event.
@@ -171,6 +173,7 @@ impl Engine {
         let n = self.set.rules.len();
         Scratch {
             flat: Flat::default(),
+            route_scratch: RouteScratch::default(),
             cache: RefCell::new(FieldCache::default()),
             cand_stamp: vec![0; n],
             cand_mask: vec![0; n],
@@ -200,10 +203,10 @@ impl Engine {
     /// Recognise the event's shape and route it to its log-source buckets,
     /// without matching: the first stages of [`Engine::detect`], timed on
     /// their own by `vigie bench --stages`. Returns the number of buckets.
-    pub fn route_only(&self, ev: &Value, s: &mut Scratch) -> Option<usize> {
-        s.flat.fill(ev, &self.wanted);
+    pub fn route_only(&self, json: &[u8], s: &mut Scratch) -> Option<usize> {
+        s.flat.fill_json(json, &self.wanted).ok()?;
         let sh = &self.shapes[self.shape_of(&s.flat)?];
-        sh.mapping.route(&s.flat, &mut s.routes);
+        sh.mapping.route(&s.flat, &mut s.routes, &mut s.route_scratch);
         Some(s.routes.len())
     }
 
@@ -217,11 +220,22 @@ impl Engine {
         shape
     }
 
+    /// Match one JSON document straight from its text, without building
+    /// its tree (see [`Flat::fill_json`]). `Err` when the fast decoder does
+    /// not take the text: decode it with sonic-rs and call [`Engine::detect`],
+    /// which also reports what is wrong with it.
+    pub fn detect_json(&self, json: &[u8], s: &mut Scratch, out: &mut Vec<Hit>) -> Result<Option<usize>, Rejected> {
+        let mut flat = std::mem::take(&mut s.flat);
+        let r = flat.fill_json(json, &self.wanted).map(|()| self.detect_flat(&flat, s, out));
+        s.flat = flat;
+        r
+    }
+
     fn detect_flat(&self, ev: &Flat, s: &mut Scratch, out: &mut Vec<Hit>) -> Option<usize> {
         let shape = self.shape_of(ev)?;
         let sh = &self.shapes[shape];
         let mut routes = std::mem::take(&mut s.routes);
-        sh.mapping.route(ev, &mut routes);
+        sh.mapping.route(ev, &mut routes, &mut s.route_scratch);
         s.cache.borrow_mut().reset(sh.lists.len());
         s.generation = s.generation.wrapping_add(1);
         if s.generation == 0 {

@@ -17,8 +17,12 @@
 //! of an event's forty paths collides with one of a few hundred wanted paths
 //! is about 10^-15 per event.
 
+mod json;
+
+pub use json::{MAX_DEPTH, Rejected};
+
 use crate::path::FieldPath;
-use rustc_hash::{FxHashSet, FxHasher};
+use rustc_hash::FxHasher;
 use sonic_rs::{JsonContainerTrait, JsonValueTrait, Value};
 use std::fmt::Write as _;
 use std::hash::Hasher;
@@ -85,16 +89,20 @@ pub struct Leaf {
 /// The paths an engine can ask for, so that nothing else is kept.
 #[derive(Debug, Clone, Default)]
 pub struct Wanted {
-    leaves: FxHashSet<u64>,
-    /// Hashes of strict prefixes of wanted paths: objects worth entering.
-    inner: FxHashSet<u64>,
-    /// Prefixes followed by a `*` segment.
-    stars: FxHashSet<u64>,
+    /// What to do at each path hash (`KEEP`, `ENTER`, `STAR` bits).
+    table: Table,
     /// Keep every string of the event in order too (keyword searches).
     pub strings: bool,
     /// Keep everything (tests, and callers that do not know their paths).
     all: bool,
 }
+
+/// Keep the values at this path.
+const KEEP: u8 = 1;
+/// Enter the object at this path: a wanted path goes on below it.
+const ENTER: u8 = 2;
+/// The object's keys also stand for a `*` segment.
+const STAR: u8 = 4;
 
 impl Wanted {
     /// Every path of every event. Starred paths still have to be
@@ -108,24 +116,78 @@ impl Wanted {
         let hashes = p.prefix_hashes();
         for (i, seg) in p.segments().iter().enumerate() {
             if seg == "*" {
-                self.stars.insert(if i == 0 { ROOT } else { hashes[i - 1] });
+                self.table.set(if i == 0 { ROOT } else { hashes[i - 1] }, STAR);
             }
         }
         if let Some((last, inner)) = hashes.split_last() {
-            self.leaves.insert(*last);
-            self.inner.insert(ROOT);
-            self.inner.extend(inner.iter().copied());
+            self.table.set(*last, KEEP);
+            self.table.set(ROOT, ENTER);
+            inner.iter().for_each(|&h| self.table.set(h, ENTER));
+        }
+    }
+
+    /// What to do at a path: one look-up for all three questions.
+    #[inline]
+    fn at(&self, h: u64) -> u8 {
+        let f = self.table.get(h);
+        if self.all { f | KEEP | ENTER } else { f }
+    }
+}
+
+/// A small open-addressing map from path hash to flags. The keys are
+/// already well-mixed hashes, so their low bits index the table directly.
+#[derive(Debug, Clone, Default)]
+struct Table {
+    slots: Vec<(u64, u8)>,
+    len: usize,
+}
+
+impl Table {
+    fn set(&mut self, h: u64, flag: u8) {
+        if (self.len + 1) * 2 > self.slots.len() {
+            let old = std::mem::take(&mut self.slots);
+            self.slots = vec![(FREE, 0); (old.len() * 2).max(64)];
+            self.len = 0;
+            for (k, f) in old.into_iter().filter(|(k, _)| *k != FREE) {
+                self.set(k, f);
+            }
+        }
+        let key = slot_key(h);
+        let mask = self.slots.len() - 1;
+        let mut at = key as usize & mask;
+        loop {
+            let e = &mut self.slots[at];
+            if e.0 == FREE {
+                *e = (key, flag);
+                self.len += 1;
+                return;
+            }
+            if e.0 == key {
+                e.1 |= flag;
+                return;
+            }
+            at = (at + 1) & mask;
         }
     }
 
     #[inline]
-    fn keeps(&self, h: u64) -> bool {
-        self.all || self.leaves.contains(&h)
-    }
-
-    #[inline]
-    fn enters(&self, h: u64) -> bool {
-        self.all || self.inner.contains(&h)
+    fn get(&self, h: u64) -> u8 {
+        if self.slots.is_empty() {
+            return 0;
+        }
+        let key = slot_key(h);
+        let mask = self.slots.len() - 1;
+        let mut at = key as usize & mask;
+        loop {
+            let e = self.slots[at];
+            if e.0 == key {
+                return e.1;
+            }
+            if e.0 == FREE {
+                return 0;
+            }
+            at = (at + 1) & mask;
+        }
     }
 }
 
@@ -178,8 +240,10 @@ impl Flat {
 
     fn walk(&mut self, v: &Value, h: u64, level: Level, primary: bool, w: &Wanted) {
         let direct = level != Level::Deep;
+        let at = w.at(h);
+        let kept = direct && at & KEEP != 0;
         if let Some(s) = v.as_str() {
-            let keep = direct && w.keeps(h);
+            let keep = kept;
             let listed = primary && w.strings;
             if keep || listed {
                 let start = self.text.len() as u32;
@@ -193,11 +257,11 @@ impl Flat {
                 }
             }
         } else if let Some(obj) = v.as_object() {
-            if direct && w.keeps(h) {
+            if kept {
                 self.push(h, Kind::Composite);
             }
-            let enter = w.enters(h);
-            let star = !w.stars.is_empty() && w.stars.contains(&h);
+            let enter = at & ENTER != 0;
+            let star = at & STAR != 0;
             for (k, c) in obj.iter() {
                 if enter {
                     self.walk(c, extend_key(h, k), Level::Node, primary, w);
@@ -212,13 +276,13 @@ impl Flat {
         } else if let Some(arr) = v.as_array() {
             let inner = match level {
                 Level::Node => {
-                    if arr.is_empty() && w.keeps(h) {
+                    if arr.is_empty() && kept {
                         self.push(h, Kind::Empty);
                     }
                     Level::Element
                 }
                 Level::Element => {
-                    if w.keeps(h) {
+                    if kept {
                         self.push(h, Kind::Composite);
                     }
                     Level::Deep
@@ -228,7 +292,7 @@ impl Flat {
             for e in arr.iter() {
                 self.walk(e, h, inner, primary, w);
             }
-        } else if direct && w.keeps(h) {
+        } else if kept {
             let start = self.text.len() as u32;
             let kind = if let Some(i) = v.as_i64() {
                 let _ = write!(self.text, "{i}");

@@ -91,6 +91,23 @@ pub fn read_file(
     on_record: &mut dyn FnMut(Record),
     on_error: &mut dyn FnMut(DecodeError),
 ) -> Result<FileStats, InputError> {
+    read_file_with(path, evtx_threads, &mut |_, _| false, on_record, on_error)
+}
+
+/// Offered each line of JSON-lines text (and its line number) before it is
+/// decoded; returns true when it took the line as a record, which is then
+/// not decoded. A hunt matches lines straight from their text this way, and
+/// leaves the lines it does not take (errors included) to the decoder.
+pub type LineHook<'a> = dyn FnMut(&[u8], u64) -> bool + 'a;
+
+/// [`read_file`], offering JSON lines to `on_line` first.
+pub fn read_file_with(
+    path: &Path,
+    evtx_threads: usize,
+    on_line: &mut LineHook<'_>,
+    on_record: &mut dyn FnMut(Record),
+    on_error: &mut dyn FnMut(DecodeError),
+) -> Result<FileStats, InputError> {
     let name = path.display().to_string();
     let io = |source| InputError::Io { path: name.clone(), source };
     let evtx_err = |e: evtx::err::EvtxError| InputError::Evtx { path: name.clone(), message: e.to_string() };
@@ -101,7 +118,7 @@ pub fn read_file(
     let head = &head[..n];
     // One handle serves both the sniffing and the reading.
     file.seek(SeekFrom::Start(0)).map_err(io)?;
-    let (records, errors) = counted(&name, on_record, on_error, &mut |count, err| {
+    let (records, errors) = counted(&name, on_line, on_record, on_error, &mut |line, count, err| {
         if head.starts_with(EVTX_MAGIC) {
             let parser = EvtxParser::from_read_seek(file.try_clone().map_err(io)?).map_err(evtx_err)?;
             read_evtx(parser, evtx_threads, count, err);
@@ -116,10 +133,10 @@ pub fn read_file(
                 check_evtx_length(data.len() as u64, err);
                 read_evtx(EvtxParser::from_buffer(data).map_err(evtx_err)?, evtx_threads, count, err);
             } else {
-                read_json(Cursor::new(data), count, err).map_err(io)?;
+                read_json(Cursor::new(data), line, count, err).map_err(io)?;
             }
         } else {
-            read_json(BufReader::with_capacity(1 << 20, &file), count, err).map_err(io)?;
+            read_json(BufReader::with_capacity(1 << 20, &file), line, count, err).map_err(io)?;
         }
         Ok(())
     })?;
@@ -139,20 +156,28 @@ fn input_error(path: &Path, e: std::io::Error) -> InputError {
 }
 
 /// A decoder: given where to send records and (location, message) errors.
-type Decoder<'a> = dyn FnMut(&mut dyn FnMut(Record), &mut dyn FnMut(String, String)) -> Result<(), InputError> + 'a;
+type Decoder<'a> =
+    dyn FnMut(&mut LineHook<'_>, &mut dyn FnMut(Record), &mut dyn FnMut(String, String)) -> Result<(), InputError> + 'a;
 
 /// Run a decoder, counting the records and errors it reports and naming the
 /// file in each error. Returns (records, errors).
 fn counted(
     name: &str,
+    on_line: &mut LineHook<'_>,
     on_record: &mut dyn FnMut(Record),
     on_error: &mut dyn FnMut(DecodeError),
     decode: &mut Decoder<'_>,
 ) -> Result<(u64, u64), InputError> {
-    let (mut records, mut errors) = (0u64, 0u64);
+    let records = std::cell::Cell::new(0u64);
+    let mut errors = 0u64;
     decode(
+        &mut |text, location| {
+            let taken = on_line(text, location);
+            records.set(records.get() + taken as u64);
+            taken
+        },
         &mut |r| {
-            records += 1;
+            records.set(records.get() + 1);
             on_record(r)
         },
         &mut |location, message| {
@@ -160,7 +185,7 @@ fn counted(
             on_error(DecodeError { path: name.to_string(), location, message })
         },
     )?;
-    Ok((records, errors))
+    Ok((records.get(), errors))
 }
 
 /// A part of a JSON-lines file that can be read on its own: it starts at the
@@ -239,14 +264,25 @@ pub fn read_part(
     on_record: &mut dyn FnMut(Record),
     on_error: &mut dyn FnMut(DecodeError),
 ) -> Result<FileStats, InputError> {
+    read_part_with(path, part, &mut |_, _| false, on_record, on_error)
+}
+
+/// [`read_part`], offering each line to `on_line` first (see [`LineHook`]).
+pub fn read_part_with(
+    path: &Path,
+    part: Part,
+    on_line: &mut LineHook<'_>,
+    on_record: &mut dyn FnMut(Record),
+    on_error: &mut dyn FnMut(DecodeError),
+) -> Result<FileStats, InputError> {
     let name = path.display().to_string();
     let io = |source| InputError::Io { path: name.clone(), source };
     let mut f = open(path)?;
     f.seek(SeekFrom::Start(part.start)).map_err(io)?;
     let mut reader = Some(BufReader::with_capacity(1 << 20, f.take(part.end - part.start)));
-    let (records, errors) = counted(&name, on_record, on_error, &mut |count, err| {
+    let (records, errors) = counted(&name, on_line, on_record, on_error, &mut |line, count, err| {
         let r = reader.take().expect("a part is read once");
-        read_lines(r, part.first_line, count, err).map_err(io)
+        read_lines(r, part.first_line, line, count, err).map_err(io)
     })?;
     Ok(FileStats { records, errors, bytes: part.end - part.start })
 }
@@ -255,7 +291,7 @@ pub fn read_part(
 /// for inputs that do not come from files.
 pub fn read_json_bytes(data: &[u8], on_record: &mut dyn FnMut(Record), on_error: &mut dyn FnMut(String, String)) {
     // Reading from memory cannot fail with an I/O error.
-    let _ = read_json(Cursor::new(data), on_record, on_error);
+    let _ = read_json(Cursor::new(data), &mut |_, _| false, on_record, on_error);
 }
 
 /// Decode an EVTX file held in memory.
@@ -339,6 +375,7 @@ fn check_evtx_length(len: u64, on_error: &mut dyn FnMut(String, String)) {
 /// JSON lines, a JSON array, or one (possibly pretty-printed) JSON document.
 fn read_json<R: BufRead>(
     mut r: R,
+    on_line: &mut LineHook<'_>,
     on_record: &mut dyn FnMut(Record),
     on_error: &mut dyn FnMut(String, String),
 ) -> std::io::Result<()> {
@@ -368,7 +405,7 @@ fn read_json<R: BufRead>(
             }
             Ok(())
         }
-        Some(_) => read_lines(r, 0, on_record, on_error),
+        Some(_) => read_lines(r, 0, on_line, on_record, on_error),
     }
 }
 
@@ -376,6 +413,7 @@ fn read_json<R: BufRead>(
 fn read_lines<R: BufRead>(
     mut r: R,
     first_line: u64,
+    on_line: &mut LineHook<'_>,
     on_record: &mut dyn FnMut(Record),
     on_error: &mut dyn FnMut(String, String),
 ) -> std::io::Result<()> {
@@ -396,6 +434,9 @@ fn read_lines<R: BufRead>(
             continue;
         }
         if pending.is_empty() {
+            if on_line(text, lineno) {
+                continue;
+            }
             match sonic_rs::from_slice::<Value>(text) {
                 Ok(value) => on_record(Record { value, location: lineno }),
                 Err(e) if text.first() == Some(&b'{') && is_eof_error(&e, text) => {
@@ -451,9 +492,12 @@ mod tests {
     fn run(data: &[u8]) -> (Vec<(u64, String)>, Vec<String>) {
         let mut recs = Vec::new();
         let mut errs = Vec::new();
-        read_json(Cursor::new(data), &mut |r| recs.push((r.location, r.value.to_string())), &mut |l, m| {
-            errs.push(format!("{l}: {m}"))
-        })
+        read_json(
+            Cursor::new(data),
+            &mut |_, _| false,
+            &mut |r| recs.push((r.location, r.value.to_string())),
+            &mut |l, m| errs.push(format!("{l}: {m}")),
+        )
         .unwrap();
         (recs, errs)
     }

@@ -11,8 +11,8 @@ pub mod path;
 
 pub use flat::{Flat, Wanted};
 pub use input::{
-    DecodeError, InputError, Part, Record, discover, discover_with, read_evtx_bytes, read_file, read_json_bytes,
-    read_part, split_json_lines,
+    DecodeError, InputError, LineHook, Part, Record, discover, discover_with, read_evtx_bytes, read_file,
+    read_file_with, read_json_bytes, read_part, read_part_with, split_json_lines,
 };
 pub use path::FieldPath;
 pub use sonic_rs::{JsonContainerTrait, JsonValueTrait, Value};

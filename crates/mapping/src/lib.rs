@@ -12,3 +12,4 @@ mod mapping;
 mod route;
 
 pub use mapping::{Entry, Mapping, MappingError, builtin, builtins, detect_shape};
+pub use route::RouteScratch;

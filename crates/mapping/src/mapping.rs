@@ -1,7 +1,7 @@
 //! The mapping file format and its built-in instances.
 
 use crate::cond::{Check, Cond};
-use crate::route::Router;
+use crate::route::{RouteScratch, Router};
 use std::path::Path;
 use vigie_events::path::scalar_text;
 use vigie_events::{FieldPath, Flat, Value, Wanted};
@@ -258,8 +258,8 @@ impl Mapping {
     }
 
     /// The log-source entries this event belongs to.
-    pub fn route(&self, ev: &Flat, out: &mut Vec<usize>) {
-        self.router.route(&self.entries, ev, out);
+    pub fn route(&self, ev: &Flat, out: &mut Vec<usize>, scratch: &mut RouteScratch) {
+        self.router.route(&self.entries, ev, out, scratch);
     }
 
     /// Ask `wanted` for every path this mapping's shape recognition and
@@ -301,7 +301,7 @@ mod tests {
         let i = detect_shape(&ms, &e).unwrap();
         assert_eq!(ms[i].name, "windows-evtx");
         let mut out = Vec::new();
-        ms[i].route(&e, &mut out);
+        ms[i].route(&e, &mut out, &mut RouteScratch::default());
         let ls: Vec<String> = out.iter().map(|&k| ms[i].entries[k].logsource.to_string()).collect();
         assert!(ls.contains(&"product:windows category:process_creation".to_string()), "{ls:?}");
         assert!(ls.contains(&"product:windows service:sysmon".to_string()), "{ls:?}");
@@ -312,7 +312,7 @@ mod tests {
         let sec = ev(
             r#"{"Event":{"System":{"EventID":4688,"Channel":"Security"},"EventData":{"NewProcessName":"C:\\a.exe"}}}"#,
         );
-        ms[i].route(&sec, &mut out);
+        ms[i].route(&sec, &mut out, &mut RouteScratch::default());
         let pc =
             out.iter().find(|&&k| ms[i].entries[k].logsource.category.as_deref() == Some("process_creation")).unwrap();
         assert_eq!(ms[i].field_paths(*pc, "Image")[0].as_str(), "Event.EventData.NewProcessName");
@@ -334,7 +334,7 @@ mod tests {
         let e = ev(r#"{"EventID":"4688","Channel":"Security","NewProcessName":"C:\\a.exe"}"#);
         assert!(m.detects(&e));
         let mut out = Vec::new();
-        m.route(&e, &mut out);
+        m.route(&e, &mut out, &mut RouteScratch::default());
         let pc = out.iter().find(|&&k| m.entries[k].logsource.category.as_deref() == Some("process_creation")).unwrap();
         assert_eq!(m.field_paths(*pc, "Image")[0].as_str(), "NewProcessName");
     }
@@ -348,13 +348,13 @@ mod tests {
         let i = detect_shape(&ms, &web).unwrap();
         assert_eq!(ms[i].name, "ecs");
         let mut out = Vec::new();
-        ms[i].route(&web, &mut out);
+        ms[i].route(&web, &mut out, &mut RouteScratch::default());
         assert_eq!(ms[i].entries[out[0]].logsource.category.as_deref(), Some("webserver"));
         assert_eq!(ms[i].field_paths(out[0], "cs-uri-query")[0].as_str(), "url.query");
         let read = ev(r#"{"event":{"category":["database"]},"user":{"name":"a"},"data_subject":{"ids":["1"]}}"#);
         let i = detect_shape(&ms, &read).unwrap();
         assert_eq!(ms[i].name, "app");
-        ms[i].route(&read, &mut out);
+        ms[i].route(&read, &mut out, &mut RouteScratch::default());
         assert_eq!(ms[i].entries[out[0]].logsource.category.as_deref(), Some("data_access"));
         let web: Value = sonic_rs::from_str(r#"{"@timestamp":"2024-01-01T00:00:00Z"}"#).unwrap();
         assert_eq!(ms[i].timestamp(&web).as_deref(), Some("2024-01-01T00:00:00Z"));
@@ -370,7 +370,7 @@ mod tests {
         .unwrap();
         assert_eq!(m.field_paths(0, "cs-uri-query")[0].as_str(), "request.query");
         let mut out = Vec::new();
-        m.route(&ev(r#"{"service":{"name":"Billing-API"}}"#), &mut out);
+        m.route(&ev(r#"{"service":{"name":"Billing-API"}}"#), &mut out, &mut RouteScratch::default());
         assert_eq!(out.len(), 1);
         assert_eq!(m.entries[out[0]].logsource.product.as_deref(), Some("myapp"));
         let bad = Mapping::from_yaml("logsources:\n  - when: {}\n", "bad.yml", None).unwrap_err();

@@ -101,12 +101,13 @@ impl Router {
         (self.groups.len(), self.groups.iter().map(|g| g.fields.len()).collect(), self.scan.len())
     }
 
-    pub fn route(&self, entries: &[Entry], ev: &Flat, out: &mut Vec<usize>) {
+    pub fn route(&self, entries: &[Entry], ev: &Flat, out: &mut Vec<usize>, memo: &mut RouteScratch) {
         out.clear();
-        let mut key = String::new();
-        let mut memo = Memo::default();
+        memo.seen.clear();
+        memo.text.clear();
+        let mut key = std::mem::take(&mut memo.key);
         for g in &self.groups {
-            match single_key(g, ev, &mut key, &mut memo) {
+            match single_key(g, ev, &mut key, memo) {
                 Some(true) => {
                     if let Some(list) = g.index.get(&key) {
                         for &i in list {
@@ -120,6 +121,7 @@ impl Router {
                 None => {}
             }
         }
+        memo.key = key;
         for &i in &self.scan {
             let e = &entries[i];
             if !out.contains(&i) && (e.when.is_empty() || e.when.iter().any(|set| set.iter().all(|c| c.holds(ev)))) {
@@ -158,21 +160,23 @@ impl Router {
     }
 }
 
-/// The values of routing fields already read for this event: several groups
-/// test the same field (every Windows group tests the channel).
-#[derive(Default)]
-struct Memo<'a> {
-    /// (first path of the field, number of scalars (capped at 2), range of
-    /// the folded first scalar in `text`)
-    seen: Vec<(&'a str, u8, usize, usize)>,
+/// The values of routing fields already read for this event (several groups
+/// test the same field: every Windows group tests the channel), in buffers
+/// kept from event to event.
+#[derive(Debug, Default)]
+pub struct RouteScratch {
+    /// (hash of the field's first path, number of scalars (capped at 2),
+    /// range of the folded first scalar in `text`)
+    seen: Vec<(u64, u8, usize, usize)>,
     text: String,
+    key: String,
 }
 
 /// Build the lookup key when each routing field has exactly one scalar (the
 /// usual case) without allocating per value. `Some(false)`: some field has
 /// several values; `None`: some field is missing, or the values read so far
 /// select no entry.
-fn single_key<'a>(g: &'a Group, ev: &Flat, key: &mut String, memo: &mut Memo<'a>) -> Option<bool> {
+fn single_key(g: &Group, ev: &Flat, key: &mut String, memo: &mut RouteScratch) -> Option<bool> {
     key.clear();
     for (k, paths) in g.fields.iter().enumerate() {
         if k > 0 {
@@ -181,7 +185,7 @@ fn single_key<'a>(g: &'a Group, ev: &Flat, key: &mut String, memo: &mut Memo<'a>
             }
             key.push(SEP);
         }
-        let id = paths.first().map_or("", FieldPath::as_str);
+        let id = paths.first().map_or(0, FieldPath::hash);
         let (n, start, end) = match memo.seen.iter().find(|(p, ..)| *p == id) {
             Some(&(_, n, start, end)) => (n, start, end),
             None => {

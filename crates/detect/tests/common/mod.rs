@@ -34,10 +34,16 @@ pub fn fires(detection: &str, event: &str) -> bool {
     fires_on(&e, event)
 }
 
+/// Both decoders are asked (the tree, and the flattening straight from the
+/// text that `vigie hunt` uses for JSON lines), and must agree.
 pub fn fires_on(e: &Engine, event: &str) -> bool {
     let v: sonic_rs::Value = sonic_rs::from_str(event).unwrap();
     let mut s = e.scratch();
     let mut hits = Vec::new();
     e.detect(&v, &mut s, &mut hits);
+    let mut fast = Vec::new();
+    if e.detect_json(event.as_bytes(), &mut s, &mut fast).is_ok() {
+        assert_eq!(fast, hits, "the text decoder and the tree decoder disagree on {event}");
+    }
     !hits.is_empty()
 }

@@ -1,0 +1,515 @@
+//! Flattening straight from JSON text, without building a tree.
+//!
+//! A retro-hunt over JSON lines spends as long building each event's tree
+//! (sonic-rs allocates every object and string) as the matcher then spends
+//! reading the few dozen values it needs out of it. This parser makes one
+//! pass over the text and fills a [`Flat`] directly: wanted values are
+//! copied (unescaped) as they are met, nothing else is kept.
+//!
+//! It is strict RFC 8259 and deliberately narrow: anything it does not take
+//! (a syntax error, a lone surrogate, nesting deeper than [`MAX_DEPTH`]) is
+//! [`Rejected`], and the caller reads that line with sonic-rs as before, so
+//! errors are still reported by one decoder with one wording, and a line is
+//! never matched by one decoder that the other refuses. A differential test
+//! and a fuzz target hold the two decoders to the same result.
+
+use super::{ENTER, Flat, KEEP, Kind, Leaf, Level, ROOT, STAR, Wanted, extend, extend_key};
+
+/// The text was not taken: read it with sonic-rs instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rejected;
+
+/// Deeper documents are left to sonic-rs (this parser recurses).
+pub const MAX_DEPTH: u32 = 128;
+
+type Res<T> = Result<T, Rejected>;
+
+impl Flat {
+    /// Flatten one JSON document from its text, keeping what `wanted` asks
+    /// for: the same result as parsing it and calling [`Flat::fill`].
+    pub fn fill_json(&mut self, json: &[u8], wanted: &Wanted) -> Res<()> {
+        self.leaves.clear();
+        self.next.clear();
+        self.text.clear();
+        self.strings.clear();
+        let src = std::str::from_utf8(json).map_err(|_| Rejected)?;
+        let mut p = Parser { src, b: json, i: 0, w: wanted, key: String::new() };
+        p.ws();
+        p.value(self, Some(ROOT), Level::Node, true, 0)?;
+        p.ws();
+        if p.i != json.len() {
+            return Err(Rejected);
+        }
+        self.build_index();
+        Ok(())
+    }
+}
+
+struct Parser<'a> {
+    src: &'a str,
+    b: &'a [u8],
+    i: usize,
+    w: &'a Wanted,
+    /// An object key that held escapes, unescaped.
+    key: String,
+}
+
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// Bit 7 of each byte of `x` that is `"`, `\` or a control character; the
+/// lowest set bit is exact (higher ones may be spurious), which is all the
+/// string scanner uses.
+#[inline]
+fn specials(x: u64) -> u64 {
+    let q = x ^ (LO * b'"' as u64);
+    let s = x ^ (LO * b'\\' as u64);
+    let zq = q.wrapping_sub(LO) & !q;
+    let zs = s.wrapping_sub(LO) & !s;
+    let ctl = x.wrapping_sub(LO * 0x20) & !x;
+    (zq | zs | ctl) & HI
+}
+
+impl Parser<'_> {
+    #[inline]
+    fn ws(&mut self) {
+        while let Some(&c) = self.b.get(self.i) {
+            if !matches!(c, b' ' | b'\n' | b'\r' | b'\t') {
+                break;
+            }
+            self.i += 1;
+        }
+    }
+
+    #[inline]
+    fn peek(&self) -> Res<u8> {
+        self.b.get(self.i).copied().ok_or(Rejected)
+    }
+
+    #[inline]
+    fn eat(&mut self, c: u8) -> Res<()> {
+        if self.peek()? != c {
+            return Err(Rejected);
+        }
+        self.i += 1;
+        Ok(())
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Res<()> {
+        if !self.b[self.i..].starts_with(word) {
+            return Err(Rejected);
+        }
+        self.i += word.len();
+        Ok(())
+    }
+
+    /// Where the next `"`, `\` or control character is, from `from`.
+    #[inline]
+    fn special(&self, mut j: usize) -> Res<usize> {
+        while j + 8 <= self.b.len() {
+            let x = u64::from_le_bytes(self.b[j..j + 8].try_into().map_err(|_| Rejected)?);
+            let m = specials(x);
+            if m != 0 {
+                return Ok(j + (m.trailing_zeros() / 8) as usize);
+            }
+            j += 8;
+        }
+        while j < self.b.len() {
+            let c = self.b[j];
+            if c == b'"' || c == b'\\' || c < 0x20 {
+                return Ok(j);
+            }
+            j += 1;
+        }
+        Err(Rejected)
+    }
+
+    /// Read a string (the opening quote is next). With `out`, its unescaped
+    /// text is appended there; without, it is only checked.
+    fn string(&mut self, mut out: Option<&mut String>) -> Res<()> {
+        self.i += 1;
+        let mut start = self.i;
+        loop {
+            let j = self.special(self.i)?;
+            match self.b[j] {
+                b'"' => {
+                    if let Some(o) = out.as_deref_mut() {
+                        o.push_str(self.src.get(start..j).ok_or(Rejected)?);
+                    }
+                    self.i = j + 1;
+                    return Ok(());
+                }
+                b'\\' => {
+                    if let Some(o) = out.as_deref_mut() {
+                        o.push_str(self.src.get(start..j).ok_or(Rejected)?);
+                    }
+                    self.i = j + 1;
+                    let c = self.escape()?;
+                    if let Some(o) = out.as_deref_mut() {
+                        o.push(c);
+                    }
+                    start = self.i;
+                }
+                _ => return Err(Rejected),
+            }
+        }
+    }
+
+    /// One escape, after its backslash.
+    fn escape(&mut self) -> Res<char> {
+        let c = self.peek()?;
+        self.i += 1;
+        Ok(match c {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => {
+                let hi = self.hex4()?;
+                if (0xD800..0xDC00).contains(&hi) {
+                    self.literal(b"\\u")?;
+                    let lo = self.hex4()?;
+                    if !(0xDC00..0xE000).contains(&lo) {
+                        return Err(Rejected);
+                    }
+                    char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)).ok_or(Rejected)?
+                } else {
+                    char::from_u32(hi).ok_or(Rejected)?
+                }
+            }
+            _ => return Err(Rejected),
+        })
+    }
+
+    fn hex4(&mut self) -> Res<u32> {
+        let digits = self.b.get(self.i..self.i + 4).ok_or(Rejected)?;
+        let mut v = 0;
+        for &d in digits {
+            v = v * 16 + (d as char).to_digit(16).ok_or(Rejected)?;
+        }
+        self.i += 4;
+        Ok(v)
+    }
+
+    /// A number's text, checked against the JSON grammar.
+    fn number(&mut self) -> Res<&str> {
+        let start = self.i;
+        let digits = |p: &mut Self| {
+            let s = p.i;
+            while p.b.get(p.i).is_some_and(u8::is_ascii_digit) {
+                p.i += 1;
+            }
+            p.i - s
+        };
+        if self.peek()? == b'-' {
+            self.i += 1;
+        }
+        match self.peek()? {
+            b'0' => self.i += 1,
+            b'1'..=b'9' => {
+                digits(self);
+            }
+            _ => return Err(Rejected),
+        }
+        if self.b.get(self.i) == Some(&b'.') {
+            self.i += 1;
+            if digits(self) == 0 {
+                return Err(Rejected);
+            }
+        }
+        if matches!(self.b.get(self.i), Some(b'e' | b'E')) {
+            self.i += 1;
+            if matches!(self.b.get(self.i), Some(b'+' | b'-')) {
+                self.i += 1;
+            }
+            if digits(self) == 0 {
+                return Err(Rejected);
+            }
+        }
+        Ok(&self.src[start..self.i])
+    }
+
+    /// One value. `h` is its path's hash (`None` below a place no wanted
+    /// path goes through); the rest as in [`Flat::walk`].
+    fn value(&mut self, f: &mut Flat, h: Option<u64>, level: Level, primary: bool, depth: u32) -> Res<()> {
+        if depth > MAX_DEPTH {
+            return Err(Rejected);
+        }
+        let at = h.map_or(0, |h| self.w.at(h));
+        let kept = level != Level::Deep && at & KEEP != 0;
+        match self.peek()? {
+            b'"' => {
+                let listed = primary && self.w.strings;
+                if !kept && !listed {
+                    return self.string(None);
+                }
+                let start = f.text.len() as u32;
+                self.string(Some(&mut f.text))?;
+                let end = f.text.len() as u32;
+                if listed {
+                    f.strings.push((start, end));
+                }
+                if let (true, Some(hash)) = (kept, h) {
+                    f.leaves.push(Leaf { hash, start, end, kind: Kind::Str });
+                }
+            }
+            b'{' => {
+                self.i += 1;
+                if let (true, Some(hash)) = (kept, h) {
+                    f.push(hash, Kind::Composite);
+                }
+                let enter = h.filter(|_| at & ENTER != 0);
+                let star = h.filter(|_| at & STAR != 0);
+                self.ws();
+                if self.peek()? == b'}' {
+                    self.i += 1;
+                    return Ok(());
+                }
+                loop {
+                    self.ws();
+                    if self.peek()? != b'"' {
+                        return Err(Rejected);
+                    }
+                    let child = match enter {
+                        Some(h) => Some(self.key(h)?),
+                        None => {
+                            self.string(None)?;
+                            None
+                        }
+                    };
+                    self.ws();
+                    self.eat(b':')?;
+                    self.ws();
+                    let at = self.i;
+                    self.value(f, child, Level::Node, primary, depth + 1)?;
+                    if let Some(s) = star {
+                        let end = self.i;
+                        self.i = at;
+                        self.value(f, Some(extend(s, b"*")), Level::Node, false, depth + 1)?;
+                        self.i = end;
+                    }
+                    self.ws();
+                    match self.peek()? {
+                        b',' => self.i += 1,
+                        b'}' => {
+                            self.i += 1;
+                            return Ok(());
+                        }
+                        _ => return Err(Rejected),
+                    }
+                }
+            }
+            b'[' => {
+                self.i += 1;
+                self.ws();
+                let empty = self.peek()? == b']';
+                let inner = match level {
+                    Level::Node => {
+                        if let (true, true, Some(hash)) = (empty, kept, h) {
+                            f.push(hash, Kind::Empty);
+                        }
+                        Level::Element
+                    }
+                    Level::Element => {
+                        if let (true, Some(hash)) = (kept, h) {
+                            f.push(hash, Kind::Composite);
+                        }
+                        Level::Deep
+                    }
+                    Level::Deep => Level::Deep,
+                };
+                if empty {
+                    self.i += 1;
+                    return Ok(());
+                }
+                loop {
+                    self.ws();
+                    self.value(f, h, inner, primary, depth + 1)?;
+                    self.ws();
+                    match self.peek()? {
+                        b',' => self.i += 1,
+                        b']' => {
+                            self.i += 1;
+                            return Ok(());
+                        }
+                        _ => return Err(Rejected),
+                    }
+                }
+            }
+            b't' => {
+                self.literal(b"true")?;
+                self.scalar(f, h, kept, Kind::Bool, "true");
+            }
+            b'f' => {
+                self.literal(b"false")?;
+                self.scalar(f, h, kept, Kind::Bool, "false");
+            }
+            b'n' => {
+                self.literal(b"null")?;
+                self.scalar(f, h, kept, Kind::Null, "");
+            }
+            _ => {
+                let text = self.number()?;
+                if let (true, Some(hash)) = (kept, h) {
+                    f.push_number(hash, text)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn scalar(&self, f: &mut Flat, h: Option<u64>, kept: bool, kind: Kind, text: &str) {
+        if let (true, Some(hash)) = (kept, h) {
+            let start = f.text.len() as u32;
+            f.text.push_str(text);
+            f.leaves.push(Leaf { hash, start, end: f.text.len() as u32, kind });
+        }
+    }
+
+    /// An object key (the opening quote is next): its path's hash.
+    fn key(&mut self, parent: u64) -> Res<u64> {
+        let start = self.i + 1;
+        let j = self.special(start)?;
+        if self.b[j] == b'"' {
+            self.i = j + 1;
+            return Ok(extend_key(parent, &self.src[start..j]));
+        }
+        let mut key = std::mem::take(&mut self.key);
+        key.clear();
+        let r = self.string(Some(&mut key));
+        let h = extend_key(parent, &key);
+        self.key = key;
+        r.map(|()| h)
+    }
+}
+
+impl Flat {
+    /// A number, read as sonic-rs reads it (a signed integer, else an
+    /// unsigned one, else a float) and rendered as [`Flat::fill`] renders it.
+    fn push_number(&mut self, hash: u64, text: &str) -> Res<()> {
+        use std::fmt::Write as _;
+        let start = self.text.len() as u32;
+        let integral = !text.bytes().any(|c| matches!(c, b'.' | b'e' | b'E'));
+        let kind = match (integral.then(|| text.parse::<i64>().ok()).flatten(), integral) {
+            // A JSON integer's text is already its decimal rendering (no
+            // leading zeros or plus sign), except for minus zero.
+            (Some(i), _) if text != "-0" => {
+                self.text.push_str(text);
+                Kind::Num(i as f64)
+            }
+            (Some(i), _) => {
+                let _ = write!(self.text, "{i}");
+                Kind::Num(i as f64)
+            }
+            (None, true) if text.parse::<u64>().is_ok() => {
+                let u: u64 = text.parse().map_err(|_| Rejected)?;
+                let _ = write!(self.text, "{u}");
+                Kind::Num(u as f64)
+            }
+            _ => {
+                let x: f64 = text.parse().map_err(|_| Rejected)?;
+                if !x.is_finite() {
+                    return Err(Rejected);
+                }
+                let _ = write!(self.text, "{x}");
+                Kind::Num(x)
+            }
+        };
+        self.leaves.push(Leaf { hash, start, end: self.text.len() as u32, kind });
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::FieldPath;
+    use sonic_rs::Value;
+
+    /// Every (path, kind, text) the flat event holds, and its strings.
+    fn dump(f: &Flat, paths: &[&str]) -> Vec<String> {
+        let mut out: Vec<String> = paths
+            .iter()
+            .flat_map(|p| {
+                f.values(FieldPath::new(p).hash()).map(move |l| format!("{p} {:?} {:?}", l.kind, f.leaf_text(l)))
+            })
+            .collect();
+        out.extend(f.strings().map(|s| format!("string {s:?}")));
+        out
+    }
+
+    fn both(json: &str, w: &Wanted, paths: &[&str]) -> (Result<Vec<String>, Rejected>, Option<Vec<String>>) {
+        let mut a = Flat::default();
+        let fast = a.fill_json(json.as_bytes(), w).map(|()| dump(&a, paths));
+        let tree = sonic_rs::from_str::<Value>(json).ok().map(|v| {
+            let mut b = Flat::default();
+            b.fill(&v, w);
+            dump(&b, paths)
+        });
+        (fast, tree)
+    }
+
+    #[test]
+    fn same_as_the_tree_decoder() {
+        let paths = ["a", "a.b", "c", "d", "e.x", "s", "n", "Event.UserData.*.User", "k.l", "u", "z"];
+        let (mut some, mut all) = (Wanted::default(), Wanted::all());
+        for p in paths {
+            some.add(&FieldPath::new(p));
+            all.add(&FieldPath::new(p));
+        }
+        some.strings = true;
+        let docs = [
+            r#"{"a":{"b":"x\"y\\z\u00e9\ud83d\ude00"},"c":[1,-2,3.5,1e3,-0,18446744073709551615,99999999999999999999],"d":[]}"#,
+            r#" {"a" : [ {"b" : true} , {"b":null} ] , "e":[[{"x":1}],[2]], "s":"tab\tnl\n/\/" } "#,
+            r#"{"Event":{"UserData":{"Logon":{"User":"u","N":[7]}}},"k.l":"dotted","k":{"l":"nested"}}"#,
+            r#"{"n":0.1,"u":"\u0041BC","z":{}}"#,
+            r#"["top", {"a": 1}]"#,
+            r#""just a string""#,
+        ];
+        for doc in docs {
+            for w in [&some, &all] {
+                let (fast, tree) = both(doc, w, &paths);
+                assert_eq!(fast.ok(), tree, "{doc}");
+            }
+        }
+    }
+
+    #[test]
+    fn rejects_what_sonic_rejects() {
+        let w = Wanted::all();
+        for bad in [
+            r#"{"a":1,}"#,
+            r#"{"a":01}"#,
+            r#"{"a":"x"#,
+            r#"{"a":"\x"}"#,
+            "{\"a\":\"\u{1}\"}",
+            r#"{"a":1} x"#,
+            r#"{"a":tru}"#,
+            r#"{"a":-}"#,
+            r#"{"a":1.}"#,
+            r#"{"a":"\ud800"}"#,
+            r#"{a:1}"#,
+            "",
+        ] {
+            let mut f = Flat::default();
+            assert_eq!(f.fill_json(bad.as_bytes(), &w), Err(Rejected), "{bad}");
+        }
+        let deep = "[".repeat(200) + &"]".repeat(200);
+        assert_eq!(Flat::default().fill_json(deep.as_bytes(), &w), Err(Rejected));
+    }
+
+    #[test]
+    fn string_scanner_finds_the_first_special_byte() {
+        for (i, c) in [b'"', b'\\', 0x01u8, 0x1f].into_iter().enumerate() {
+            let mut bytes = *b"abcdefgh";
+            bytes[i + 3] = c;
+            let m = specials(u64::from_le_bytes(bytes));
+            assert_eq!(m.trailing_zeros() / 8, i as u32 + 3);
+        }
+        assert_eq!(specials(u64::from_le_bytes(*b"ab\xc3\xa9 ~\x7f!")), 0);
+    }
+}
