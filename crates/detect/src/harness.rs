@@ -47,6 +47,32 @@ pub fn json(data: &[u8]) {
     );
 }
 
+/// One JSON line through the text decoder that `vigie hunt` uses, held to
+/// the tree decoder: whatever the text decoder takes, sonic-rs must take
+/// too, with the same flattened values and the same detections.
+pub fn flat_json(data: &[u8]) {
+    use vigie_events::{Flat, Wanted};
+    let e = engine();
+    let mut scratch = e.scratch();
+    let (mut fast, mut slow) = (Vec::new(), Vec::new());
+    let Ok(_) = e.detect_json(data, &mut scratch, &mut fast) else {
+        return;
+    };
+    let tree: vigie_events::Value = match sonic_rs::from_slice(data) {
+        Ok(v) => v,
+        Err(err) => panic!("the text decoder took what sonic-rs refuses ({err}): {:?}", String::from_utf8_lossy(data)),
+    };
+    e.detect(&tree, &mut scratch, &mut slow);
+    assert_eq!(fast, slow, "detections differ on {:?}", String::from_utf8_lossy(data));
+    let mut w = Wanted::all();
+    w.add(&vigie_events::FieldPath::new("Event.UserData.*.Param"));
+    let (mut a, mut b) = (Flat::default(), Flat::default());
+    a.fill_json(data, &w).expect("taken above with fewer paths wanted, so taken with all");
+    b.fill(&tree, &w);
+    assert!(a.entries().eq(b.entries()), "values differ on {:?}", String::from_utf8_lossy(data));
+    assert!(a.strings().eq(b.strings()), "strings differ on {:?}", String::from_utf8_lossy(data));
+}
+
 /// EVTX bytes through decoding and detection.
 pub fn evtx(data: &[u8]) {
     let e = engine();

@@ -76,6 +76,11 @@ fn json_decoder_corpus() {
 }
 
 #[test]
+fn flat_json_corpus() {
+    run("flat_json", harness::flat_json, 3000);
+}
+
+#[test]
 fn evtx_corpus() {
     run("evtx", harness::evtx, 60);
 }

@@ -396,6 +396,12 @@ impl Flat {
         &self.text
     }
 
+    /// Every kept value as (path hash, kind, text), in document order: for
+    /// comparing two flattenings of one event.
+    pub fn entries(&self) -> impl Iterator<Item = (u64, Kind, &str)> {
+        self.leaves.iter().map(|l| (l.hash, l.kind, self.leaf_text(l)))
+    }
+
     /// Every string of the event, in document order (only when
     /// [`Wanted::strings`] was set).
     pub fn strings(&self) -> impl Iterator<Item = &str> {

@@ -469,6 +469,7 @@ mod tests {
             r#"{"n":0.1,"u":"\u0041BC","z":{}}"#,
             r#"["top", {"a": 1}]"#,
             r#""just a string""#,
+            r#"{"a":1,"a":{"b":2},"s":"\u00C9t\u00e9"}"#,
         ];
         for doc in docs {
             for w in [&some, &all] {
