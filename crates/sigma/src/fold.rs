@@ -53,16 +53,37 @@ pub fn fold(s: &str) -> Cow<'_, str> {
 /// per character, so folding a concatenation equals concatenating the folds.
 pub fn fold_into(s: &str, out: &mut String) {
     let mut rest = s;
-    while !rest.is_empty() {
-        let ascii = rest.bytes().position(|b| !b.is_ascii()).unwrap_or(rest.len());
-        let start = out.len();
-        out.push_str(&rest[..ascii]);
-        out[start..].make_ascii_lowercase();
-        rest = &rest[ascii..];
-        let other = rest.char_indices().find(|(_, c)| c.is_ascii()).map_or(rest.len(), |(i, _)| i);
-        out.extend(rest[..other].chars().map(fold_char));
-        rest = &rest[other..];
+    while let Some(i) = first_non_ascii(rest.as_bytes()) {
+        let (ascii, tail) = rest.split_at(i);
+        push_lower(ascii, out);
+        let mut chars = tail.chars();
+        if let Some(c) = chars.next() {
+            out.push(fold_char(c));
+        }
+        rest = chars.as_str();
     }
+    push_lower(rest, out);
+}
+
+fn push_lower(ascii: &str, out: &mut String) {
+    let at = out.len();
+    out.push_str(ascii);
+    out[at..].make_ascii_lowercase();
+}
+
+/// Where the first byte of a non-ASCII character is, eight bytes at a time.
+fn first_non_ascii(b: &[u8]) -> Option<usize> {
+    let mut chunks = b.chunks_exact(8);
+    let mut at = 0;
+    for c in &mut chunks {
+        let word = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        let high = word & 0x8080_8080_8080_8080;
+        if high != 0 {
+            return Some(at + (high.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    chunks.remainder().iter().position(|&c| !c.is_ascii()).map(|i| at + i)
 }
 
 #[cfg(test)]
@@ -85,7 +106,9 @@ mod tests {
         let mut out = String::new();
         fold_into("AbÇ", &mut out);
         assert_eq!(out, fold("AbÇ"));
-        for s in ["", "ÉCOLE", "Microsoft® Windows® OS", "a\u{130}B\u{3a3}c", "ΟΔΟΣ x ς"] {
+        for s in
+            ["", "ÉCOLE", "Microsoft® Windows® OS", "a\u{130}B\u{3a3}c", "ΟΔΟΣ x ς", "ABCDEFGHÉ", "abcdefghijklmnopQ®"]
+        {
             out.clear();
             fold_into(s, &mut out);
             assert_eq!(out, fold(s), "{s}");
