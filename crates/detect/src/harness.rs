@@ -67,7 +67,11 @@ pub fn flat_json(data: &[u8]) {
     let mut w = Wanted::all();
     w.add(&vigie_events::FieldPath::new("Event.UserData.*.Param"));
     let (mut a, mut b) = (Flat::default(), Flat::default());
-    a.fill_json(data, &w).expect("taken above with fewer paths wanted, so taken with all");
+    // With every path kept, a value the engine did not want may be one the
+    // text decoder leaves to sonic-rs (a negative zero float).
+    if a.fill_json(data, &w).is_err() {
+        return;
+    }
     b.fill(&tree, &w);
     assert!(a.entries().eq(b.entries()), "values differ on {:?}", String::from_utf8_lossy(data));
     assert!(a.strings().eq(b.strings()), "strings differ on {:?}", String::from_utf8_lossy(data));
