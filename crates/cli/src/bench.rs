@@ -42,7 +42,7 @@ pub struct BenchArgs {
     /// Also measure with growing subsets of the rules, to show how cost scales.
     #[arg(long)]
     scaling: bool,
-    /// Also time shape recognition and routing alone (decode + route, no matching).
+    /// Also time flattening, shape recognition and routing alone (no matching).
     #[arg(long)]
     stages: bool,
     /// Print the results as one JSON object.
