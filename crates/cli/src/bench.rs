@@ -86,8 +86,8 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     let engine = Engine::new(set, builtins(), false);
     r.rule_load_seconds = t.elapsed().as_secs_f64();
     eprintln!(
-        "rules: {} loaded, {} rejected, compiled in {:.2} s",
-        r.rules_loaded, r.rules_rejected, r.rule_load_seconds
+        "rules: {} loaded, {} rejected, compiled in {:.2} s; events are flattened to {} wanted paths and prefixes",
+        r.rules_loaded, r.rules_rejected, r.rule_load_seconds, engine.stats.wanted_paths
     );
 
     let corpus = if args.flat { args.corpus.with_extension("flat.jsonl") } else { args.corpus.clone() };

@@ -70,15 +70,14 @@ impl Worker<'_> {
     /// Write out the detections in `self.hits` for the event they were found in.
     fn report(&mut self, value: &sonic_rs::Value, location: u64) {
         let engine = self.engine;
-        for hit in std::mem::take(&mut self.hits) {
+        for hit in &self.hits {
             let rule = &engine.set.rules[hit.rule as usize];
             if !self.standalone[hit.rule as usize] {
                 continue;
             }
             let level = rule.meta.level.clone().unwrap_or_else(|| "unknown".into());
             *self.levels.entry(level.clone()).or_default() += 1;
-            let matched: BTreeMap<String, String> =
-                engine.explain(value, &hit, &mut self.scratch).into_iter().collect();
+            let matched: BTreeMap<String, String> = engine.explain(value, hit, &mut self.scratch).into_iter().collect();
             let timestamp = engine.timestamp(value, hit.shape);
             if self.jsonl {
                 let d = Detection {

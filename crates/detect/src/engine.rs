@@ -102,6 +102,8 @@ pub struct EngineStats {
     pub always_evaluated: usize,
     /// Heap used by the literal automata.
     pub automaton_bytes: usize,
+    /// Paths (and path prefixes) an event is flattened to.
+    pub wanted_paths: usize,
     /// Rules whose log source no loaded mapping can route to.
     pub unroutable: Vec<u32>,
 }
@@ -134,8 +136,8 @@ pub struct Scratch {
     /// Per automaton: the event generation it last ran for, and the pattern
     /// ids it found then.
     found: Vec<(u32, Vec<u32>)>,
-    /// The flat event's text folded, and the event generation it is for.
-    lower: (String, u32),
+    /// The flat event's text folded, for the keyword scan.
+    lower: String,
     /// Rules evaluated so far by this scratch (for benchmarks).
     pub evaluated: u64,
 }
@@ -151,14 +153,13 @@ impl Engine {
             .map(|mapping| {
                 let mut lists = PathLists::default();
                 let mut automata = Automata::default();
-                let buckets = (0..mapping.entries.len())
+                let mut buckets: Vec<Option<Bucket>> = (0..mapping.entries.len())
                     .map(|e| {
                         let b = build_bucket(&set, &mapping, e, &mut lists, &mut automata, &mut stats)?;
                         b.rules.iter().for_each(|&r| routed[r as usize] = true);
                         Some(b)
                     })
                     .collect();
-                let mut buckets: Vec<Option<Bucket>> = buckets;
                 share_keywords(&mut buckets, &mut automata);
                 stats.automaton_bytes += automata.list.iter().map(Literals::memory).sum::<usize>();
                 Shape { mapping, buckets, lists: lists.lists, automata: automata.list }
@@ -166,6 +167,7 @@ impl Engine {
             .collect();
         stats.unroutable = (0..set.rules.len() as u32).filter(|&r| !routed[r as usize]).collect();
         let wanted = wanted(&set, &shapes);
+        stats.wanted_paths = wanted.len();
         Engine { set, shapes, forced, wanted, stats }
     }
 
@@ -182,7 +184,7 @@ impl Engine {
             cand: Vec::new(),
             routes: Vec::new(),
             found: vec![(0, Vec::new()); self.shapes.iter().map(|s| s.automata.len()).max().unwrap_or(0)],
-            lower: (String::new(), 0),
+            lower: String::new(),
             evaluated: 0,
         }
     }
@@ -283,14 +285,12 @@ impl Engine {
                     // (folding is per character) and scanned once; a literal
                     // found across two strings only adds a candidate, never
                     // hides one.
+                    // All keyword scans of a shape share one automaton
+                    // (`share_keywords`), so this runs at most once per event.
                     None => {
-                        let low = &mut s.lower;
-                        if low.1 != generation {
-                            low.0.clear();
-                            fold_into(ev.text(), &mut low.0);
-                            low.1 = generation;
-                        }
-                        collect(&low.0);
+                        s.lower.clear();
+                        fold_into(ev.text(), &mut s.lower);
+                        collect(&s.lower);
                     }
                 }
             }

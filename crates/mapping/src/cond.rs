@@ -2,7 +2,7 @@
 //! (Sigma string syntax, case-insensitive, wildcards allowed) or exists.
 
 use vigie_events::FieldPath;
-use vigie_events::flat::{Flat, Kind, Leaf};
+use vigie_events::flat::{Flat, Kind};
 use vigie_sigma::fold::fold;
 use vigie_sigma::pattern::{StrMatcher, has_wildcards, plain_text, tokenize};
 
@@ -46,7 +46,7 @@ impl Cond {
             }
             Check::AnyOf { matchers, .. } => self.paths.iter().any(|p| {
                 ev.visit(p, &mut |v, text| {
-                    is_scalar(v) && {
+                    v.kind.is_scalar() && {
                         let t = fold(text);
                         matchers.iter().any(|m| m.is_match(&t))
                     }
@@ -57,17 +57,12 @@ impl Cond {
     }
 }
 
-/// A value with a text to compare: a string, a number or a boolean.
-pub(crate) fn is_scalar(v: &Leaf) -> bool {
-    matches!(v.kind, Kind::Str | Kind::Num(_) | Kind::Bool)
-}
-
 /// The folded scalar texts an event has for a condition's field.
 pub fn values(paths: &[FieldPath], ev: &Flat, out: &mut Vec<String>) {
     out.clear();
     for p in paths {
         ev.visit(p, &mut |v, text| {
-            if is_scalar(v) {
+            if v.kind.is_scalar() {
                 out.push(fold(text).into_owned());
             }
             false

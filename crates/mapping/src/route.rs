@@ -5,7 +5,7 @@
 //! fields they test, and each group answers with one hash lookup on the
 //! event's values; only entries with wildcards or `exists` are tried in turn.
 
-use crate::cond::{Check, Cond, is_scalar, values};
+use crate::cond::{Check, Cond, values};
 use crate::mapping::Entry;
 use rustc_hash::FxHashMap;
 use vigie_events::{FieldPath, Flat};
@@ -193,7 +193,7 @@ fn single_key(g: &Group, ev: &Flat, key: &mut String, memo: &mut RouteScratch) -
                 let mut n = 0u8;
                 for p in paths {
                     ev.visit(p, &mut |v, text| {
-                        if is_scalar(v) {
+                        if v.kind.is_scalar() {
                             n += 1;
                             if n == 1 {
                                 fold_into(text, &mut memo.text);

@@ -28,10 +28,7 @@ impl Flat {
     /// Flatten one JSON document from its text, keeping what `wanted` asks
     /// for: the same result as parsing it and calling [`Flat::fill`].
     pub fn fill_json(&mut self, json: &[u8], wanted: &Wanted) -> Res<()> {
-        self.leaves.clear();
-        self.next.clear();
-        self.text.clear();
-        self.strings.clear();
+        self.clear();
         let src = std::str::from_utf8(json).map_err(|_| Rejected)?;
         let mut p = Parser { src, b: json, i: 0, w: wanted, key: String::new() };
         p.ws();
