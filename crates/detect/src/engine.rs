@@ -1,17 +1,19 @@
 //! The detection engine: rule buckets per log source, shared automata per
 //! field, and evaluation of the few rules whose literals an event contains.
 
+use crate::memo::ScanMemo;
 use crate::view::{EventView, FieldCache};
 use aho_corasick::{AhoCorasick, MatchKind};
 use daachorse::DoubleArrayAhoCorasick;
 use rustc_hash::FxHashMap;
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
 use vigie_events::flat::Rejected;
 use vigie_events::{FieldPath, Flat, Value, Wanted};
 use vigie_mapping::{Mapping, RouteScratch};
 use vigie_sigma::fold::fold_into;
 use vigie_sigma::prefilter::needs;
-use vigie_sigma::{Event, FieldId, Kind, RuleSet};
+use vigie_sigma::{FieldId, RuleSet};
 
 /// One field's automaton: every required literal of the bucket's rules on
 /// that field, and which rules each literal unlocks.
@@ -84,6 +86,9 @@ struct Shape {
     /// Distinct path lists of all buckets; the per-event cache is indexed by these.
     lists: Vec<Box<[FieldPath]>>,
     automata: Vec<Literals>,
+    /// Engine-wide number of this shape's first automaton, so that one
+    /// thread's [`ScanMemo`] can serve every shape.
+    first_automaton: u32,
 }
 
 /// A rule that matched an event.
@@ -119,10 +124,19 @@ pub struct Engine {
     /// event is flattened to these once, and read from the flat copy.
     wanted: Wanted,
     pub stats: EngineStats,
+    /// Unique per engine built in this process: a [`Scratch`] remembers
+    /// scan results by automaton number, which only mean something for
+    /// the engine that made it.
+    id: u64,
 }
+
+/// Numbers the engines of this process (a reload builds a new one).
+static ENGINES: AtomicU64 = AtomicU64::new(0);
 
 /// Per-thread working memory.
 pub struct Scratch {
+    /// The engine this scratch was made for.
+    engine: u64,
     flat: Flat,
     route_scratch: RouteScratch,
     cache: RefCell<FieldCache>,
@@ -136,8 +150,10 @@ pub struct Scratch {
     /// Per automaton: the event generation it last ran for, and the pattern
     /// ids it found then.
     found: Vec<(u32, Vec<u32>)>,
-    /// The flat event's text folded, for the keyword scan.
+    /// One string of the event folded, for the keyword scan.
     lower: String,
+    /// Scan results of values seen in earlier events.
+    pub memo: ScanMemo,
     /// Rules evaluated so far by this scratch (for benchmarks).
     pub evaluated: u64,
 }
@@ -148,7 +164,7 @@ impl Engine {
     pub fn new(set: RuleSet, mappings: Vec<Mapping>, forced: bool) -> Engine {
         let mut stats = EngineStats::default();
         let mut routed = vec![false; set.rules.len()];
-        let shapes: Vec<Shape> = mappings
+        let mut shapes: Vec<Shape> = mappings
             .into_iter()
             .map(|mapping| {
                 let mut lists = PathLists::default();
@@ -162,18 +178,24 @@ impl Engine {
                     .collect();
                 share_keywords(&mut buckets, &mut automata);
                 stats.automaton_bytes += automata.list.iter().map(Literals::memory).sum::<usize>();
-                Shape { mapping, buckets, lists: lists.lists, automata: automata.list }
+                Shape { mapping, buckets, lists: lists.lists, automata: automata.list, first_automaton: 0 }
             })
             .collect();
+        let mut first = 0u32;
+        for sh in &mut shapes {
+            sh.first_automaton = first;
+            first += sh.automata.len() as u32;
+        }
         stats.unroutable = (0..set.rules.len() as u32).filter(|&r| !routed[r as usize]).collect();
         let wanted = wanted(&set, &shapes);
         stats.wanted_paths = wanted.len();
-        Engine { set, shapes, forced, wanted, stats }
+        Engine { set, shapes, forced, wanted, stats, id: ENGINES.fetch_add(1, Ordering::Relaxed) }
     }
 
     pub fn scratch(&self) -> Scratch {
         let n = self.set.rules.len();
         Scratch {
+            engine: self.id,
             flat: Flat::default(),
             route_scratch: RouteScratch::default(),
             cache: RefCell::new(FieldCache::default()),
@@ -185,6 +207,7 @@ impl Engine {
             routes: Vec::new(),
             found: vec![(0, Vec::new()); self.shapes.iter().map(|s| s.automata.len()).max().unwrap_or(0)],
             lower: String::new(),
+            memo: ScanMemo::default(),
             evaluated: 0,
         }
     }
@@ -234,6 +257,13 @@ impl Engine {
     }
 
     fn detect_flat(&self, ev: &Flat, s: &mut Scratch, out: &mut Vec<Hit>) -> Option<usize> {
+        if s.engine != self.id {
+            // Another engine's scratch (a caller that kept it across a rule
+            // reload): its memo and per-rule marks would be wrong here.
+            let flat = std::mem::take(&mut s.flat);
+            *s = self.scratch();
+            s.flat = flat;
+        }
         let shape = self.shape_of(ev)?;
         let sh = &self.shapes[shape];
         let mut routes = std::mem::take(&mut s.routes);
@@ -270,28 +300,37 @@ impl Engine {
                 *seen = generation;
                 found.clear();
                 let ac = &sh.automata[scan.automaton as usize];
-                let mut collect = |text: &str| ac.each(text, |pid| found.push(pid as u32));
+                let id = sh.first_automaton + scan.automaton;
+                let memo = &mut s.memo;
+                let lower = &mut s.lower;
+                let mut scan_folded = |t: &str, out: &mut Vec<u32>| {
+                    lower.clear();
+                    fold_into(t, lower);
+                    ac.each(lower, |pid| out.push(pid as u32));
+                };
                 match scan.field {
+                    // A field: its values at the first of its paths the
+                    // event has, read raw from the flat event (folded only
+                    // when the memo does not know them; the field cache is
+                    // left to the rules that are evaluated).
                     Some(f) => {
-                        view.any_value(f, &mut |v| {
-                            if !matches!(v.kind, Kind::Null | Kind::Composite) {
-                                collect(v.folded);
+                        let paths = b.fields[f.0 as usize].map_or(&[][..], |l| &sh.lists[l as usize][..]);
+                        for p in paths {
+                            let (present, _) = ev.visit(p, &mut |leaf, text| {
+                                if leaf.kind.is_scalar() {
+                                    memo.find(id, text, found, &mut scan_folded);
+                                }
+                                false
+                            });
+                            if present {
+                                break;
                             }
-                            false
-                        });
+                        }
                     }
-                    // Keywords: every string of the event. The flat event's
-                    // text holds them back to back, so it is folded in one go
-                    // (folding is per character) and scanned once; a literal
-                    // found across two strings only adds a candidate, never
-                    // hides one.
-                    // All keyword scans of a shape share one automaton
-                    // (`share_keywords`), so this runs at most once per event.
-                    None => {
-                        s.lower.clear();
-                        fold_into(ev.text(), &mut s.lower);
-                        collect(&s.lower);
-                    }
+                    // Keywords: every string of the event. All keyword
+                    // scans of a shape share one automaton (`share_keywords`),
+                    // so this runs at most once per event.
+                    None => ev.strings().for_each(|text| memo.find(id, text, found, &mut scan_folded)),
                 }
             }
             for &pid in found.iter() {

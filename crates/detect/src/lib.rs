@@ -11,6 +11,7 @@ mod engine;
 #[doc(hidden)]
 pub mod harness;
 pub mod loader;
+mod memo;
 mod view;
 
 pub use engine::{Engine, EngineStats, Hit, Scratch};

@@ -1,0 +1,172 @@
+//! Remembered literal scans: which patterns an automaton finds in a given
+//! text, kept across events.
+//!
+//! Log values repeat. Of the ~500 bytes of strings in a Sysmon event, most
+//! (image paths, command lines, user and host names, providers, channels)
+//! were seen a few events earlier; only timestamps, GUIDs and the like are
+//! new. Scanning is a table walk per byte, while a look-up here hashes the
+//! text and compares it once, so a repeated value costs a fraction of a scan.
+//! The memo is exact: an entry is only reused for the same automaton and the
+//! byte-identical text, so a hash collision costs a scan, never a detection.
+
+use rustc_hash::FxHasher;
+use std::hash::Hasher;
+
+/// Entries kept per thread. Direct-mapped: a new text takes its slot from
+/// whatever was there, so values seen once (timestamps) only ever displace
+/// one entry each and frequent values come straight back. 4,096 slots of
+/// 128 bytes stay within a core's L2 cache; a larger table measured slower.
+const SLOTS: usize = 1 << 12;
+
+/// Texts up to this length are kept inside their slot, so that a look-up
+/// touches one place in memory (most values, paths included, fit).
+const INLINE: usize = 112;
+
+/// Longer texts are scanned every time: they are rarely repeated, scanning
+/// dominates hashing for them anyway, and the cap bounds the memo's memory.
+pub const MAX_KEY: usize = 256;
+
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Slot {
+    hash: u64,
+    automaton: u32,
+    len: u16,
+    /// Whether `hits` holds anything for this slot (most texts hold no literal).
+    any: bool,
+    key: [u8; INLINE + 1],
+}
+
+const EMPTY: Slot = Slot { hash: 0, automaton: u32::MAX, len: 0, any: false, key: [0; INLINE + 1] };
+
+/// Per-thread memo of scan results.
+pub struct ScanMemo {
+    slots: Box<[Slot]>,
+    /// Per slot: its text when longer than [`INLINE`].
+    long: Box<[String]>,
+    /// Per slot: the pattern ids its text holds.
+    hits: Box<[Vec<u32>]>,
+    /// Look-ups answered without scanning, and scans done (for benchmarks).
+    pub hits_count: u64,
+    pub misses: u64,
+}
+
+impl Default for ScanMemo {
+    fn default() -> ScanMemo {
+        ScanMemo {
+            slots: vec![EMPTY; SLOTS].into_boxed_slice(),
+            long: vec![String::new(); SLOTS].into_boxed_slice(),
+            hits: vec![Vec::new(); SLOTS].into_boxed_slice(),
+            hits_count: 0,
+            misses: 0,
+        }
+    }
+}
+
+impl ScanMemo {
+    /// The pattern ids `automaton` finds in `text`, appended to `out`.
+    /// `scan` is called only when this text has not been remembered for
+    /// this automaton; it must push every id found in `text` (the memo
+    /// keeps what it pushes).
+    #[inline]
+    pub fn find(&mut self, automaton: u32, text: &str, out: &mut Vec<u32>, scan: impl FnOnce(&str, &mut Vec<u32>)) {
+        let b = text.as_bytes();
+        if b.len() > MAX_KEY {
+            scan(text, out);
+            return;
+        }
+        let mut h = FxHasher::default();
+        h.write_u32(automaton);
+        h.write(b);
+        // FxHasher's output is a product with a rotate: mix it again so that
+        // similar texts ("1-2", "1-3") spread over the whole table.
+        let hash = (h.finish() ^ (h.finish() >> 31)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let i = (hash >> (64 - SLOTS.trailing_zeros())) as usize;
+        let slot = &mut self.slots[i];
+        let same = slot.hash == hash
+            && slot.automaton == automaton
+            && slot.len as usize == b.len()
+            && if b.len() <= INLINE { slot.key[..b.len()] == *b } else { self.long[i] == text };
+        if same {
+            self.hits_count += 1;
+            if slot.any {
+                out.extend_from_slice(&self.hits[i]);
+            }
+            return;
+        }
+        self.misses += 1;
+        slot.hash = hash;
+        slot.automaton = automaton;
+        slot.len = b.len() as u16;
+        if b.len() <= INLINE {
+            slot.key[..b.len()].copy_from_slice(b);
+        } else {
+            self.long[i].clear();
+            self.long[i].push_str(text);
+        }
+        let found = &mut self.hits[i];
+        found.clear();
+        scan(text, found);
+        slot.any = !found.is_empty();
+        out.extend_from_slice(found);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan_x(text: &str, out: &mut Vec<u32>) {
+        out.extend(text.match_indices('x').map(|(i, _)| i as u32));
+    }
+
+    #[test]
+    fn remembers_per_automaton_and_exact_text() {
+        let mut m = ScanMemo::default();
+        let mut out = Vec::new();
+        m.find(0, "axbx", &mut out, scan_x);
+        assert_eq!(out, [1, 3]);
+        assert_eq!((m.hits_count, m.misses), (0, 1));
+        out.clear();
+        m.find(0, "axbx", &mut out, |_, _| panic!("a remembered text is not scanned again"));
+        assert_eq!(out, [1, 3]);
+        assert_eq!((m.hits_count, m.misses), (1, 1));
+        // Another automaton, or another text, is scanned.
+        out.clear();
+        m.find(1, "axbx", &mut out, |_, o| o.push(9));
+        assert_eq!(out, [9]);
+        out.clear();
+        m.find(0, "axbxx", &mut out, scan_x);
+        assert_eq!(out, [1, 3, 4]);
+        assert_eq!(m.misses, 3);
+    }
+
+    #[test]
+    fn colliding_slots_never_mix_texts() {
+        // Far more texts than slots: every answer must still be the text's own.
+        let mut m = ScanMemo::default();
+        let mut out = Vec::new();
+        for round in 0..2 {
+            for i in 0..(SLOTS * 3) {
+                let t = format!("{i}x{}", "x".repeat(i % 5));
+                out.clear();
+                m.find(0, &t, &mut out, scan_x);
+                let mut want = Vec::new();
+                scan_x(&t, &mut want);
+                assert_eq!(out, want, "round {round}, text {t}");
+            }
+        }
+        assert!(m.hits_count > 0 || m.misses as usize == SLOTS * 6);
+    }
+
+    #[test]
+    fn long_texts_are_always_scanned() {
+        let mut m = ScanMemo::default();
+        let long = "x".repeat(MAX_KEY + 1);
+        let mut out = Vec::new();
+        m.find(0, &long, &mut out, scan_x);
+        m.find(0, &long, &mut out, scan_x);
+        assert_eq!(out.len(), 2 * (MAX_KEY + 1));
+        assert_eq!((m.hits_count, m.misses), (0, 0));
+    }
+}
