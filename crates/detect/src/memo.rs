@@ -26,6 +26,10 @@ const INLINE: usize = 112;
 /// dominates hashing for them anyway, and the cap bounds the memo's memory.
 pub const MAX_KEY: usize = 256;
 
+/// Shorter texts (`tcp`, `true`, `-`) are scanned every time: a scan of a
+/// few bytes costs less than the look-up (measured in docs/performance.md).
+pub const MIN_KEY: usize = 12;
+
 #[derive(Clone, Copy)]
 #[repr(C, align(64))]
 struct Slot {
@@ -71,7 +75,7 @@ impl ScanMemo {
     #[inline]
     pub fn find(&mut self, automaton: u32, text: &str, out: &mut Vec<u32>, scan: impl FnOnce(&str, &mut Vec<u32>)) {
         let b = text.as_bytes();
-        if b.len() > MAX_KEY {
+        if b.len() > MAX_KEY || b.len() < MIN_KEY {
             scan(text, out);
             return;
         }
@@ -124,19 +128,19 @@ mod tests {
     fn remembers_per_automaton_and_exact_text() {
         let mut m = ScanMemo::default();
         let mut out = Vec::new();
-        m.find(0, "axbx", &mut out, scan_x);
+        m.find(0, "axbx-long-enough", &mut out, scan_x);
         assert_eq!(out, [1, 3]);
         assert_eq!((m.hits_count, m.misses), (0, 1));
         out.clear();
-        m.find(0, "axbx", &mut out, |_, _| panic!("a remembered text is not scanned again"));
+        m.find(0, "axbx-long-enough", &mut out, |_, _| panic!("a remembered text is not scanned again"));
         assert_eq!(out, [1, 3]);
         assert_eq!((m.hits_count, m.misses), (1, 1));
         // Another automaton, or another text, is scanned.
         out.clear();
-        m.find(1, "axbx", &mut out, |_, o| o.push(9));
+        m.find(1, "axbx-long-enough", &mut out, |_, o| o.push(9));
         assert_eq!(out, [9]);
         out.clear();
-        m.find(0, "axbxx", &mut out, scan_x);
+        m.find(0, "axbxx-long-enough", &mut out, scan_x);
         assert_eq!(out, [1, 3, 4]);
         assert_eq!(m.misses, 3);
     }
@@ -148,7 +152,7 @@ mod tests {
         let mut out = Vec::new();
         for round in 0..2 {
             for i in 0..(SLOTS * 3) {
-                let t = format!("{i}x{}", "x".repeat(i % 5));
+                let t = format!("{i:012}x{}", "x".repeat(i % 5));
                 out.clear();
                 m.find(0, &t, &mut out, scan_x);
                 let mut want = Vec::new();
@@ -156,14 +160,22 @@ mod tests {
                 assert_eq!(out, want, "round {round}, text {t}");
             }
         }
-        assert!(m.hits_count > 0 || m.misses as usize == SLOTS * 6);
+        // The newest text holds its slot.
+        let last = format!("{:012}x{}", SLOTS * 3 - 1, "x".repeat((SLOTS * 3 - 1) % 5));
+        let before = m.hits_count;
+        m.find(0, &last, &mut out, |_, _| panic!("the newest text is remembered"));
+        assert_eq!(m.hits_count, before + 1);
     }
 
     #[test]
-    fn long_texts_are_always_scanned() {
+    fn short_and_long_texts_are_always_scanned() {
         let mut m = ScanMemo::default();
-        let long = "x".repeat(MAX_KEY + 1);
         let mut out = Vec::new();
+        m.find(0, "xx", &mut out, scan_x);
+        m.find(0, "xx", &mut out, scan_x);
+        assert_eq!(out, [0, 1, 0, 1]);
+        let long = "x".repeat(MAX_KEY + 1);
+        out.clear();
         m.find(0, &long, &mut out, scan_x);
         m.find(0, &long, &mut out, scan_x);
         assert_eq!(out.len(), 2 * (MAX_KEY + 1));

@@ -29,7 +29,8 @@ impl Flat {
     /// for: the same result as parsing it and calling [`Flat::fill`].
     pub fn fill_json(&mut self, json: &[u8], wanted: &Wanted) -> Res<()> {
         self.clear();
-        let src = std::str::from_utf8(json).map_err(|_| Rejected)?;
+        // SIMD validation: several times faster than std's on long lines.
+        let src = simdutf8::basic::from_utf8(json).map_err(|_| Rejected)?;
         let mut p = Parser { src, b: json, i: 0, w: wanted, key: String::new() };
         p.ws();
         p.value(self, Some(ROOT), Level::Node, true, 0)?;
