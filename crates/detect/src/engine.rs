@@ -154,6 +154,8 @@ pub struct Scratch {
     lower: String,
     /// Scan results of values seen in earlier events.
     pub memo: ScanMemo,
+    /// Regex answers for values seen in earlier events.
+    tests: RefCell<ScanMemo>,
     /// Rules evaluated so far by this scratch (for benchmarks).
     pub evaluated: u64,
 }
@@ -208,6 +210,7 @@ impl Engine {
             found: vec![(0, Vec::new()); self.shapes.iter().map(|s| s.automata.len()).max().unwrap_or(0)],
             lower: String::new(),
             memo: ScanMemo::default(),
+            tests: RefCell::new(ScanMemo::default()),
             evaluated: 0,
         }
     }
@@ -286,7 +289,7 @@ impl Engine {
     }
 
     fn run_bucket(&self, b: &Bucket, sh: &Shape, ev: &Flat, s: &mut Scratch, mut emit: impl FnMut(u32)) {
-        let view = EventView { root: ev, fields: &b.fields, lists: &sh.lists, cache: &s.cache };
+        let view = EventView { root: ev, fields: &b.fields, lists: &sh.lists, cache: &s.cache, tests: &s.tests };
         let generation = s.generation;
         // Bucket-local candidate marks reuse the per-event generation; a rule
         // in two buckets is deduplicated by `fired_stamp` below.
@@ -384,7 +387,7 @@ impl Engine {
         s.cache.borrow_mut().reset(sh.lists.len());
         let mut flat = std::mem::take(&mut s.flat);
         flat.fill(ev, &self.wanted);
-        let view = EventView { root: &flat, fields: &b.fields, lists: &sh.lists, cache: &s.cache };
+        let view = EventView { root: &flat, fields: &b.fields, lists: &sh.lists, cache: &s.cache, tests: &s.tests };
         let mut out = Vec::new();
         self.set.rules[hit.rule as usize].expr.explain(&view, &mut out);
         s.flat = flat;

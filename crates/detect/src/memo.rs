@@ -20,7 +20,7 @@ const SLOTS: usize = 1 << 12;
 
 /// Texts up to this length are kept inside their slot, so that a look-up
 /// touches one place in memory (most values, paths included, fit).
-const INLINE: usize = 112;
+const INLINE: usize = 108;
 
 /// Longer texts are scanned every time: they are rarely repeated, scanning
 /// dominates hashing for them anyway, and the cap bounds the memo's memory.
@@ -34,14 +34,16 @@ pub const MIN_KEY: usize = 12;
 #[repr(C, align(64))]
 struct Slot {
     hash: u64,
-    automaton: u32,
+    /// The automaton (or the test, see [`ScanMemo::check`]) of the entry.
+    owner: u64,
     len: u16,
-    /// Whether `hits` holds anything for this slot (most texts hold no literal).
+    /// Whether `hits` holds anything for this slot (most texts hold no
+    /// literal), or the test's answer.
     any: bool,
-    key: [u8; INLINE + 1],
+    key: [u8; INLINE],
 }
 
-const EMPTY: Slot = Slot { hash: 0, automaton: u32::MAX, len: 0, any: false, key: [0; INLINE + 1] };
+const EMPTY: Slot = Slot { hash: 0, owner: u64::MAX, len: 0, any: false, key: [0; INLINE] };
 
 /// Per-thread memo of scan results.
 pub struct ScanMemo {
@@ -68,19 +70,14 @@ impl Default for ScanMemo {
 }
 
 impl ScanMemo {
-    /// The pattern ids `automaton` finds in `text`, appended to `out`.
-    /// `scan` is called only when this text has not been remembered for
-    /// this automaton; it must push every id found in `text` (the memo
-    /// keeps what it pushes).
+    /// The slot for (`owner`, `text`), and whether it already holds them;
+    /// when not, it is taken over for them (its answer is then stale and
+    /// the caller must set it).
     #[inline]
-    pub fn find(&mut self, automaton: u32, text: &str, out: &mut Vec<u32>, scan: impl FnOnce(&str, &mut Vec<u32>)) {
+    fn probe(&mut self, owner: u64, text: &str) -> (usize, bool) {
         let b = text.as_bytes();
-        if b.len() > MAX_KEY || b.len() < MIN_KEY {
-            scan(text, out);
-            return;
-        }
         let mut h = FxHasher::default();
-        h.write_u32(automaton);
+        h.write_u64(owner);
         h.write(b);
         // FxHasher's output is a product with a rotate: mix it again so that
         // similar texts ("1-2", "1-3") spread over the whole table.
@@ -88,19 +85,16 @@ impl ScanMemo {
         let i = (hash >> (64 - SLOTS.trailing_zeros())) as usize;
         let slot = &mut self.slots[i];
         let same = slot.hash == hash
-            && slot.automaton == automaton
+            && slot.owner == owner
             && slot.len as usize == b.len()
             && if b.len() <= INLINE { slot.key[..b.len()] == *b } else { self.long[i] == text };
         if same {
             self.hits_count += 1;
-            if slot.any {
-                out.extend_from_slice(&self.hits[i]);
-            }
-            return;
+            return (i, true);
         }
         self.misses += 1;
         slot.hash = hash;
-        slot.automaton = automaton;
+        slot.owner = owner;
         slot.len = b.len() as u16;
         if b.len() <= INLINE {
             slot.key[..b.len()].copy_from_slice(b);
@@ -108,11 +102,45 @@ impl ScanMemo {
             self.long[i].clear();
             self.long[i].push_str(text);
         }
-        let found = &mut self.hits[i];
-        found.clear();
-        scan(text, found);
-        slot.any = !found.is_empty();
-        out.extend_from_slice(found);
+        (i, false)
+    }
+
+    /// The pattern ids `automaton` finds in `text`, appended to `out`.
+    /// `scan` is called only when this text has not been remembered for
+    /// this automaton; it must push every id found in `text` (the memo
+    /// keeps what it pushes).
+    #[inline]
+    pub fn find(&mut self, automaton: u32, text: &str, out: &mut Vec<u32>, scan: impl FnOnce(&str, &mut Vec<u32>)) {
+        if text.len() > MAX_KEY || text.len() < MIN_KEY {
+            scan(text, out);
+            return;
+        }
+        let (i, known) = self.probe(automaton as u64, text);
+        if !known {
+            let found = &mut self.hits[i];
+            found.clear();
+            scan(text, found);
+            self.slots[i].any = !found.is_empty();
+        }
+        if self.slots[i].any {
+            out.extend_from_slice(&self.hits[i]);
+        }
+    }
+
+    /// The answer of a test that depends on `text` alone, `test` being
+    /// asked only when it is not remembered. `owner` names the test and
+    /// must not collide with an automaton number: callers use addresses
+    /// with the top bit set.
+    #[inline]
+    pub fn check(&mut self, owner: u64, text: &str, test: impl FnOnce() -> bool) -> bool {
+        if text.len() > MAX_KEY || text.len() < MIN_KEY {
+            return test();
+        }
+        let (i, known) = self.probe(owner, text);
+        if !known {
+            self.slots[i].any = test();
+        }
+        self.slots[i].any
     }
 }
 

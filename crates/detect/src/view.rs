@@ -2,6 +2,7 @@
 //! mapping to paths, with each field's values rendered and folded once per
 //! event and kept in one reusable buffer (no allocation per field).
 
+use crate::memo::ScanMemo;
 use std::cell::RefCell;
 use vigie_events::FieldPath;
 use vigie_events::flat::{self, Flat, Leaf};
@@ -142,6 +143,8 @@ pub struct EventView<'a> {
     /// The shape's path lists.
     pub lists: &'a [Box<[FieldPath]>],
     pub cache: &'a RefCell<FieldCache>,
+    /// Answers of value tests remembered across events.
+    pub tests: &'a RefCell<ScanMemo>,
 }
 
 impl Event for EventView<'_> {
@@ -160,6 +163,15 @@ impl Event for EventView<'_> {
             return own.visit(list, f);
         }
         self.cache.borrow().visit(list, f)
+    }
+
+    fn remembered(&self, key: usize, raw: &str, test: &mut dyn FnMut() -> bool) -> bool {
+        // Leaf addresses, with the top bit set (never a user-space address
+        // bit) so that they never name an automaton.
+        match self.tests.try_borrow_mut() {
+            Ok(mut m) => m.check(key as u64 | 1 << 63, raw, test),
+            Err(_) => test(),
+        }
     }
 
     fn any_text(&self, f: &mut dyn FnMut(&Val<'_>) -> bool) -> bool {

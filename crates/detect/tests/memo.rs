@@ -36,6 +36,15 @@ detection:
   b:
     CommandLine|re: 'x{3}[0-9]+'
   condition: a or b
+---
+title: another regex on the same field
+id: r4
+author: tester
+logsource: {product: test}
+detection:
+  sel:
+    CommandLine|re: 'payload [0-9]+ now'
+  condition: sel
 ";
 
 /// Mid-sized vocabularies, so that values repeat (memo hits), collide in
@@ -51,11 +60,14 @@ fn event(n: u64) -> String {
     let image = ["C:\\Windows\\evil.exe", "C:\\Windows\\cmd.exe", "C:\\x\\BAD.EXE", "C:\\Windows\\notepad.exe"]
         [(mix(1) % 4) as usize];
     let v = mix(2) % 300;
-    let cmd = match mix(3) % 5 {
+    // Short and long values: the memo only keeps texts of 12 bytes or more.
+    let cmd = match mix(3) % 7 {
         0 => format!("run -ENC {v}"),
-        1 => format!("run payload {v}"),
+        1 => format!("run payload {v} now"),
         2 => format!("xxx{v}"),
         3 => format!("MIMIKATZ {v}"),
+        4 => format!("a longer xxx{v} line"),
+        5 => format!("payload {v} xxx{v} both"),
         _ => format!("harmless {v}"),
     };
     let user = ["CORP\\admin", "corp\\ADMIN", "CORP\\user", "svc"][(mix(4) % 4) as usize];

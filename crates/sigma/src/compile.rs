@@ -5,7 +5,7 @@
 //! turned into the cheapest matcher; numbers, networks and regexes are parsed.
 
 use crate::condition::{self, CmpOp, Cond};
-use crate::event::{Event, FieldId, FieldTable, Val};
+use crate::event::{Event, FieldId, FieldTable, Kind, Val};
 use crate::modifier::{self, Encoding, Modifier};
 use crate::pattern::{StrMatcher, Tok, has_wildcards, plain_text, tokenize};
 use crate::placeholder::Placeholders;
@@ -501,6 +501,18 @@ impl Leaf {
                     hit
                 });
                 present && !hit
+            }
+            Test::Re(re) => {
+                // A regex is the costliest test and reads one string: let
+                // the event remember its answer per value (`key` is this
+                // leaf, alive as long as the rule).
+                let key = self as *const Leaf as usize;
+                let t = &self.test;
+                ev.any_value(field, &mut |v| match v.kind {
+                    Kind::Str => ev.remembered(key, v.raw, &mut || re.is_match(v.raw)),
+                    _ => v.is_scalar() && t.matches(v, ev),
+                })
+                .unwrap_or(false)
             }
             t => ev.any_value(field, &mut |v| v.is_scalar() && t.matches(v, ev)).unwrap_or(false),
         }

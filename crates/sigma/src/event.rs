@@ -90,4 +90,13 @@ pub trait Event {
     /// Calls `f` on every string leaf of the event (for keyword searches) until
     /// it returns true.
     fn any_text(&self, f: &mut dyn FnMut(&Val<'_>) -> bool) -> bool;
+
+    /// The answer of a test whose result depends on the string `raw` alone
+    /// (a regular expression, say). `key` tells tests apart for as long as
+    /// the rules live; an engine may remember answers across events, as
+    /// log values repeat. The default asks every time.
+    fn remembered(&self, key: usize, raw: &str, test: &mut dyn FnMut() -> bool) -> bool {
+        let _ = (key, raw);
+        test()
+    }
 }
