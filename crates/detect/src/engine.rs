@@ -321,7 +321,7 @@ impl Engine {
                         for p in paths {
                             let (present, _) = ev.visit(p, &mut |leaf, text| {
                                 if leaf.kind.is_scalar() {
-                                    memo.find(id, text, found, &mut scan_folded);
+                                    memo.find(id as usize % 128, id, text, found, &mut scan_folded);
                                 }
                                 false
                             });
@@ -333,7 +333,14 @@ impl Engine {
                     // Keywords: every string of the event. All keyword
                     // scans of a shape share one automaton (`share_keywords`),
                     // so this runs at most once per event.
-                    None => ev.strings().for_each(|text| memo.find(id, text, found, &mut scan_folded)),
+                    // Each string position is a lane of its own: in one log
+                    // source the k-th string is mostly the same field, so a
+                    // timestamp's position stops paying for look-ups while
+                    // an image path's keeps its memo.
+                    None => ev
+                        .strings()
+                        .enumerate()
+                        .for_each(|(k, text)| memo.find(128 + k % 128, id, text, found, &mut scan_folded)),
                 }
             }
             for &pid in found.iter() {

@@ -45,8 +45,31 @@ struct Slot {
 
 const EMPTY: Slot = Slot { hash: 0, owner: u64::MAX, len: 0, any: false, key: [0; INLINE] };
 
+/// Look-ups per sampling window of a lane.
+const WINDOW: u16 = 256;
+
+/// Windows a lane skips the memo after one in which fewer than a third of
+/// its look-ups hit.
+const REST: u32 = 15;
+
+/// Lanes: the callers' streams of look-ups (the field automata in the first
+/// half, the keyword scan's string positions in the second; regex leaves in
+/// their own memo), each deciding on its own whether the memo pays. Lanes
+/// that share a number share a decision, never an answer. A value that is new every time (a timestamp, a
+/// GUID) would otherwise pay for a look-up and a copy on top of its scan.
+const LANES: usize = 256;
+
+#[derive(Clone, Copy, Default)]
+struct Lane {
+    lookups: u16,
+    hits: u16,
+    /// Look-ups left to answer without the memo.
+    resting: u32,
+}
+
 /// Per-thread memo of scan results.
 pub struct ScanMemo {
+    lanes: Box<[Lane]>,
     slots: Box<[Slot]>,
     /// Per slot: its text when longer than [`INLINE`].
     long: Box<[String]>,
@@ -60,6 +83,7 @@ pub struct ScanMemo {
 impl Default for ScanMemo {
     fn default() -> ScanMemo {
         ScanMemo {
+            lanes: vec![Lane::default(); LANES].into_boxed_slice(),
             slots: vec![EMPTY; SLOTS].into_boxed_slice(),
             long: vec![String::new(); SLOTS].into_boxed_slice(),
             hits: vec![Vec::new(); SLOTS].into_boxed_slice(),
@@ -70,6 +94,36 @@ impl Default for ScanMemo {
 }
 
 impl ScanMemo {
+    /// Whether `lane` should look this text up: the text's length suits the
+    /// memo, and the lane's recent look-ups mostly hit.
+    #[inline]
+    fn worth(&mut self, lane: usize, text: &str) -> bool {
+        if text.len() > MAX_KEY || text.len() < MIN_KEY {
+            return false;
+        }
+        let l = &mut self.lanes[lane % LANES];
+        if l.resting > 0 {
+            l.resting -= 1;
+            return false;
+        }
+        true
+    }
+
+    /// Count one look-up of `lane`; a window with too few hits rests the lane.
+    #[inline]
+    fn tally(&mut self, lane: usize, hit: bool) {
+        let l = &mut self.lanes[lane % LANES];
+        l.lookups += 1;
+        l.hits += hit as u16;
+        if l.lookups == WINDOW {
+            if l.hits * 3 < WINDOW {
+                l.resting = REST * WINDOW as u32;
+            }
+            l.lookups = 0;
+            l.hits = 0;
+        }
+    }
+
     /// The slot for (`owner`, `text`), and whether it already holds them;
     /// when not, it is taken over for them (its answer is then stale and
     /// the caller must set it).
@@ -110,12 +164,20 @@ impl ScanMemo {
     /// this automaton; it must push every id found in `text` (the memo
     /// keeps what it pushes).
     #[inline]
-    pub fn find(&mut self, automaton: u32, text: &str, out: &mut Vec<u32>, scan: impl FnOnce(&str, &mut Vec<u32>)) {
-        if text.len() > MAX_KEY || text.len() < MIN_KEY {
+    pub fn find(
+        &mut self,
+        lane: usize,
+        automaton: u32,
+        text: &str,
+        out: &mut Vec<u32>,
+        scan: impl FnOnce(&str, &mut Vec<u32>),
+    ) {
+        if !self.worth(lane, text) {
             scan(text, out);
             return;
         }
         let (i, known) = self.probe(automaton as u64, text);
+        self.tally(lane, known);
         if !known {
             let found = &mut self.hits[i];
             found.clear();
@@ -132,11 +194,12 @@ impl ScanMemo {
     /// must not collide with an automaton number: callers use addresses
     /// with the top bit set.
     #[inline]
-    pub fn check(&mut self, owner: u64, text: &str, test: impl FnOnce() -> bool) -> bool {
-        if text.len() > MAX_KEY || text.len() < MIN_KEY {
+    pub fn check(&mut self, lane: usize, owner: u64, text: &str, test: impl FnOnce() -> bool) -> bool {
+        if !self.worth(lane, text) {
             return test();
         }
         let (i, known) = self.probe(owner, text);
+        self.tally(lane, known);
         if !known {
             self.slots[i].any = test();
         }
@@ -156,19 +219,19 @@ mod tests {
     fn remembers_per_automaton_and_exact_text() {
         let mut m = ScanMemo::default();
         let mut out = Vec::new();
-        m.find(0, "axbx-long-enough", &mut out, scan_x);
+        m.find(0, 0, "axbx-long-enough", &mut out, scan_x);
         assert_eq!(out, [1, 3]);
         assert_eq!((m.hits_count, m.misses), (0, 1));
         out.clear();
-        m.find(0, "axbx-long-enough", &mut out, |_, _| panic!("a remembered text is not scanned again"));
+        m.find(0, 0, "axbx-long-enough", &mut out, |_, _| panic!("a remembered text is not scanned again"));
         assert_eq!(out, [1, 3]);
         assert_eq!((m.hits_count, m.misses), (1, 1));
         // Another automaton, or another text, is scanned.
         out.clear();
-        m.find(1, "axbx-long-enough", &mut out, |_, o| o.push(9));
+        m.find(1, 1, "axbx-long-enough", &mut out, |_, o| o.push(9));
         assert_eq!(out, [9]);
         out.clear();
-        m.find(0, "axbxx-long-enough", &mut out, scan_x);
+        m.find(0, 0, "axbxx-long-enough", &mut out, scan_x);
         assert_eq!(out, [1, 3, 4]);
         assert_eq!(m.misses, 3);
     }
@@ -182,7 +245,8 @@ mod tests {
             for i in 0..(SLOTS * 3) {
                 let t = format!("{i:012}x{}", "x".repeat(i % 5));
                 out.clear();
-                m.find(0, &t, &mut out, scan_x);
+                // One lane per text, so that no lane sees enough misses to rest.
+                m.find(i, 0, &t, &mut out, scan_x);
                 let mut want = Vec::new();
                 scan_x(&t, &mut want);
                 assert_eq!(out, want, "round {round}, text {t}");
@@ -191,7 +255,7 @@ mod tests {
         // The newest text holds its slot.
         let last = format!("{:012}x{}", SLOTS * 3 - 1, "x".repeat((SLOTS * 3 - 1) % 5));
         let before = m.hits_count;
-        m.find(0, &last, &mut out, |_, _| panic!("the newest text is remembered"));
+        m.find(SLOTS * 3 - 1, 0, &last, &mut out, |_, _| panic!("the newest text is remembered"));
         assert_eq!(m.hits_count, before + 1);
     }
 
@@ -199,14 +263,41 @@ mod tests {
     fn short_and_long_texts_are_always_scanned() {
         let mut m = ScanMemo::default();
         let mut out = Vec::new();
-        m.find(0, "xx", &mut out, scan_x);
-        m.find(0, "xx", &mut out, scan_x);
+        m.find(0, 0, "xx", &mut out, scan_x);
+        m.find(0, 0, "xx", &mut out, scan_x);
         assert_eq!(out, [0, 1, 0, 1]);
         let long = "x".repeat(MAX_KEY + 1);
         out.clear();
-        m.find(0, &long, &mut out, scan_x);
-        m.find(0, &long, &mut out, scan_x);
+        m.find(0, 0, &long, &mut out, scan_x);
+        m.find(0, 0, &long, &mut out, scan_x);
         assert_eq!(out.len(), 2 * (MAX_KEY + 1));
         assert_eq!((m.hits_count, m.misses), (0, 0));
+    }
+
+    #[test]
+    fn a_lane_of_new_texts_stops_looking_up_and_others_keep_their_memo() {
+        let mut m = ScanMemo::default();
+        let mut out = Vec::new();
+        let w = WINDOW as usize;
+        for i in 0..3 * w {
+            // Lane 0: a new text every time (a timestamp).
+            out.clear();
+            let t = format!("2026-11-25T{i:09}x");
+            m.find(0, 0, &t, &mut out, scan_x);
+            assert_eq!(out, [20], "resting lanes still answer by scanning");
+            // Lane 1: the same text every time.
+            m.find(1, 1, "C:\\Windows\\x.exe", &mut out, scan_x);
+        }
+        // Lane 0 looked up one window's worth, then rested; lane 1 hit on
+        // every look-up but its first.
+        assert_eq!(m.misses as usize, w + 1);
+        assert_eq!(m.hits_count as usize, 3 * w - 1);
+        // After its rest (two windows of it are spent), the lane samples again.
+        for i in 0..(REST as usize - 2) * w {
+            m.find(0, 0, &format!("later-{i:09}x"), &mut out, scan_x);
+        }
+        assert_eq!(m.misses as usize, w + 1, "still resting");
+        m.find(0, 0, "a new text, looked up", &mut out, scan_x);
+        assert_eq!(m.misses as usize, w + 2);
     }
 }

@@ -169,7 +169,7 @@ impl Event for EventView<'_> {
         // Leaf addresses, with the top bit set (never a user-space address
         // bit) so that they never name an automaton.
         match self.tests.try_borrow_mut() {
-            Ok(mut m) => m.check(key as u64 | 1 << 63, raw, test),
+            Ok(mut m) => m.check(key >> 4, key as u64 | 1 << 63, raw, test),
             Err(_) => test(),
         }
     }

@@ -71,10 +71,11 @@ fn event(n: u64) -> String {
         _ => format!("harmless {v}"),
     };
     let user = ["CORP\\admin", "corp\\ADMIN", "CORP\\user", "svc"][(mix(4) % 4) as usize];
-    // Strings seen once each, many per event: they keep evicting the
-    // vocabulary's entries, so that look-ups often land on a slot that
-    // holds another text.
-    let unique: Vec<String> = (0..64).map(|k| format!("{n}-{k}")).collect();
+    // Many strings per event from a pool larger than the memo: they keep
+    // evicting the vocabulary's entries, so that look-ups often land on a
+    // slot that holds another text, yet repeat often enough for the memo to
+    // stay in use.
+    let unique: Vec<String> = (0..64).map(|k| format!("pool value {}", mix(100 + k) % 2500)).collect();
     serde_json::json!({"Image": image, "CommandLine": cmd, "User": user, "Other": unique, "Id": n}).to_string()
 }
 
