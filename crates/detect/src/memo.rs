@@ -26,8 +26,8 @@ const INLINE: usize = 108;
 /// dominates hashing for them anyway, and the cap bounds the memo's memory.
 pub const MAX_KEY: usize = 256;
 
-/// Shorter texts (`tcp`, `true`, `-`) are scanned every time: a scan of a
-/// few bytes costs less than the look-up (measured in docs/performance.md).
+/// Shorter texts (`tcp`, `true`, `-`) are scanned every time: scanning a
+/// few bytes is less work than hashing, probing and copying them.
 pub const MIN_KEY: usize = 12;
 
 #[derive(Clone, Copy)]
