@@ -2,7 +2,7 @@
 //! field, and evaluation of the few rules whose literals an event contains.
 
 use crate::memo::ScanMemo;
-use crate::view::{EventView, FieldCache};
+use crate::view::{EventView, FieldCache, first_present};
 use aho_corasick::{AhoCorasick, MatchKind};
 use daachorse::DoubleArrayAhoCorasick;
 use rustc_hash::FxHashMap;
@@ -318,21 +318,12 @@ impl Engine {
                     // left to the rules that are evaluated).
                     Some(f) => {
                         let paths = b.fields[f.0 as usize].map_or(&[][..], |l| &sh.lists[l as usize][..]);
-                        for p in paths {
-                            let (present, _) = ev.visit(p, &mut |leaf, text| {
-                                if leaf.kind.is_scalar() {
-                                    memo.find(id as usize % 128, id, text, found, &mut scan_folded);
-                                }
-                                false
-                            });
-                            if present {
-                                break;
+                        first_present(ev, paths, &mut |leaf, text| {
+                            if leaf.kind.is_scalar() {
+                                memo.find(id as usize % 128, id, text, found, &mut scan_folded);
                             }
-                        }
+                        });
                     }
-                    // Keywords: every string of the event. All keyword
-                    // scans of a shape share one automaton (`share_keywords`),
-                    // so this runs at most once per event.
                     // Each string position is a lane of its own: in one log
                     // source the k-th string is mostly the same field, so a
                     // timestamp's position stops paying for look-ups while

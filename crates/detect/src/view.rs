@@ -92,19 +92,7 @@ impl FieldCache {
 
     fn resolve(&mut self, slot: usize, paths: &[FieldPath], root: &Flat) {
         let start = self.vals.len() as u32;
-        let mut found = false;
-        for p in paths {
-            // Values are only reached when the path exists, so pushing them as
-            // they come never mixes two paths.
-            let (f, _) = root.visit(p, &mut |v, text| {
-                self.push_leaf(v, text);
-                false
-            });
-            if f {
-                found = true;
-                break;
-            }
-        }
+        let found = first_present(root, paths, &mut |v, text| self.push_leaf(v, text));
         self.slots[slot] = Slot { generation: self.generation, start, end: self.vals.len() as u32, found };
     }
 
@@ -133,6 +121,20 @@ impl FieldCache {
         }
         Some(false)
     }
+}
+
+/// Call `f` on every value of the first of `paths` the event has (a Sigma
+/// field is read at the first of its mapped places that exists); whether
+/// one existed. Values are only reached when their path exists, so they
+/// never mix two paths.
+pub(crate) fn first_present(root: &Flat, paths: &[FieldPath], f: &mut dyn FnMut(&Leaf, &str)) -> bool {
+    paths.iter().any(|p| {
+        root.visit(p, &mut |v, text| {
+            f(v, text);
+            false
+        })
+        .0
+    })
 }
 
 /// One event seen through one log-source bucket's field paths.
