@@ -1,10 +1,9 @@
 //! The detection engine: rule buckets per log source, shared automata per
 //! field, and evaluation of the few rules whose literals an event contains.
 
-use crate::memo::ScanMemo;
-use crate::view::{EventView, FieldCache, first_present};
-use aho_corasick::{AhoCorasick, MatchKind};
-use daachorse::DoubleArrayAhoCorasick;
+use crate::literals::Literals;
+use crate::memo::{MAX_KEY, ScanMemo};
+use crate::view::{EventView, FieldCache, first_present, push_values};
 use rustc_hash::FxHashMap;
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,44 +25,6 @@ struct Scan {
     /// Pattern id to the bucket-local rules it unlocks, with the bit of the
     /// rule's requirement group the pattern belongs to.
     targets: Vec<Vec<(u32, u8)>>,
-}
-
-/// A multi-literal searcher reporting every (overlapping) occurrence.
-/// daachorse's double-array automaton scans large literal sets about twice
-/// as fast as aho-corasick's NFA here (docs/performance.md); aho-corasick is
-/// the fallback for sets daachorse refuses (its size limits).
-enum Literals {
-    Daac(DoubleArrayAhoCorasick<u32>),
-    Ac(AhoCorasick),
-}
-
-impl Literals {
-    fn build(pats: &[String]) -> Literals {
-        match DoubleArrayAhoCorasick::new(pats) {
-            Ok(d) => Literals::Daac(d),
-            Err(_) => Literals::Ac(
-                AhoCorasick::builder()
-                    .match_kind(MatchKind::Standard)
-                    .build(pats)
-                    .expect("literal sets are always valid for Aho-Corasick"),
-            ),
-        }
-    }
-
-    #[inline]
-    fn each(&self, text: &str, mut f: impl FnMut(usize)) {
-        match self {
-            Literals::Daac(d) => d.find_overlapping_iter(text).for_each(|m| f(m.value() as usize)),
-            Literals::Ac(a) => a.find_overlapping_iter(text).for_each(|m| f(m.pattern().as_usize())),
-        }
-    }
-
-    fn memory(&self) -> usize {
-        match self {
-            Literals::Daac(d) => d.heap_bytes(),
-            Literals::Ac(a) => a.memory_usage(),
-        }
-    }
 }
 
 /// The rules that apply to one log source of one mapping.
@@ -124,6 +85,9 @@ pub struct Engine {
     /// event is flattened to these once, and read from the flat copy.
     wanted: Wanted,
     pub stats: EngineStats,
+    /// Per rule: the fields it reads, when its verdict depends on their
+    /// values alone (no keyword search), so that it can be remembered.
+    reads: Vec<Option<Box<[FieldId]>>>,
     /// Unique per engine built in this process: a [`Scratch`] remembers
     /// scan results by automaton number, which only mean something for
     /// the engine that made it.
@@ -156,6 +120,10 @@ pub struct Scratch {
     pub memo: ScanMemo,
     /// Regex answers for values seen in earlier events.
     tests: RefCell<ScanMemo>,
+    /// Rule verdicts for the values they read, seen in earlier events.
+    pub verdicts: ScanMemo,
+    /// The key of one rule's verdict, being built.
+    key: Vec<u8>,
     /// Rules evaluated so far by this scratch (for benchmarks).
     pub evaluated: u64,
 }
@@ -191,7 +159,8 @@ impl Engine {
         stats.unroutable = (0..set.rules.len() as u32).filter(|&r| !routed[r as usize]).collect();
         let wanted = wanted(&set, &shapes);
         stats.wanted_paths = wanted.len();
-        Engine { set, shapes, forced, wanted, stats, id: ENGINES.fetch_add(1, Ordering::Relaxed) }
+        let reads = set.rules.iter().map(|r| reads(&r.expr)).collect();
+        Engine { set, shapes, forced, wanted, stats, reads, id: ENGINES.fetch_add(1, Ordering::Relaxed) }
     }
 
     pub fn scratch(&self) -> Scratch {
@@ -211,6 +180,8 @@ impl Engine {
             lower: String::new(),
             memo: ScanMemo::default(),
             tests: RefCell::new(ScanMemo::default()),
+            verdicts: ScanMemo::default(),
+            key: Vec::new(),
             evaluated: 0,
         }
     }
@@ -319,7 +290,7 @@ impl Engine {
                     Some(f) => {
                         let paths = b.fields[f.0 as usize].map_or(&[][..], |l| &sh.lists[l as usize][..]);
                         first_present(ev, paths, &mut |leaf, text| {
-                            if leaf.kind.is_scalar() {
+                            if leaf.kind.is_scalar() && ac.may_hold(text) {
                                 memo.find(id as usize % 128, id, text, found, &mut scan_folded);
                             }
                         });
@@ -331,6 +302,7 @@ impl Engine {
                     None => ev
                         .strings()
                         .enumerate()
+                        .filter(|(_, text)| ac.may_hold(text))
                         .for_each(|(k, text)| memo.find(128 + k % 128, id, text, found, &mut scan_folded)),
                 }
             }
@@ -359,7 +331,14 @@ impl Engine {
             if s.fired_stamp[g as usize] == generation {
                 continue;
             }
-            if self.set.rules[g as usize].expr.eval(&view) {
+            let expr = &self.set.rules[g as usize].expr;
+            let fired = match &self.reads[g as usize] {
+                Some(fields) if verdict_key(fields, b, sh, ev, &mut s.key) => {
+                    s.verdicts.check(g as usize, RULE | g as u64, &s.key, || expr.eval(&view))
+                }
+                _ => expr.eval(&view),
+            };
+            if fired {
                 s.fired_stamp[g as usize] = generation;
                 emit(g);
             }
@@ -398,6 +377,36 @@ impl Engine {
     pub fn timestamp(&self, ev: &Value, shape: usize) -> Option<String> {
         self.shapes[shape].mapping.timestamp(ev).map(|c| c.into_owned())
     }
+}
+
+/// Owner bit of rule verdicts in the verdict memo (see [`ScanMemo::check`]).
+const RULE: u64 = 1 << 62;
+
+/// The fields `expr` reads, when its verdict depends on their values alone:
+/// `None` when it searches keywords (every string of the event).
+fn reads(expr: &vigie_sigma::Expr) -> Option<Box<[FieldId]>> {
+    let mut leaves = Vec::new();
+    expr.leaves(&mut leaves);
+    let mut fields = Vec::new();
+    for l in leaves {
+        fields.push(l.field?);
+        if let vigie_sigma::Test::FieldRef { other, .. } = l.test {
+            fields.push(other);
+        }
+    }
+    fields.sort_unstable_by_key(|f| f.0);
+    fields.dedup();
+    Some(fields.into_boxed_slice())
+}
+
+/// The key of a rule's verdict for this event: every value of every field
+/// it reads, as the bucket's mapping finds them. False when too long to keep.
+fn verdict_key(fields: &[FieldId], b: &Bucket, sh: &Shape, ev: &Flat, key: &mut Vec<u8>) -> bool {
+    key.clear();
+    fields.iter().all(|f| {
+        let paths = b.fields[f.0 as usize].map_or(&[][..], |l| &sh.lists[l as usize][..]);
+        push_values(ev, paths, key, MAX_KEY)
+    })
 }
 
 /// Keyword searches read every string of the event, whatever its log

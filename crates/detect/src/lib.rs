@@ -10,6 +10,7 @@
 mod engine;
 #[doc(hidden)]
 pub mod harness;
+mod literals;
 pub mod loader;
 mod memo;
 mod view;

@@ -72,7 +72,7 @@ pub struct ScanMemo {
     lanes: Box<[Lane]>,
     slots: Box<[Slot]>,
     /// Per slot: its text when longer than [`INLINE`].
-    long: Box<[String]>,
+    long: Box<[Vec<u8>]>,
     /// Per slot: the pattern ids its text holds.
     hits: Box<[Vec<u32>]>,
     /// Look-ups answered without scanning, and scans done (for benchmarks).
@@ -85,7 +85,7 @@ impl Default for ScanMemo {
         ScanMemo {
             lanes: vec![Lane::default(); LANES].into_boxed_slice(),
             slots: vec![EMPTY; SLOTS].into_boxed_slice(),
-            long: vec![String::new(); SLOTS].into_boxed_slice(),
+            long: vec![Vec::new(); SLOTS].into_boxed_slice(),
             hits: vec![Vec::new(); SLOTS].into_boxed_slice(),
             hits_count: 0,
             misses: 0,
@@ -97,8 +97,8 @@ impl ScanMemo {
     /// Whether `lane` should look this text up: the text's length suits the
     /// memo, and the lane's recent look-ups mostly hit.
     #[inline]
-    fn worth(&mut self, lane: usize, text: &str) -> bool {
-        if text.len() > MAX_KEY || text.len() < MIN_KEY {
+    fn worth(&mut self, lane: usize, len: usize) -> bool {
+        if !(MIN_KEY..=MAX_KEY).contains(&len) {
             return false;
         }
         let l = &mut self.lanes[lane % LANES];
@@ -128,8 +128,7 @@ impl ScanMemo {
     /// when not, it is taken over for them (its answer is then stale and
     /// the caller must set it).
     #[inline]
-    fn probe(&mut self, owner: u64, text: &str) -> (usize, bool) {
-        let b = text.as_bytes();
+    fn probe(&mut self, owner: u64, b: &[u8]) -> (usize, bool) {
         let mut h = FxHasher::default();
         h.write_u64(owner);
         h.write(b);
@@ -141,7 +140,7 @@ impl ScanMemo {
         let same = slot.hash == hash
             && slot.owner == owner
             && slot.len as usize == b.len()
-            && if b.len() <= INLINE { slot.key[..b.len()] == *b } else { self.long[i] == text };
+            && if b.len() <= INLINE { slot.key[..b.len()] == *b } else { self.long[i] == b };
         if same {
             self.hits_count += 1;
             return (i, true);
@@ -154,7 +153,7 @@ impl ScanMemo {
             slot.key[..b.len()].copy_from_slice(b);
         } else {
             self.long[i].clear();
-            self.long[i].push_str(text);
+            self.long[i].extend_from_slice(b);
         }
         (i, false)
     }
@@ -172,11 +171,11 @@ impl ScanMemo {
         out: &mut Vec<u32>,
         scan: impl FnOnce(&str, &mut Vec<u32>),
     ) {
-        if !self.worth(lane, text) {
+        if !self.worth(lane, text.len()) {
             scan(text, out);
             return;
         }
-        let (i, known) = self.probe(automaton as u64, text);
+        let (i, known) = self.probe(automaton as u64, text.as_bytes());
         self.tally(lane, known);
         if !known {
             let found = &mut self.hits[i];
@@ -189,16 +188,17 @@ impl ScanMemo {
         }
     }
 
-    /// The answer of a test that depends on `text` alone, `test` being
-    /// asked only when it is not remembered. `owner` names the test and
-    /// must not collide with an automaton number: callers use addresses
-    /// with the top bit set.
+    /// The answer of a test that depends on `key` alone (a text, or an
+    /// encoding of every value a rule reads), `test` being asked only when
+    /// it is not remembered. `owner` names the test and must not collide
+    /// with an automaton number: callers use addresses with the top bit
+    /// set, or rule numbers with the next bit set.
     #[inline]
-    pub fn check(&mut self, lane: usize, owner: u64, text: &str, test: impl FnOnce() -> bool) -> bool {
-        if !self.worth(lane, text) {
+    pub fn check(&mut self, lane: usize, owner: u64, key: &[u8], test: impl FnOnce() -> bool) -> bool {
+        if !self.worth(lane, key.len()) {
             return test();
         }
-        let (i, known) = self.probe(owner, text);
+        let (i, known) = self.probe(owner, key);
         self.tally(lane, known);
         if !known {
             self.slots[i].any = test();

@@ -45,6 +45,52 @@ detection:
   sel:
     CommandLine|re: 'payload [0-9]+ now'
   condition: sel
+---
+title: two fields and no literal, always evaluated
+id: r5
+author: tester
+logsource: {product: test}
+detection:
+  exe:
+    Image|endswith: '.exe'
+  svc:
+    User: 'svc'
+  condition: not exe and not svc
+---
+title: a field compared with another
+id: r6
+author: tester
+logsource: {product: test}
+detection:
+  sel:
+    User|fieldref: Owner
+  condition: sel
+---
+title: numbers, nulls and absent fields
+id: r7
+author: tester
+logsource: {product: test}
+detection:
+  img:
+    Image|endswith: '.exe'
+  big:
+    Count|gt: 5
+  empty:
+    Owner: ''
+  condition: img and (big or empty)
+---
+title: present or absent
+id: r8
+author: tester
+logsource: {product: test}
+detection:
+  img:
+    Image|endswith: '.exe'
+  has:
+    Owner|exists: true
+  none:
+    Owner: null
+  condition: img and (has or none)
 ";
 
 /// Mid-sized vocabularies, so that values repeat (memo hits), collide in
@@ -76,7 +122,28 @@ fn event(n: u64) -> String {
     // slot that holds another text, yet repeat often enough for the memo to
     // stay in use.
     let unique: Vec<String> = (0..64).map(|k| format!("pool value {}", mix(100 + k) % 2500)).collect();
-    serde_json::json!({"Image": image, "CommandLine": cmd, "User": user, "Other": unique, "Id": n}).to_string()
+    let mut ev = serde_json::json!({"Image": image, "CommandLine": cmd, "User": user, "Other": unique, "Id": n});
+    // Fields that a rule's verdict depends on together with others: the
+    // same Image or User must not bring back a verdict given for another
+    // Owner or Count (present or not, a number or a string).
+    let owner = match mix(5) % 6 {
+        0 => serde_json::json!(user),
+        1 => serde_json::json!("CORP\\admin"),
+        2 => serde_json::json!(7),
+        3 => serde_json::Value::Null,
+        4 => serde_json::json!(""),
+        _ => serde_json::json!([]),
+    };
+    if mix(6) % 6 != 0 {
+        ev["Owner"] = owner;
+    }
+    match mix(7) % 4 {
+        0 => ev["Count"] = serde_json::json!(9),
+        1 => ev["Count"] = serde_json::json!("9"),
+        2 => ev["Count"] = serde_json::json!(3),
+        _ => {}
+    }
+    ev.to_string()
 }
 
 fn run(e: &vigie_detect::Engine, s: &mut vigie_detect::Scratch, ev: &str) -> Vec<Hit> {

@@ -13,7 +13,7 @@
 //! never matched by one decoder that the other refuses. A differential test
 //! and a fuzz target hold the two decoders to the same result.
 
-use super::{ENTER, Flat, KEEP, Kind, Leaf, Level, ROOT, STAR, Wanted, extend, extend_key};
+use super::{ENTER, Flat, KEEP, Kind, Leaf, Level, ROOT, STAR, Wanted, extend, extend_key, hash_tail, hash_word};
 
 /// The text was not taken: read it with sonic-rs instead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,12 +60,14 @@ const HI: u64 = 0x8080_8080_8080_8080;
 /// string scanner uses.
 #[inline]
 fn specials(x: u64) -> u64 {
-    let q = x ^ (LO * b'"' as u64);
-    let s = x ^ (LO * b'\\' as u64);
-    let zq = q.wrapping_sub(LO) & !q;
-    let zs = s.wrapping_sub(LO) & !s;
-    let ctl = x.wrapping_sub(LO * 0x20) & !x;
-    (zq | zs | ctl) & HI
+    let ctl = x.wrapping_sub(LO * 0x20) & !x & HI;
+    zero_bytes(x ^ (LO * b'"' as u64)) | zero_bytes(x ^ (LO * b'\\' as u64)) | ctl
+}
+
+/// Bit 7 of each zero byte of `x` (the lowest exact, as above).
+#[inline(always)]
+fn zero_bytes(x: u64) -> u64 {
+    x.wrapping_sub(LO) & !x & HI
 }
 
 impl Parser<'_> {
@@ -375,7 +377,38 @@ impl Parser<'_> {
     }
 
     /// An object key (the opening quote is next): its path's hash.
+    ///
+    /// Most keys are short, plain ASCII with no dot or escape: those are
+    /// hashed word by word in the same pass that finds their closing quote
+    /// (the words are the ones [`extend`] hashes). A dot (the key stands
+    /// for several segments), an escape or a key that ends within eight
+    /// bytes of the text's end takes the general path.
+    #[inline]
     fn key(&mut self, parent: u64) -> Res<u64> {
+        let start = self.i + 1;
+        let mut j = start;
+        let mut h = parent;
+        while let Some(w) = self.b.get(j..j + 8) {
+            let x = u64::from_le_bytes(w.try_into().map_err(|_| Rejected)?);
+            let m = specials(x) | zero_bytes(x ^ (LO * b'.' as u64));
+            if m == 0 {
+                h = hash_word(h, x);
+                j += 8;
+                continue;
+            }
+            let k = m.trailing_zeros() / 8;
+            if w[k as usize] != b'"' {
+                break;
+            }
+            let tail = if k == 0 { 0 } else { x & (u64::MAX >> (64 - 8 * k)) };
+            self.i = j + k as usize + 1;
+            return Ok(hash_tail(h, tail, j + k as usize - start));
+        }
+        self.key_slow(parent)
+    }
+
+    /// A key with a dot or an escape, or near the end of the text.
+    fn key_slow(&mut self, parent: u64) -> Res<u64> {
         let start = self.i + 1;
         let j = self.special(start)?;
         if self.b[j] == b'"' {
@@ -486,6 +519,26 @@ mod tests {
             for w in [&some, &all] {
                 let (fast, tree) = both(doc, w, &paths);
                 assert_eq!(fast.ok(), tree, "{doc}");
+            }
+        }
+    }
+
+    #[test]
+    fn keys_hash_as_their_paths_whatever_their_length() {
+        // Keys of every length around the eight-byte words the fast path
+        // hashes, plain, dotted and escaped, and a last key that ends
+        // within a word of the end of the text (the general path).
+        let mut keys: Vec<String> = (0..=20).map(|n| "abcdefghijklmnopqrstu"[..n].to_string()).collect();
+        keys.extend(["a.b", "abcdefgh.ij", "abcdefghijklmnop.q", r"\u0041bcdefghij", r"k\\ey"].map(String::from));
+        for key in &keys {
+            let unescaped: String = sonic_rs::from_str(&format!("\"{key}\"")).unwrap();
+            for doc in [format!(r#"{{"{key}":"v","pad":"0123456789"}}"#), format!(r#"{{"x":1,"{key}":2}}"#)] {
+                let mut w = Wanted::default();
+                w.add(&FieldPath::new(&unescaped));
+                let mut f = Flat::default();
+                f.fill_json(doc.as_bytes(), &w).unwrap();
+                let got: Vec<&str> = f.values(FieldPath::new(&unescaped).hash()).map(|l| f.leaf_text(l)).collect();
+                assert_eq!(got.len(), 1, "{doc}");
             }
         }
     }
