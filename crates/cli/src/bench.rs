@@ -176,18 +176,12 @@ fn ensure_corpus(path: &Path, n: u64, flat: bool) -> Result<()> {
 /// streamed (from the page cache after the first pass), so peak memory
 /// reflects the engine, not the corpus. Returns the seconds taken.
 fn each_line(path: &Path, mut f: impl FnMut(&[u8]) -> Result<()>) -> Result<f64> {
-    let mut reader = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(path)?);
-    let mut line = Vec::with_capacity(4096);
+    let reader = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(path)?);
     let t = Instant::now();
-    loop {
-        line.clear();
-        if reader.read_until(b'\n', &mut line)? == 0 {
-            break;
-        }
-        if line.len() > 1 {
-            f(line.trim_ascii_end())?;
-        }
-    }
+    vigie_events::input::for_each_line(reader, |line| {
+        let line = line.trim_ascii_end();
+        if line.is_empty() { Ok(()) } else { f(line) }
+    })?;
     Ok(t.elapsed().as_secs_f64())
 }
 

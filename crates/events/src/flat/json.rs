@@ -143,6 +143,13 @@ impl Parser<'_> {
                     if let Some(o) = out.as_deref_mut() {
                         o.push_str(self.src.get(start..j).ok_or(Rejected)?);
                     }
+                    if matches!(self.b.get(j + 1), Some(b'\\' | b'"' | b'/')) {
+                        // The escaped byte stands for itself (every `\\` of
+                        // a Windows path): it starts the next run of text.
+                        start = j + 1;
+                        self.i = j + 2;
+                        continue;
+                    }
                     self.i = j + 1;
                     let c = self.escape()?;
                     if let Some(o) = out.as_deref_mut() {
