@@ -276,6 +276,8 @@ pub struct Flat {
     leaves: Vec<Leaf>,
     /// Next leaf with the same hash, in document order (`u32::MAX`: none).
     next: Vec<u32>,
+    /// The values' texts (from JSON text: the line itself, then the values
+    /// that had to be rewritten).
     text: String,
     /// Every string of the event in document order (when wanted).
     strings: Vec<(u32, u32)>,
@@ -447,13 +449,6 @@ impl Flat {
 
     pub fn leaf_text(&self, leaf: &Leaf) -> &str {
         &self.text[leaf.start as usize..leaf.end as usize]
-    }
-
-    /// The text of every kept value and listed string, back to back in
-    /// document order: with [`Wanted::strings`], every string of the event
-    /// lies whole somewhere in it.
-    pub fn text(&self) -> &str {
-        &self.text
     }
 
     /// Every kept value as (path hash, kind, text), in document order: for

@@ -31,6 +31,11 @@ impl Flat {
         self.clear();
         // SIMD validation: several times faster than std's on long lines.
         let src = simdutf8::basic::from_utf8(json).map_err(|_| Rejected)?;
+        // The text starts with the line itself, so that a kept string with
+        // no escape, an integer or a boolean is only its place in the line
+        // (one copy of the line instead of one per value); what must be
+        // rewritten (unescaped strings, other numbers) is appended after it.
+        self.text.push_str(src);
         let mut p = Parser { src, b: json, i: 0, w: wanted, key: String::new() };
         p.ws();
         p.value(self, Some(ROOT), Level::Node, true, 0)?;
@@ -125,8 +130,42 @@ impl Parser<'_> {
     }
 
     /// Read a string (the opening quote is next). With `out`, its unescaped
-    /// text is appended there; without, it is only checked.
-    fn string(&mut self, mut out: Option<&mut String>) -> Res<()> {
+    /// text is appended there; without, it is only checked. Inlined for
+    /// the common string with no escape; the others go to [`Self::escaped`].
+    #[inline]
+    fn string(&mut self, out: Option<&mut String>) -> Res<()> {
+        let start = self.i + 1;
+        let j = self.special(start)?;
+        if self.b[j] != b'"' {
+            return self.escaped(out);
+        }
+        if let Some(o) = out {
+            o.push_str(self.src.get(start..j).ok_or(Rejected)?);
+        }
+        self.i = j + 1;
+        Ok(())
+    }
+
+    /// Read a string to keep: where its text is in the flat event's text,
+    /// which starts with the line (see [`Flat::fill_json`]). A string with
+    /// no escape is already there; another is unescaped and appended.
+    #[inline]
+    fn string_range(&mut self, text: &mut String) -> Res<(u32, u32)> {
+        let start = self.i + 1;
+        let j = self.special(start)?;
+        if self.b[j] == b'"' {
+            self.i = j + 1;
+            return Ok((start as u32, j as u32));
+        }
+        let from = text.len();
+        self.escaped(Some(text))?;
+        Ok((from as u32, text.len() as u32))
+    }
+
+    /// [`Self::string`] for a string with an escape (or a control byte,
+    /// rejected): read again from its opening quote.
+    #[inline(never)]
+    fn escaped(&mut self, mut out: Option<&mut String>) -> Res<()> {
         self.i += 1;
         let mut start = self.i;
         loop {
@@ -254,9 +293,7 @@ impl Parser<'_> {
                 if !kept && !listed {
                     return self.string(None);
                 }
-                let start = f.text.len() as u32;
-                self.string(Some(&mut f.text))?;
-                let end = f.text.len() as u32;
+                let (start, end) = self.string_range(&mut f.text)?;
                 if listed {
                     f.strings.push((start, end));
                 }
@@ -349,20 +386,21 @@ impl Parser<'_> {
             }
             b't' => {
                 self.literal(b"true")?;
-                self.scalar(f, h, kept, Kind::Bool, "true");
+                self.scalar(f, h, kept, Kind::Bool, 4);
             }
             b'f' => {
                 self.literal(b"false")?;
-                self.scalar(f, h, kept, Kind::Bool, "false");
+                self.scalar(f, h, kept, Kind::Bool, 5);
             }
             b'n' => {
                 self.literal(b"null")?;
-                self.scalar(f, h, kept, Kind::Null, "");
+                self.scalar(f, h, kept, Kind::Null, 0);
             }
             _ => {
+                let at = self.i;
                 let text = self.number()?;
                 if let (true, Some(hash)) = (kept, h) {
-                    f.push_number(hash, text)?;
+                    f.push_number(hash, text, at)?;
                 } else if (text.len() > 300 || text.bytes().any(|c| c == b'e' || c == b'E'))
                     && !text.parse::<f64>().is_ok_and(f64::is_finite)
                 {
@@ -375,11 +413,12 @@ impl Parser<'_> {
         Ok(())
     }
 
-    fn scalar(&self, f: &mut Flat, h: Option<u64>, kept: bool, kind: Kind, text: &str) {
+    /// A literal just read: its text is the last `len` bytes read (none
+    /// for `null`, whose text is empty).
+    fn scalar(&self, f: &mut Flat, h: Option<u64>, kept: bool, kind: Kind, len: usize) {
         if let (true, Some(hash)) = (kept, h) {
-            let start = f.text.len() as u32;
-            f.text.push_str(text);
-            f.leaves.push(Leaf { hash, start, end: f.text.len() as u32, kind });
+            let end = if len == 0 { 0 } else { self.i as u32 };
+            f.leaves.push(Leaf { hash, start: end - len as u32, end, kind });
         }
     }
 
@@ -434,7 +473,8 @@ impl Parser<'_> {
 impl Flat {
     /// A number, read as sonic-rs reads it (a signed integer, else an
     /// unsigned one, else a float) and rendered as [`Flat::fill`] renders it.
-    fn push_number(&mut self, hash: u64, text: &str) -> Res<()> {
+    /// `at` is where `text` is in the line (and in the flat event's text).
+    fn push_number(&mut self, hash: u64, text: &str, at: usize) -> Res<()> {
         use std::fmt::Write as _;
         let start = self.text.len() as u32;
         let integral = !text.bytes().any(|c| matches!(c, b'.' | b'e' | b'E'));
@@ -442,8 +482,9 @@ impl Flat {
             // A JSON integer's text is already its decimal rendering (no
             // leading zeros or plus sign), except for minus zero.
             (Some(i), _) if text != "-0" => {
-                self.text.push_str(text);
-                Kind::Num(i as f64)
+                let (start, end) = (at as u32, (at + text.len()) as u32);
+                self.leaves.push(Leaf { hash, start, end, kind: Kind::Num(i as f64) });
+                return Ok(());
             }
             (Some(i), _) => {
                 let _ = write!(self.text, "{i}");
