@@ -429,7 +429,7 @@ impl Parser<'_> {
     /// (the words are the ones [`extend`] hashes). A dot (the key stands
     /// for several segments), an escape or a key that ends within eight
     /// bytes of the text's end takes the general path.
-    #[inline]
+    #[inline(always)]
     fn key(&mut self, parent: u64) -> Res<u64> {
         let start = self.i + 1;
         let mut j = start;
