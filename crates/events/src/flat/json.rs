@@ -288,19 +288,6 @@ impl Parser<'_> {
         let at = h.map_or(0, |h| self.w.at(h));
         let kept = level != Level::Deep && at & KEEP != 0;
         match self.peek()? {
-            b'"' => {
-                let listed = primary && self.w.strings;
-                if !kept && !listed {
-                    return self.string(None);
-                }
-                let (start, end) = self.string_range(&mut f.text)?;
-                if listed {
-                    f.strings.push((start, end));
-                }
-                if let (true, Some(hash)) = (kept, h) {
-                    f.leaves.push(Leaf { hash, start, end, kind: Kind::Str });
-                }
-            }
             b'{' => {
                 self.i += 1;
                 if let (true, Some(hash)) = (kept, h) {
@@ -325,11 +312,22 @@ impl Parser<'_> {
                             None
                         }
                     };
-                    self.ws();
-                    self.eat(b':')?;
+                    // Compact JSON (most lines) has the colon right after the key.
+                    if self.b.get(self.i) == Some(&b':') {
+                        self.i += 1;
+                    } else {
+                        self.ws();
+                        self.eat(b':')?;
+                    }
                     self.ws();
                     let at = self.i;
-                    self.value(f, child, Level::Node, primary, depth + 1)?;
+                    match self.peek()? {
+                        c @ (b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n') if star.is_none() => {
+                            let kept = child.is_some_and(|h| self.w.at(h) & KEEP != 0);
+                            self.scalar_value(f, child, kept, primary, c)?;
+                        }
+                        _ => self.value(f, child, Level::Node, primary, depth + 1)?,
+                    }
                     if let Some(s) = star {
                         let end = self.i;
                         self.i = at;
@@ -382,6 +380,29 @@ impl Parser<'_> {
                         }
                         _ => return Err(Rejected),
                     }
+                }
+            }
+            c => self.scalar_value(f, h, kept, primary, c),
+        }
+    }
+
+    /// A value that is neither an object nor an array (`c`, its first
+    /// byte, is next). Inlined into the object loop, where most values
+    /// are of this kind, so that they cost no call of [`Self::value`].
+    #[inline(always)]
+    fn scalar_value(&mut self, f: &mut Flat, h: Option<u64>, kept: bool, primary: bool, c: u8) -> Res<()> {
+        match c {
+            b'"' => {
+                let listed = primary && self.w.strings;
+                if !kept && !listed {
+                    return self.string(None);
+                }
+                let (start, end) = self.string_range(&mut f.text)?;
+                if listed {
+                    f.strings.push((start, end));
+                }
+                if let (true, Some(hash)) = (kept, h) {
+                    f.leaves.push(Leaf { hash, start, end, kind: Kind::Str });
                 }
             }
             b't' => {
