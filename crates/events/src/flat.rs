@@ -177,7 +177,7 @@ impl Wanted {
         self.table.len == 0
     }
 
-    #[inline]
+    #[inline(always)]
     fn at(&self, h: u64) -> u8 {
         let f = self.table.get(h);
         if self.all { f | KEEP | ENTER } else { f }
@@ -233,7 +233,7 @@ impl Table {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn get(&self, h: u64) -> u8 {
         if self.slots.is_empty() {
             return 0;

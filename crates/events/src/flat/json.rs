@@ -149,7 +149,7 @@ impl Parser<'_> {
     /// Read a string to keep: where its text is in the flat event's text,
     /// which starts with the line (see [`Flat::fill_json`]). A string with
     /// no escape is already there; another is unescaped and appended.
-    #[inline]
+    #[inline(always)]
     fn string_range(&mut self, text: &mut String) -> Res<(u32, u32)> {
         let start = self.i + 1;
         let j = self.special(start)?;
