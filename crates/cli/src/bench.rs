@@ -208,7 +208,7 @@ fn json_pass(path: &Path, engine: Option<&Engine>) -> Result<(f64, u64)> {
         Ok(())
     })?;
     if let Some(s) = &scratch {
-        eprintln!("  rules evaluated per event: {:.1}", s.evaluated as f64 / events.max(1) as f64);
+        eprintln!("  candidate rules per event: {:.1}", s.evaluated as f64 / events.max(1) as f64);
         eprintln!("  scan memo: {} hits, {} misses", s.memo.hits_count, s.memo.misses);
         eprintln!("  rule verdicts remembered: {} hits, {} misses", s.verdicts.hits_count, s.verdicts.misses);
         if slow > 0 {

@@ -124,7 +124,9 @@ pub struct Scratch {
     pub verdicts: ScanMemo,
     /// The key of one rule's verdict, being built.
     key: Vec<u8>,
-    /// Rules evaluated so far by this scratch (for benchmarks).
+    /// Candidate rules so far (for benchmarks): the rules whose literals an
+    /// event held, plus those with none; each was evaluated or answered
+    /// from [`Scratch::verdicts`].
     pub evaluated: u64,
 }
 

@@ -8,6 +8,8 @@
 //! text and compares it once, so a repeated value costs a fraction of a scan.
 //! The memo is exact: an entry is only reused for the same automaton and the
 //! byte-identical text, so a hash collision costs a scan, never a detection.
+//! The same table also keeps yes/no answers ([`ScanMemo::check`]): a regex's
+//! for one value, a rule's for the encoded values of every field it reads.
 
 use rustc_hash::FxHasher;
 use std::hash::Hasher;
@@ -53,10 +55,11 @@ const WINDOW: u16 = 256;
 const REST: u32 = 15;
 
 /// Lanes: the callers' streams of look-ups (the field automata in the first
-/// half, the keyword scan's string positions in the second; regex leaves in
-/// their own memo), each deciding on its own whether the memo pays. Lanes
-/// that share a number share a decision, never an answer. A value that is new every time (a timestamp, a
-/// GUID) would otherwise pay for a look-up and a copy on top of its scan.
+/// half, the keyword scan's string positions in the second; regex leaves
+/// and rule verdicts each in a memo of their own), each deciding on its own
+/// whether the memo pays. Lanes that share a number share a decision, never
+/// an answer. A value that is new every time (a timestamp, a GUID) would
+/// otherwise pay for a look-up and a copy on top of its scan.
 const LANES: usize = 256;
 
 #[derive(Clone, Copy, Default)]
