@@ -39,10 +39,10 @@ fn demo(dir: &std::path::Path) -> (Kill, String, String, serde_json::Value) {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let out = BufReader::new(child.stdout.take().unwrap());
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let (mut url, mut password) = (String::new(), String::new());
     let mut text = String::new();
-    for line in out.lines() {
+    for line in lines.by_ref() {
         let line = line.unwrap();
         text.push_str(&line);
         text.push('\n');
@@ -54,6 +54,9 @@ fn demo(dir: &std::path::Path) -> (Kill, String, String, serde_json::Value) {
             break;
         }
     }
+    // Keep reading what the demo prints next: closing the pipe would make
+    // its next line fail, and the demo stop, before the browser connects.
+    std::thread::spawn(move || lines.for_each(drop));
     assert!(!url.is_empty() && !password.is_empty(), "the demo printed no login:\n{text}");
     assert!(text.contains("What happened") && text.contains("Art. 33"), "{text}");
     let story = serde_json::json!({ "text": text });
