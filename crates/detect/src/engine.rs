@@ -1,7 +1,7 @@
 //! The detection engine: rule buckets per log source, shared automata per
 //! field, and evaluation of the few rules whose literals an event contains.
 
-use crate::literals::Literals;
+use crate::literals::{Gate, Literals};
 use crate::memo::{MAX_KEY, ScanMemo};
 use crate::view::{EventView, FieldCache, first_present, push_values};
 use rustc_hash::FxHashMap;
@@ -39,6 +39,9 @@ struct Bucket {
     always: Vec<u32>,
     /// Per local rule: the bits of all its requirement groups.
     full: Vec<u8>,
+    /// The bucket's keyword literals, as indices in its shape's
+    /// [`Shape::keywords`] (empty: the bucket searches no keyword).
+    keywords: Box<[u32]>,
 }
 
 struct Shape {
@@ -50,6 +53,9 @@ struct Shape {
     /// Engine-wide number of this shape's first automaton, so that one
     /// thread's [`ScanMemo`] can serve every shape.
     first_automaton: u32,
+    /// Every keyword literal of the shape's buckets (sorted): the literals
+    /// of its one keyword automaton.
+    keywords: Vec<String>,
 }
 
 /// A rule that matched an event.
@@ -124,6 +130,13 @@ pub struct Scratch {
     pub verdicts: ScanMemo,
     /// The key of one rule's verdict, being built.
     key: Vec<u8>,
+    /// The keyword gate of each set of keyword-searching buckets met so
+    /// far, by shape and entries (see [`Engine::keyword_gate`]).
+    gates: FxHashMap<Box<[u32]>, u32>,
+    gate_list: Vec<Gate>,
+    gate_key: Vec<u32>,
+    /// The current event's keyword gate, in `gate_list`.
+    gate: u32,
     /// Candidate rules so far (for benchmarks): the rules whose literals an
     /// event held, plus those with none; each was evaluated or answered
     /// from [`Scratch::verdicts`].
@@ -148,9 +161,9 @@ impl Engine {
                         Some(b)
                     })
                     .collect();
-                share_keywords(&mut buckets, &mut automata);
+                let keywords = share_keywords(&mut buckets, &mut automata);
                 stats.automaton_bytes += automata.list.iter().map(Literals::memory).sum::<usize>();
-                Shape { mapping, buckets, lists: lists.lists, automata: automata.list, first_automaton: 0 }
+                Shape { mapping, buckets, lists: lists.lists, automata: automata.list, first_automaton: 0, keywords }
             })
             .collect();
         let mut first = 0u32;
@@ -184,6 +197,10 @@ impl Engine {
             tests: RefCell::new(ScanMemo::default()),
             verdicts: ScanMemo::default(),
             key: Vec::new(),
+            gates: FxHashMap::default(),
+            gate_list: Vec::new(),
+            gate_key: Vec::new(),
+            gate: 0,
             evaluated: 0,
         }
     }
@@ -244,6 +261,7 @@ impl Engine {
         let sh = &self.shapes[shape];
         let mut routes = std::mem::take(&mut s.routes);
         sh.mapping.route(ev, &mut routes, &mut s.route_scratch);
+        s.gate = Self::keyword_gate(shape, sh, &routes, s);
         s.cache.borrow_mut().reset(sh.lists.len());
         s.generation = s.generation.wrapping_add(1);
         if s.generation == 0 {
@@ -259,6 +277,43 @@ impl Engine {
         }
         s.routes = routes;
         Some(shape)
+    }
+
+    /// The gate of the keyword searches an event meets. The shape's one
+    /// keyword automaton holds every bucket's keywords (131 for Windows,
+    /// from web shells to Exchange), but a Sysmon event meets only the few
+    /// of its own buckets (Mimikatz's): a gate built from all 131 let half
+    /// of a Sysmon event's strings through to the memo and the automaton,
+    /// one built from the event's buckets turns most of them away. Gates
+    /// are built on first use, per thread, for each set of buckets.
+    fn keyword_gate(shape: usize, sh: &Shape, routes: &[usize], s: &mut Scratch) -> u32 {
+        let with_keywords = |e: &usize| sh.buckets[*e].as_ref().is_some_and(|b| !b.keywords.is_empty());
+        s.gate_key.clear();
+        s.gate_key.push(shape as u32);
+        s.gate_key.extend(routes.iter().filter(|e| with_keywords(e)).map(|&e| e as u32));
+        if s.gate_key.len() == 1 {
+            // No keyword search: the gate is never asked.
+            return u32::MAX;
+        }
+        if let Some(&g) = s.gates.get(&s.gate_key[..]) {
+            return g;
+        }
+        if s.gate_list.len() >= MAX_GATES {
+            s.gates.clear();
+            s.gate_list.clear();
+        }
+        let mut ids: Vec<u32> = s.gate_key[1..]
+            .iter()
+            .filter_map(|&e| sh.buckets[e as usize].as_ref())
+            .flat_map(|b| b.keywords.iter().copied())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let lits: Vec<String> = ids.iter().map(|&i| sh.keywords[i as usize].clone()).collect();
+        s.gate_list.push(Gate::build(&lits));
+        let g = s.gate_list.len() as u32 - 1;
+        s.gates.insert(s.gate_key.clone().into_boxed_slice(), g);
+        g
     }
 
     fn run_bucket(&self, b: &Bucket, sh: &Shape, ev: &Flat, s: &mut Scratch, mut emit: impl FnMut(u32)) {
@@ -301,11 +356,13 @@ impl Engine {
                     // source the k-th string is mostly the same field, so a
                     // timestamp's position stops paying for look-ups while
                     // an image path's keeps its memo.
-                    None => ev
-                        .strings()
-                        .enumerate()
-                        .filter(|(_, text)| ac.may_hold(text))
-                        .for_each(|(k, text)| memo.find(128 + k % 128, id, text, found, &mut scan_folded)),
+                    None => {
+                        let gate = &s.gate_list[s.gate as usize];
+                        ev.strings()
+                            .enumerate()
+                            .filter(|(_, text)| gate.may_hold(text))
+                            .for_each(|(k, text)| memo.find(128 + k % 128, id, text, found, &mut scan_folded))
+                    }
                 }
             }
             for &pid in found.iter() {
@@ -381,6 +438,10 @@ impl Engine {
     }
 }
 
+/// Keyword gates a thread keeps before it starts again (an engine's
+/// routes make a few dozen sets of buckets).
+const MAX_GATES: usize = 1024;
+
 /// Owner bit of rule verdicts in the verdict memo (see [`ScanMemo::check`]).
 const RULE: u64 = 1 << 62;
 
@@ -417,10 +478,11 @@ fn verdict_key(fields: &[FieldId], b: &Bucket, sh: &Shape, ev: &Flat, key: &mut 
 /// `win_alert_mimikatz_keywords`). One automaton over the union of all
 /// buckets' keywords therefore scans the event's text once instead of once
 /// per bucket; each bucket keeps the targets of its own literals.
-fn share_keywords(buckets: &mut [Option<Bucket>], automata: &mut Automata) {
+/// Returns the union.
+fn share_keywords(buckets: &mut [Option<Bucket>], automata: &mut Automata) -> Vec<String> {
     let lists = std::mem::take(&mut automata.keywords);
     if lists.is_empty() {
-        return;
+        return Vec::new();
     }
     let mut union: Vec<String> = lists.iter().flat_map(|(_, l)| l.iter().cloned()).collect();
     union.sort();
@@ -435,14 +497,18 @@ fn share_keywords(buckets: &mut [Option<Bucket>], automata: &mut Automata) {
             continue;
         };
         let mut targets = vec![Vec::new(); union.len()];
+        let mut ids = Vec::with_capacity(pats.len());
         for (local, pat) in pats.iter().enumerate() {
             if let Ok(u) = union.binary_search(pat) {
                 targets[u] = std::mem::take(&mut scan.targets[local]);
+                ids.push(u as u32);
             }
         }
         scan.targets = targets;
         scan.automaton = id;
+        b.keywords = ids.into_boxed_slice();
     }
+    union
 }
 
 /// Every path an event can be asked for: shape recognition and routing of
@@ -585,5 +651,5 @@ fn build_bucket(
     scans.sort_by_key(|s| s.field);
     stats.buckets += 1;
     stats.always_evaluated += always.len();
-    Some(Bucket { rules, fields, scans, always, full })
+    Some(Bucket { rules, fields, scans, always, full, keywords: Box::default() })
 }

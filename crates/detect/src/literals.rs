@@ -26,11 +26,7 @@ enum Searcher {
 /// One automaton's literals (already folded), searched in folded text.
 pub(crate) struct Literals {
     searcher: Searcher,
-    /// The shortest literal's length in bytes.
-    shortest: usize,
-    /// One byte pair of each literal; `None` when a literal is a single
-    /// byte (or there is none), and every text must be searched.
-    pairs: Option<Pairs>,
+    gate: Gate,
 }
 
 impl Literals {
@@ -44,9 +40,51 @@ impl Literals {
                     .expect("literal sets are always valid for Aho-Corasick"),
             ),
         };
+        Literals { searcher, gate: Gate::build(pats) }
+    }
+
+    /// Whether `raw` may hold one of the literals (see [`Gate::may_hold`]).
+    #[inline]
+    pub(crate) fn may_hold(&self, raw: &str) -> bool {
+        self.gate.may_hold(raw)
+    }
+
+    /// Call `f` with the pattern id of every occurrence in `folded`.
+    #[inline]
+    pub(crate) fn each(&self, folded: &str, mut f: impl FnMut(usize)) {
+        match &self.searcher {
+            Searcher::Daac(d) => d.find_overlapping_iter(folded).for_each(|m| f(m.value() as usize)),
+            Searcher::Ac(a) => a.find_overlapping_iter(folded).for_each(|m| f(m.pattern().as_usize())),
+        }
+    }
+
+    /// Heap bytes used, for the engine's statistics.
+    pub(crate) fn memory(&self) -> usize {
+        self.gate.memory()
+            + match &self.searcher {
+                Searcher::Daac(d) => d.heap_bytes(),
+                Searcher::Ac(a) => a.memory_usage(),
+            }
+    }
+}
+
+/// The test a text must pass before it is searched for some literals: it
+/// must be as long as the shortest of them and hold one of their chosen
+/// byte pairs. An engine keeps one per automaton, and one per set of
+/// keyword searches an event can meet (see `Engine::keyword_gate`).
+pub(crate) struct Gate {
+    /// The shortest literal's length in bytes.
+    shortest: usize,
+    /// One byte pair of each literal; `None` when a literal is a single
+    /// byte (or there is none), and every text must be searched.
+    pairs: Option<Pairs>,
+}
+
+impl Gate {
+    pub(crate) fn build(pats: &[String]) -> Gate {
         let shortest = pats.iter().map(String::len).min().unwrap_or(0);
         let pairs = (shortest >= 2).then(|| Pairs::of(pats));
-        Literals { searcher, shortest, pairs }
+        Gate { shortest, pairs }
     }
 
     /// Whether `raw`, once folded, may hold one of the literals. Exact for
@@ -63,23 +101,8 @@ impl Literals {
         self.pairs.as_ref().is_none_or(|p| p.any_in(raw.as_bytes()))
     }
 
-    /// Call `f` with the pattern id of every occurrence in `folded`.
-    #[inline]
-    pub(crate) fn each(&self, folded: &str, mut f: impl FnMut(usize)) {
-        match &self.searcher {
-            Searcher::Daac(d) => d.find_overlapping_iter(folded).for_each(|m| f(m.value() as usize)),
-            Searcher::Ac(a) => a.find_overlapping_iter(folded).for_each(|m| f(m.pattern().as_usize())),
-        }
-    }
-
-    /// Heap bytes used, for the engine's statistics.
-    pub(crate) fn memory(&self) -> usize {
-        let pairs = self.pairs.as_ref().map_or(0, |p| 256 + p.rows.len() * 32);
-        pairs
-            + match &self.searcher {
-                Searcher::Daac(d) => d.heap_bytes(),
-                Searcher::Ac(a) => a.memory_usage(),
-            }
+    fn memory(&self) -> usize {
+        self.pairs.as_ref().map_or(0, |p| 256 + p.rows.len() * 32)
     }
 }
 
