@@ -15,19 +15,22 @@ use vigie_sigma::{Placeholders, RuleSet, Source};
 /// sources: a gate remembered by entry numbers alone would be wrong for
 /// one of them.
 fn mappings() -> Vec<Mapping> {
-    let a = "name: a\ndetect:\n  - {A: {exists: true}}\ndefault: ['{field}']\nlogsources:
-  - logsource: {product: p, service: one}
-    when: {src: ['1']}
-  - logsource: {product: p, service: two}
-    when: {src: ['2']}
-  - logsource: {product: p, service: all}\n";
-    let b = "name: b\ndetect:\n  - {B: {exists: true}}\ndefault: ['{field}']\nlogsources:
-  - logsource: {product: p, service: two}
-    when: {src: ['1']}
-  - logsource: {product: p, service: one}
-    when: {src: ['2']}
-  - logsource: {product: p, service: all}\n";
-    vec![Mapping::from_yaml(a, "a.yml", None).unwrap(), Mapping::from_yaml(b, "b.yml", None).unwrap()]
+    vec![shape("a", "A", ["one", "two"]), shape("b", "B", ["two", "one"])]
+}
+
+/// A shape recognised by its field `marker`, whose entries route `src` 1
+/// and 2 to the services `by_src`, and every event to the service `all`.
+fn shape(name: &str, marker: &str, by_src: [&str; 2]) -> Mapping {
+    let [first, second] = by_src;
+    let yaml = format!(
+        "name: {name}\ndetect:\n  - {{{marker}: {{exists: true}}}}\ndefault: ['{{field}}']\nlogsources:
+  - logsource: {{product: p, service: {first}}}
+    when: {{src: ['1']}}
+  - logsource: {{product: p, service: {second}}}
+    when: {{src: ['2']}}
+  - logsource: {{product: p, service: all}}\n"
+    );
+    Mapping::from_yaml(&yaml, &format!("{name}.yml"), None).unwrap()
 }
 
 /// (rule id, service, keyword)
