@@ -361,6 +361,55 @@ mod tests {
     }
 
     #[test]
+    fn remembered_routes_are_the_routes() {
+        // One scratch for every mapping and event, as a detection thread
+        // keeps it, against a fresh one per event: routing values that
+        // differ only in a kind, a later routing field, a value's position
+        // in an array or a wildcard entry's field must not share an answer.
+        let mut ms = builtins();
+        ms.push(
+            Mapping::from_yaml(
+                "name: mine\nextends: ecs\nlogsources:\n  - logsource: {product: myapp}\n    when:\n      service.name: [billing*]\n  - logsource: {product: myapp, service: tagged}\n    when:\n      service.id: {exists: true}\n",
+                "mine.yml",
+                None,
+            )
+            .unwrap(),
+        );
+        let channels = [r#""Microsoft-Windows-Sysmon/Operational""#, r#""Security""#, r#""security""#, "null", "[]"];
+        let ids = ["1", r#""1""#, "12", "[1,12]", "[12,1]", "4688", "{}", "null"];
+        let types = [None, Some(r#""CreateKey""#), Some(r#""DeleteKey""#), Some("7")];
+        let mut docs = Vec::new();
+        for c in channels {
+            for id in ids {
+                for t in types {
+                    let data = t.map_or(String::new(), |t| format!(r#","EventData":{{"EventType":{t}}}"#));
+                    docs.push(format!(r#"{{"Event":{{"System":{{"Channel":{c},"EventID":{id}}}{data}}}}}"#));
+                    let flat_type = t.map_or(String::new(), |t| format!(r#","EventType":{t}"#));
+                    docs.push(format!(r#"{{"Channel":{c},"EventID":{id}{flat_type}}}"#));
+                }
+            }
+        }
+        for svc in [r#""billing-api""#, r#""Billing""#, r#""other""#, r#"["x","billing"]"#, "3"] {
+            for id in ["null", r#""""#, "0", "[]"] {
+                docs.push(format!(r#"{{"event":{{"dataset":"a"}},"service":{{"name":{svc},"id":{id}}}}}"#));
+            }
+        }
+        let mut shared = RouteScratch::default();
+        let (mut kept, mut fresh) = (Vec::new(), Vec::new());
+        for round in 0..2 {
+            for d in &docs {
+                let e = ev(d);
+                for m in &ms {
+                    m.route(&e, &mut kept, &mut shared);
+                    m.route(&e, &mut fresh, &mut RouteScratch::default());
+                    assert_eq!(kept, fresh, "{} round {round}: {d}", m.name);
+                }
+            }
+        }
+        assert!(!shared.routes.is_empty(), "routes are remembered");
+    }
+
+    #[test]
     fn user_mapping_extends_a_builtin() {
         let m = Mapping::from_yaml(
             "name: mine\nextends: ecs\nfields:\n  cs-uri-query: request.query\nlogsources:\n  - logsource: {product: myapp}\n    when:\n      service.name: [billing*]\n",

@@ -8,6 +8,8 @@
 use crate::cond::{Check, Cond, values};
 use crate::mapping::Entry;
 use rustc_hash::FxHashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use vigie_events::flat::Kind;
 use vigie_events::{FieldPath, Flat};
 use vigie_sigma::fold::fold_into;
 
@@ -28,7 +30,26 @@ pub struct Router {
     groups: Vec<Group>,
     /// Entries that must be checked one by one (and entries with no condition).
     scan: Vec<usize>,
+    /// Every path a routing condition reads: an event's entries depend on
+    /// the values at these paths and on nothing else, so they are
+    /// remembered by those values (see [`RouteScratch`]).
+    paths: Vec<FieldPath>,
+    /// Tells routers apart in a thread's memo (clones route alike and may
+    /// share it).
+    id: u64,
 }
+
+/// Numbers the routers built in this process.
+static ROUTERS: AtomicU64 = AtomicU64::new(1);
+
+/// Routing keys longer than this are not remembered (a routing field that
+/// holds a long text: such values rarely repeat).
+const MAX_ROUTE_KEY: usize = 512;
+
+/// Routing results a thread keeps before it starts again. Routing values
+/// are few (a Windows event is routed by its channel, EventID and Sysmon
+/// `EventType`), so this bound is only met by unusual routing fields.
+const MAX_ROUTE_MEMO: usize = 4096;
 
 const SEP: char = '\u{1f}';
 
@@ -43,7 +64,14 @@ fn exact_set(set: &[Cond]) -> Option<Vec<(&[FieldPath], &[String])>> {
 
 impl Router {
     pub fn new(entries: &[Entry]) -> Router {
-        let mut r = Router::default();
+        let mut r = Router { id: ROUTERS.fetch_add(1, Ordering::Relaxed), ..Router::default() };
+        for c in entries.iter().flat_map(|e| e.when.iter().flatten()) {
+            for p in &c.paths {
+                if !r.paths.iter().any(|q| q.hash() == p.hash()) {
+                    r.paths.push(p.clone());
+                }
+            }
+        }
         for (i, e) in entries.iter().enumerate() {
             if e.when.is_empty() {
                 r.scan.push(i);
@@ -101,7 +129,60 @@ impl Router {
         (self.groups.len(), self.groups.iter().map(|g| g.fields.len()).collect(), self.scan.len())
     }
 
+    /// The entries `ev` belongs to, in `out` (sorted). Answered from the
+    /// thread's memo when an earlier event had the same values at every
+    /// routing path.
     pub fn route(&self, entries: &[Entry], ev: &Flat, out: &mut Vec<usize>, memo: &mut RouteScratch) {
+        let mut key = std::mem::take(&mut memo.route_key);
+        let keep = self.route_key(ev, &mut key);
+        if keep && let Some(known) = memo.routes.get(&key) {
+            out.clear();
+            out.extend_from_slice(known);
+            memo.route_key = key;
+            return;
+        }
+        self.route_afresh(entries, ev, out, memo);
+        if keep {
+            if memo.routes.len() >= MAX_ROUTE_MEMO {
+                memo.routes.clear();
+            }
+            memo.routes.insert(key.clone(), out.as_slice().into());
+        }
+        memo.route_key = key;
+    }
+
+    /// What routing can see of `ev`: this router's id, then for each
+    /// routing path every value there (kind, length, text) and an end
+    /// marker. Equal keys mean equal conditions' answers: conditions read
+    /// only these paths, a number's text renders its value, and an empty
+    /// array or an object is present with no text. False when too long to
+    /// remember.
+    fn route_key(&self, ev: &Flat, key: &mut Vec<u8>) -> bool {
+        key.clear();
+        key.extend_from_slice(&self.id.to_le_bytes());
+        for p in &self.paths {
+            for leaf in ev.values(p.hash()) {
+                let text = ev.leaf_text(leaf);
+                if key.len() + 3 + text.len() > MAX_ROUTE_KEY {
+                    return false;
+                }
+                key.push(match leaf.kind {
+                    Kind::Str => 1,
+                    Kind::Num(_) => 2,
+                    Kind::Bool => 3,
+                    Kind::Null => 4,
+                    Kind::Composite => 5,
+                    Kind::Empty => 6,
+                });
+                key.extend_from_slice(&(text.len() as u16).to_le_bytes());
+                key.extend_from_slice(text.as_bytes());
+            }
+            key.push(0xFF);
+        }
+        true
+    }
+
+    fn route_afresh(&self, entries: &[Entry], ev: &Flat, out: &mut Vec<usize>, memo: &mut RouteScratch) {
         out.clear();
         memo.seen.clear();
         memo.text.clear();
@@ -170,6 +251,9 @@ pub struct RouteScratch {
     seen: Vec<(u64, u8, usize, usize)>,
     text: String,
     key: String,
+    /// Entries of the routing keys met so far (see [`Router::route`]).
+    pub(crate) routes: FxHashMap<Vec<u8>, Box<[usize]>>,
+    route_key: Vec<u8>,
 }
 
 /// Build the lookup key when each routing field has exactly one scalar (the
