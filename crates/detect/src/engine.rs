@@ -346,7 +346,7 @@ impl Engine {
                     // left to the rules that are evaluated).
                     Some(f) => {
                         let paths = b.fields[f.0 as usize].map_or(&[][..], |l| &sh.lists[l as usize][..]);
-                        first_present(ev, paths, &mut |leaf, text| {
+                        first_present(ev, paths, |leaf, text| {
                             if leaf.kind.is_scalar() && ac.may_hold(text) {
                                 memo.find(id as usize % 128, id, text, found, &mut scan_folded);
                             }
