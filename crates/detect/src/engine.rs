@@ -110,9 +110,14 @@ pub struct Scratch {
     flat: Flat,
     route_scratch: RouteScratch,
     cache: RefCell<FieldCache>,
+    /// Per rule: the bucket run (see `run`) its `cand_mask` belongs to.
     cand_stamp: Vec<u32>,
-    /// Per rule: the requirement groups seen so far for this event.
+    /// Per rule: the requirement groups seen so far in this bucket run.
     cand_mask: Vec<u8>,
+    /// Numbers each bucket run, so that a rule's group mask from an earlier
+    /// run (of this event's other buckets, or of an earlier event) reads as
+    /// empty without being cleared.
+    run: u32,
     fired_stamp: Vec<u32>,
     generation: u32,
     cand: Vec<u32>,
@@ -189,6 +194,7 @@ impl Engine {
             cand_mask: vec![0; n],
             fired_stamp: vec![0; n],
             generation: 0,
+            run: 0,
             cand: Vec::new(),
             routes: Vec::new(),
             found: vec![(0, Vec::new()); self.shapes.iter().map(|s| s.automata.len()).max().unwrap_or(0)],
@@ -265,7 +271,6 @@ impl Engine {
         s.cache.borrow_mut().reset(sh.lists.len());
         s.generation = s.generation.wrapping_add(1);
         if s.generation == 0 {
-            s.cand_stamp.iter_mut().for_each(|x| *x = 0);
             s.fired_stamp.iter_mut().for_each(|x| *x = 0);
             s.generation = 1;
         }
@@ -319,8 +324,14 @@ impl Engine {
     fn run_bucket(&self, b: &Bucket, sh: &Shape, ev: &Flat, s: &mut Scratch, mut emit: impl FnMut(u32)) {
         let view = EventView { root: ev, fields: &b.fields, lists: &sh.lists, cache: &s.cache, tests: &s.tests };
         let generation = s.generation;
-        // Bucket-local candidate marks reuse the per-event generation; a rule
-        // in two buckets is deduplicated by `fired_stamp` below.
+        // Candidate marks are per bucket run; a rule in two buckets is
+        // deduplicated by `fired_stamp` below.
+        s.run = s.run.wrapping_add(1);
+        if s.run == 0 {
+            s.cand_stamp.iter_mut().for_each(|x| *x = 0);
+            s.run = 1;
+        }
+        let run = s.run;
         s.cand.clear();
         let cand = &mut s.cand;
         let stamp = &mut s.cand_stamp;
@@ -368,8 +379,8 @@ impl Engine {
             for &pid in found.iter() {
                 for &(li, bit) in &scan.targets[pid as usize] {
                     let g = b.rules[li as usize] as usize;
-                    if stamp[g] != generation {
-                        stamp[g] = generation;
+                    if stamp[g] != run {
+                        stamp[g] = run;
                         mask[g] = 0;
                     }
                     let full = b.full[li as usize];
@@ -400,15 +411,6 @@ impl Engine {
             if fired {
                 s.fired_stamp[g as usize] = generation;
                 emit(g);
-            }
-        }
-        // Candidates of the next bucket must be collected afresh: clear the
-        // group masks of every rule this bucket touched.
-        for scan in &b.scans {
-            for &pid in &s.found[scan.automaton as usize].1 {
-                for &(li, _) in &scan.targets[pid as usize] {
-                    s.cand_mask[b.rules[li as usize] as usize] = 0;
-                }
             }
         }
     }
@@ -652,4 +654,56 @@ fn build_bucket(
     stats.buckets += 1;
     stats.always_evaluated += always.len();
     Some(Bucket { rules, fields, scans, always, full, keywords: Box::default() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vigie_sigma::{Placeholders, Source};
+
+    /// Two log sources that every event reaches, and a rule in each that
+    /// needs literals of two fields: a mask left from the other bucket or
+    /// the previous event would make a candidate of half a match.
+    fn engine() -> Engine {
+        let mapping = Mapping::from_yaml(
+            "name: t\ndefault: ['{field}']\nlogsources:\n  - logsource: {product: p, service: a}\n  - logsource: {product: p, service: b}\n",
+            "t.yml",
+            None,
+        )
+        .unwrap();
+        let rule = |id: &str, svc: &str| {
+            format!(
+                "title: {id}\nid: {id}\nauthor: t\nlogsource: {{product: p, service: {svc}}}\ndetection:\n  sel:\n    Image|endswith: '\\x.exe'\n    CommandLine|contains: 'run'\n  condition: sel\n"
+            )
+        };
+        let text = format!("{}---\n{}", rule("ra", "a"), rule("rb", "b"));
+        let set = RuleSet::load(&[Source { path: "t.yml".into(), text }], &Placeholders::default());
+        assert!(set.rejected.is_empty(), "{:?}", set.rejected);
+        Engine::new(set, vec![mapping], true)
+    }
+
+    #[test]
+    fn candidate_marks_do_not_outlive_their_bucket_run() {
+        let e = engine();
+        let events = [
+            r#"{"Image":"C:\\x.exe","CommandLine":"y"}"#,
+            r#"{"Image":"C:\\y.exe","CommandLine":"run"}"#,
+            r#"{"Image":"C:\\x.exe","CommandLine":"run it"}"#,
+            r#"{"Image":"C:\\z.exe","CommandLine":"walk"}"#,
+        ];
+        let mut long = e.scratch();
+        // Start just before the run counter wraps, so that stamps from
+        // before the wrap meet the numbers after it.
+        long.run = u32::MAX - 5;
+        for round in 0..6 {
+            for ev in events {
+                let (mut kept, mut fresh) = (Vec::new(), Vec::new());
+                e.detect_json(ev.as_bytes(), &mut long, &mut kept).unwrap();
+                e.detect_json(ev.as_bytes(), &mut e.scratch(), &mut fresh).unwrap();
+                assert_eq!(kept, fresh, "round {round}: {ev}");
+                assert_eq!(kept.len(), if ev.contains("x.exe\",\"CommandLine\":\"run") { 2 } else { 0 }, "{ev}");
+            }
+        }
+        assert!(long.run < 100, "the counter wrapped");
+    }
 }
