@@ -22,9 +22,60 @@ struct Scan {
     /// need the same literals on the same paths share it, and it runs at most
     /// once per event.
     automaton: u32,
-    /// Pattern id to the bucket-local rules it unlocks, with the bit of the
-    /// rule's requirement group the pattern belongs to.
-    targets: Vec<Vec<(u32, u8)>>,
+    /// Pattern id to the bucket-local rules it unlocks.
+    targets: Targets,
+}
+
+/// What each pattern of a scan unlocks, as one array cut by pattern: every
+/// event walks the targets of the literals it holds, and one contiguous
+/// array with each rule's masks inside costs that walk far fewer cache
+/// misses than a list per pattern plus a look-up per rule.
+#[derive(Default)]
+struct Targets {
+    /// Pattern id to its first target; the last entry ends the array.
+    starts: Box<[u32]>,
+    list: Box<[Target]>,
+}
+
+#[derive(Clone, Copy)]
+struct Target {
+    /// Bucket-local rule index.
+    rule: u32,
+    /// The bits of all the rule's requirement groups.
+    full: u8,
+    /// The bit of the requirement group the pattern belongs to.
+    bit: u8,
+}
+
+impl Targets {
+    /// From (local rule, group bit) lists per pattern, with each local
+    /// rule's full mask.
+    fn new(per_pattern: &[Vec<(u32, u8)>], full: &[u8]) -> Targets {
+        let mut starts = Vec::with_capacity(per_pattern.len() + 1);
+        let mut list = Vec::new();
+        for targets in per_pattern {
+            starts.push(list.len() as u32);
+            list.extend(targets.iter().map(|&(rule, bit)| Target { rule, full: full[rule as usize], bit }));
+        }
+        starts.push(list.len() as u32);
+        Targets { starts: starts.into_boxed_slice(), list: list.into_boxed_slice() }
+    }
+
+    #[inline]
+    fn of(&self, pattern: u32) -> &[Target] {
+        let p = pattern as usize;
+        match (self.starts.get(p), self.starts.get(p + 1)) {
+            (Some(&a), Some(&z)) => &self.list[a as usize..z as usize],
+            _ => &[],
+        }
+    }
+
+    /// Back to one list per pattern (to renumber the patterns).
+    fn lists(&self) -> Vec<Vec<(u32, u8)>> {
+        (0..self.starts.len().saturating_sub(1) as u32)
+            .map(|p| self.of(p).iter().map(|t| (t.rule, t.bit)).collect())
+            .collect()
+    }
 }
 
 /// The rules that apply to one log source of one mapping.
@@ -42,6 +93,9 @@ struct Bucket {
     /// The bucket's keyword literals, as indices in its shape's
     /// [`Shape::keywords`] (empty: the bucket searches no keyword).
     keywords: Box<[u32]>,
+    /// Where the bucket's rules start in a scratch's candidate marks: each
+    /// bucket has its own contiguous run of them.
+    base: u32,
 }
 
 struct Shape {
@@ -94,6 +148,8 @@ pub struct Engine {
     /// Per rule: the fields it reads, when its verdict depends on their
     /// values alone (no keyword search), so that it can be remembered.
     reads: Vec<Option<Box<[FieldId]>>>,
+    /// Candidate marks a scratch needs: the rules of all buckets.
+    marks: usize,
     /// Unique per engine built in this process: a [`Scratch`] remembers
     /// scan results by automaton number, which only mean something for
     /// the engine that made it.
@@ -110,13 +166,13 @@ pub struct Scratch {
     flat: Flat,
     route_scratch: RouteScratch,
     cache: RefCell<FieldCache>,
-    /// Per rule: the bucket run (see `run`) its `cand_mask` belongs to.
-    cand_stamp: Vec<u32>,
-    /// Per rule: the requirement groups seen so far in this bucket run.
-    cand_mask: Vec<u8>,
-    /// Numbers each bucket run, so that a rule's group mask from an earlier
-    /// run (of this event's other buckets, or of an earlier event) reads as
-    /// empty without being cleared.
+    /// Per rule of each bucket (from [`Bucket::base`]): the bucket run it
+    /// was last marked in (high 24 bits) and the requirement groups seen
+    /// then (low 8 bits).
+    marks: Vec<u32>,
+    /// Numbers each bucket run (24 bits, never 0), so that a mark from an
+    /// earlier run (of this event's other buckets, or of an earlier event)
+    /// reads as empty without being cleared.
     run: u32,
     fired_stamp: Vec<u32>,
     generation: u32,
@@ -171,6 +227,11 @@ impl Engine {
                 Shape { mapping, buckets, lists: lists.lists, automata: automata.list, first_automaton: 0, keywords }
             })
             .collect();
+        let mut marks = 0u32;
+        for b in shapes.iter_mut().flat_map(|sh| sh.buckets.iter_mut().flatten()) {
+            b.base = marks;
+            marks += b.rules.len() as u32;
+        }
         let mut first = 0u32;
         for sh in &mut shapes {
             sh.first_automaton = first;
@@ -180,7 +241,16 @@ impl Engine {
         let wanted = wanted(&set, &shapes);
         stats.wanted_paths = wanted.len();
         let reads = set.rules.iter().map(|r| reads(&r.expr)).collect();
-        Engine { set, shapes, forced, wanted, stats, reads, id: ENGINES.fetch_add(1, Ordering::Relaxed) }
+        Engine {
+            set,
+            shapes,
+            forced,
+            wanted,
+            stats,
+            reads,
+            marks: marks as usize,
+            id: ENGINES.fetch_add(1, Ordering::Relaxed),
+        }
     }
 
     pub fn scratch(&self) -> Scratch {
@@ -190,8 +260,7 @@ impl Engine {
             flat: Flat::default(),
             route_scratch: RouteScratch::default(),
             cache: RefCell::new(FieldCache::default()),
-            cand_stamp: vec![0; n],
-            cand_mask: vec![0; n],
+            marks: vec![0; self.marks],
             fired_stamp: vec![0; n],
             generation: 0,
             run: 0,
@@ -326,16 +395,15 @@ impl Engine {
         let generation = s.generation;
         // Candidate marks are per bucket run; a rule in two buckets is
         // deduplicated by `fired_stamp` below.
-        s.run = s.run.wrapping_add(1);
+        s.run = (s.run + 1) & RUNS;
         if s.run == 0 {
-            s.cand_stamp.iter_mut().for_each(|x| *x = 0);
+            s.marks.iter_mut().for_each(|x| *x = 0);
             s.run = 1;
         }
         let run = s.run;
         s.cand.clear();
         let cand = &mut s.cand;
-        let stamp = &mut s.cand_stamp;
-        let mask = &mut s.cand_mask;
+        let marks = &mut s.marks[b.base as usize..][..b.rules.len()];
         for scan in &b.scans {
             let (seen, found) = &mut s.found[scan.automaton as usize];
             if *seen != generation {
@@ -377,17 +445,14 @@ impl Engine {
                 }
             }
             for &pid in found.iter() {
-                for &(li, bit) in &scan.targets[pid as usize] {
-                    let g = b.rules[li as usize] as usize;
-                    if stamp[g] != run {
-                        stamp[g] = run;
-                        mask[g] = 0;
-                    }
-                    let full = b.full[li as usize];
-                    if mask[g] != full {
-                        mask[g] |= bit;
-                        if mask[g] == full {
-                            cand.push(li);
+                for t in scan.targets.of(pid) {
+                    let m = &mut marks[t.rule as usize];
+                    let seen = if *m >> 8 == run { *m as u8 } else { 0 };
+                    if seen != t.full {
+                        let now = seen | t.bit;
+                        *m = run << 8 | now as u32;
+                        if now == t.full {
+                            cand.push(t.rule);
                         }
                     }
                 }
@@ -439,6 +504,9 @@ impl Engine {
         self.shapes[shape].mapping.timestamp(ev).map(|c| c.into_owned())
     }
 }
+
+/// The bucket-run numbers a candidate mark holds (its high 24 bits).
+const RUNS: u32 = (1 << 24) - 1;
 
 /// Keyword gates a thread keeps before it starts again (an engine's
 /// routes make a few dozen sets of buckets).
@@ -498,15 +566,16 @@ fn share_keywords(buckets: &mut [Option<Bucket>], automata: &mut Automata) -> Ve
         let Some(scan) = b.scans.iter_mut().find(|s| s.field.is_none()) else {
             continue;
         };
+        let mut old = scan.targets.lists();
         let mut targets = vec![Vec::new(); union.len()];
         let mut ids = Vec::with_capacity(pats.len());
         for (local, pat) in pats.iter().enumerate() {
             if let Ok(u) = union.binary_search(pat) {
-                targets[u] = std::mem::take(&mut scan.targets[local]);
+                targets[u] = std::mem::take(&mut old[local]);
                 ids.push(u as u32);
             }
         }
-        scan.targets = targets;
+        scan.targets = Targets::new(&targets, &b.full);
         scan.automaton = id;
         b.keywords = ids.into_boxed_slice();
     }
@@ -632,7 +701,8 @@ fn build_bucket(
             let mut order: Vec<usize> = (0..pats.len()).collect();
             order.sort_by(|&a, &b| pats[a].cmp(&pats[b]));
             let sorted: Vec<String> = order.iter().map(|&i| pats[i].clone()).collect();
-            let targets: Vec<Vec<(u32, u8)>> = order.iter().map(|&i| targets[i].clone()).collect();
+            let lists: Vec<Vec<(u32, u8)>> = order.iter().map(|&i| targets[i].clone()).collect();
+            let targets = Targets::new(&lists, &full);
             if field.is_none() {
                 automata.keywords.push((entry, sorted));
                 return Scan { field, automaton: u32::MAX, targets };
@@ -653,7 +723,7 @@ fn build_bucket(
     scans.sort_by_key(|s| s.field);
     stats.buckets += 1;
     stats.always_evaluated += always.len();
-    Some(Bucket { rules, fields, scans, always, full, keywords: Box::default() })
+    Some(Bucket { rules, fields, scans, always, full, keywords: Box::default(), base: 0 })
 }
 
 #[cfg(test)]
@@ -694,7 +764,7 @@ mod tests {
         let mut long = e.scratch();
         // Start just before the run counter wraps, so that stamps from
         // before the wrap meet the numbers after it.
-        long.run = u32::MAX - 5;
+        long.run = RUNS - 5;
         for round in 0..6 {
             for ev in events {
                 let (mut kept, mut fresh) = (Vec::new(), Vec::new());
