@@ -178,9 +178,12 @@ pub struct Scratch {
     generation: u32,
     cand: Vec<u32>,
     routes: Vec<usize>,
-    /// Per automaton: the event generation it last ran for, and the pattern
-    /// ids it found then.
-    found: Vec<(u32, Vec<u32>)>,
+    /// Per automaton: the event generation it last ran for, and where the
+    /// pattern ids it found then are in `found_ids`. Twelve bytes each, so
+    /// that the dozen automata an event asks about cost few cache lines.
+    found: Vec<(u32, u32, u32)>,
+    /// The pattern ids the automata found in this event, one run each.
+    found_ids: Vec<u32>,
     /// One string of the event folded, for the keyword scan.
     lower: String,
     /// Scan results of values seen in earlier events.
@@ -266,7 +269,8 @@ impl Engine {
             run: 0,
             cand: Vec::new(),
             routes: Vec::new(),
-            found: vec![(0, Vec::new()); self.shapes.iter().map(|s| s.automata.len()).max().unwrap_or(0)],
+            found: vec![(0, 0, 0); self.shapes.iter().map(|s| s.automata.len()).max().unwrap_or(0)],
+            found_ids: Vec::new(),
             lower: String::new(),
             memo: ScanMemo::default(),
             tests: RefCell::new(ScanMemo::default()),
@@ -341,8 +345,10 @@ impl Engine {
         s.generation = s.generation.wrapping_add(1);
         if s.generation == 0 {
             s.fired_stamp.iter_mut().for_each(|x| *x = 0);
+            s.found.iter_mut().for_each(|f| f.0 = 0);
             s.generation = 1;
         }
+        s.found_ids.clear();
         for &entry in &routes {
             let Some(b) = &sh.buckets[entry] else {
                 continue;
@@ -405,10 +411,9 @@ impl Engine {
         let cand = &mut s.cand;
         let marks = &mut s.marks[b.base as usize..][..b.rules.len()];
         for scan in &b.scans {
-            let (seen, found) = &mut s.found[scan.automaton as usize];
-            if *seen != generation {
-                *seen = generation;
-                found.clear();
+            if s.found[scan.automaton as usize].0 != generation {
+                let start = s.found_ids.len() as u32;
+                let found = &mut s.found_ids;
                 let ac = &sh.automata[scan.automaton as usize];
                 let id = sh.first_automaton + scan.automaton;
                 let memo = &mut s.memo;
@@ -443,8 +448,10 @@ impl Engine {
                             .for_each(|(k, text)| memo.find(128 + k % 128, id, text, found, &mut scan_folded))
                     }
                 }
+                s.found[scan.automaton as usize] = (generation, start, s.found_ids.len() as u32);
             }
-            for &pid in found.iter() {
+            let (_, a, z) = s.found[scan.automaton as usize];
+            for &pid in &s.found_ids[a as usize..z as usize] {
                 for t in scan.targets.of(pid) {
                     let m = &mut marks[t.rule as usize];
                     let seen = if *m >> 8 == run { *m as u8 } else { 0 };
@@ -775,5 +782,21 @@ mod tests {
             }
         }
         assert!(long.run < 100, "the counter wrapped");
+    }
+
+    #[test]
+    fn scans_from_before_the_generation_wrapped_are_not_reused() {
+        let e = engine();
+        let mut long = e.scratch();
+        // As if every automaton had last run at generation 1, four billion
+        // events ago, and found nothing; the next event wraps the counter.
+        long.generation = u32::MAX;
+        long.found.iter_mut().for_each(|f| *f = (1, 0, 0));
+        let ev = r#"{"Image":"C:\\x.exe","CommandLine":"run it"}"#;
+        for n in 0..3 {
+            let mut hits = Vec::new();
+            e.detect_json(ev.as_bytes(), &mut long, &mut hits).unwrap();
+            assert_eq!(hits.len(), 2, "event {n}");
+        }
     }
 }
