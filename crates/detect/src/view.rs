@@ -150,26 +150,15 @@ pub(crate) fn first_present(root: &Flat, paths: &[FieldPath], mut f: impl FnMut(
 
 /// Append to `key` every value of the first of `paths` the event has, with
 /// its kind, and whether there was one: what a rule reading this field can
-/// see of it. Each value is a record (kind, length, bytes) and the field
+/// see of it. Each value is a record ([`flat::Kind::push_key`]) and the field
 /// ends with a marker no kind uses, so distinct values give distinct keys.
 /// False once `key` is longer than `max` (then it is not worth keeping).
 pub(crate) fn push_values(root: &Flat, paths: &[FieldPath], key: &mut Vec<u8>, max: usize) -> bool {
     let mut fits = true;
     let found = first_present(root, paths, |leaf, text| {
-        let kind = match leaf.kind {
-            flat::Kind::Str => 1,
-            flat::Kind::Num(_) => 2,
-            flat::Kind::Bool => 3,
-            flat::Kind::Null => 4,
-            flat::Kind::Composite | flat::Kind::Empty => 5,
-        };
-        // A number's kind and text say all of it: its value is parsed from
-        // that text, which the decoders render one way only.
         fits &= key.len() + 3 + text.len() <= max;
         if fits {
-            key.push(kind);
-            key.extend_from_slice(&(text.len() as u16).to_le_bytes());
-            key.extend_from_slice(text.as_bytes());
+            leaf.kind.push_key(text, key);
         }
     });
     key.push(if found { 0xFF } else { 0xFE });

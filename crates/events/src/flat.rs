@@ -116,6 +116,26 @@ impl Kind {
     pub fn is_scalar(self) -> bool {
         matches!(self, Kind::Str | Kind::Num(_) | Kind::Bool)
     }
+
+    /// Append a value of this kind with this text to a memo key as one
+    /// record: a byte for the kind, the text's length (two bytes) and the
+    /// text, so that distinct sequences of values give distinct keys. A
+    /// number's kind and text say all of it: its value is parsed from that
+    /// text, which both decoders render one way only. Callers bound their
+    /// keys far below 64 KB.
+    #[inline]
+    pub fn push_key(self, text: &str, key: &mut Vec<u8>) {
+        key.push(match self {
+            Kind::Str => 1,
+            Kind::Num(_) => 2,
+            Kind::Bool => 3,
+            Kind::Null => 4,
+            Kind::Composite => 5,
+            Kind::Empty => 6,
+        });
+        key.extend_from_slice(&(text.len() as u16).to_le_bytes());
+        key.extend_from_slice(text.as_bytes());
+    }
 }
 
 /// One value of an event at one path.

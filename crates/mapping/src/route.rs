@@ -9,7 +9,6 @@ use crate::cond::{Check, Cond, values};
 use crate::mapping::Entry;
 use rustc_hash::FxHashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use vigie_events::flat::Kind;
 use vigie_events::{FieldPath, Flat};
 use vigie_sigma::fold::fold_into;
 
@@ -152,7 +151,7 @@ impl Router {
     }
 
     /// What routing can see of `ev`: this router's id, then for each
-    /// routing path every value there (kind, length, text) and an end
+    /// routing path every value there ([`vigie_events::flat::Kind::push_key`]) and an end
     /// marker. Equal keys mean equal conditions' answers: conditions read
     /// only these paths, a number's text renders its value, and an empty
     /// array or an object is present with no text. False when too long to
@@ -166,16 +165,7 @@ impl Router {
                 if key.len() + 3 + text.len() > MAX_ROUTE_KEY {
                     return false;
                 }
-                key.push(match leaf.kind {
-                    Kind::Str => 1,
-                    Kind::Num(_) => 2,
-                    Kind::Bool => 3,
-                    Kind::Null => 4,
-                    Kind::Composite => 5,
-                    Kind::Empty => 6,
-                });
-                key.extend_from_slice(&(text.len() as u16).to_le_bytes());
-                key.extend_from_slice(text.as_bytes());
+                leaf.kind.push_key(text, key);
             }
             key.push(0xFF);
         }
