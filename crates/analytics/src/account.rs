@@ -108,6 +108,9 @@ pub struct Fired {
     pub off_hours: bool,
     pub new_account: bool,
     pub takeover: bool,
+    /// Level of the fused evidence already raised this hour.
+    pub fused: u8,
+    pub spraying_source: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -158,6 +161,43 @@ pub struct Account {
     pub grants: u32,
     /// When the account was created in the log (by an IAM event).
     pub created_at: Option<i64>,
+    /// Why it is a service account: bits of [`SERVICE_BY_NAME`] and the others.
+    #[serde(default)]
+    pub service_by: u8,
+    /// Minute of the local day of each active day's first act (its spread
+    /// is the schedule's jitter).
+    #[serde(default)]
+    pub base_start: Baseline,
+    /// /16 networks (IPv4) or /32 prefixes (IPv6) the account used: a new
+    /// /24 inside a known one is the same provider.
+    #[serde(default)]
+    pub wide: Ring,
+    /// This hour's most novel access (see `Fusion`), and how rare its time
+    /// of week is for the account (0: usual).
+    #[serde(default)]
+    pub hour_access: u8,
+    #[serde(default)]
+    pub hour_time: u8,
+    /// The address behind `hour_access` (a new source, for containment).
+    #[serde(default)]
+    pub hour_access_ip: Option<String>,
+    /// Highest fused score of this hour (bits).
+    #[serde(default)]
+    pub hour_fused: f32,
+}
+
+/// Why an account is taken for a service account.
+pub const SERVICE_BY_NAME: u8 = 1;
+pub const SERVICE_BY_ROLE: u8 = 2;
+pub const SERVICE_BY_TOKEN: u8 = 4;
+
+/// The reasons in words, for the evidence.
+pub fn service_reasons(bits: u8) -> Vec<&'static str> {
+    [(SERVICE_BY_NAME, "name"), (SERVICE_BY_ROLE, "role"), (SERVICE_BY_TOKEN, "token authentication")]
+        .iter()
+        .filter(|(b, _)| bits & b != 0)
+        .map(|(_, s)| *s)
+        .collect()
 }
 
 impl Account {
@@ -167,7 +207,13 @@ impl Account {
             + self.hour_distinct.size_of()
             + self.day_distinct.size_of()
             + self.week.capacity()
-            + 4 * (self.ips.len() + self.nets.len() + self.agents.len() + self.countries.len() + self.asns.len())
+            + 4 * (self.ips.len()
+                + self.nets.len()
+                + self.agents.len()
+                + self.countries.len()
+                + self.asns.len()
+                + self.wide.len())
+            + self.hour_access_ip.as_ref().map_or(0, |s| s.capacity())
             + self.working.bytes()
             + self.peer.as_ref().map_or(0, |p| p.capacity())
     }

@@ -36,6 +36,10 @@ pub struct Activity {
     pub role: Option<String>,
     /// A role marks a service account (`service`, `batch`, `api`, ...).
     pub service_role: bool,
+    /// A login by token, API key or client credentials (`event.action`):
+    /// how service accounts authenticate, whatever their name.
+    #[serde(default)]
+    pub token_auth: bool,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     /// `source.geo`: country and location, when the log or an enrichment
@@ -153,6 +157,10 @@ impl Default for Extractor {
 
 const SERVICE_ROLES: &[&str] = &["service", "batch", "api", "system", "technical", "robot"];
 
+/// Words of a login's `event.action` that say a machine authenticated
+/// (a token, an API key, OAuth client credentials), not a person.
+const TOKEN_ACTIONS: &[&str] = &["token", "api_key", "apikey", "api-key", "client_credentials", "service_auth"];
+
 /// A subject id as the analytics keep it: 64 bits of xxh3, never the id.
 pub fn subject_hash(id: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(id.as_bytes())
@@ -218,6 +226,7 @@ impl Extractor {
         } else {
             Act::Other
         };
+        let token_auth = matches!(act, Act::Login { .. }) && TOKEN_ACTIONS.iter().any(|w| action.contains(w));
         let mut role = None;
         let mut service_role = false;
         self.roles.visit(ev, &mut |v| {
@@ -249,6 +258,7 @@ impl Extractor {
             group: self.text(&self.group, ev),
             role,
             service_role,
+            token_auth,
             ip,
             user_agent: self.text(&self.ua, ev),
             country,
@@ -302,6 +312,12 @@ mod tests {
         let a = x.extract(&login, 5).unwrap();
         assert_eq!(a.act, Act::Login { success: false });
         assert_eq!((a.country.as_deref(), a.location), (Some("FR"), Some((48.8, 2.3))));
+        assert!(!a.token_auth);
+        let token = ev(
+            r#"{"event":{"category":["authentication"],"type":["start"],"action":"api_token.authenticate","outcome":"success"},"user":{"name":"etl-nightly"}}"#,
+        );
+        let a = x.extract(&token, 5).unwrap();
+        assert_eq!((a.act.clone(), a.token_auth, a.service_role), (Act::Login { success: true }, true, false));
         assert!(x.extract(&ev(r#"{"EventID":4625}"#), 5).is_none());
     }
 

@@ -22,6 +22,8 @@ pub struct AnalyticsConfig {
     pub takeover: Takeover,
     pub iam: Iam,
     pub service: Service,
+    pub spray: Spray,
+    pub fusion: Fusion,
     pub risk: Risk,
     /// A GeoIP database (MaxMind .mmdb: GeoLite2, DB-IP, ip-location-db)
     /// for countries and impossible travel; without one, `source.geo` from
@@ -42,6 +44,37 @@ pub struct Warmup {
     pub days: u32,
     /// Values a baseline remembers (its horizon).
     pub horizon: u32,
+    /// Days of log before the deployment knows its population: an account
+    /// first seen later is new (as is one whose creation vigie saw).
+    pub deployment_days: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Spray {
+    /// A success from a source that failed for at least this many other
+    /// accounts (and for more accounts than it succeeded for) within
+    /// `window` is critical.
+    pub min_accounts: u32,
+    pub window: String,
+    /// Sources remembered at most.
+    pub max_sources: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Fusion {
+    pub enabled: bool,
+    /// Fused score (bits of surprise) of an account-hour that raises a
+    /// high alert, and a critical one.
+    pub high: f32,
+    pub critical: f32,
+    /// Bits one feature may add at most.
+    pub cap: f32,
+    /// Reads in the hour before it is judged.
+    pub min_reads: u32,
+    /// Account-hours the deployment must have learned before it judges.
+    pub min_hours: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -185,6 +218,8 @@ impl Default for AnalyticsConfig {
             takeover: Takeover::default(),
             iam: Iam::default(),
             service: Service::default(),
+            spray: Spray::default(),
+            fusion: Fusion::default(),
             risk: Risk::default(),
             geoip: None,
             caseload: CaseloadFiles::default(),
@@ -195,7 +230,7 @@ impl Default for AnalyticsConfig {
 
 impl Default for Warmup {
     fn default() -> Self {
-        Warmup { hours: 12, days: 4, horizon: 200 }
+        Warmup { hours: 12, days: 4, horizon: 200, deployment_days: 3 }
     }
 }
 impl Default for Distinct {
@@ -241,6 +276,16 @@ impl Default for Iam {
 impl Default for Service {
     fn default() -> Self {
         Service { prefixes: vec!["svc-".into(), "svc_".into(), "svc.".into()] }
+    }
+}
+impl Default for Spray {
+    fn default() -> Self {
+        Spray { min_accounts: 5, window: "2h".into(), max_sources: 100_000 }
+    }
+}
+impl Default for Fusion {
+    fn default() -> Self {
+        Fusion { enabled: true, high: 28.0, critical: 36.0, cap: 12.0, min_reads: 5, min_hours: 2_000 }
     }
 }
 impl Default for Risk {

@@ -3,10 +3,11 @@
 //! as time moves on (learning baselines from them), and judges each act
 //! against the account's habits and its peers'.
 
-use crate::account::{Account, Fired, h32};
+use crate::account::{Account, Fired, SERVICE_BY_NAME, SERVICE_BY_ROLE, SERVICE_BY_TOKEN, h32, service_reasons};
 use crate::activity::{Act, Activity};
 use crate::baseline::Baseline;
 use crate::config::{AnalyticsConfig, ConfigError};
+use crate::fusion::{self, Population};
 use crate::geo;
 use crate::signal::{Detection, Level, Signal};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -31,6 +32,25 @@ pub struct AnalyticsStats {
 pub struct Shared {
     pub peers: BTreeMap<String, Baseline>,
     pub stats: AnalyticsStats,
+    /// Event time of the first activity: the deployment's day one.
+    #[serde(default)]
+    pub deployed_at: Option<i64>,
+    /// The deployment's account-hours by level of each fused feature.
+    #[serde(default)]
+    pub population: Population,
+    /// Recent logins per source (spraying).
+    #[serde(default)]
+    pub sources: crate::spray::Sources,
+}
+
+/// Whether what an alert compares with was learned: every analytic alert
+/// says so, since on day one nothing is.
+#[derive(Debug, Clone, Copy, Default)]
+struct Learned {
+    deployment: bool,
+    account: bool,
+    active_days: u16,
+    active_hours: u32,
 }
 
 pub struct Analytics {
@@ -50,12 +70,20 @@ pub struct Analytics {
     dirty: FxHashSet<String>,
     removed: Vec<String>,
     caseload: crate::caseload::Caseload,
+    pub deployed_at: Option<i64>,
+    pub population: Population,
+    pub sources_seen: crate::spray::Sources,
+    spray_window: i64,
+    /// What the account being judged has learned (for the evidence).
+    learned: Learned,
 }
 
 /// Local calendar facts of an hour.
 #[derive(Debug, Clone, Copy)]
 struct Local {
     day: i64,
+    /// UTC ms of the local midnight that starts `day`.
+    midnight: i64,
     slot: u8,
     night: bool,
     weekend: bool,
@@ -73,9 +101,17 @@ impl Analytics {
         Ok(Analytics {
             caseload,
             login_within: dur("takeover.login_within", &cfg.takeover.login_within)?,
+            spray_window: dur("spray.window", &cfg.spray.window)?,
+            deployed_at: None,
+            population: Population::default(),
+            sources_seen: crate::spray::Sources::default(),
+            learned: Learned::default(),
             read_within: dur("takeover.read_within", &cfg.takeover.read_within)?,
             cfg: std::sync::Arc::new(cfg),
-            last_local: std::cell::Cell::new((i64::MIN, Local { day: 0, slot: 0, night: false, weekend: false })),
+            last_local: std::cell::Cell::new((
+                i64::MIN,
+                Local { day: 0, midnight: 0, slot: 0, night: false, weekend: false },
+            )),
             tz,
             accounts: FxHashMap::default(),
             peers: FxHashMap::default(),
@@ -101,8 +137,15 @@ impl Analytics {
         let dt = self.tz.to_datetime(t);
         let wd = dt.weekday().to_monday_zero_offset() as i64;
         let h = dt.hour() as i64;
-        let day = (ts + self.tz.to_offset(t).seconds() as i64 * 1000).div_euclid(24 * HOUR);
-        Local { day, slot: (wd * 24 + h) as u8, night: !(7..20).contains(&h), weekend: wd >= 5 }
+        let offset = self.tz.to_offset(t).seconds() as i64 * 1000;
+        let day = (ts + offset).div_euclid(24 * HOUR);
+        Local {
+            day,
+            midnight: day * 24 * HOUR - offset,
+            slot: (wd * 24 + h) as u8,
+            night: !(7..20).contains(&h),
+            weekend: wd >= 5,
+        }
     }
 
     /// Judge one activity; findings are appended to `out`.
@@ -116,6 +159,7 @@ impl Analytics {
         self.target(&a.user, a.ts);
         let cfg = self.cfg.clone();
         let (key, mut acct) = self.accounts.remove_entry(&a.user).unwrap_or_else(|| (a.user.clone(), Box::default()));
+        let deployed = *self.deployed_at.get_or_insert(a.ts);
         if hour > acct.hour {
             self.close_hour(&mut acct);
             acct.hour = hour;
@@ -123,10 +167,27 @@ impl Analytics {
             if local.day != acct.day {
                 self.close_day(&mut acct);
                 acct.day = local.day;
+                // The day's first act: when the account starts its day (or
+                // its job), learned to know the schedule's jitter.
+                let minute = ((a.ts - local.midnight) / 60_000) as f32;
+                let m = &acct.base_start;
+                let minute = if m.n > 0 && minute - m.mean > 720.0 {
+                    minute - 1440.0
+                } else if m.n > 0 && m.mean - minute > 720.0 {
+                    minute + 1440.0
+                } else {
+                    minute
+                };
+                acct.base_start.learn(minute, cfg.warmup.days, cfg.warmup.horizon);
             }
         }
         acct.last_seen = acct.last_seen.max(a.ts);
-        acct.service |= a.service_role || cfg.service.prefixes.iter().any(|p| a.user.starts_with(p.as_str()));
+        // A service account, by its name, its role, or how it authenticates.
+        let by_name = cfg.service.prefixes.iter().any(|p| a.user.starts_with(p.as_str()));
+        acct.service_by |= (if by_name { SERVICE_BY_NAME } else { 0 })
+            | (if a.service_role { SERVICE_BY_ROLE } else { 0 })
+            | (if a.token_auth { SERVICE_BY_TOKEN } else { 0 });
+        acct.service = acct.service_by != 0;
         if let (Some(g), r) = (&a.group, &a.role) {
             let key = format!("{g}/{}", r.as_deref().unwrap_or("-"));
             if acct.peer.as_deref() != Some(&key) {
@@ -134,6 +195,12 @@ impl Analytics {
             }
         }
         let mature = acct.active_days as u32 >= cfg.warmup.days;
+        self.learned = Learned {
+            deployment: a.ts - deployed >= cfg.warmup.deployment_days as i64 * 24 * HOUR,
+            account: mature && acct.base_hour.warm(cfg.warmup.hours),
+            active_days: acct.active_days,
+            active_hours: acct.active_hours,
+        };
         // The schedule: judged on the hour's first act, before it is learned.
         if !acct.hour_active {
             acct.hour_active = true;
@@ -141,16 +208,29 @@ impl Analytics {
             // weekend when it rarely works weekends at all.
             let total = acct.active_hours.max(1) as f32;
             let hour = acct.slot as usize % 24;
-            let hour_share = (0..7).map(|d| acct.week[d * 24 + hour] as f32).sum::<f32>() / total;
+            let share_of = |h: usize| (0..7).map(|d| acct.week[d * 24 + h % 24] as f32).sum::<f32>() / total;
+            let hour_share = share_of(hour);
+            // Schedules jitter: hours within the account's own spread of its
+            // day's start count as its hours (a nightly job that starts 20
+            // minutes late is still the nightly job).
+            let tolerance = schedule_tolerance(&acct.base_start, acct.service);
+            let near_share = (hour + 24 - tolerance..=hour + 24 + tolerance).map(share_of).fold(0.0f32, f32::max);
             let weekend_share = acct.week[5 * 24..].iter().map(|&c| c as f32).sum::<f32>() / total;
             let rare = cfg.off_hours.rare_share;
             // Weekends are judged once a whole week has been seen.
             let week_seen = a.ts - acct.first_seen >= 7 * 24 * HOUR;
             // A service account keeps to its schedule: any hour it never
             // works is unusual, night or day.
-            let unusual = ((local.night || acct.service) && hour_share < rare)
+            let unusual = ((local.night || acct.service) && near_share < rare)
                 || (local.weekend && week_seen && weekend_share < rare);
             acct.fired.off_hours = !(mature && unusual);
+            acct.hour_time = if mature {
+                let weekend = local.weekend && week_seen;
+                let share = if weekend { hour_share.min(weekend_share) } else { hour_share };
+                fusion::time_level(share, share == 0.0)
+            } else {
+                0
+            };
             acct.week[acct.slot as usize] = acct.week[acct.slot as usize].saturating_add(1);
             acct.active_hours += 1;
         }
@@ -222,6 +302,12 @@ impl Analytics {
 
     fn close_hour(&mut self, acct: &mut Account) {
         let w = &self.cfg.warmup;
+        if acct.hour_reads > 0 && acct.active_days as u32 >= w.days {
+            let peer = acct.peer.as_ref().and_then(|p| self.peers.get(p)).copied().unwrap_or_default();
+            let levels = self.levels(acct, &peer);
+            let (score, _) = self.population.score(levels, self.cfg.fusion.cap);
+            self.population.learn(levels, score.max(acct.hour_fused));
+        }
         if acct.hour_reads > 0 {
             let x = acct.hour_distinct.estimate() as f32;
             acct.base_hour.learn(x, w.hours, w.horizon);
@@ -237,6 +323,10 @@ impl Analytics {
         acct.hour_new = 0;
         acct.hour_outside = 0;
         acct.hour_active = false;
+        acct.hour_access = 0;
+        acct.hour_time = 0;
+        acct.hour_access_ip = None;
+        acct.hour_fused = 0.0;
         acct.fired = Fired { distinct_day: acct.fired.distinct_day, ..Fired::default() };
     }
 
@@ -251,21 +341,42 @@ impl Analytics {
     }
 
     fn sources(&mut self, acct: &mut Account, a: &Activity, mature: bool, out: &mut Vec<Signal>) {
-        let cfg = &self.cfg;
+        let cfg = self.cfg.clone();
         let cap = cfg.sources.remember;
         let success = matches!(a.act, Act::Login { success: true } | Act::Read { .. });
         if let Some(ip) = &a.ip {
+            if matches!(a.act, Act::Login { .. }) || (success && !self.sources_seen.by_ip.is_empty()) {
+                self.spraying(acct, a, ip, success, out);
+            }
             let net = slash24(ip);
+            let wide = slash16(ip);
             let (new_ip, new_net) = (!acct.ips.contains(h32(ip)), !acct.nets.contains(h32(&net)));
             let new_agent = a.user_agent.as_ref().is_some_and(|u| !acct.agents.contains(h32(u)));
             let new_country = a.country.as_ref().is_some_and(|c| !acct.countries.contains(h32(c)));
             // Only judged once the account's own network owners are known.
             let new_asn = a.asn.is_some_and(|n| !acct.asns.is_empty() && !acct.asns.contains(n));
+            // A new /24 of a provider the account already uses (a known /16
+            // or autonomous system) is less strange than a new provider.
+            let known_owner =
+                if a.asn.is_some() && !acct.asns.is_empty() { !new_asn } else { acct.wide.contains(h32(&wide)) };
+            let new_provider = new_country || new_asn || (new_net && !known_owner);
             let known_before = !acct.nets.is_empty();
+            if success && known_before && mature {
+                let access = fusion::access_level(new_ip, new_net, new_agent, new_provider);
+                if access > acct.hour_access {
+                    acct.hour_access = access;
+                    if access >= 3 {
+                        acct.hour_access_ip = Some(ip.clone());
+                    }
+                }
+            }
             if cfg.sources.enabled && success && known_before && mature && (new_net || new_country || new_asn) {
                 let mut level = if new_country || new_asn || new_agent { Level::Medium } else { Level::Low };
                 if acct.service {
-                    level = Level::High;
+                    // A service account works from fixed servers with a fixed
+                    // client: a new provider and a new client is its token
+                    // in someone else's hands.
+                    level = if new_provider && new_agent { Level::Critical } else { Level::High };
                 }
                 let what: Vec<&str> = [
                     (new_net, "network"),
@@ -288,7 +399,8 @@ impl Analytics {
                 );
                 let ev = json!({"new": what, "ip": ip, "network": net, "user_agent": a.user_agent,
                                 "country": a.country, "asn": a.asn, "known_networks": acct.nets.len(), "active_days": acct.active_days,
-                                "service_account": acct.service});
+                                "new_provider": new_provider, "service_account": acct.service,
+                                "service_by": service_reasons(acct.service_by)});
                 self.emit(out, Detection::NewSource, level, a, reason, ev);
             }
             // After a password reset, the first successful login is the one
@@ -299,7 +411,9 @@ impl Analytics {
                 && a.ts >= r
                 && acct.new_source_after_reset.is_none()
             {
-                if known_before && mature && (new_net || new_agent) && a.ts - r <= self.login_within {
+                // Needs no baseline beyond a first known source: a reset and
+                // a login from elsewhere is judged from the first day.
+                if known_before && (new_net || new_agent) && a.ts - r <= self.login_within {
                     acct.new_source_after_reset = Some(a.ts);
                     let reason = format!(
                         "{} logged in from {ip} (a new source) {} after its password was reset.",
@@ -316,6 +430,7 @@ impl Analytics {
             if success {
                 acct.ips.add(h32(ip), cap);
                 acct.nets.add(h32(&net), cap);
+                acct.wide.add(h32(&wide), cap);
                 if let Some(u) = &a.user_agent {
                     acct.agents.add(h32(u), cap);
                 }
@@ -511,10 +626,21 @@ impl Analytics {
                             "reads": acct.hour_reads});
             self.emit(out, Detection::OffHours, level, a, reason, ev);
         }
-        // New accounts reading at volume.
+        // New accounts reading at volume. An account is new when vigie saw
+        // it created, or when it first appeared after the deployment had
+        // learned its population: on day one every account is unseen, not new.
         let born = acct.created_at.unwrap_or(acct.first_seen);
-        let young = (a.ts - born) < cfg.iam.new_account_days as i64 * 24 * HOUR;
-        if young && !acct.fired.new_account && count >= cfg.iam.new_account_hour as f32 {
+        let deployed = self.deployed_at.unwrap_or(acct.first_seen);
+        let appeared_late = acct.first_seen - deployed >= cfg.warmup.deployment_days as i64 * 24 * HOUR;
+        let young =
+            (acct.created_at.is_some() || appeared_late) && (a.ts - born) < cfg.iam.new_account_days as i64 * 24 * HOUR;
+        // A newcomer is judged against its peers where they are known.
+        let new_bound = if peer.warm(d.peer_min) {
+            peer.upper(d.k).max(cfg.iam.new_account_hour as f32)
+        } else {
+            cfg.iam.new_account_hour as f32
+        };
+        if young && !acct.fired.new_account && count >= new_bound {
             acct.fired.new_account = true;
             let reason = format!(
                 "{}, an account {} old, read {:.0} distinct people this hour.",
@@ -523,14 +649,23 @@ impl Analytics {
                 count
             );
             let ev = json!({"observed": count, "created_at": acct.created_at.map(rfc3339), "first_seen": rfc3339(acct.first_seen),
-                            "bound": cfg.iam.new_account_hour});
+                            "bound": new_bound, "peers": peers_json(&acct.peer, &peer)});
             self.emit(out, Detection::NewAccountBulkRead, Level::High, a, reason, ev);
         }
-        // The takeover path: reset, new source, then harvesting.
+        // The takeover path: reset, new source, then harvesting: more than
+        // twice the account's usual hour, or beyond its peers' bound while
+        // its own habits are unknown.
+        let usual = if acct.base_hour.warm(cfg.warmup.hours) {
+            2.0 * acct.base_hour.mean
+        } else if peer.warm(d.peer_min) {
+            peer.upper(d.k)
+        } else {
+            0.0
+        };
         if let Some(t) = acct.new_source_after_reset
             && a.ts - t <= self.read_within
             && !acct.fired.takeover
-            && count >= (cfg.takeover.min_distinct as f32).max(2.0 * acct.base_hour.mean)
+            && count >= (cfg.takeover.min_distinct as f32).max(usual)
         {
             acct.fired.takeover = true;
             let reset = acct.reset_at.unwrap_or(t);
@@ -547,6 +682,113 @@ impl Analytics {
                             "bound": cfg.takeover.min_distinct});
             self.emit(out, Detection::ResetTakeover, Level::Critical, a, reason, ev);
         }
+        self.fuse(acct, a, &peer, out);
+    }
+
+    /// The hour's levels of the fused features (see [`crate::fusion`]).
+    fn levels(&self, acct: &Account, peer: &Baseline) -> [u8; 4] {
+        let cfg = &self.cfg;
+        let count = acct.hour_distinct.estimate() as f32;
+        // Against the account's own hours once learned, else its peers'.
+        let reference = if acct.base_hour.warm(cfg.warmup.hours) {
+            Some(acct.base_hour)
+        } else if peer.warm(cfg.distinct.peer_min) {
+            Some(*peer)
+        } else {
+            None
+        };
+        let volume = reference.map_or(0, |b| fusion::volume_level(count / (b.mean + b.dev).max(1.0)));
+        let people = if acct.base_new.warm(cfg.warmup.hours) {
+            fusion::people_level(acct.hour_new, acct.base_new.mean + acct.base_new.dev)
+        } else {
+            0
+        };
+        [acct.hour_access, volume, people, acct.hour_time]
+    }
+
+    /// Weak signals together: the fused score of the hour so far.
+    fn fuse(&mut self, acct: &mut Account, a: &Activity, peer: &Baseline, out: &mut Vec<Signal>) {
+        let f = &self.cfg.fusion;
+        if !f.enabled
+            || acct.hour_reads < f.min_reads
+            || self.population.hours < f.min_hours
+            || (acct.active_days as u32) < self.cfg.warmup.days
+        {
+            return;
+        }
+        let levels = self.levels(acct, peer);
+        let (score, parts) = self.population.score(levels, f.cap);
+        acct.hour_fused = acct.hour_fused.max(score);
+        let level = if score >= f.critical {
+            3
+        } else if score >= f.high {
+            2
+        } else {
+            0
+        };
+        if level <= acct.fired.fused {
+            return;
+        }
+        acct.fired.fused = level;
+        let names = ["a new source or client", "volume", "people outside its working set", "an unusual time"];
+        let what: Vec<String> = (0..4)
+            .filter(|&i| parts[i] > 0.0)
+            .map(|i| format!("{} (level {}, {:.1} bits)", names[i], levels[i], parts[i]))
+            .collect();
+        let reason = format!(
+            "{}: several signals each under its own threshold add up to {:.1} bits of surprise this hour (threshold {:.0}): {}.",
+            a.user,
+            score,
+            f.high,
+            what.join(", ")
+        );
+        let features: Map<String, Value> = (0..4)
+            .map(|i| {
+                let p = 2f32.powf(-parts[i]);
+                (
+                    fusion::FEATURES[i].to_string(),
+                    json!({"level": levels[i], "bits": round2(parts[i]), "share_of_hours": p}),
+                )
+            })
+            .collect();
+        let ev = json!({"score": round2(score), "high": f.high, "critical": f.critical, "features": features,
+                        "population_hours": self.population.hours,
+                        "population_share_at_or_above": self.population.tail(score),
+                        "ip": acct.hour_access_ip, "reads": acct.hour_reads,
+                        "window": window(acct.hour * HOUR, HOUR)});
+        let lv = if level == 3 { Level::Critical } else { Level::High };
+        self.emit(out, Detection::FusedEvidence, lv, a, reason, ev);
+    }
+
+    /// A login (or a read) from an address that failed for several accounts
+    /// lately: the success of a spray.
+    fn spraying(&mut self, acct: &mut Account, a: &Activity, ip: &str, success: bool, out: &mut Vec<Signal>) {
+        let s = &self.cfg.spray;
+        let hit = self.sources_seen.login(
+            ip,
+            h32(&a.user),
+            a.ts,
+            success,
+            self.spray_window,
+            s.min_accounts as usize,
+            s.max_sources,
+        );
+        let Some(hit) = hit else { return };
+        if acct.fired.spraying_source {
+            return;
+        }
+        acct.fired.spraying_source = true;
+        let reason = format!(
+            "{} was used from {ip}, which failed to log in as {}{} other accounts within {} and succeeded for {}: a password spray that worked.",
+            a.user,
+            if hit.failed_accounts >= 63 { "at least " } else { "" },
+            hit.failed_accounts,
+            self.cfg.spray.window,
+            hit.succeeded_accounts
+        );
+        let ev = json!({"ip": ip, "failed_accounts": hit.failed_accounts, "succeeded_accounts": hit.succeeded_accounts,
+                        "window": self.cfg.spray.window, "min_accounts": self.cfg.spray.min_accounts});
+        self.emit(out, Detection::SprayingSourceLogin, Level::Critical, a, reason, ev);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -560,10 +802,17 @@ impl Analytics {
         evidence: Value,
     ) {
         *self.stats.signals.entry(detection.id().to_string()).or_default() += 1;
-        let evidence = match evidence {
+        let mut evidence = match evidence {
             Value::Object(m) => m,
             other => Map::from_iter([("value".to_string(), other)]),
         };
+        let l = self.learned;
+        let state = |b: bool| if b { "learned" } else { "learning" };
+        evidence.insert(
+            "learning".into(),
+            json!({"account": state(l.account), "deployment": state(l.deployment),
+                   "active_days": l.active_days, "active_hours": l.active_hours}),
+        );
         out.push(Signal {
             detection,
             level,
@@ -613,12 +862,21 @@ impl Analytics {
     }
 
     pub fn shared(&self) -> Shared {
-        Shared { peers: self.peers.iter().map(|(k, v)| (k.clone(), *v)).collect(), stats: self.stats.clone() }
+        Shared {
+            peers: self.peers.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+            stats: self.stats.clone(),
+            deployed_at: self.deployed_at,
+            population: self.population.clone(),
+            sources: self.sources_seen.clone(),
+        }
     }
 
     pub fn restore(&mut self, shared: Shared, accounts: Vec<(String, Account)>) {
         self.peers = shared.peers.into_iter().collect();
         self.stats = shared.stats;
+        self.deployed_at = shared.deployed_at;
+        self.population = shared.population;
+        self.sources_seen = shared.sources;
         self.accounts = accounts.into_iter().map(|(k, a)| (k, Box::new(a))).collect();
         self.dirty.clear();
         self.removed.clear();
@@ -648,6 +906,33 @@ fn to_level(n: u8, service: bool) -> Level {
         _ => Level::Critical,
     };
     if service { l.raise() } else { l }
+}
+
+/// Hours either side of an hour that still count as a service account's
+/// own: three spreads of the start of its day (its job), at least one (jobs
+/// drift across the hour) and at most three. A person's hours are judged
+/// as they are: the slot profile already holds their spread.
+fn schedule_tolerance(start: &Baseline, service: bool) -> usize {
+    if !service {
+        return 0;
+    }
+    let learned = if start.n >= 3 { (3.0 * start.dev / 60.0).ceil() as usize } else { 0 };
+    learned.clamp(1, 3)
+}
+
+/// The provider-sized network of an address: /16 (IPv4), /32 (IPv6).
+fn slash16(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(v4)) => {
+            let o = v4.octets();
+            format!("{}.{}.0.0/16", o[0], o[1])
+        }
+        Ok(std::net::IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}::/32", s[0], s[1])
+        }
+        Err(_) => ip.to_string(),
+    }
 }
 
 fn slash24(ip: &str) -> String {

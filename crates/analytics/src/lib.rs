@@ -17,9 +17,11 @@ pub mod baseline;
 pub mod caseload;
 pub mod config;
 pub mod engine;
+pub mod fusion;
 pub mod geo;
 pub mod risk;
 pub mod signal;
+pub mod spray;
 pub mod trail;
 
 pub use account::Account;

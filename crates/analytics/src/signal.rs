@@ -50,10 +50,12 @@ pub enum Detection {
     RareAccountCreation,
     RarePrivilegeGrant,
     NewAccountBulkRead,
+    SprayingSourceLogin,
+    FusedEvidence,
 }
 
 impl Detection {
-    pub const ALL: [Detection; 13] = [
+    pub const ALL: [Detection; 15] = [
         Detection::DistinctSubjectsHour,
         Detection::DistinctSubjectsDay,
         Detection::RecordsVolume,
@@ -67,6 +69,8 @@ impl Detection {
         Detection::RareAccountCreation,
         Detection::RarePrivilegeGrant,
         Detection::NewAccountBulkRead,
+        Detection::SprayingSourceLogin,
+        Detection::FusedEvidence,
     ];
 
     /// The rule id alerts carry.
@@ -85,6 +89,8 @@ impl Detection {
             Detection::RareAccountCreation => "vigie-analytics-rare-account-creation",
             Detection::RarePrivilegeGrant => "vigie-analytics-rare-privilege-grant",
             Detection::NewAccountBulkRead => "vigie-analytics-new-account-bulk-read",
+            Detection::SprayingSourceLogin => "vigie-analytics-spraying-source-login",
+            Detection::FusedEvidence => "vigie-analytics-fused-evidence",
         }
     }
 
@@ -103,6 +109,8 @@ impl Detection {
             Detection::RareAccountCreation => "Account Creation by an Account That Never Creates Accounts",
             Detection::RarePrivilegeGrant => "Privilege Grant by an Account That Never Grants Privileges",
             Detection::NewAccountBulkRead => "New Account Reads Personal Data at Volume",
+            Detection::SprayingSourceLogin => "Login From a Source That Is Spraying Passwords",
+            Detection::FusedEvidence => "Several Weak Signals Together: Source, Client, Volume, People, Time",
         }
     }
 
@@ -113,7 +121,9 @@ impl Detection {
             | Detection::RecordsVolume
             | Detection::OutsideWorkingSet
             | Detection::OutsideCaseload
-            | Detection::NewAccountBulkRead => &["attack.collection", "attack.t1213"],
+            | Detection::NewAccountBulkRead
+            | Detection::FusedEvidence => &["attack.collection", "attack.t1213"],
+            Detection::SprayingSourceLogin => &["attack.credential-access", "attack.t1110.003", "attack.t1078"],
             Detection::OffHours | Detection::NewSource | Detection::ImpossibleTravel => {
                 &["attack.initial-access", "attack.t1078"]
             }

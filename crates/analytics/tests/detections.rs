@@ -14,6 +14,7 @@ fn act(user: &str, ts: i64, ip: &str, act: Act) -> Activity {
         group: Some("agence-013".into()),
         role: Some("advisor".into()),
         service_role: false,
+        token_auth: false,
         ip: Some(ip.into()),
         user_agent: Some("Firefox".into()),
         country: None,
@@ -119,7 +120,12 @@ fn the_france_travail_path_reset_new_source_then_reads() {
     assert_eq!(takeover[0].level, Level::Critical);
     assert!(takeover[0].evidence["reset_at"].is_string());
     // Reads at 21h, an hour this account never worked.
-    assert_eq!(fired(&out, Detection::OffHours).len(), 1);
+    assert_eq!(
+        fired(&out, Detection::OffHours).len(),
+        1,
+        "{:#?}",
+        out.iter().map(|s| (s.detection, s.level, &s.reason)).collect::<Vec<_>>()
+    );
 }
 
 #[test]

@@ -51,6 +51,7 @@ pub fn run(a: BenchStateArgs) -> Result<ExitCode> {
                 group: Some(format!("agence-{:03}", u % 400)),
                 role: Some("advisor".into()),
                 service_role: false,
+                token_auth: false,
                 ip: Some(format!("10.{}.{}.{}", u % 200, (u / 200) % 250, 1 + u % 250)),
                 user_agent: Some("Mozilla/5.0 (Windows NT 10.0; Win64; x64)".into()),
                 country: Some("FR".into()),

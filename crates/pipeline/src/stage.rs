@@ -245,7 +245,10 @@ impl Stage {
                     reason: a.reason.clone(),
                     new_source: new_source(&a),
                 };
-                self.risk.add(&u.name, ts, c).map(|i| incident_alert(&i, &a))
+                let service = self.analytics.as_ref().and_then(|an| an.accounts.get(&u.name)).map(|acct| {
+                    json!({"service": acct.service, "service_by": vigie_analytics::account::service_reasons(acct.service_by)})
+                });
+                self.risk.add(&u.name, ts, c).map(|i| incident_alert(&i, &a, service))
             }
             _ => None,
         };
@@ -314,16 +317,21 @@ fn analytic_alert(s: &vigie_analytics::Signal) -> Alert {
 /// The address an analytic found new for the account, if this alert says so.
 fn new_source(a: &Alert) -> Option<String> {
     use vigie_analytics::Detection::*;
-    let flags = [NewSource, ResetThenNewSource, ImpossibleTravel].map(|d| d.id());
+    let named = a.evidence.get("ip").and_then(|v| v.as_str()).map(String::from);
+    // The fused evidence names a new source only when one was part of it.
+    if a.rule.id == FusedEvidence.id() {
+        return named;
+    }
+    let flags = [NewSource, ResetThenNewSource, ImpossibleTravel, SprayingSourceLogin].map(|d| d.id());
     if !flags.contains(&a.rule.id.as_str()) {
         return None;
     }
-    a.evidence.get("ip").and_then(|v| v.as_str()).map(String::from).or_else(|| a.source.as_ref().map(|s| s.ip.clone()))
+    named.or_else(|| a.source.as_ref().map(|s| s.ip.clone()))
 }
 
 /// An incident: the account's risk crossed the threshold. It names every
 /// signal behind it, so the analyst starts from the whole story.
-fn incident_alert(i: &Incident, last: &Alert) -> Alert {
+fn incident_alert(i: &Incident, last: &Alert, account: Option<J>) -> Alert {
     let level = if i.critical { "critical" } else { "high" };
     let rule = RuleRef {
         id: "vigie-risk-incident".into(),
@@ -348,6 +356,11 @@ fn incident_alert(i: &Incident, last: &Alert) -> Alert {
     new_sources.dedup();
     evidence.insert("new_sources".into(), json!(new_sources));
     evidence.insert("signals".into(), json!(i.signals));
+    if let Some(acct) = account {
+        // Whether the account is a service account, and how it is known:
+        // the response policy contains those without suspending them.
+        evidence.insert("account".into(), acct);
+    }
     let first = i.signals.first().map(|c| c.at.clone()).unwrap_or_default();
     Alert {
         timestamp: rfc3339(i.ts),

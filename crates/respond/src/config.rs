@@ -149,7 +149,12 @@ impl ActionConfig {
             "reason": "{{reason}}",
         });
         match t {
-            ActionType::SuspendUser | ActionType::RevokeSessions => body["account"] = json!("{{user.name}}"),
+            ActionType::SuspendUser => body["account"] = json!("{{user.name}}"),
+            ActionType::RevokeSessions => {
+                body["account"] = json!("{{user.name}}");
+                // Only these, for an account that may not be suspended.
+                body["sources"] = json!("{{action.sources}}");
+            }
             ActionType::BlockIp => body["ip"] = json!("{{source.ip}}"),
             ActionType::CreateTicket => {
                 body["account"] = json!("{{user.name}}");
@@ -165,10 +170,16 @@ impl ActionConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct ResponseConfig {
     pub mode: Mode,
-    /// Accounts vigie never acts on by itself, as glob patterns
-    /// (break-glass accounts, service accounts): their actions wait for
-    /// approval instead.
+    /// Accounts vigie never suspends by itself, as glob patterns
+    /// (break-glass accounts, service accounts): their suspension waits for
+    /// approval. Their sessions and credentials used from a new source are
+    /// still revoked, and that source blocked: a stolen token must not
+    /// read on while a person is found.
     pub never_act: Vec<String>,
+    /// Suspend accounts the analytics know for service accounts (by name,
+    /// role or token authentication). Off by default: a suspended job is an
+    /// outage; they get the never-act treatment instead.
+    pub suspend_service_accounts: bool,
     /// Networks (CIDR) `block_ip` never blocks by itself: the organisation's
     /// own egress, proxies, partners' gateways.
     pub never_block: Vec<String>,
@@ -187,6 +198,7 @@ impl Default for ResponseConfig {
         ResponseConfig {
             mode: Mode::Act,
             never_act: ["svc-*", "svc_*", "svc.*", "*$", "break-glass*", "breakglass*"].map(String::from).to_vec(),
+            suspend_service_accounts: false,
             never_block: ["127.0.0.0/8", "::1/128"].map(String::from).to_vec(),
             cooldown: "1h".into(),
             block_only_new_sources: true,

@@ -57,6 +57,7 @@ type Trigger = (Vec<vigie_alert::AlertKind>, u8, Vec<String>, Vec<ActionType>);
 pub struct Policy {
     mode: Mode,
     never_act: Vec<(String, GlobMatcher)>,
+    suspend_service: bool,
     never_block: Vec<IpNet>,
     cooldown_ms: i64,
     block_only_new: bool,
@@ -120,6 +121,7 @@ impl Policy {
         Ok(Policy {
             mode: cfg.mode,
             never_act,
+            suspend_service: cfg.suspend_service_accounts,
             never_block,
             cooldown_ms,
             block_only_new: cfg.block_only_new_sources,
@@ -160,6 +162,29 @@ impl Policy {
             }
         }
         let mut json = None;
+        let new_sources: Vec<String> = alert
+            .evidence
+            .get("new_sources")
+            .and_then(|v| v.as_array())
+            .map(|l| l.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+            .unwrap_or_default();
+        // May this account be suspended? Not if a never-act pattern names
+        // it, nor (by default) if the analytics know it for a service account.
+        let user = alert.user.as_ref().map(|u| u.name.as_str()).unwrap_or("");
+        let account = alert.evidence.get("account");
+        let service = account.and_then(|a| a.get("service")).and_then(|v| v.as_bool()).unwrap_or(false);
+        let service_by: Vec<&str> = account
+            .and_then(|a| a.get("service_by"))
+            .and_then(|v| v.as_array())
+            .map(|l| l.iter().filter_map(|v| v.as_str()).collect())
+            .unwrap_or_default();
+        let held = match self.never_act.iter().find(|(_, g)| g.is_match(user)) {
+            Some((p, _)) => Some(format!("on the never-act list ({p})")),
+            None if service && !self.suspend_service => {
+                Some(format!("a service account (by {})", service_by.join(", ")))
+            }
+            None => None,
+        };
         for t in wanted {
             let target = match t {
                 ActionType::SuspendUser | ActionType::RevokeSessions => alert.user.as_ref().map(|u| u.name.clone()),
@@ -172,16 +197,39 @@ impl Policy {
                 self.state.repeats += 1;
                 continue;
             }
-            let new_sources = alert.evidence.get("new_sources").and_then(|v| v.as_array());
-            let is_new = new_sources.is_some_and(|l| l.iter().any(|v| v.as_str() == Some(target.as_str())));
-            let (status, reason) = self.guard(t, &target, ts, is_new);
+            let is_new = new_sources.iter().any(|s| *s == target);
+            let (status, reason, why) = match (t, &held) {
+                (ActionType::SuspendUser, Some(h)) => (
+                    ActionStatus::PendingApproval,
+                    format!("account {target} is {h}; a person decides"),
+                    format!("{target} may not be suspended by vigie ({h}); its suspension waits for a person"),
+                ),
+                (ActionType::RevokeSessions, Some(h)) if new_sources.is_empty() => (
+                    ActionStatus::PendingApproval,
+                    format!(
+                        "account {target} is {h} and the incident names no new source to cut off; a person decides"
+                    ),
+                    format!("{target} may not be suspended ({h}), and no new source is known whose sessions to revoke"),
+                ),
+                _ => {
+                    let (status, reason) = self.guard(t, &target, ts, is_new);
+                    (status, reason, rationale(t, &target, held.as_deref(), &new_sources, is_new))
+                }
+            };
             let json = json.get_or_insert_with(|| serde_json::to_value(alert).unwrap_or_default());
             let a = &self.actions[&t];
-            let call = (status == ActionStatus::Executed).then(|| Call {
-                url: a.url.clone().unwrap_or_default(),
-                secret: a.secret.clone(),
-                body: serde_json::to_vec(&render(&a.payload, json)).unwrap_or_default(),
-                max_retries: a.max_retries,
+            let call = (status == ActionStatus::Executed).then(|| {
+                // The sessions to revoke: all of them for an account that is
+                // also suspended; only the new sources' for one that is not.
+                let sources = if held.is_some() { serde_json::json!(new_sources) } else { serde_json::json!("all") };
+                let mut scope = json.clone();
+                scope["action"] = serde_json::json!({"sources": sources});
+                Call {
+                    url: a.url.clone().unwrap_or_default(),
+                    secret: a.secret.clone(),
+                    body: serde_json::to_vec(&render(&a.payload, &scope)).unwrap_or_default(),
+                    max_retries: a.max_retries,
+                }
             });
             if matches!(status, ActionStatus::Executed | ActionStatus::DryRun) {
                 self.state.recent.entry(t).or_default().push_back(ts);
@@ -196,6 +244,7 @@ impl Policy {
                     kind: t,
                     status,
                     reason,
+                    why,
                     response: None,
                 },
                 user: alert.user.clone(),
@@ -214,11 +263,6 @@ impl Policy {
     /// The status an action gets, and why. `Executed` means "call it".
     fn guard(&mut self, t: ActionType, target: &str, ts: i64, new_source: bool) -> (ActionStatus, String) {
         use ActionStatus::*;
-        if t.targets_account()
-            && let Some((p, _)) = self.never_act.iter().find(|(_, g)| g.is_match(target))
-        {
-            return (PendingApproval, format!("account {target} is on the never-act list ({p}); a person decides"));
-        }
         if t == ActionType::BlockIp
             && let Ok(ip) = target.parse::<std::net::IpAddr>()
             && let Some(net) = self.never_block.iter().find(|n| n.contains(&ip))
@@ -273,5 +317,26 @@ impl Policy {
                 };
             }
         }
+    }
+}
+
+/// Why an action was chosen for this alert, in words for the record.
+fn rationale(t: ActionType, target: &str, held: Option<&str>, new_sources: &[String], is_new: bool) -> String {
+    match (t, held) {
+        (ActionType::SuspendUser, _) => {
+            format!("{target} is a person's account: suspending it stops every use of the stolen credential at once")
+        }
+        (ActionType::RevokeSessions, None) => {
+            format!("{target}'s open sessions are revoked so that none outlives the suspension")
+        }
+        (ActionType::RevokeSessions, Some(h)) => format!(
+            "{target} may not be suspended ({h}): instead, the sessions and credential used from {} are revoked, and the account goes on working from its usual sources",
+            new_sources.join(", ")
+        ),
+        (ActionType::BlockIp, _) if is_new => {
+            format!("{target} is a new source for the account in this incident: blocking it cuts the intruder off")
+        }
+        (ActionType::BlockIp, _) => format!("{target} is the account's usual source, possibly shared by many"),
+        (ActionType::CreateTicket, _) => "every incident gets a ticket, so that a person reviews what was read".into(),
     }
 }

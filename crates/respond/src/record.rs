@@ -25,6 +25,10 @@ pub struct ActionHeader {
     pub status: ActionStatus,
     /// Why this status: the guardrail that held it, or the webhook's answer.
     pub reason: String,
+    /// Why this action was chosen for this account: what it contains, and
+    /// for an account the policy may not suspend, what is done instead.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub why: String,
     /// The webhook's answer, when one was called.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response: Option<Value>,

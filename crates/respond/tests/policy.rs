@@ -84,15 +84,71 @@ fn lesser_alerts_and_merged_tallies_do_not_act() {
 }
 
 #[test]
-fn service_and_break_glass_accounts_wait_for_a_person() {
+fn service_and_break_glass_accounts_are_not_suspended_but_their_new_source_is_cut_off() {
     let mut p = Policy::new(&ResponseConfig::default(), &no_env).unwrap();
     for user in ["svc-batch-paie", "BREAKGLASS-01", "HOST01$"] {
+        // Without a new source there is nothing to cut off: a person decides.
         let out =
             decide(&mut p, &alert(AlertKind::Incident, "critical", user, "198.51.100.7", "2026-03-02T21:00:00Z", user));
         let s = out.iter().find(|p| p.record.action.kind == ActionType::SuspendUser).unwrap();
         assert_eq!(s.record.action.status, ActionStatus::PendingApproval, "{user}");
         assert!(s.record.action.reason.contains("never-act"), "{}", s.record.action.reason);
+        assert_eq!(status_of(&out, ActionType::RevokeSessions), Some(ActionStatus::PendingApproval), "{user}");
     }
+    // A stolen token: the incident names the new source. The suspension
+    // still waits, but the sessions from that source are revoked and the
+    // source is blocked at once, each with why.
+    let mut a = alert(AlertKind::Incident, "critical", "svc-batch-paie", "203.0.113.66", "2026-03-03T15:00:00Z", "t");
+    a.evidence.insert("new_sources".into(), json!(["203.0.113.66"]));
+    let out = decide(&mut p, &a);
+    assert_eq!(status_of(&out, ActionType::SuspendUser), Some(ActionStatus::PendingApproval));
+    assert_eq!(status_of(&out, ActionType::RevokeSessions), Some(ActionStatus::DryRun));
+    assert_eq!(status_of(&out, ActionType::BlockIp), Some(ActionStatus::DryRun));
+    let revoke = out.iter().find(|p| p.record.action.kind == ActionType::RevokeSessions).unwrap();
+    assert!(revoke.record.action.why.contains("may not be suspended"), "{}", revoke.record.action.why);
+    assert!(revoke.record.action.why.contains("203.0.113.66"), "{}", revoke.record.action.why);
+    // Known for a service account by its behaviour, whatever its name.
+    let mut b = alert(AlertKind::Incident, "critical", "etl-nightly", "203.0.113.67", "2026-03-03T15:00:00Z", "e");
+    b.evidence.insert("new_sources".into(), json!(["203.0.113.67"]));
+    b.evidence.insert("account".into(), json!({"service": true, "service_by": ["token authentication"]}));
+    let out = decide(&mut p, &b);
+    let s = out.iter().find(|p| p.record.action.kind == ActionType::SuspendUser).unwrap();
+    assert_eq!(s.record.action.status, ActionStatus::PendingApproval);
+    assert!(s.record.action.reason.contains("token authentication"), "{}", s.record.action.reason);
+    assert_eq!(status_of(&out, ActionType::RevokeSessions), Some(ActionStatus::DryRun));
+    // A person's account is suspended, and the record says why.
+    let mut c = alert(AlertKind::Incident, "critical", "adv00042", "203.0.113.68", "2026-03-03T15:00:00Z", "h");
+    c.evidence.insert("new_sources".into(), json!(["203.0.113.68"]));
+    let out = decide(&mut p, &c);
+    let s = out.iter().find(|p| p.record.action.kind == ActionType::SuspendUser).unwrap();
+    assert_eq!(s.record.action.status, ActionStatus::DryRun);
+    assert!(s.record.action.why.contains("person"), "{}", s.record.action.why);
+}
+
+#[test]
+fn a_webhook_revoking_a_service_account_names_only_the_new_sources() {
+    let cfg: ResponseConfig = toml::from_str(
+        r#"
+        [actions.revoke_sessions]
+        url = "https://iam.example/revoke"
+        secret = "s"
+        "#,
+    )
+    .unwrap();
+    let mut p = Policy::new(&cfg, &no_env).unwrap();
+    let mut a = alert(AlertKind::Incident, "critical", "svc-export", "203.0.113.66", "2026-03-03T15:00:00Z", "t");
+    a.evidence.insert("new_sources".into(), json!(["203.0.113.66"]));
+    let out = decide(&mut p, &a);
+    let call = out.iter().find_map(|p| p.call.as_ref()).expect("revoke is called");
+    let body: serde_json::Value = serde_json::from_slice(&call.body).unwrap();
+    assert_eq!(body["sources"], json!(["203.0.113.66"]));
+    assert_eq!(body["account"], "svc-export");
+    let mut h = alert(AlertKind::Incident, "critical", "adv1", "203.0.113.69", "2026-03-03T15:00:00Z", "u");
+    h.evidence.insert("new_sources".into(), json!(["203.0.113.69"]));
+    let out = decide(&mut p, &h);
+    let call = out.iter().find_map(|p| p.call.as_ref()).expect("revoke is called");
+    let body: serde_json::Value = serde_json::from_slice(&call.body).unwrap();
+    assert_eq!(body["sources"], "all");
 }
 
 #[test]
