@@ -545,8 +545,12 @@ impl Analytics {
             if acct.base_records.warm(cfg.warmup.hours) { acct.base_records.upper(cfg.records.k) } else { 0.0 };
         let rbound = rbound.max(cfg.records.min_hour as f32);
         let mut rlevel = level_of(acct.hour_records as f32 / rbound, &d.levels);
-        if !acct.base_records.warm(cfg.warmup.hours) {
-            // No habit known: a first export is worth a look, not an alarm.
+        // A volume alone, from the account's known networks at one of its
+        // usual hours, is worth a look, not an alarm: a monthly export
+        // happens once in a two-week log and never enters a baseline. It is
+        // graver with a new network or a rare hour, and once a habit is known.
+        let corroborated = acct.hour_access >= 3 || acct.hour_time >= 3;
+        if !acct.base_records.warm(cfg.warmup.hours) || !corroborated {
             rlevel = rlevel.min(1);
         }
         if rlevel > acct.fired.records {
@@ -560,7 +564,7 @@ impl Analytics {
             );
             let ev = json!({"observed": acct.hour_records, "bound": rbound, "baseline": baseline_json(&acct.base_records),
                             "window": window(acct.hour * HOUR, HOUR)});
-            let grave = acct.service && acct.base_records.warm(cfg.warmup.hours);
+            let grave = acct.service && corroborated && acct.base_records.warm(cfg.warmup.hours);
             self.emit(out, Detection::RecordsVolume, to_level(rlevel, grave), a, reason, ev);
         }
         // The working set: people this account had not read lately, against

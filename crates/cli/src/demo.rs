@@ -59,6 +59,9 @@ pub struct Story {
     pub contained: String,
     pub minutes_to_contain: f64,
     pub containment: Vec<String>,
+    /// Containment that fell on accounts or addresses not in the attack
+    /// (must stay empty).
+    pub innocent_contained: Vec<String>,
     pub records_read_before_containment: u64,
     pub people_exposed: u64,
     pub records_unchecked: u64,
@@ -320,17 +323,22 @@ fn story(
         .min()
         .context("the victim was not suspended")?;
     let first_read = s.reads.first().map_or(s.start_ms, |r| r.0);
-    let containment = calls
-        .lock()
-        .map(|c| {
-            c.iter()
-                .map(|(a, v)| {
-                    let target = v.get("account").or_else(|| v.get("ip")).and_then(|x| x.as_str()).unwrap_or("");
-                    format!("{a} {target}").trim().to_string()
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    // The calls that contained the attack (on its account or address), and
+    // any that fell on someone else: the demo must contain only the attacker.
+    let mut containment = Vec::new();
+    let mut innocent = Vec::new();
+    for (a, v) in calls.lock().map(|c| c.clone()).unwrap_or_default() {
+        let account = v.get("account").and_then(|x| x.as_str());
+        let ip = v.get("ip").and_then(|x| x.as_str());
+        let line = format!("{a} {}", account.or(ip).unwrap_or("")).trim().to_string();
+        let attack = account.is_some_and(|u| s.accounts.iter().any(|x| x == u))
+            || ip.is_some_and(|i| s.source_ips.iter().any(|x| x == i));
+        if attack {
+            containment.push(line);
+        } else if a != "create_ticket" {
+            innocent.push(line);
+        }
+    }
     let d = vigie_investigate::notify::deadlines(report.awareness_ms, vigie_store::now_ms());
     Ok(Story {
         victim: victim.into(),
@@ -342,6 +350,7 @@ fn story(
         contained: rfc3339(contained_at),
         minutes_to_contain: (contained_at - first_read) as f64 / 60_000.0,
         containment,
+        innocent_contained: innocent,
         records_read_before_containment: report.impact.records,
         people_exposed: report.impact.subjects,
         records_unchecked: unchecked.0,
@@ -372,6 +381,14 @@ fn print_story(s: &Story) {
         s.minutes_to_contain,
         s.containment.join(", ")
     );
+    if s.innocent_contained.is_empty() {
+        println!("                            no other account or address was contained");
+    } else {
+        println!(
+            "                            also contained, outside the attack (false containments): {}",
+            s.innocent_contained.join(", ")
+        );
+    }
     println!();
     println!(
         "Exposed: {} person-records of {} people, instead of the {} records of {} people the attack would have read by now ({}).",

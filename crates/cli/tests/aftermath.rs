@@ -22,6 +22,11 @@ fn the_demo_tells_its_story_and_the_aftermath_commands_agree() {
     assert!(exposed > 0 && exposed * 10 < story["records_unchecked"].as_u64().unwrap(), "{story}");
     let containment: Vec<&str> = story["containment"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
     assert!(containment.iter().any(|c| c.starts_with("suspend_user")), "{containment:?}");
+    // Only the attacker is contained: every containment names the victim or
+    // the attacker's address, and no innocent manager or adviser is touched.
+    let victim = story["victim"].as_str().unwrap();
+    assert!(containment.iter().all(|c| c.ends_with(victim) || c.starts_with("block_ip")), "{containment:?}");
+    assert_eq!(story["innocent_contained"], serde_json::json!([]), "{story}");
     assert!(story["gdpr_remaining"].as_str().unwrap().ends_with("left"), "{story}");
 
     let store = dir.path().join("state/vigie.db");
