@@ -749,6 +749,15 @@ class World:
         return {"off": rng.gauss(0, 0.4), "lunch": self.lunch_h + rng.gauss(0, 0.2),
                 "remote": set(rng.sample(range(5), rng.randint(0, remote_max)))}
 
+    def human(self, kind, prefix, roles, group, site, r, remote_max):
+        a = self.add(Account(self.new_name(prefix[:3], r), kind, prefix, roles, group, site))
+        a.pattern = self.office_pattern(r, remote_max)
+        a.home_ip, a.home_isp = self.home_ip(r, city=site.city)
+        a.browser = self.browser_for()
+        if r.random() < 0.3:
+            a.alt_browser = self.browser_for(managed=False)
+        return a
+
     # -------- the generic day of an account
     def activity(self, a, day):
         if a.kind == "service":
@@ -795,7 +804,7 @@ class World:
         """A person from the caseload (or a covered colleague's), or an outsider."""
         rng = self.rng
         cov = a.covering.get(day)
-        if cov is not None and rng.random() < 0.4:
+        if cov is not None and cov.caseload and rng.random() < 0.4:
             return rng.choice(cov.caseload)
         cl = self.caseload_on(a, day)
         if not cl or rng.random() < p_out:
@@ -970,6 +979,14 @@ class World:
     def day_events(self, day):
         pass
 
+    def attack_workday(self, d):
+        """The nearest workday to d inside the attack window."""
+        for k in range(self.days):
+            for c in (d + k, d - k):
+                if self.first_attack_day <= c < self.days and self.is_workday(c):
+                    return c
+        return d
+
     def ms_to_local(self, ms, day):
         return (ms - self.ms(day, 0)) / 1000.0
 
@@ -1050,15 +1067,6 @@ class Agency(World):
         self.make_services([("nightly", r.randint(50_000, 200_000)), ("hourly", 0), ("weekly", r.randint(20_000, 80_000))]
                            + [(r.choice(["nightly", "hourly"]), r.randint(5_000, 60_000)) for _ in range(n_svc - 3)])
 
-    def human(self, kind, prefix, roles, group, site, r, remote_max):
-        a = self.add(Account(self.new_name(prefix[:3] if kind != "staff" else prefix[:3], r), kind, prefix, roles, group, site))
-        a.pattern = self.office_pattern(r, remote_max)
-        a.home_ip, a.home_isp = self.home_ip(r, city=site.city)
-        a.browser = self.browser_for()
-        if r.random() < 0.3:
-            a.alt_browser = self.browser_for(managed=False)
-        return a
-
     def readers(self):
         return [a for a in self.accounts if a.kind in ("staff", "partner")]
 
@@ -1083,6 +1091,162 @@ class Agency(World):
             p_out = 0.6 if a.extra.get("reception") == self.weekday(day) else a.extra.get("p_out", 0.05)
             self.session(a, day, t0, t1, ip, ua, a.rate * self.multiplier(a, day),
                          lambda x, d: self.pick_caseload(x, d, p_out))
+
+
+
+class Hospital(World):
+    ARCH = "hospital"
+    CATEGORIES = ["identity", "nir", "birth_date", "health"]
+    WARDS = ["cardiologie", "pneumologie", "urgences", "pediatrie", "maternite", "chirurgie", "orthopedie", "neurologie",
+             "geriatrie", "oncologie", "reanimation", "psychiatrie", "gastro", "nephrologie", "medecine-interne", "ssr"]
+
+    def build(self):
+        r = self.stream("build")
+        self.main_role = r.choice(["nurse", "ide", "soignant"])
+        self.VIEWS = [("patient.chart.view", "/dpi/patients/%s"), ("patient.results.view", "/dpi/patients/%s/results"),
+                      ("patient.prescriptions", "/dpi/patients/%s/prescriptions"), ("patient.notes", "/dpi/patients/%s/notes")]
+        self.SEARCH = ("patient.search", "/dpi/patients")
+        self.export_action, self.export_path = "patient.list.export", "/dpi/reports/export"
+        self.start_h, self.lunch_h, self.length_h = r.uniform(8.0, 9.0), r.uniform(12.0, 12.8), r.uniform(7.5, 8.5)
+        self.make_fleet(0.97)
+        n = self.n
+        self.subjects = 60_000 + n * 250
+        wstyle = r.choice(["SVC-%s", "%s", "UF-%s"])
+        wards = r.sample(self.WARDS, min(len(self.WARDS), max(5, n // 25)))
+        self.sites = self.make_sites([r.choice(CITIES_FR)] + [r.choice(CITIES_FR) for _ in range(r.randint(0, 2))],
+                                     lambda i, c: "site-%d" % (i + 1), r.random() < 0.5)
+        self.vpn = Site("vpn", self.sites[0].city, self.net(self.org_provider, self.fr_geo(self.sites[0].city), "vpn", r),
+                        [r.randint(2, 250) for _ in range(3)]) if r.random() < 0.6 else None
+        self.census = {}
+        for wname in wards:
+            beds = r.randint(15, 40)
+            turn = 0.6 if wname == "urgences" else r.uniform(0.08, 0.25)
+            cur = r.sample(range(self.subjects), beds)
+            days = []
+            for d in range(self.days + 1):
+                days.append(list(cur))
+                for k in range(len(cur)):
+                    if r.random() < turn:
+                        cur[k] = r.randrange(self.subjects)
+            self.census[wstyle % wname.upper() if wstyle != "%s" else wname] = days
+        wards = list(self.census)
+        self.h12 = r.random() < 0.5
+        self.shifts = {"D": (7, 19), "N": (19, 31)} if self.h12 else {"D": (6.75, 14.25), "E": (13.75, 21.25), "N": (21, 31)}
+        cycles = (["DD--NN---", "DDD----", "NN---DD---", "DD---"] if self.h12
+                  else ["DDDEE--", "EEEDD--", "NNNN---", "DDEENN---", "DEDED--", "DDDDD--", "EEEEE--"])
+        n_svc, n_adm, n_hd = r.randint(4, 7), r.randint(2, 3), max(3, n // 80)
+        n_part = int(n * r.uniform(0.04, 0.08))
+        rest = n - n_svc - n_adm - n_hd - n_part
+        n_doc, n_clerk, n_mgr = int(rest * 0.22), int(rest * 0.12), len(wards)
+        n_nurse = rest - n_doc - n_clerk - n_mgr
+        site_of = {w: r.choice(self.sites) for w in wards}
+        for i in range(n_nurse):
+            wd = wards[i % len(wards)]
+            a = self.human("staff", self.main_role, [self.main_role], wd, site_of[wd], r, 0)
+            a.ward, a.title = wd, "nurse"
+            a.pattern["cycle"], a.pattern["phase"] = r.choice(cycles), r.randrange(10)
+            a.rate = r.uniform(4, 10)
+        for i in range(n_doc):
+            wd = wards[i % len(wards)]
+            a = self.human("staff", "doctor", [r.choice(["medecin", "physician", "doctor"])], wd, site_of[wd], r, 0)
+            a.ward, a.title = wd, "doctor"
+            a.pattern["oncall"] = {d for d in range(r.randrange(6), self.days, r.randint(5, 8))}
+            a.rate = r.uniform(3, 7)
+        for _ in range(n_clerk):
+            a = self.human("clerk", "clerk", [r.choice(["admissions", "secretariat", "facturation"])], r.choice(["admissions", "bureau-entrees", "facturation"]), self.sites[0], r, 1)
+            a.rate = r.uniform(8, 18)
+        for wd in wards:
+            a = self.human("manager", "manager", ["cadre_sante"], wd, site_of[wd], r, 0)
+            a.ward = wd
+            a.extra["team_size"] = len(self.census[wd][0]) * 30
+            a.rate = r.uniform(0.5, 2)
+        self.helpdesk = [self.human("helpdesk", "helpdesk", ["servicedesk"], "DSI", self.sites[0], r, 0) for _ in range(n_hd)]
+        for _ in range(n_adm):
+            self.human("admin", "admin", ["iam_admin"], "DSI", self.sites[0], r, 0)
+        for _ in range(n_part):
+            city = r.choice(CITIES_FR)
+            office = Site("ext:" + r.choice(["cabinet-med-%03d", "labo-%03d", "clinique-%03d"]) % r.randint(1, 999), city,
+                          self.isp_net(r.choice(list(ISPS_FR)), city, r), [r.randint(2, 250)])
+            a = self.human("partner", "partner", [r.choice(["medecin_ville", "laboratoire", "partner"])], office.name[4:], office, r, 0)
+            a.browser = self.browser_for(managed=False)
+            a.caseload = r.sample(range(self.subjects), r.randint(20, 120))
+            a.rate = r.uniform(1, 4)
+            a.p_active = r.uniform(0.2, 0.7)
+        for a in self.accounts:
+            if a.ward and a.kind == "staff":
+                a.caseload = sorted({p for day in self.census[a.ward] for p in day})
+        self.make_services([("nightly", r.randint(20_000, 80_000)), ("hourly", 0), ("weekly", r.randint(10_000, 50_000))]
+                           + [(r.choice(["nightly", "hourly"]), r.randint(2_000, 30_000)) for _ in range(n_svc - 3)])
+        night = [a.name for a in self.accounts if a.pattern and ("N" in a.pattern.get("cycle", "") or a.pattern.get("oncall"))]
+        self.note("night_shift_work", night, 0, 0, self.days, 0)
+
+    def readers(self):
+        return [a for a in self.accounts if a.kind in ("staff", "partner", "clerk")]
+
+    def staff_pool(self):
+        return self.of_kind("staff")
+
+    def partner_pool(self):
+        return self.of_kind("partner")
+
+    def attack_workday(self, d):
+        return max(self.first_attack_day, min(d, self.days - 1))
+
+    def blocks(self, a, day):
+        rng = self.rng
+        if a.kind == "partner":
+            if not self.is_workday(day) or rng.random() > a.p_active:
+                return []
+            s = rng.uniform(8.5, 17) * 3600
+            return [(s, s + rng.uniform(0.3, 2) * 3600, "site")]
+        if a.title == "nurse":
+            c = a.pattern["cycle"]
+            code = c[(day + a.pattern["phase"]) % len(c)]
+            if code == "-":
+                return []
+            s, e = self.shifts[code]
+            s, e = (s + rng.gauss(0, 0.1)) * 3600, (e + rng.gauss(0.2, 0.2)) * 3600
+            cuts = sorted(rng.uniform(s, e) for _ in range(rng.randint(1, 3)))
+            pts = [s] + cuts + [e]
+            return [(pts[i], pts[i + 1] - rng.uniform(300, 1200), "site") for i in range(len(pts) - 1)]
+        out = []
+        if a.title == "doctor":
+            if self.is_workday(day) or day % 7 == a.idx % 7:
+                out = [(s, e, "site") for s, e in self.office_day(a, day, 8.3, 9.5)]
+            if day in a.pattern["oncall"]:
+                for _ in range(rng.randint(1, 4)):
+                    s = rng.uniform(22, 30) * 3600
+                    out.append((s, s + rng.uniform(600, 1800), "home" if rng.random() < 0.6 else "site"))
+            return out
+        if not self.is_workday(day):
+            return []
+        return [(s, e, "site") for s, e in self.office_day(a, day, self.start_h, self.length_h)]
+
+    def work(self, a, day, t0, t1, ip, ua):
+        m = self.multiplier(a, day)
+        if a.kind == "manager":
+            self.manager_exports(a, day, ip, ua, t0)
+            self.session(a, day, t0, t1, ip, ua, a.rate, lambda x, d: self.rng.choice(self.census[x.ward][d]))
+        elif a.kind == "clerk":
+            wards = list(self.census)
+            self.session(a, day, t0, t1, ip, ua, a.rate * m,
+                         lambda x, d: self.rng.choice(self.census[self.rng.choice(wards)][d]) if self.rng.random() < 0.6
+                         else self.rng.randrange(self.subjects))
+        elif a.kind == "partner":
+            self.session(a, day, t0, t1, ip, ua, a.rate * m, lambda x, d: self.pick_caseload(x, d, 0.05))
+        elif a.kind == "staff":
+            night = (t0 % 86400) > 21 * 3600 or t0 > 86400 or (t0 % 86400) < 6 * 3600
+            rate = a.rate * m * (0.4 if night else 1.0)
+            wards = list(self.census)
+            d_c = min(day, self.days)
+
+            def pick(x, d):
+                if x.takeover and d >= x.takeover[0] or d in x.covering:
+                    return self.pick_caseload(x, d, 0.05)
+                if x.title == "doctor" and self.rng.random() < 0.12:
+                    return self.rng.choice(self.census[self.rng.choice(wards)][d_c])
+                return self.rng.choice(self.census[x.ward][d_c])
+            self.session(a, day, t0, t1, ip, ua, rate, pick)
 
 
 # ---------------------------------------------------------------- attacks
@@ -1289,11 +1453,7 @@ class Attacks:
     # 6
     def impossible_travel(self, d0):
         w, r = self.w, self.r
-        d = d0
-        while not w.is_workday(d) and d + 1 < w.days:
-            d += 1
-        while not w.is_workday(d) and d > w.first_attack_day:
-            d -= 1
+        d = w.attack_workday(d0)
         pool = [a for a in w.staff_pool() + w.partner_pool()]
         v = self.victim(pool, need_day=d)
         sc = Scenario(w, "impossible_travel",
@@ -1344,7 +1504,7 @@ class Attacks:
     # 8
     def curious_insider(self, d0):
         w, r = self.w, self.r
-        d = d0
+        d = w.attack_workday(d0)
         v = self.victim(w.staff_pool(), need_day=d)
         sc = Scenario(w, "curious_insider",
                       "%s reads people outside the caseload (neighbours, celebrities) over an afternoon, from the usual place." % v.name)
@@ -1364,7 +1524,7 @@ class Attacks:
 
 
 # ---------------------------------------------------------------- main
-ARCHETYPES = {"agency": Agency}
+ARCHETYPES = {"agency": Agency, "hospital": Hospital}
 
 
 def main(argv=None):
