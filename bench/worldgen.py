@@ -1249,6 +1249,221 @@ class Hospital(World):
             self.session(a, day, t0, t1, ip, ua, rate, pick)
 
 
+
+class CallCentre(World):
+    ARCH = "callcentre"
+    CATEGORIES = ["identity", "contact", "address", "banking"]
+
+    def build(self):
+        r = self.stream("build")
+        self.main_role = r.choice(["agent", "conseiller_client", "telecounsellor"])
+        self.VIEWS = [("customer.view", "/crm/customers/%s"), ("customer.contracts", "/crm/customers/%s/contracts"),
+                      ("customer.invoices", "/crm/customers/%s/invoices"), ("customer.contact_history", "/crm/customers/%s/interactions")]
+        self.SEARCH = ("customer.search", "/crm/search")
+        self.export_action, self.export_path = "customer.export", "/crm/reports/export"
+        self.start_h, self.lunch_h, self.length_h = r.uniform(8.5, 9.2), r.uniform(12.0, 12.8), r.uniform(7.5, 8.2)
+        self.make_fleet(0.98)
+        n = self.n
+        self.subjects = 1_500_000 + n * 500
+        self.recent = []
+        cities = [r.choice(CITIES_FR) for _ in range(r.randint(1, 3))]
+        self.sites = self.make_sites(cities, lambda i, c: "plateau-%s" % c[0].lower().replace(" ", "-"), False)
+        self.vpn = None
+        bpo = None
+        if r.random() < 0.6:
+            b = r.choice(BPO_SITES)
+            bpo = Site("ext:bpo-%s" % b[0].lower(), (b[0], b[2], b[3]), self.net(b[1], (b[0], b[2], b[3]), "bpo", r),
+                       [r.randint(2, 250) for _ in range(r.randint(1, 3))])
+        n_svc, n_adm, n_hd = r.randint(4, 6), r.randint(2, 3), max(3, n // 90)
+        rest = n - n_svc - n_adm - n_hd
+        n_lead = max(2, rest // r.randint(10, 15))
+        n_agent = rest - n_lead
+        n_bpo = int(n_agent * r.uniform(0.2, 0.35)) if bpo else 0
+        slots = r.sample([(8, 16), (9, 17), (10, 18), (11, 19), (12, 20), (13, 21)], r.randint(3, 5))
+        teams = []
+        for i in range(n_agent):
+            ext = i < n_bpo
+            site = bpo if ext else self.sites[i % len(self.sites)]
+            team = "%s-team-%02d" % ("bpo" if ext else "eq", i // 12 + 1)
+            a = self.human("partner" if ext else "staff", self.main_role, [self.main_role], team, site, r, 0)
+            if ext:
+                a.home_ip = None
+            a.pattern["slot"] = r.choice(slots)
+            a.pattern["off"] = r.randrange(6)
+            a.rate = r.uniform(5.5, 10)           # calls an hour
+            a.caseload = []
+            teams.append(team)
+        for k, team in enumerate(sorted(set(teams))[:n_lead] + [None] * max(0, n_lead - len(set(teams)))):
+            site = self.sites[k % len(self.sites)]
+            a = self.human("manager", "manager", [r.choice(["team_lead", "superviseur"])], team or "qualite", site, r, 1)
+            a.extra["team_size"] = r.randint(2000, 8000)
+            a.extra["export_wd"] = r.choice([0, 4])
+            a.rate = r.uniform(1, 3)
+        self.helpdesk = [self.human("helpdesk", "helpdesk", ["support_it"], "support", self.sites[0], r, 0) for _ in range(n_hd)]
+        for _ in range(n_adm):
+            self.human("admin", "admin", ["admin"], "DSI", self.sites[0], r, 0)
+        self.make_services([("nightly", r.randint(100_000, 400_000)), ("hourly", 0), ("weekly", r.randint(50_000, 150_000))]
+                           + [(r.choice(["nightly", "hourly"]), r.randint(10_000, 60_000)) for _ in range(n_svc - 3)])
+        self.note("high_volume_agents", [a.name for a in self.readers()], 0, 0, self.days, 0)
+        if bpo:
+            self.note("offshore_outsourcer", [a.name for a in self.of_kind("partner")], 0, 0, self.days, 0)
+
+    def readers(self):
+        return [a for a in self.accounts if a.kind in ("staff", "partner")]
+
+    def staff_pool(self):
+        return self.of_kind("staff")
+
+    def partner_pool(self):
+        return self.of_kind("partner") or self.of_kind("staff")
+
+    def blocks(self, a, day):
+        wd = self.weekday(day)
+        if a.kind in ("staff", "partner"):
+            if wd == 6 or wd == a.pattern["off"]:
+                return []
+            s, e = a.pattern["slot"]
+            s, e = (s + self.rng.gauss(0, 0.05)) * 3600, (e + self.rng.gauss(0, 0.1)) * 3600
+            mid = (s + e) / 2 + self.rng.uniform(-1800, 1800)
+            return [(s, mid, "site"), (mid + self.rng.uniform(1800, 2700), e + 1800, "site")]
+        if wd >= 5:
+            return []
+        return [(s, e, "site") for s, e in self.office_day(a, day, self.start_h, self.length_h)]
+
+    def pick_caller(self, a, day):
+        rng = self.rng
+        if self.recent and rng.random() < 0.04:
+            return rng.choice(self.recent)
+        p = rng.randrange(self.subjects)
+        if len(self.recent) < 5000:
+            self.recent.append(p)
+        else:
+            self.recent[rng.randrange(5000)] = p
+        return p
+
+    def work(self, a, day, t0, t1, ip, ua):
+        if a.kind == "manager":
+            self.manager_exports(a, day, ip, ua, t0)
+            self.session(a, day, t0, t1, ip, ua, a.rate, lambda x, d: self.rng.choice(self.recent) if self.recent else 0)
+        elif a.kind in ("staff", "partner"):
+            self.session(a, day, t0, t1, ip, ua, a.rate * self.multiplier(a, day), self.pick_caller)
+
+
+class Portal(World):
+    ARCH = "portal"
+    CATEGORIES = ["identity", "birth_date", "address", "civil_status"]
+    PROS = [("notaire", "etude-%s"), ("avocat", "cabinet-%s"), ("expert_comptable", "cabinet-ec-%s"), ("commissaire_justice", "scp-%s")]
+
+    def build(self):
+        r = self.stream("build")
+        self.main_role = "professional"
+        self.VIEWS = [("record.view", "/portal/records/%s"), ("record.documents", "/portal/records/%s/documents"),
+                      ("record.certificate", "/portal/records/%s/certificate")]
+        self.SEARCH = ("record.search", "/portal/search")
+        self.export_action, self.export_path = "record.export", "/portal/admin/export"
+        self.start_h, self.lunch_h, self.length_h = r.uniform(8.5, 9.3), r.uniform(12.0, 12.8), r.uniform(7.5, 8.2)
+        self.make_fleet(0.25)
+        n = self.n
+        self.subjects = 400_000 + n * 200
+        self.sites = self.make_sites([r.choice(CITIES_FR)], lambda i, c: "siege", r.random() < 0.5)
+        self.vpn = None
+        n_svc, n_adm, n_hd = r.randint(4, 6), 2, max(3, n // 120)
+        n_rev = max(3, int(n * r.uniform(0.03, 0.06)))
+        n_pro = n - n_svc - n_adm - n_hd - n_rev
+        made = 0
+        self.mobile = [self.net(r.choice(ISPS_FR[isp]), self.fr_geo(CITIES_FR[0]), "mobile", r) for isp in ISPS_FR]
+        while made < n_pro:
+            role, gfmt = r.choice(self.PROS)
+            city = r.choice(CITIES_FR)
+            firm = Site("ext:" + gfmt % self.pseudo(r), city, self.isp_net(r.choice(list(ISPS_FR)), city, r), [r.randint(2, 250)])
+            for _ in range(min(n_pro - made, r.choice([1, 1, 2, 2, 3, 4, 6]))):
+                a = self.human("partner", role, [role], firm.name[4:], firm, r, 0)
+                a.home_ip, a.home_isp = self.home_ip(r, city=city)
+                a.browser = self.browser_for(managed=False)
+                a.p_active = min(0.9, r.lognormvariate(math.log(0.2), 0.8))
+                a.caseload = r.sample(range(self.subjects), r.randint(8, 80))
+                made += 1
+        for _ in range(n_rev):
+            a = self.human("staff", "reviewer", [r.choice(["instructeur", "reviewer"])], r.choice(["instruction", "controle"]), self.sites[0], r, 2)
+            a.caseload = r.sample(range(self.subjects), r.randint(100, 300))
+            a.rate = r.uniform(3, 8)
+        mgr = self.human("manager", "manager", ["manager"], "instruction", self.sites[0], r, 1)
+        mgr.extra["team_size"] = r.randint(3000, 15000)
+        mgr.rate = 1.0
+        mgr.caseload = r.sample(range(self.subjects), 200)
+        self.helpdesk = [self.human("helpdesk", "support", ["support"], "support", self.sites[0], r, 1) for _ in range(n_hd)]
+        for _ in range(n_adm):
+            self.human("admin", "admin", ["admin"], "exploitation", self.sites[0], r, 0)
+        svcs = self.make_services([("nightly", r.randint(20_000, 80_000)), ("hourly", 0)]
+                                  + [("hourly", 0) for _ in range(n_svc - 2)])
+        cloud = svcs[2:]
+        for a in cloud:
+            a.name = a.name if a.name.startswith("int") else "int-" + self.pseudo(r)
+            a.refresh()
+            a.job["ip"] = self.hosting_ip(r, ["ovh", "aws", "azure", "scaleway"])
+            a.job["ua"] = r.choice(["okhttp/4.12.0", "Go-http-client/2.0", "axios/1.6.7"])
+        self.by_name = {a.name: a for a in self.accounts}
+        self.benign_raw = [b for b in self.benign_raw if b[0] != "service_job_jitter"]
+        for a in svcs:
+            self.note("cloud_integration" if a in cloud else "service_job_jitter", [a.name], 0, 0, self.days, 0)
+
+    def readers(self):
+        return [a for a in self.accounts if a.kind in ("staff", "partner")]
+
+    def staff_pool(self):
+        return self.of_kind("partner")
+
+    def partner_pool(self):
+        return self.of_kind("partner")
+
+    def attack_workday(self, d):
+        return World.attack_workday(self, d)
+
+    def blocks(self, a, day):
+        rng = self.rng
+        if a.kind != "partner":
+            if not self.is_workday(day):
+                return []
+            where = "home" if self.weekday(day) in a.pattern["remote"] else "site"
+            return [(s, e, where) for s, e in self.office_day(a, day, self.start_h, self.length_h)]
+        wd = self.weekday(day)
+        p = a.p_active * (1.0 if wd < 5 else 0.1 if wd == 5 else 0.03)
+        if rng.random() > p:
+            return []
+        out = []
+        for _ in range(1 if rng.random() < 0.7 else rng.randint(2, 3)):
+            s = (rng.uniform(8.5, 19) if rng.random() < 0.85 else rng.uniform(19, 22.5)) * 3600
+            u = rng.random()
+            out.append((s, s + rng.uniform(5, 40) * 60, "site" if u < 0.72 else "home" if u < 0.95 else "mobile"))
+        return sorted(out)
+
+    def place(self, a, day, where):
+        if where == "mobile":
+            return rng_addr(self.rng, self.rng.choice(self.mobile)), a.browser.ua(day)
+        if where == "home" and a.kind == "partner":
+            hc = a.extra.get("home_change")
+            return (hc[1] if hc and day >= hc[0] else a.home_ip), a.browser.ua(day)
+        return World.place(self, a, day, where)
+
+    def work(self, a, day, t0, t1, ip, ua):
+        rng = self.rng
+        if a.kind == "manager":
+            self.manager_exports(a, day, ip, ua, t0)
+        if a.kind == "partner":
+            n = max(1, int(rng.randint(1, 20) * self.multiplier(a, day)))
+            t = t0
+            for _ in range(n):
+                t += rng.uniform(20, max(30, (t1 - t0) / n))
+                sub = self.pick_caseload(a, day, 0.15)
+                t = self.ms_to_local(self.view_burst(self.ms(day, t), a, ip, ua, sub), day)
+        elif a.kind in ("staff", "manager"):
+            self.session(a, day, t0, t1, ip, ua, a.rate * self.multiplier(a, day), lambda x, d: self.pick_caseload(x, d, 0.3))
+
+
+def rng_addr(rng, net):
+    return net.addr(rng.randint(2, 254))
+
+
 # ---------------------------------------------------------------- attacks
 ATTACK_UAS = ["python-requests/2.31.0", "python-requests/2.32.3"]
 
@@ -1524,7 +1739,7 @@ class Attacks:
 
 
 # ---------------------------------------------------------------- main
-ARCHETYPES = {"agency": Agency, "hospital": Hospital}
+ARCHETYPES = {"agency": Agency, "hospital": Hospital, "callcentre": CallCentre, "portal": Portal}
 
 
 def main(argv=None):
