@@ -987,6 +987,9 @@ class World:
                     return c
         return d
 
+    def insider_pool(self):
+        return self.staff_pool()
+
     def ms_to_local(self, ms, day):
         return (ms - self.ms(day, 0)) / 1000.0
 
@@ -1416,8 +1419,8 @@ class Portal(World):
     def partner_pool(self):
         return self.of_kind("partner")
 
-    def attack_workday(self, d):
-        return World.attack_workday(self, d)
+    def insider_pool(self):
+        return self.of_kind("staff")
 
     def blocks(self, a, day):
         rng = self.rng
@@ -1522,6 +1525,7 @@ class Attacks:
                       ("partner", self.stolen_partner), ("travel", self.impossible_travel),
                       ("rogue", self.rogue_account_creator), ("insider", self.curious_insider)):
             sc = fn(starts[k])
+            assert sc.reads, "attack %s produced no reads" % sc.name
             w.scenarios.append(sc)
 
     # 1
@@ -1632,15 +1636,21 @@ class Attacks:
         net = w.isp_net(v.home_isp, r.choice(CITIES_FR), r)
         ip = net.addr(r.randint(2, 254))
         daily = max(30, int(v.rate * 7 * 3 * r.uniform(0.8, 1.2)))
-        for d in self.days_from(d0, 3):
-            if not w.is_workday(d) and w.ARCH != "hospital":
+        worked = 0
+        for d in range(d0, w.days):
+            if worked == 3:
+                break
+            blocks = w.blocks_probe(v, d)
+            if not blocks and v.kind == "partner" and w.is_workday(d):
+                blocks = [(r.uniform(9, 10) * 3600, 12 * 3600, "site"), (14 * 3600, r.uniform(16.5, 18) * 3600, "site")]
+            if not blocks:
                 continue
+            worked += 1
             ua = v.browser.ua(d, delta=-1)
-            blocks = w.blocks_probe(v, d) or [(9 * 3600, 12 * 3600, "site"), (14 * 3600, 17 * 3600, "site")]
             hours = sum(e - s for s, e, _ in blocks) / 3600.0
             for s, e, _ in blocks:
-                s += r.uniform(600, 2400)
-                if s >= e:
+                s += min(r.uniform(600, 2400), (e - s) / 3)
+                if s + 60 >= e:
                     continue
                 w.login(w.ms(d, s), v, ip, ua)
                 sc.mark(w.ms(d, s)), sc.acct(v), sc.ip(ip)
@@ -1655,9 +1665,8 @@ class Attacks:
                       "Credentials of %s (%s) used from a new address and a new browser in business hours, harvesting 100-300 people an hour." % (v.name, v.group))
         ip = w.hosting_ip(r) if r.random() < 0.4 else w.home_ip(r)[0]
         ua = other_browser(r, v.browser.kind, d0)
-        for d in self.days_from(d0, r.randint(1, 2)):
-            if not w.is_workday(d):
-                continue
+        d1 = World.attack_workday(w, d0)
+        for d in [x for x in self.days_from(d1, 4) if w.is_workday(x)][:r.randint(1, 2)]:
             s = r.uniform(9, 14) * 3600
             e = s + r.uniform(2, 4) * 3600
             w.login(w.ms(d, s), v, ip, ua)
@@ -1720,7 +1729,7 @@ class Attacks:
     def curious_insider(self, d0):
         w, r = self.w, self.r
         d = w.attack_workday(d0)
-        v = self.victim(w.staff_pool(), need_day=d)
+        v = self.victim(w.insider_pool(), need_day=d)
         sc = Scenario(w, "curious_insider",
                       "%s reads people outside the caseload (neighbours, celebrities) over an afternoon, from the usual place." % v.name)
         blocks = w.blocks_probe(v, d) or [(14 * 3600, 17.5 * 3600, "site")]
