@@ -302,6 +302,10 @@ class Scenario:
 _DATE_CACHE = {}
 
 
+def dumps(obj):
+    return json.dumps(obj, separators=(",", ":"))
+
+
 def fmt_ts(ms):
     d, rem = divmod(ms, DAY_MS)
     ds = _DATE_CACHE.get(d)
@@ -329,6 +333,8 @@ class World:
         self.events = 0
         self.nets = set()
         self.geo_of = {}
+        self.jcache, self.jsrc, self.jhead, self.jua = {}, {}, {}, {}
+        self.j_cats = dumps(self.CATEGORIES)
         self.src_cache = {}
         self.scenarios, self.benign = [], []
         self.geo_on = self.stream("geo").random() < 0.8
@@ -478,57 +484,76 @@ class World:
         return out
 
     # -------- events
-    def emit(self, ms, ev):
+    def emit(self, ms, body):
+        """Queue one event; `body` is its JSON without braces and timestamp."""
         b = self.buckets.get(ms // DAY_MS)
         if b is None:
             b = self.buckets[ms // DAY_MS] = []
-        b.append((ms, self.seq, ev))
+        b.append((ms, self.seq, body))
         self.seq += 1
 
-    def base(self, cat, typ, action, outcome, ds, a, ip, ua):
-        ev = {"event": {"category": cat, "type": typ, "action": action, "outcome": outcome, "dataset": ds},
-              "user": a.user_obj, "source": self.src(ip)}
-        if ua:
-            ev["user_agent"] = {"original": ua}
-        return ev
+    # JSON fragments are cached: the same users, addresses and browsers recur.
+    def j_user(self, a):
+        c = self.jcache.get(a.name)
+        if c is None or c[0] is not a.user_obj:
+            c = self.jcache[a.name] = (a.user_obj, dumps(a.user_obj))
+        return c[1]
+
+    def j_src(self, ip):
+        c = self.jsrc.get(ip)
+        if c is None:
+            c = self.jsrc[ip] = dumps(self.src(ip))
+        return c
+
+    def j_head(self, cat, typ, action, outcome, ds):
+        k = (tuple(cat), tuple(typ), action, outcome, ds)
+        c = self.jhead.get(k)
+        if c is None:
+            c = self.jhead[k] = dumps({"category": cat, "type": typ, "action": action, "outcome": outcome, "dataset": ds})
+        return c
+
+    def j_ua(self, ua):
+        if not ua:
+            return ""
+        c = self.jua.get(ua)
+        if c is None:
+            c = self.jua[ua] = ',"user_agent":{"original":%s}' % dumps(ua)
+        return c
+
+    def base(self, cat, typ, action, outcome, ds, user_json, ip, ua):
+        return '"event":%s,"user":%s,"source":%s%s' % (self.j_head(cat, typ, action, outcome, ds), user_json,
+                                                      self.j_src(ip), self.j_ua(ua))
 
     def login(self, ms, a, ip, ua, ok=True, action=None):
         self.emit(ms, self.base(["authentication"], ["start"], action or self.login_action,
-                                "success" if ok else "failure", self.ds_auth, a, ip, ua))
+                                "success" if ok else "failure", self.ds_auth, self.j_user(a), ip, ua))
 
     def failed_unknown(self, ms, name, ip, ua):
-        ev = {"event": {"category": ["authentication"], "type": ["start"], "action": self.login_action,
-                        "outcome": "failure", "dataset": self.ds_auth},
-              "user": {"name": name}, "source": self.src(ip)}
-        if ua:
-            ev["user_agent"] = {"original": ua}
-        self.emit(ms, ev)
+        self.emit(ms, self.base(["authentication"], ["start"], self.login_action, "failure", self.ds_auth,
+                                dumps({"name": name}), ip, ua))
 
     def read(self, ms, a, ip, ua, ids, action, path, scen=None):
-        ev = self.base(self.read_cat, ["access"], action, "success", self.ds_audit, a, ip, ua)
         sids = [self.sid(i) for i in ids]
         if len(sids) == 1 and self.str_ids and self.rng.random() < self.str_share:
-            ds_ids = sids[0]
+            ds_ids = '"%s"' % sids[0]
         else:
-            ds_ids = sids
-        ev["url"] = {"path": path % sids[0] if "%s" in path else path}
-        ev["data_subject"] = {"ids": ds_ids, "count": len(sids), "categories": self.CATEGORIES}
-        self.emit(ms, ev)
+            ds_ids = '["%s"]' % '","'.join(sids)
+        self.emit(ms, '%s,"url":{"path":"%s"},"data_subject":{"ids":%s,"count":%d,"categories":%s}' % (
+            self.base(self.read_cat, ["access"], action, "success", self.ds_audit, self.j_user(a), ip, ua),
+            path % sids[0] if "%s" in path else path, ds_ids, len(sids), self.j_cats))
         if scen:
             scen.record(ms, a, ip, ids=sids)
 
     def export(self, ms, a, ip, ua, count, scen=None):
-        ev = self.base(self.read_cat, ["access"], self.export_action, "success", self.ds_audit, a, ip, ua)
-        ev["url"] = {"path": self.export_path}
-        ev["data_subject"] = {"count": count, "categories": self.CATEGORIES}
-        self.emit(ms, ev)
+        self.emit(ms, '%s,"url":{"path":"%s"},"data_subject":{"count":%d,"categories":%s}' % (
+            self.base(self.read_cat, ["access"], self.export_action, "success", self.ds_audit, self.j_user(a), ip, ua),
+            self.export_path, count, self.j_cats))
         if scen:
             scen.record(ms, a, ip, count=count)
 
     def iam(self, ms, a, ip, ua, typ, action, target):
-        ev = self.base(["iam"], typ, action, "success", self.ds_audit, a, ip, ua)
-        ev["user"] = dict(a.user_obj, target={"name": target})
-        self.emit(ms, ev)
+        user = dumps(dict(a.user_obj, target={"name": target}))
+        self.emit(ms, self.base(["iam"], typ, action, "success", self.ds_audit, user, ip, ua))
 
     def reset(self, ms, agent, ip, ua, target, scen=None):
         self.iam(ms, agent, ip, ua, ["user", "change"], self.reset_action, target)
@@ -536,7 +561,7 @@ class World:
             scen.mark(ms)
 
     def token(self, ms, a, ip, ua, action):
-        self.emit(ms, self.base(["authentication"], ["start"], action, "success", self.ds_auth, a, ip, ua))
+        self.emit(ms, self.base(["authentication"], ["start"], action, "success", self.ds_auth, self.j_user(a), ip, ua))
 
     # -------- generic work: one session of reads
     def view_burst(self, ms, a, ip, ua, sub, scen=None, depth=None):
@@ -637,7 +662,7 @@ class World:
             for ms, _, ev in b:
                 if ms >= end_ms:
                     continue
-                lines.append('{"@timestamp":"%s",%s\n' % (fmt_ts(ms), json.dumps(ev, separators=(",", ":"))[1:]))
+                lines.append('{"@timestamp":"%s",%s}\n' % (fmt_ts(ms), ev))
             self.events += len(lines)
             f.writelines(lines)
 
