@@ -793,7 +793,9 @@ class World:
         if mv and day >= mv[0] and a.group != mv[1]:
             a.group = mv[1]
             a.refresh()
-        for t0, t1, where in self.blocks(a, day):
+        # on the day an attack relies on the owner working, the planned blocks
+        blocks = self.blocks_probe(a, day) if a.extra.get("must_work") == day else self.blocks(a, day)
+        for t0, t1, where in blocks:
             ip, ua = self.place(a, day, where)
             t = self.open_session(a, day, t0, ip, ua)
             self.work(a, day, t, t1, ip, ua)
