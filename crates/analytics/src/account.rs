@@ -184,6 +184,12 @@ pub struct Account {
     /// Highest fused score of this hour (bits).
     #[serde(default)]
     pub hour_fused: f32,
+    /// The /24 of the last act and when (for interleaved use), and how
+    /// often this hour the account switched /24 within minutes.
+    #[serde(default)]
+    pub last_net: (u32, i64),
+    #[serde(default)]
+    pub hour_switches: u8,
 }
 
 /// Why an account is taken for a service account.

@@ -17,6 +17,8 @@ use std::collections::BTreeMap;
 use vigie_alert::rfc3339;
 
 const HOUR: i64 = 3_600_000;
+/// Two acts from different /24 networks this close are interleaved use.
+const INTERLEAVE_MS: i64 = 15 * 60_000;
 /// A peer group's baseline remembers more hours than one account's.
 const PEER_HORIZON: u32 = 5_000;
 
@@ -223,7 +225,9 @@ impl Analytics {
             // works is unusual, night or day.
             let unusual = ((local.night || acct.service) && near_share < rare)
                 || (local.weekend && week_seen && weekend_share < rare);
-            acct.fired.off_hours = !(mature && unusual);
+            // A service account keeps to its schedule from its third day.
+            let judged = mature || (acct.service && acct.active_days >= 2);
+            acct.fired.off_hours = !(judged && unusual);
             acct.hour_time = if mature {
                 let weekend = local.weekend && week_seen;
                 let share = if weekend { hour_share.min(weekend_share) } else { hour_share };
@@ -327,6 +331,7 @@ impl Analytics {
         acct.hour_time = 0;
         acct.hour_access_ip = None;
         acct.hour_fused = 0.0;
+        acct.hour_switches = 0;
         acct.fired = Fired { distinct_day: acct.fired.distinct_day, ..Fired::default() };
     }
 
@@ -361,6 +366,16 @@ impl Analytics {
                 if a.asn.is_some() && !acct.asns.is_empty() { !new_asn } else { acct.wide.contains(h32(&wide)) };
             let new_provider = new_country || new_asn || (new_net && !known_owner);
             let known_before = !acct.nets.is_empty();
+            if success {
+                // Interleaved use: this act from another /24 than the act
+                // just before, minutes apart.
+                let (last, at) = acct.last_net;
+                let h = h32(&net);
+                if last != 0 && last != h && a.ts - at <= INTERLEAVE_MS {
+                    acct.hour_switches = acct.hour_switches.saturating_add(1);
+                }
+                acct.last_net = (h, a.ts);
+            }
             if success && known_before && mature {
                 let access = fusion::access_level(new_ip, new_net, new_agent, new_provider);
                 if access > acct.hour_access {
@@ -370,7 +385,10 @@ impl Analytics {
                     }
                 }
             }
-            if cfg.sources.enabled && success && known_before && mature && (new_net || new_country || new_asn) {
+            // A service account works from fixed servers: its sources are
+            // judged from its second active day, not after the warm-up.
+            let judged = mature || (acct.service && acct.active_days >= 1);
+            if cfg.sources.enabled && success && known_before && judged && (new_net || new_country || new_asn) {
                 let mut level = if new_country || new_asn || new_agent { Level::Medium } else { Level::Low };
                 if acct.service {
                     // A service account works from fixed servers with a fixed
@@ -690,7 +708,7 @@ impl Analytics {
     }
 
     /// The hour's levels of the fused features (see [`crate::fusion`]).
-    fn levels(&self, acct: &Account, peer: &Baseline) -> [u8; 4] {
+    fn levels(&self, acct: &Account, peer: &Baseline) -> [u8; fusion::N] {
         let cfg = &self.cfg;
         let count = acct.hour_distinct.estimate() as f32;
         // Against the account's own hours once learned, else its peers'.
@@ -707,7 +725,7 @@ impl Analytics {
         } else {
             0
         };
-        [acct.hour_access, volume, people, acct.hour_time]
+        [acct.hour_access, volume, people, acct.hour_time, fusion::interleaved_level(acct.hour_switches)]
     }
 
     /// Weak signals together: the fused score of the hour so far.
@@ -734,8 +752,14 @@ impl Analytics {
             return;
         }
         acct.fired.fused = level;
-        let names = ["a new source or client", "volume", "people outside its working set", "an unusual time"];
-        let what: Vec<String> = (0..4)
+        let names = [
+            "a new source or client",
+            "volume",
+            "people outside its working set",
+            "an unusual time",
+            "use from two networks at once",
+        ];
+        let what: Vec<String> = (0..fusion::N)
             .filter(|&i| parts[i] > 0.0)
             .map(|i| format!("{} (level {}, {:.1} bits)", names[i], levels[i], parts[i]))
             .collect();
@@ -746,7 +770,7 @@ impl Analytics {
             f.high,
             what.join(", ")
         );
-        let features: Map<String, Value> = (0..4)
+        let features: Map<String, Value> = (0..fusion::N)
             .map(|i| {
                 let p = 2f32.powf(-parts[i]);
                 (

@@ -2,7 +2,7 @@
 //! (a new network of the same provider, a browser one version off, three
 //! times the usual volume, people the account never reads) add up.
 //!
-//! Each account-hour is described by four ordinal features (0: nothing
+//! Each account-hour is described by five ordinal features (0: nothing
 //! unusual). How often each level occurs is learned from the deployment's
 //! own population of account-hours, so a call centre, where every hour
 //! brings new people, learns that working-set novelty is ordinary there,
@@ -11,14 +11,16 @@
 //! infinitely surprising; the fused score is their sum (Fisher's method,
 //! in bits). Under independence and with calibrated tails, an innocent
 //! hour reaches `t` bits with probability `2^-t × Σ_{i<k} (t ln 2)^i / i!`
-//! for `k` features: at `t` = 28 and four features, about 5 in a million.
+//! for `k` features: at `t` = 24 and five features, about 4 in 100,000.
 //! The features are not independent, so the thresholds are set and their
 //! false-alarm rate measured on simulated organisations (docs/efficacy.md).
 
 use serde::{Deserialize, Serialize};
 
 /// The features, in the order of [`Population::counts`].
-pub const FEATURES: [&str; 4] = ["access", "volume", "people", "time"];
+pub const FEATURES: [&str; N] = ["access", "volume", "people", "time", "interleaved"];
+/// How many features.
+pub const N: usize = 5;
 /// Levels per feature.
 pub const LEVELS: usize = 8;
 
@@ -59,11 +61,18 @@ pub fn time_level(share: f32, never: bool) -> u8 {
     if never { 4 } else { [0.05, 0.02, 0.005].iter().filter(|&&b| share < b).count() as u8 }
 }
 
+/// Acts of the hour that came from another /24 than the act just before,
+/// minutes before: two people using one account at once (the owner at the
+/// office, someone else elsewhere). Bins 1, 2, 4, 8 switches.
+pub fn interleaved_level(switches: u8) -> u8 {
+    [1, 2, 4, 8].iter().filter(|&&b| switches >= b).count() as u8
+}
+
 /// The deployment's account-hours, counted by level of each feature.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Population {
     pub hours: u32,
-    pub counts: [[u32; LEVELS]; 4],
+    pub counts: [[u32; LEVELS]; N],
     /// Account-hours by fused score (whole bits, the last bin open): the
     /// measured distribution behind the thresholds.
     pub scores: Vec<u32>,
@@ -74,7 +83,7 @@ const SCORE_BINS: usize = 64;
 
 impl Population {
     /// Learn one closed account-hour.
-    pub fn learn(&mut self, levels: [u8; 4], fused: f32) {
+    pub fn learn(&mut self, levels: [u8; N], fused: f32) {
         if self.hours >= u32::MAX / 2 {
             // Halve, so that old habits fade and nothing overflows.
             self.hours /= 2;
@@ -102,8 +111,8 @@ impl Population {
     }
 
     /// The fused score of an hour and each feature's part.
-    pub fn score(&self, levels: [u8; 4], cap: f32) -> (f32, [f32; 4]) {
-        let mut parts = [0.0; 4];
+    pub fn score(&self, levels: [u8; N], cap: f32) -> (f32, [f32; N]) {
+        let mut parts = [0.0; N];
         for (f, &l) in levels.iter().enumerate() {
             parts[f] = self.surprise(f, l, cap);
         }
@@ -134,7 +143,7 @@ mod tests {
             } else {
                 0
             };
-            p.learn([0, v, 0, 0], 0.0);
+            p.learn([0, v, 0, 0, 0], 0.0);
         }
         let common = p.surprise(1, 1, 16.0);
         let rare = p.surprise(1, 3, 16.0);
@@ -144,7 +153,7 @@ mod tests {
         assert!((p.surprise(0, 6, 16.0) - 13.3).abs() < 0.1);
         assert_eq!(p.surprise(0, 6, 8.0), 8.0);
         assert_eq!(p.surprise(2, 0, 8.0), 0.0);
-        let (total, parts) = p.score([6, 3, 0, 0], 16.0);
+        let (total, parts) = p.score([6, 3, 0, 0, 0], 16.0);
         assert!((total - parts[0] - parts[1]).abs() < 1e-4);
         assert_eq!(p.tail(0.0), 1.0);
     }
@@ -161,5 +170,7 @@ mod tests {
         assert_eq!(time_level(0.2, false), 0);
         assert_eq!(time_level(0.001, false), 3);
         assert_eq!(time_level(0.0, true), 4);
+        assert_eq!(interleaved_level(0), 0);
+        assert_eq!(interleaved_level(5), 3);
     }
 }

@@ -22,6 +22,9 @@ pub struct Contribution {
     /// likely): containment may block it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new_source: Option<String>,
+    /// Event time of the signal (ms).
+    #[serde(default)]
+    pub at_ms: i64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -88,14 +91,31 @@ impl Risk {
     }
 
     /// Add a signal; returns the incident it triggers, if any.
+    ///
+    /// A rule that repeats refreshes its part of the score, it does not
+    /// stack: one finding seen five times (five exports of a nightly job)
+    /// is one finding, and it takes different findings to raise an incident.
     pub fn add(&mut self, user: &str, ts: i64, c: Contribution) -> Option<Incident> {
-        let points = self.points(&c.level);
-        if points <= 0.0 {
+        let full = self.points(&c.level);
+        if full <= 0.0 {
             return None;
         }
         let mut s = self.scores.remove(user).unwrap_or_default();
         let now = ts.max(s.at);
         let value = self.decayed(&s, now);
+        // What this rule still holds of the score.
+        let held: f32 = s
+            .signals
+            .iter()
+            .filter(|x| x.rule == c.rule)
+            .map(|x| (x.points as f64 * 0.5f64.powf((now - x.at_ms).max(0) as f64 / self.half_life)) as f32)
+            .sum();
+        let points = (full - held).max(0.0);
+        // A top-up of less than a quarter is the same finding still going on.
+        if points < 0.25 * full {
+            self.scores.insert(user.to_string(), s);
+            return None;
+        }
         if s.raised && value < self.cfg.threshold / 2.0 {
             s.raised = false;
             s.signals.clear();
@@ -106,7 +126,7 @@ impl Risk {
         }
         s.value = value + points;
         s.at = now;
-        s.signals.push_back(Contribution { points, ..c });
+        s.signals.push_back(Contribution { points, at_ms: ts, ..c });
         while s.signals.len() > self.cfg.max_signals {
             s.signals.pop_front();
         }
@@ -146,13 +166,37 @@ mod tests {
     fn c(level: &str) -> Contribution {
         Contribution {
             alert_id: "a".into(),
-            rule: "r".into(),
+            rule: level.into(),
             level: level.into(),
             at: String::new(),
             points: 0.0,
             reason: String::new(),
             new_source: None,
+            at_ms: 0,
         }
+    }
+
+    fn rule(level: &str, rule: &str) -> Contribution {
+        Contribution { rule: rule.into(), ..c(level) }
+    }
+
+    #[test]
+    fn a_repeated_finding_refreshes_its_part_and_does_not_stack() {
+        let mut r = Risk::new(&RiskConfig::default()).unwrap();
+        let h = 3_600_000;
+        // Five exports of a nightly job, ten minutes apart: one finding.
+        for k in 0..5 {
+            assert!(r.add("job", k * 600_000, rule("medium", "bulk export")).is_none(), "export {k}");
+        }
+        assert!((r.score("job", 50 * 60_000) - 30.0).abs() < 3.0, "{}", r.score("job", 50 * 60_000));
+        // Six hours later half has faded; a repeat tops it up again.
+        r.add("job", 6 * h, rule("medium", "bulk export"));
+        assert!((r.score("job", 6 * h) - 30.0).abs() < 1.0);
+        // An escalation of the same rule adds the difference; other rules stack.
+        r.add("job", 6 * h, rule("high", "bulk export"));
+        assert!((r.score("job", 6 * h) - 60.0).abs() < 1.0);
+        let i = r.add("job", 6 * h, rule("high", "new source")).expect("two findings of high: an incident");
+        assert_eq!(i.signals.iter().filter(|x| x.rule == "bulk export").count(), 3);
     }
 
     #[test]
@@ -162,7 +206,7 @@ mod tests {
         assert!(r.add("u", 0, c("medium")).is_none());
         assert!(r.add("u", 0, c("high")).is_none());
         assert!((r.score("u", 6 * h) - 45.0).abs() < 0.5, "halved after one half-life");
-        let i = r.add("u", 6 * h, c("high")).expect("45 + 60 crosses 100");
+        let i = r.add("u", 6 * h, rule("high", "another")).expect("45 + 60 crosses 100");
         assert_eq!(i.signals.len(), 3);
         assert_eq!(i.number, 1);
         assert!(r.add("u", 6 * h, c("critical")).is_none(), "one incident while it stays raised");

@@ -244,6 +244,7 @@ impl Stage {
                     points: 0.0,
                     reason: a.reason.clone(),
                     new_source: new_source(&a),
+                    at_ms: ts,
                 };
                 let service = self.analytics.as_ref().and_then(|an| an.accounts.get(&u.name)).map(|acct| {
                     json!({"service": acct.service, "service_by": vigie_analytics::account::service_reasons(acct.service_by)})
