@@ -151,6 +151,9 @@ pub struct Account {
     pub asns: Ring,
     /// Last located act: (time, lat, lon).
     pub last_geo: Option<(i64, f32, f32)>,
+    /// Country of that act (hash).
+    #[serde(default)]
+    pub last_country: Option<u32>,
     pub working: Bloom,
     /// Takeover path: when a password reset of this account happened, and
     /// when it next logged in from a new source.

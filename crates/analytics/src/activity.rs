@@ -235,7 +235,9 @@ impl Extractor {
                     role = Some(s.to_string());
                 }
                 let l = s.to_ascii_lowercase();
-                service_role |= SERVICE_ROLES.iter().any(|w| l.contains(w));
+                // Whole words only: `batch-export` and `svc_api` are service
+                // roles, `servicedesk` and `customer_services` are people.
+                service_role |= l.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| SERVICE_ROLES.contains(&w));
                 false
             })
         });
@@ -294,6 +296,10 @@ mod tests {
         let a = x.extract(&export, 5).unwrap();
         assert_eq!(a.act, Act::Read { subjects: vec![], records: 25000 });
         assert!(a.service_role);
+        let desk = ev(
+            r#"{"user.name":"n.rofa","user.roles":["servicedesk"],"event.category":"authentication","event.type":"start"}"#,
+        );
+        assert!(!x.extract(&desk, 5).unwrap().service_role, "a help-desk person is not a service account");
         let reset = ev(
             r#"{"event":{"category":["iam"],"type":["user","change"],"action":"user.password_reset","outcome":"success"},"user":{"name":"sup00095","target":{"name":"adv00223"}}}"#,
         );

@@ -477,10 +477,16 @@ impl Analytics {
                     );
                     let ev = json!({"distance_km": d.round(), "speed_kmh": speed.round(), "from": {"lat": la0, "lon": lo0, "at": rfc3339(t0)},
                                     "to": {"lat": lat, "lon": lon, "at": rfc3339(a.ts)}, "ip": a.ip, "country": a.country});
-                    self.emit(out, Detection::ImpossibleTravel, Level::High, a, reason, ev);
+                    // Within one country, address locations are often a
+                    // provider's registered city, not the person's: medium.
+                    // Across borders the error is rarer: high.
+                    let same_country = a.country.is_some() && acct.last_country == a.country.as_deref().map(h32);
+                    let level = if same_country { Level::Medium } else { Level::High };
+                    self.emit(out, Detection::ImpossibleTravel, level, a, reason, ev);
                 }
             }
             acct.last_geo = Some((a.ts, lat as f32, lon as f32));
+            acct.last_country = a.country.as_deref().map(h32);
         }
     }
 
@@ -678,7 +684,7 @@ impl Analytics {
         // twice the account's usual hour, or beyond its peers' bound while
         // its own habits are unknown.
         let usual = if acct.base_hour.warm(cfg.warmup.hours) {
-            2.0 * acct.base_hour.mean
+            (2.0 * acct.base_hour.mean).max(acct.base_hour.upper(d.k))
         } else if peer.warm(d.peer_min) {
             peer.upper(d.k)
         } else {

@@ -51,6 +51,9 @@ pub struct Incident {
     pub critical: bool,
 }
 
+/// Repeats of a rule closer than this are one finding.
+const REPEAT_MS: i64 = 3_600_000;
+
 pub struct Risk {
     cfg: RiskConfig,
     half_life: f64,
@@ -92,9 +95,10 @@ impl Risk {
 
     /// Add a signal; returns the incident it triggers, if any.
     ///
-    /// A rule that repeats refreshes its part of the score, it does not
-    /// stack: one finding seen five times (five exports of a nightly job)
-    /// is one finding, and it takes different findings to raise an incident.
+    /// A rule that repeats within an hour refreshes its part of the score,
+    /// it does not stack: one finding seen five times (five exports of a
+    /// nightly job) is one finding. An hour later, the same finding again
+    /// is new evidence that the anomaly persists, and adds up.
     pub fn add(&mut self, user: &str, ts: i64, c: Contribution) -> Option<Incident> {
         let full = self.points(&c.level);
         if full <= 0.0 {
@@ -103,11 +107,11 @@ impl Risk {
         let mut s = self.scores.remove(user).unwrap_or_default();
         let now = ts.max(s.at);
         let value = self.decayed(&s, now);
-        // What this rule still holds of the score.
+        // What this rule added within the last hour still holds.
         let held: f32 = s
             .signals
             .iter()
-            .filter(|x| x.rule == c.rule)
+            .filter(|x| x.rule == c.rule && now - x.at_ms < REPEAT_MS)
             .map(|x| (x.points as f64 * 0.5f64.powf((now - x.at_ms).max(0) as f64 / self.half_life)) as f32)
             .sum();
         let points = (full - held).max(0.0);
@@ -189,12 +193,14 @@ mod tests {
             assert!(r.add("job", k * 600_000, rule("medium", "bulk export")).is_none(), "export {k}");
         }
         assert!((r.score("job", 50 * 60_000) - 30.0).abs() < 3.0, "{}", r.score("job", 50 * 60_000));
-        // Six hours later half has faded; a repeat tops it up again.
+        // Six hours later half has faded; the same finding again is new
+        // evidence that it persists, and adds up.
         r.add("job", 6 * h, rule("medium", "bulk export"));
-        assert!((r.score("job", 6 * h) - 30.0).abs() < 1.0);
-        // An escalation of the same rule adds the difference; other rules stack.
+        assert!((r.score("job", 6 * h) - 45.0).abs() < 1.0, "{}", r.score("job", 6 * h));
+        // An escalation of the same rule within the hour adds the
+        // difference; other rules stack.
         r.add("job", 6 * h, rule("high", "bulk export"));
-        assert!((r.score("job", 6 * h) - 60.0).abs() < 1.0);
+        assert!((r.score("job", 6 * h) - 75.0).abs() < 1.0, "{}", r.score("job", 6 * h));
         let i = r.add("job", 6 * h, rule("high", "new source")).expect("two findings of high: an incident");
         assert_eq!(i.signals.iter().filter(|x| x.rule == "bulk export").count(), 3);
     }
