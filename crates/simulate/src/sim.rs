@@ -644,3 +644,297 @@ fn benign_lookalikes(org: &Org, cal: &Calendar, days: u32) -> Vec<Benign> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::{BTreeMap, BTreeSet};
+
+    fn cfg(seed: u64) -> SimConfig {
+        SimConfig { seed, accounts: 300, subjects: 200_000, days: 14, ..SimConfig::default() }
+    }
+
+    fn run(arch: Archetype, seed: u64) -> (String, Truth) {
+        let mut out = Vec::new();
+        let (truth, _) = simulate_as(&cfg(seed), arch, &mut out, &|_| {}).unwrap();
+        (String::from_utf8(out).unwrap(), truth)
+    }
+
+    /// Benign events (of the organisation's own accounts) as JSON values.
+    fn parsed(text: &str) -> Vec<serde_json::Value> {
+        text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    }
+
+    fn local(v: &serde_json::Value) -> jiff::civil::DateTime {
+        jiff::tz::TimeZone::get("Europe/Paris").unwrap().to_datetime(ms_ts(v))
+    }
+
+    fn ms_ts(v: &serde_json::Value) -> jiff::Timestamp {
+        v["@timestamp"].as_str().unwrap().parse().unwrap()
+    }
+
+    fn ms(v: &serde_json::Value) -> i64 {
+        ms_ts(v).as_millisecond()
+    }
+
+    fn is_read(v: &serde_json::Value) -> bool {
+        v["event"]["action"] == "beneficiary.view"
+    }
+
+    #[test]
+    fn every_archetype_is_deterministic_per_seed_and_differs_between_seeds() {
+        for arch in Archetype::ALL {
+            let (a, ta) = run(arch, 1);
+            let (b, tb) = run(arch, 1);
+            assert_eq!(a, b, "{arch:?}");
+            assert_eq!(ta, tb);
+            assert_eq!(ta.archetype, arch.name());
+            let (c, _) = run(arch, 2);
+            assert_ne!(a, c, "{arch:?}: another seed, another organisation");
+            // Events stay in time order, night shifts past midnight included.
+            let mut last = String::new();
+            for l in a.lines() {
+                let ts = &l[14..38];
+                assert!(*ts >= *last.as_str(), "{arch:?}: {ts} after {last}");
+                last = ts.to_string();
+            }
+        }
+    }
+
+    #[test]
+    fn archetypes_are_sharply_different_organisations() {
+        let names = |arch| {
+            let org = Org::build(1, 300, 200_000, 14, arch);
+            (org.accounts.iter().map(|a| a.role.clone()).collect::<BTreeSet<_>>(), org.accounts.len())
+        };
+        let (agency, n) = names(Archetype::Agency);
+        let (hospital, _) = names(Archetype::Hospital);
+        assert_ne!(agency, hospital);
+        assert!((280..=320).contains(&n), "{n} accounts");
+        // Account naming differs between seeds (not always adv00042).
+        let styles: BTreeSet<bool> = (1..12)
+            .map(|s| Org::build(s, 300, 200_000, 14, Archetype::Agency).accounts[5].name.starts_with("adv"))
+            .collect();
+        assert_eq!(styles.len(), 2, "some seeds name accounts adv00042, others not");
+    }
+
+    #[test]
+    fn hospital_shift_staff_read_at_night_and_at_weekends() {
+        let org = Org::build(1, 300, 200_000, 14, Archetype::Hospital);
+        let (text, _) = run(Archetype::Hospital, 1);
+        let shift_staff: BTreeSet<String> = org
+            .accounts
+            .iter()
+            .filter(|a| matches!(a.schedule, Schedule::Rota { .. }))
+            .map(|a| a.name.clone())
+            .collect();
+        let (mut night, mut weekend) = (BTreeSet::new(), BTreeSet::new());
+        for v in parsed(&text) {
+            let user = v["user"]["name"].as_str().unwrap().to_string();
+            if !is_read(&v) || !shift_staff.contains(&user) {
+                continue;
+            }
+            let t = local(&v);
+            if t.hour() >= 23 || t.hour() < 6 {
+                night.insert(user.clone());
+            }
+            if t.date().weekday().to_monday_zero_offset() >= 5 {
+                weekend.insert(user);
+            }
+        }
+        assert!(night.len() > 20, "{} shift staff read at night", night.len());
+        assert!(weekend.len() > 40, "{} shift staff read at weekends", weekend.len());
+        // Not so in the agency: nobody reads there at 01:00-05:00 but the attacks.
+        let (text, truth) = run(Archetype::Agency, 1);
+        let attackers: BTreeSet<&String> = truth.scenarios.iter().flat_map(|s| &s.accounts).collect();
+        let agency_night = parsed(&text)
+            .iter()
+            .filter(|v| is_read(v) && (1..5).contains(&local(v).hour()))
+            .filter(|v| !attackers.contains(&v["user"]["name"].as_str().unwrap().to_string()))
+            .count();
+        assert_eq!(agency_night, 0);
+    }
+
+    #[test]
+    fn callcentre_agents_read_many_distinct_people_a_day() {
+        let org = Org::build(1, 300, 200_000, 14, Archetype::CallCentre);
+        let (text, _) = run(Archetype::CallCentre, 1);
+        let agents: BTreeSet<String> =
+            org.accounts.iter().filter(|a| a.kind == Kind::Adviser).map(|a| a.name.clone()).collect();
+        let mut per_day: BTreeMap<(String, jiff::civil::Date), (usize, BTreeSet<String>)> = BTreeMap::new();
+        for v in parsed(&text) {
+            let user = v["user"]["name"].as_str().unwrap().to_string();
+            if is_read(&v) && agents.contains(&user) {
+                let e = per_day.entry((user, local(&v).date())).or_default();
+                e.0 += 1;
+                e.1.insert(v["data_subject"]["ids"][0].as_str().unwrap().to_string());
+            }
+        }
+        let mut distinct: Vec<usize> = per_day.values().map(|(_, s)| s.len()).collect();
+        distinct.sort();
+        let median = distinct[distinct.len() / 2];
+        let reads: usize = per_day.values().map(|(n, _)| n).sum();
+        let unique: usize = per_day.values().map(|(_, s)| s.len()).sum();
+        assert!(median >= 60, "median {median} distinct people per agent-day");
+        assert!(unique as f64 > 0.9 * reads as f64, "little repeat: {unique} of {reads}");
+        // Agents work Saturdays and evenings.
+        let sat = parsed(&text)
+            .iter()
+            .filter(|v| is_read(v) && local(v).date().weekday() == jiff::civil::Weekday::Saturday)
+            .count();
+        assert!(sat > 1000, "{sat} reads on Saturdays");
+    }
+
+    #[test]
+    fn portal_professionals_have_idle_days() {
+        let org = Org::build(1, 300, 200_000, 14, Archetype::Portal);
+        let (text, _) = run(Archetype::Portal, 1);
+        let pros: Vec<&Account> = org.accounts.iter().filter(|a| a.kind == Kind::Partner).collect();
+        let mut days: BTreeMap<String, BTreeSet<jiff::civil::Date>> = BTreeMap::new();
+        let mut ips: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for v in parsed(&text) {
+            let user = v["user"]["name"].as_str().unwrap().to_string();
+            if is_read(&v) {
+                days.entry(user.clone()).or_default().insert(local(&v).date());
+                ips.entry(user).or_default().insert(v["source"]["ip"].as_str().unwrap().to_string());
+            }
+        }
+        // Active on some days, idle on most weekdays.
+        let active: Vec<usize> = pros.iter().map(|a| days.get(&a.name).map_or(0, |d| d.len())).collect();
+        let mean = active.iter().sum::<usize>() as f64 / active.len() as f64;
+        assert!(mean < 7.0 && mean > 1.0, "mean active days {mean} of 14");
+        assert!(active.iter().filter(|&&d| d > 0 && d < 10).count() > pros.len() / 2);
+        // From several addresses (home, office, mobile).
+        let multi = pros.iter().filter(|a| ips.get(&a.name).is_some_and(|s| s.len() >= 3)).count();
+        assert!(multi > pros.len() / 5, "{multi} professionals from 3+ addresses");
+    }
+
+    #[test]
+    fn service_jobs_authenticate_with_a_token_and_their_start_jitters() {
+        for arch in Archetype::ALL {
+            let org = Org::build(3, 300, 200_000, 14, arch);
+            let (text, _) = run(arch, 3);
+            let tokens: Vec<serde_json::Value> =
+                text.lines().filter(|l| l.contains("api_token")).map(|l| serde_json::from_str(l).unwrap()).collect();
+            for a in org.accounts.iter().filter(|a| a.kind == Kind::Service) {
+                let starts: Vec<f64> = tokens
+                    .iter()
+                    .filter(|v| v["user"]["name"] == *a.name && v["event"]["action"] == "api_token.authenticate")
+                    .filter(|v| v["source"]["ip"] == *crate::org::ip_text(a.office_ip))
+                    .map(|v| {
+                        let t = local(v);
+                        assert_eq!(v["user_agent"]["original"], crate::org::JOB_CLIENTS[a.client]);
+                        (t.hour() as f64 * 60.0 + t.minute() as f64 + 720.0) % 1440.0
+                    })
+                    .collect();
+                assert!(starts.len() >= 14, "{arch:?} {}: {} nightly starts", a.name, starts.len());
+                let spread =
+                    starts.iter().cloned().fold(f64::MIN, f64::max) - starts.iter().cloned().fold(f64::MAX, f64::min);
+                assert!(spread >= 10.0, "{arch:?} {}: start spread {spread} min", a.name);
+                assert!(spread < 60.0, "{arch:?} {}: start spread {spread} min", a.name);
+            }
+        }
+    }
+
+    #[test]
+    fn the_egress_change_and_the_reorganisation_appear_in_the_events() {
+        let (mut egress, mut reorg) = (0, 0);
+        for seed in 1..30 {
+            let arch = Archetype::ALL[seed as usize % 4];
+            let org = Org::build(seed, 300, 200_000, 14, arch);
+            assert!((1..=2).contains(&org.events.len()), "one or two organisation-wide events");
+            if org.events.iter().all(|e| matches!(e, OrgEvent::Surge { .. })) {
+                continue;
+            }
+            let (text, truth) = run(arch, seed);
+            let vs = parsed(&text);
+            for e in &org.events {
+                let cal = Calendar::new(cfg(seed).start, 14);
+                match e {
+                    OrgEvent::Egress { day, group, to, mask } => {
+                        // Some account of the scope works from the old office before and the new one after.
+                        let (i, a) = org
+                            .accounts
+                            .iter()
+                            .enumerate()
+                            .find(|(_, a)| {
+                                a.kind == Kind::Adviser
+                                    && a.remote.is_empty()
+                                    && matches!(a.schedule, Schedule::Office | Schedule::Rota { .. })
+                                    && group.as_ref().is_none_or(|g| &a.group == g)
+                            })
+                            .unwrap();
+                        let new = crate::org::ip_text((to & mask) | (a.office_ip & !mask));
+                        let old = crate::org::ip_text(a.office_ip);
+                        assert_ne!(new, old);
+                        let split = cal.at(*day, 0.0);
+                        let from = |v: &serde_json::Value, ip: &str| {
+                            v["user"]["name"] == *a.name && v["source"]["ip"] == ip && is_read(v)
+                        };
+                        let before = vs.iter().any(|v| from(v, &old) && ms(v) < split);
+                        let after = vs.iter().any(|v| from(v, &new));
+                        let old_after = vs.iter().any(|v| from(v, &old) && ms(v) >= split);
+                        assert!(after && !old_after, "seed {seed} account {i}: {old} -> {new} on day {day}");
+                        assert!(before || *day == 0 || a.leave.is_some() || a.hired.is_some());
+                        assert!(truth.benign.iter().any(|b| b.name == "change of egress address"));
+                        egress += 1;
+                    }
+                    OrgEvent::Reorg { day, moves } => {
+                        assert!(moves.len() >= 10, "about 10% of 300 accounts move: {}", moves.len());
+                        let split = cal.at(*day, 0.0);
+                        let mut changed = 0;
+                        for (i, g) in moves {
+                            let a = &org.accounts[*i];
+                            let groups = |after: bool| -> BTreeSet<String> {
+                                vs.iter()
+                                    .filter(|v| v["user"]["name"] == *a.name)
+                                    .filter(|v| (ms(v) >= split) == after)
+                                    .map(|v| v["user"]["group"]["name"].as_str().unwrap().to_string())
+                                    .collect()
+                            };
+                            let (b, f) = (groups(false), groups(true));
+                            assert!(b.iter().all(|x| *x == a.group), "{b:?}");
+                            assert!(f.iter().all(|x| x == g), "{f:?}");
+                            if !b.is_empty() && !f.is_empty() {
+                                changed += 1;
+                            }
+                        }
+                        assert!(changed > 0, "seed {seed}: user.group.name changes");
+                        assert!(truth.benign.iter().any(|b| b.name == "reorganisation"));
+                        reorg += 1;
+                    }
+                    OrgEvent::Surge { .. } => {}
+                }
+            }
+            if egress >= 2 && reorg >= 2 {
+                break;
+            }
+        }
+        assert!(egress >= 2 && reorg >= 2, "{egress} egress changes, {reorg} reorganisations");
+    }
+
+    #[test]
+    fn a_caseload_takeover_reads_new_people_at_normal_volume_from_the_usual_place() {
+        let org = Org::build(5, 300, 200_000, 14, Archetype::Agency);
+        let (text, truth) = run(Archetype::Agency, 5);
+        let a = org.accounts.iter().find(|a| a.takeover.is_some()).unwrap();
+        let (day, fresh) = a.takeover.clone().unwrap();
+        assert!(truth.benign.iter().any(|b| b.name == "caseload takeover" && b.accounts == vec![a.name.clone()]));
+        let cal = Calendar::new(cfg(5).start, 14);
+        let split = cal.at(day, 0.0);
+        let (mut before, mut after, mut new_people) = (0, 0, 0);
+        for v in parsed(&text).iter().filter(|v| v["user"]["name"] == *a.name && is_read(v)) {
+            let id: u32 = v["data_subject"]["ids"][0].as_str().unwrap().parse().unwrap();
+            assert_eq!(v["user_agent"]["original"], crate::org::BROWSERS[a.browser]);
+            if ms(v) < split {
+                before += 1;
+            } else {
+                after += 1;
+                new_people += fresh.contains(&id) as usize;
+            }
+        }
+        assert!(after > 0 && new_people as f64 > 0.7 * after as f64, "{new_people} of {after}");
+        let per_day = |n: usize, d: u32| n as f64 / d.max(1) as f64;
+        assert!(per_day(after, 14 - day) < 3.0 * per_day(before, day).max(10.0), "{before} then {after}");
+    }
+}

@@ -46,8 +46,9 @@ fn events_are_in_time_order_and_in_the_canonical_schema() {
         }
     }
     assert!(reads > 10_000, "{reads} reads");
-    assert_eq!(truth.scenarios.len(), 8);
-    assert_eq!(truth.benign.len(), 6);
+    assert_eq!(truth.scenarios.len(), 9);
+    // Six everyday look-alikes, the caseload takeover, one or two organisation-wide events.
+    assert!((8..=9).contains(&truth.benign.len()), "{}", truth.benign.len());
 }
 
 #[test]
