@@ -463,3 +463,125 @@ pub fn svg(r: &Report) -> String {
     out.push_str("</svg>\n");
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::truth::{Benign, Scenario};
+
+    fn truth(seed: u64, archetype: &str) -> Truth {
+        Truth {
+            seed,
+            archetype: archetype.into(),
+            accounts: 100,
+            days: 10,
+            scenarios: vec![Scenario {
+                name: "x".into(),
+                accounts: vec!["thief".into()],
+                source_ips: vec!["203.0.113.7".into()],
+                start_ms: 1_000_000,
+                end_ms: 2_000_000,
+                reads: vec![(1_500_000, 100, 0, 0)],
+                records_total: 100,
+                ..Scenario::default()
+            }],
+            benign: vec![Benign {
+                name: "reorganisation".into(),
+                accounts: vec!["innocent".into()],
+                start_ms: 0,
+                end_ms: i64::MAX,
+            }],
+            ..Truth::default()
+        }
+    }
+
+    fn act(ts: i64, ty: &str, status: &str, user: Option<&str>, ip: Option<&str>) -> Record {
+        Record {
+            ts,
+            level: 4,
+            kind: "action".into(),
+            rule: "rule-a".into(),
+            user: user.map(String::from),
+            ip: ip.map(String::from),
+            action: Some((ty.into(), status.into())),
+        }
+    }
+
+    #[test]
+    fn containments_of_innocent_accounts_and_addresses_are_counted() {
+        let actions = vec![
+            act(1_200_000, "suspend_user", "executed", Some("innocent"), None),
+            act(1_200_000, "block_ip", "dry_run", None, Some("198.51.100.9")),
+            // Not false: on the attacker, held for approval, or not a containment.
+            act(1_300_000, "suspend_user", "dry_run", Some("thief"), None),
+            act(1_300_000, "block_ip", "executed", Some("innocent"), Some("203.0.113.7")),
+            act(1_300_000, "revoke_sessions", "pending_approval", Some("bystander"), None),
+            act(1_300_000, "notify", "executed", Some("bystander"), None),
+        ];
+        let r = report(&[(truth(1, "hospital"), vec![], actions)]);
+        assert_eq!(r.false_containment, 2);
+        assert_eq!(r.account_days, 1000);
+        assert_eq!(r.false_containment_per_1000_account_days, 2.0);
+        assert!(!r.targets.false_containment_at_most_0_1);
+        assert_eq!(r.false_containment_by_rule["rule-a"], 2);
+        let s = &r.false_containment_samples;
+        assert_eq!(s[0].user.as_deref(), Some("innocent"));
+        assert_eq!(s[0].action, "suspend_user");
+        assert_eq!(s[1].ip.as_deref(), Some("198.51.100.9"));
+        assert_eq!((s[1].seed, s[1].archetype.as_str()), (1, "hospital"));
+        assert_eq!(r.benign[0].false_containment, 1, "the suspension fell on a benign look-alike");
+        // The attacker's own containment stopped it before its read.
+        assert_eq!(r.scenarios[0].records_before_containment, 0);
+        let none = report(&[(truth(1, "hospital"), vec![], vec![])]);
+        assert_eq!(none.false_containment, 0);
+        assert!(none.targets.false_containment_at_most_0_1);
+    }
+
+    #[test]
+    fn the_report_breaks_figures_down_per_archetype() {
+        let high = |ts: i64, user: &str| Record {
+            ts,
+            level: 3,
+            kind: "analytic".into(),
+            rule: "r".into(),
+            user: Some(user.into()),
+            ip: None,
+            action: None,
+        };
+        let runs = vec![
+            (truth(1, "hospital"), vec![high(1_060_000, "thief")], vec![]),
+            (truth(2, "hospital"), vec![high(1_600_000, "thief"), high(5, "nurse")], vec![]),
+            (truth(3, "portal"), vec![], vec![act(1_100_000, "suspend_user", "executed", Some("thief"), None)]),
+            (truth(4, ""), vec![], vec![act(1, "block_ip", "executed", None, Some("192.0.2.1"))]),
+        ];
+        let r = report(&runs);
+        let names: Vec<&str> = r.archetypes.iter().map(|a| a.archetype.as_str()).collect();
+        assert_eq!(names, ["hospital", "portal", "unspecified"]);
+        let h = &r.archetypes[0];
+        assert_eq!((h.runs, h.detected, h.attacks), (2, 2, 2));
+        assert_eq!(h.median_minutes_to_detect, Some(5.5), "1 and 10 minutes");
+        assert_eq!((h.records_before_containment, h.records_total), (200, 200));
+        assert_eq!(h.exposed_before_containment_pct, 100.0);
+        assert_eq!((h.false_high, h.false_high_per_1000_account_days), (1, 0.5));
+        let p = &r.archetypes[1];
+        assert_eq!((p.detected, p.records_before_containment, p.exposed_before_containment_pct), (0, 0, 0.0));
+        assert_eq!(p.false_containment, 0);
+        let u = &r.archetypes[2];
+        assert_eq!((u.false_containment, u.false_containment_per_1000_account_days), (1, 1.0));
+        assert_eq!(r.detected, 2);
+        assert_eq!(r.attacks, 4);
+        assert!(!r.targets.median_detect_under_5_min);
+        assert!(!r.targets.exposure_under_0_5_pct);
+    }
+
+    #[test]
+    fn a_truth_without_an_archetype_still_loads() {
+        let mut v = serde_json::to_value(truth(7, "agency")).unwrap();
+        v.as_object_mut().unwrap().remove("archetype");
+        let t: Truth = serde_json::from_value(v).unwrap();
+        assert_eq!(t.archetype, "");
+        assert_eq!(t.seed, 7);
+        let back = serde_json::to_value(truth(7, "portal")).unwrap();
+        assert_eq!(back["archetype"], "portal");
+    }
+}

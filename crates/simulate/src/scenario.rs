@@ -122,7 +122,8 @@ pub fn plan(org: &Org, cal: &Calendar, cfg: &SimConfig, names: &mut Vec<String>)
         if !cfg.scenarios.is_empty() && !cfg.scenarios.iter().any(|s| s == attack.name()) {
             continue;
         }
-        let day = weekday_from(third + (k as u32 % 5));
+        // The careful attacker needs three of its victim's working days.
+        let day = if *attack == Attack::CarefulAttacker { third } else { weekday_from(third + (k as u32 % 5)) };
         let n = (out.len() + 1) as u8;
         let r = rng.random_range(1..250u8);
         let (victim, helper, ip, geo, agent) = match attack {
@@ -132,13 +133,21 @@ pub fn plan(org: &Org, cal: &Calendar, cfg: &SimConfig, names: &mut Vec<String>)
             Attack::StolenPartner => (pick(&mut rng, Kind::Partner, day), 0, ip(92, 184, 7, r), 1, 101),
             Attack::LowAndSlow => (pick(&mut rng, Kind::Adviser, day), 0, 0, 0, 0),
             Attack::SprayThenExport => (pick(&mut rng, Kind::Adviser, day), 0, ip(45, 155, 205, r), 103, 100),
-            Attack::ServiceToken => (pick(&mut rng, Kind::Service, day), 0, ip(34, 90, 12, r), 0, 102),
+            Attack::ServiceToken => (pick(&mut rng, Kind::Service, day), 0, ip(34, 90, 12, r), 0, 100),
             Attack::ImpossibleTravel => (pick(&mut rng, Kind::Adviser, day), 0, ip(103, 21, 244, r), 100, 101),
             Attack::AccountCreator => (pick(&mut rng, Kind::HelpDesk, day), 0, ip(185, 100, 87, r), 0, 103),
             Attack::CuriousInsider => (pick(&mut rng, Kind::Adviser, day), 0, 0, 0, 0),
             Attack::CarefulAttacker => {
                 // The victim's ISP (first two octets of its home), another /24.
-                let v = pick(&mut rng, Kind::Adviser, day);
+                // A victim that works at least three days of the attack's window.
+                let works = |i: usize| (day..cfg.days).filter(|&d| usual_hours(org, cal, i, d).is_some()).count() >= 3;
+                let mut v = pick(&mut rng, Kind::Adviser, day);
+                for _ in 0..50 {
+                    if works(v) {
+                        break;
+                    }
+                    v = pick(&mut rng, Kind::Adviser, day);
+                }
                 let a = &org.accounts[v];
                 let [h0, h1, h2, _] = a.home_ip.to_be_bytes();
                 let [_, _, o2, _] = a.office_ip.to_be_bytes();
@@ -338,5 +347,105 @@ impl Plan {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::org::{Archetype, BROWSERS, OLDER_BROWSERS, Org, ip_text};
+    use crate::sim::{SimConfig, simulate_as};
+
+    #[test]
+    fn the_careful_attacker_hides_in_the_victims_isp_hours_and_browser_but_reads_outside_its_caseload() {
+        for arch in Archetype::ALL {
+            let cfg = SimConfig {
+                seed: 4,
+                accounts: 300,
+                subjects: 200_000,
+                days: 14,
+                scenarios: vec!["careful_attacker".into()],
+                ..SimConfig::default()
+            };
+            let org = Org::build(cfg.seed, cfg.accounts, cfg.subjects, cfg.days, arch);
+            let mut out = Vec::new();
+            let (truth, _) = simulate_as(&cfg, arch, &mut out, &|_| {}).unwrap();
+            let s = &truth.scenarios[0];
+            assert_eq!(s.name, "careful_attacker");
+            assert_eq!(s.accounts.len(), 1);
+            assert_eq!(s.source_ips.len(), 1);
+            let v = org.accounts.iter().find(|a| a.name == s.accounts[0]).unwrap();
+            let home = v.home_ip.to_be_bytes();
+            let attacker: std::net::Ipv4Addr = s.source_ips[0].parse().unwrap();
+            let a = attacker.octets();
+            assert_eq!(a[..2], home[..2], "{arch:?}: the victim's ISP range");
+            assert_ne!(a[2], home[2], "{arch:?}: a new /24");
+            assert_ne!(s.source_ips[0], ip_text(v.office_ip));
+            let text = String::from_utf8(out).unwrap();
+            let (mut reads, mut days) = (0u64, std::collections::BTreeSet::new());
+            let mut own_reads = 0u64;
+            for l in text.lines() {
+                let e: serde_json::Value = serde_json::from_str(l).unwrap();
+                if e["user"]["name"] != *v.name {
+                    continue;
+                }
+                let is_read = e["event"]["action"] == "beneficiary.view";
+                if e["source"]["ip"] == *s.source_ips[0] {
+                    assert_eq!(e["user_agent"]["original"], OLDER_BROWSERS[v.browser], "{arch:?}");
+                    assert_ne!(OLDER_BROWSERS[v.browser], BROWSERS[v.browser]);
+                    if is_read {
+                        reads += 1;
+                        days.insert(e["@timestamp"].as_str().unwrap()[..10].to_string());
+                        let id: u32 = e["data_subject"]["ids"][0].as_str().unwrap().parse().unwrap();
+                        assert!(!v.caseload.contains(&id), "{arch:?}: {id} is in the caseload");
+                    }
+                } else if is_read {
+                    own_reads += 1;
+                }
+            }
+            assert_eq!(reads, s.records_total);
+            // Three working days (a night shift spans two dates).
+            let most = if arch == Archetype::Hospital { 6 } else { 3 };
+            assert!((2..=most).contains(&days.len()), "{arch:?}: {} days", days.len());
+            assert!(reads > 0, "{arch:?}");
+            // About three times the victim's own daily reads over its working days.
+            if arch == Archetype::Agency {
+                assert!(reads as f64 > 0.5 * own_reads as f64, "{reads} against {own_reads} own reads in 14 days");
+            }
+        }
+    }
+
+    #[test]
+    fn spraying_fails_against_100_accounts_at_night_then_exports_10000_records() {
+        let cfg = SimConfig {
+            seed: 9,
+            accounts: 300,
+            subjects: 200_000,
+            days: 14,
+            scenarios: vec!["spraying_then_export".into(), "stolen_service_token".into()],
+            ..SimConfig::default()
+        };
+        let mut out = Vec::new();
+        let (truth, _) = simulate_as(&cfg, Archetype::Hospital, &mut out, &|_| {}).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let spray = &truth.scenarios[0];
+        let ip = &spray.source_ips[0];
+        let mut failed = std::collections::BTreeSet::new();
+        let mut exported = 0u64;
+        for l in text.lines().filter(|l| l.contains(&format!("\"ip\":\"{ip}\""))) {
+            let e: serde_json::Value = serde_json::from_str(l).unwrap();
+            if e["event"]["outcome"] == "failure" {
+                failed.insert(e["user"]["name"].as_str().unwrap().to_string());
+            }
+            if e["event"]["action"] == "beneficiary.export" {
+                exported += e["data_subject"]["count"].as_u64().unwrap();
+            }
+        }
+        assert!(failed.len() >= 100, "{} accounts sprayed", failed.len());
+        assert!(exported >= 10_000, "{exported}");
+        let token = &truth.scenarios[1];
+        let first_hour: u64 = token.reads.iter().filter(|r| r.0 < token.start_ms + 3_600_000).map(|r| r.1).sum();
+        assert_eq!(first_hour, 40_000);
+        let tok = text.lines().find(|l| l.contains(&format!("\"ip\":\"{}\"", token.source_ips[0]))).unwrap();
+        assert!(tok.contains("api_token.authenticate") && tok.contains("python-requests"), "{tok}");
     }
 }
