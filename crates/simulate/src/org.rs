@@ -409,7 +409,7 @@ impl Org {
         let per_pool = (subjects / pools).max(1);
         let tz_shift = rng.random_range(-30i32..30);
         // Shift windows of the rotas, per seed.
-        let day0 = (rng.random_range(390..450) as i32) as u32;
+        let day0: u32 = rng.random_range(390..450);
         let hospital_windows = [(day0, day0 + 480), (day0 + 470, day0 + 950), (day0 + 940, day0 + 1440)];
         let cc_windows = {
             let d = rng.random_range(450..540);
@@ -443,7 +443,7 @@ impl Org {
                 _ => (0, 0.0),
             };
             let caseload: Vec<u32> = (0..csize).map(|_| pool.0 + rng.random_range(0..pool.1)).collect();
-            let start = (rng.random_range(480..570) as i32 + tz_shift) as u32;
+            let start = (rng.random_range(480..570i32) + tz_shift) as u32;
             let remote: Vec<u8> = match rng.random_range(0..10) {
                 0..=3 => vec![],
                 4..=7 => vec![rng.random_range(0..5)],
