@@ -113,7 +113,7 @@ pub fn run(a: EvalArgs) -> Result<ExitCode> {
         println!(
             "    {} on {} at {} (seed {}, {}, rule {})",
             c.action,
-            c.user.as_deref().or(c.ip.as_deref()).unwrap_or("-"),
+            if c.action == "block_ip" { c.ip.as_deref() } else { c.user.as_deref() }.unwrap_or("-"),
             c.at,
             c.seed,
             c.archetype,
