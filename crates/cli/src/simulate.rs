@@ -7,11 +7,16 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::io::BufWriter;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use vigie_simulate::{SimConfig, simulate};
+use vigie_simulate::{Archetype, SimConfig, simulate_as};
 
 #[derive(Args)]
 pub struct SimulateArgs {
-    /// Accounts in the organisation (advisers, partners, managers, help desk, admins, service accounts).
+    /// The kind of organisation: agency (advisers and partner advisers, office hours), hospital (24/7 shift
+    /// staff, on-call doctors, admin staff), callcentre (agents reading a new person at every call, evening and
+    /// Saturday shifts), portal (outside professionals with small, irregular volumes).
+    #[arg(long, default_value = "agency", value_parser = ["agency", "hospital", "callcentre", "portal"])]
+    pub archetype: String,
+    /// Accounts in the organisation (readers, managers, help desk, admins, service accounts).
     #[arg(long, default_value_t = 2000)]
     pub accounts: usize,
     /// People whose records the application holds.
@@ -27,7 +32,8 @@ pub struct SimulateArgs {
     #[arg(long, default_value = "2026-03-02")]
     pub start: String,
     /// Run only these scenarios (repeatable): france_travail, stolen_partner_credentials, low_and_slow,
-    /// spraying_then_export, stolen_service_token, impossible_travel, account_creator, curious_insider.
+    /// spraying_then_export, stolen_service_token, impossible_travel, account_creator, curious_insider,
+    /// careful_attacker.
     #[arg(long = "scenario", value_name = "NAME")]
     pub scenarios: Vec<String>,
     /// Where to write the events (JSON lines; `.gz` compresses).
@@ -52,6 +58,8 @@ pub fn run(a: SimulateArgs) -> Result<ExitCode> {
             anyhow::bail!("--scenario {s}: unknown; choose from {}", names.join(", "));
         }
     }
+    let archetype = Archetype::parse(&a.archetype)
+        .with_context(|| format!("--archetype {}: choose agency, hospital, callcentre or portal", a.archetype))?;
     let cfg = SimConfig {
         seed: a.seed,
         accounts: a.accounts,
@@ -69,13 +77,13 @@ pub fn run(a: SimulateArgs) -> Result<ExitCode> {
     let bar = if a.json { ProgressBar::hidden() } else { ProgressBar::new(a.days as u64) };
     bar.set_style(ProgressStyle::with_template("{spinner} day {pos}/{len} {wide_bar} {elapsed}").unwrap());
     let t = std::time::Instant::now();
-    let (truth, summary) = simulate(&cfg, &mut out, &|d| bar.set_position(d as u64))?;
+    let (truth, summary) = simulate_as(&cfg, archetype, &mut out, &|d| bar.set_position(d as u64))?;
     drop(out);
     bar.finish_and_clear();
     std::fs::write(&a.truth, serde_json::to_vec_pretty(&truth)?).with_context(|| format!("{}", a.truth.display()))?;
     if let Some(p) = &a.caseload {
         let f = std::fs::File::create(p).with_context(|| format!("{}", p.display()))?;
-        vigie_simulate::write_caseload(&cfg, &mut BufWriter::new(f))?;
+        vigie_simulate::write_caseload_as(&cfg, archetype, &mut BufWriter::new(f))?;
     }
     let secs = t.elapsed().as_secs_f64();
     if a.json {
@@ -84,7 +92,9 @@ pub fn run(a: SimulateArgs) -> Result<ExitCode> {
         println!("{v}");
     } else {
         eprintln!(
-            "{} events ({} malicious) for {} accounts over {} days in {:.1} s; {} scenarios; truth in {}",
+            "{} ({}): {} events ({} malicious) for {} accounts over {} days in {:.1} s; {} scenarios; truth in {}",
+            truth.archetype,
+            a.seed,
             summary.events,
             summary.malicious_events,
             summary.accounts,

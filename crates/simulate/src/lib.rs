@@ -13,6 +13,6 @@ pub mod sim;
 pub mod truth;
 mod write;
 
-pub use org::{Kind, Org};
-pub use sim::{SimConfig, Summary, simulate, write_caseload};
+pub use org::{Archetype, Kind, Org, OrgEvent};
+pub use sim::{SimConfig, Summary, simulate, simulate_as, write_caseload, write_caseload_as};
 pub use truth::{Benign, Scenario, Truth};

@@ -37,6 +37,10 @@ pub struct Benign {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Truth {
     pub seed: u64,
+    /// The kind of organisation (agency, hospital, callcentre, portal);
+    /// empty in truths written before archetypes existed.
+    #[serde(default)]
+    pub archetype: String,
     pub accounts: usize,
     pub subjects: u32,
     pub days: u32,

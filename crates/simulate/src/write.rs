@@ -1,6 +1,6 @@
 //! Events as lines of the canonical schema (docs/event-schema.md).
 
-use crate::org::{BROWSERS, CITIES, FOREIGN, ip_text};
+use crate::org::{BROWSERS, CITIES, FOREIGN, JOB_CLIENTS, OLDER_BROWSERS, ip_text};
 use crate::sim::{Ev, What};
 use std::fmt::Write;
 
@@ -13,7 +13,12 @@ pub const TOOLS: &[&str] = &[
 ];
 
 pub fn agent(i: u16) -> &'static str {
-    if i >= 100 { TOOLS[(i - 100) as usize % TOOLS.len()] } else { BROWSERS[i as usize % BROWSERS.len()] }
+    match i {
+        200.. => JOB_CLIENTS[(i - 200) as usize % JOB_CLIENTS.len()],
+        100.. => TOOLS[(i - 100) as usize % TOOLS.len()],
+        50.. => OLDER_BROWSERS[(i - 50) as usize % OLDER_BROWSERS.len()],
+        _ => BROWSERS[i as usize % BROWSERS.len()],
+    }
 }
 
 fn city(i: u8) -> (&'static str, f64, f64) {
@@ -29,6 +34,13 @@ pub fn line(out: &mut String, e: &Ev, user: &str, group: &str, role: &str, targe
         What::Login { ok } => {
             ("authentication", "\"start\"", "user_login", if ok { "success" } else { "failure" }, "portal.auth")
         }
+        What::Token { ok } => (
+            "authentication",
+            "\"start\"",
+            "api_token.authenticate",
+            if ok { "success" } else { "failure" },
+            "portal.auth",
+        ),
         What::Read { .. } => ("database", "\"access\"", "beneficiary.view", "success", "portal.audit"),
         What::Export { .. } => ("database", "\"access\"", "beneficiary.export", "success", "portal.audit"),
         What::Reset { .. } => ("iam", "\"user\",\"change\"", "user.password_reset", "success", "portal.audit"),

@@ -46,8 +46,9 @@ fn events_are_in_time_order_and_in_the_canonical_schema() {
         }
     }
     assert!(reads > 10_000, "{reads} reads");
-    assert_eq!(truth.scenarios.len(), 8);
-    assert_eq!(truth.benign.len(), 6);
+    assert_eq!(truth.scenarios.len(), 9);
+    // Six everyday look-alikes, the caseload takeover, one or two organisation-wide events.
+    assert!((8..=9).contains(&truth.benign.len()), "{}", truth.benign.len());
 }
 
 #[test]
@@ -113,7 +114,7 @@ fn eval_scores_detection_containment_and_false_highs() {
     assert_eq!(r.false_high, 1);
     assert_eq!(r.benign[0].false_high, 1, "the false high is on a benign look-alike");
     assert_eq!(r.account_days, truth.accounts as u64 * 10);
-    assert!(r.targets.every_attack_detected && r.targets.exposure_under_1_pct);
+    assert!(r.targets.every_attack_detected && r.targets.exposure_under_0_5_pct);
     let svg = eval::svg(&r);
     assert!(svg.starts_with("<svg") && svg.contains("france_travail"));
     // Without alerts: not detected, everything exposed.
