@@ -193,6 +193,9 @@ pub struct Account {
     pub last_net: (u32, i64),
     #[serde(default)]
     pub hour_switches: u8,
+    /// Counted this hour among its peer group's deviating accounts.
+    #[serde(default)]
+    pub hour_deviating: bool,
 }
 
 /// Why an account is taken for a service account.

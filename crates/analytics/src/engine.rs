@@ -43,7 +43,47 @@ pub struct Shared {
     /// Recent logins per source (spraying).
     #[serde(default)]
     pub sources: crate::spray::Sources,
+    /// Networks new to several accounts at once: the organisation's.
+    #[serde(default)]
+    pub org_nets: FxHashMap<u32, (u32, i64)>,
 }
+
+/// A peer group's current and previous hour: how many of its accounts were
+/// active, and how many read beyond their own bounds. Many at once is the
+/// organisation's doing (a campaign, a deadline), not an intruder's.
+#[derive(Debug, Clone, Copy, Default)]
+struct PeerHour {
+    hour: i64,
+    active: u32,
+    deviating: u32,
+    prev_active: u32,
+    prev_deviating: u32,
+}
+
+impl PeerHour {
+    fn roll(&mut self, hour: i64) {
+        if hour != self.hour {
+            let adjacent = hour == self.hour + 1;
+            self.prev_active = if adjacent { self.active } else { 0 };
+            self.prev_deviating = if adjacent { self.deviating } else { 0 };
+            self.hour = hour;
+            self.active = 0;
+            self.deviating = 0;
+        }
+    }
+
+    /// At least `SURGE_MIN` accounts and a quarter of those active deviate,
+    /// this hour or the last, in a group of at least `SURGE_GROUP` active.
+    fn surging(&self) -> bool {
+        let hit = |dev: u32, act: u32| act >= SURGE_GROUP && dev >= SURGE_MIN && dev * 4 >= act;
+        hit(self.deviating, self.active) || hit(self.prev_deviating, self.prev_active)
+    }
+}
+
+const SURGE_MIN: u32 = 3;
+const SURGE_GROUP: u32 = 8;
+/// Accounts a network must be new to within a day to be the organisation's.
+const ORG_NET_ACCOUNTS: u32 = 6;
 
 /// Whether what an alert compares with was learned: every analytic alert
 /// says so, since on day one nothing is.
@@ -78,6 +118,8 @@ pub struct Analytics {
     spray_window: i64,
     /// What the account being judged has learned (for the evidence).
     learned: Learned,
+    peer_hours: FxHashMap<String, PeerHour>,
+    pub org_nets: FxHashMap<u32, (u32, i64)>,
 }
 
 /// Local calendar facts of an hour.
@@ -108,6 +150,8 @@ impl Analytics {
             population: Population::default(),
             sources_seen: crate::spray::Sources::default(),
             learned: Learned::default(),
+            peer_hours: FxHashMap::default(),
+            org_nets: FxHashMap::default(),
             read_within: dur("takeover.read_within", &cfg.takeover.read_within)?,
             cfg: std::sync::Arc::new(cfg),
             last_local: std::cell::Cell::new((
@@ -332,6 +376,7 @@ impl Analytics {
         acct.hour_access_ip = None;
         acct.hour_fused = 0.0;
         acct.hour_switches = 0;
+        acct.hour_deviating = false;
         acct.fired = Fired { distinct_day: acct.fired.distinct_day, ..Fired::default() };
     }
 
@@ -355,11 +400,18 @@ impl Analytics {
             }
             let net = slash24(ip);
             let wide = slash16(ip);
-            let (new_ip, new_net) = (!acct.ips.contains(h32(ip)), !acct.nets.contains(h32(&net)));
+            let (new_ip, mut new_net) = (!acct.ips.contains(h32(ip)), !acct.nets.contains(h32(&net)));
             let new_agent = a.user_agent.as_ref().is_some_and(|u| !acct.agents.contains(h32(u)));
-            let new_country = a.country.as_ref().is_some_and(|c| !acct.countries.contains(h32(c)));
+            let mut new_country = a.country.as_ref().is_some_and(|c| !acct.countries.contains(h32(c)));
             // Only judged once the account's own network owners are known.
-            let new_asn = a.asn.is_some_and(|n| !acct.asns.is_empty() && !acct.asns.contains(n));
+            let mut new_asn = a.asn.is_some_and(|n| !acct.asns.is_empty() && !acct.asns.contains(n));
+            // A network new to many accounts within a day is the
+            // organisation's (a new egress, a new proxy), not an intruder's.
+            if new_net && success && !acct.nets.is_empty() && self.org_network(h32(&net), a.ts) {
+                new_net = false;
+                new_asn = false;
+                new_country = false;
+            }
             // A new /24 of a provider the account already uses (a known /16
             // or autonomous system) is less strange than a new provider.
             let known_owner =
@@ -526,9 +578,13 @@ impl Analytics {
         };
         let bound = bound.max(d.min_hour as f32);
         let level = level_of(count / bound, &d.levels);
+        let ws_bound = acct.base_new.upper(cfg.working_set.k).max(cfg.working_set.min_new as f32);
+        let ws_level =
+            if acct.base_new.warm(cfg.warmup.hours) { level_of(acct.hour_new as f32 / ws_bound, &d.levels) } else { 0 };
+        let surge = self.peer_hour(acct, level.max(ws_level) > 0);
         if level > acct.fired.distinct {
             acct.fired.distinct = level;
-            let lv = to_level(level, acct.service);
+            let lv = if surge { Level::Low } else { to_level(level, acct.service) };
             let reason = format!(
                 "{} read {:.0} distinct people this hour, {:.1}× its bound of {:.0} ({} baseline: mean {:.1} an hour{}).",
                 a.user,
@@ -538,10 +594,10 @@ impl Analytics {
                 basis,
                 if basis == "peers" { peer.mean } else { acct.base_hour.mean },
                 peer_text(&acct.peer, &peer)
-            );
+            ) + surge_text(surge);
             let ev = json!({"observed": count, "window": window(acct.hour * HOUR, HOUR), "bound": bound, "basis": basis,
                             "baseline": baseline_json(&acct.base_hour), "peers": peers_json(&acct.peer, &peer),
-                            "records": acct.hour_records, "reads": acct.hour_reads});
+                            "records": acct.hour_records, "reads": acct.hour_reads, "peer_surge": surge});
             self.emit(out, Detection::DistinctSubjectsHour, lv, a, reason, ev);
         }
         // The day: catches the low-and-slow that stays under the hourly bound.
@@ -593,10 +649,8 @@ impl Analytics {
         }
         // The working set: people this account had not read lately, against
         // how many such people it usually reads in an hour.
-        let ws = &cfg.working_set;
         if acct.base_new.warm(cfg.warmup.hours) {
-            let bound = acct.base_new.upper(ws.k).max(ws.min_new as f32);
-            let level = level_of(acct.hour_new as f32 / bound, &d.levels);
+            let (bound, level) = (ws_bound, ws_level);
             if level > acct.fired.working_set {
                 acct.fired.working_set = level;
                 let reason = format!(
@@ -606,10 +660,12 @@ impl Analytics {
                     acct.hour_new as f32 / bound,
                     bound,
                     acct.base_new.mean
-                );
+                ) + surge_text(surge);
                 let ev = json!({"observed": acct.hour_new, "reads": acct.hour_reads, "bound": bound,
-                                "baseline": baseline_json(&acct.base_new), "window": window(acct.hour * HOUR, HOUR)});
-                self.emit(out, Detection::OutsideWorkingSet, to_level(level, acct.service), a, reason, ev);
+                                "baseline": baseline_json(&acct.base_new), "window": window(acct.hour * HOUR, HOUR),
+                                "peer_surge": surge});
+                let lv = if surge { Level::Low } else { to_level(level, acct.service) };
+                self.emit(out, Detection::OutsideWorkingSet, lv, a, reason, ev);
             }
         }
         // The caseload file, where given: entitlement, not habit.
@@ -710,7 +766,31 @@ impl Analytics {
                             "bound": cfg.takeover.min_distinct});
             self.emit(out, Detection::ResetTakeover, Level::Critical, a, reason, ev);
         }
-        self.fuse(acct, a, &peer, out);
+        self.fuse(acct, a, &peer, surge, out);
+    }
+
+    /// Note the account in its peer group's hour (active; deviating when
+    /// `deviating`); whether the group is surging.
+    fn peer_hour(&mut self, acct: &mut Account, deviating: bool) -> bool {
+        let Some(p) = acct.peer.as_deref() else { return false };
+        let first = acct.hour_reads == 1;
+        let newly = deviating && !acct.hour_deviating;
+        if !first && !newly && !deviating {
+            return false;
+        }
+        if !self.peer_hours.contains_key(p) {
+            self.peer_hours.insert(p.to_string(), PeerHour::default());
+        }
+        let Some(ph) = self.peer_hours.get_mut(p) else { return false };
+        ph.roll(acct.hour);
+        if first {
+            ph.active += 1;
+        }
+        if newly {
+            acct.hour_deviating = true;
+            ph.deviating += 1;
+        }
+        ph.surging()
     }
 
     /// The hour's levels of the fused features (see [`crate::fusion`]).
@@ -735,7 +815,7 @@ impl Analytics {
     }
 
     /// Weak signals together: the fused score of the hour so far.
-    fn fuse(&mut self, acct: &mut Account, a: &Activity, peer: &Baseline, out: &mut Vec<Signal>) {
+    fn fuse(&mut self, acct: &mut Account, a: &Activity, peer: &Baseline, surge: bool, out: &mut Vec<Signal>) {
         let f = &self.cfg.fusion;
         if !f.enabled
             || acct.hour_reads < f.min_reads
@@ -744,7 +824,13 @@ impl Analytics {
         {
             return;
         }
-        let levels = self.levels(acct, peer);
+        let mut levels = self.levels(acct, peer);
+        if surge {
+            // The whole group reads more, and more new people: not this
+            // account's signal.
+            levels[1] = 0;
+            levels[2] = 0;
+        }
         let (score, parts) = self.population.score(levels, f.cap);
         acct.hour_fused = acct.hour_fused.max(score);
         let level = if score >= f.critical {
@@ -792,6 +878,20 @@ impl Analytics {
                         "window": window(acct.hour * HOUR, HOUR)});
         let lv = if level == 3 { Level::Critical } else { Level::High };
         self.emit(out, Detection::FusedEvidence, lv, a, reason, ev);
+    }
+
+    /// Count `net` as new to one more account; whether it is, by now, new
+    /// to so many accounts within a day that it is the organisation's.
+    fn org_network(&mut self, net: u32, ts: i64) -> bool {
+        if self.org_nets.len() >= 100_000 {
+            self.org_nets.retain(|_, (_, t)| ts - *t < 24 * HOUR);
+        }
+        let e = self.org_nets.entry(net).or_insert((0, ts));
+        if ts - e.1 >= 24 * HOUR && e.0 < ORG_NET_ACCOUNTS {
+            *e = (0, ts);
+        }
+        e.0 = e.0.saturating_add(1);
+        e.0 >= ORG_NET_ACCOUNTS
     }
 
     /// A login (or a read) from an address that failed for several accounts
@@ -902,6 +1002,7 @@ impl Analytics {
             deployed_at: self.deployed_at,
             population: self.population.clone(),
             sources: self.sources_seen.clone(),
+            org_nets: self.org_nets.clone(),
         }
     }
 
@@ -911,6 +1012,7 @@ impl Analytics {
         self.deployed_at = shared.deployed_at;
         self.population = shared.population;
         self.sources_seen = shared.sources;
+        self.org_nets = shared.org_nets;
         self.accounts = accounts.into_iter().map(|(k, a)| (k, Box::new(a))).collect();
         self.dirty.clear();
         self.removed.clear();
@@ -981,6 +1083,10 @@ fn slash24(ip: &str) -> String {
         }
         Err(_) => ip.to_string(),
     }
+}
+
+fn surge_text(surge: bool) -> &'static str {
+    if surge { " Many of its peers do the same this hour (a peer-wide surge): low." } else { "" }
 }
 
 fn window(start: i64, len: i64) -> Value {

@@ -51,9 +51,6 @@ pub struct Incident {
     pub critical: bool,
 }
 
-/// Repeats of a rule closer than this are one finding.
-const REPEAT_MS: i64 = 3_600_000;
-
 pub struct Risk {
     cfg: RiskConfig,
     half_life: f64,
@@ -95,10 +92,12 @@ impl Risk {
 
     /// Add a signal; returns the incident it triggers, if any.
     ///
-    /// A rule that repeats within an hour refreshes its part of the score,
-    /// it does not stack: one finding seen five times (five exports of a
-    /// nightly job) is one finding. An hour later, the same finding again
-    /// is new evidence that the anomaly persists, and adds up.
+    /// Each repeat of a rule within the story is less news than the one
+    /// before: the k-th adds 1/k of its level's points, and repeats that
+    /// would add less than a quarter add nothing. Five exports of a nightly
+    /// job, or five nights of a night nurse, stay one finding's worth; it
+    /// takes different findings to raise an incident quickly, or one that
+    /// persists for hours.
     pub fn add(&mut self, user: &str, ts: i64, c: Contribution) -> Option<Incident> {
         let full = self.points(&c.level);
         if full <= 0.0 {
@@ -107,19 +106,6 @@ impl Risk {
         let mut s = self.scores.remove(user).unwrap_or_default();
         let now = ts.max(s.at);
         let value = self.decayed(&s, now);
-        // What this rule added within the last hour still holds.
-        let held: f32 = s
-            .signals
-            .iter()
-            .filter(|x| x.rule == c.rule && now - x.at_ms < REPEAT_MS)
-            .map(|x| (x.points as f64 * 0.5f64.powf((now - x.at_ms).max(0) as f64 / self.half_life)) as f32)
-            .sum();
-        let points = (full - held).max(0.0);
-        // A top-up of less than a quarter is the same finding still going on.
-        if points < 0.25 * full {
-            self.scores.insert(user.to_string(), s);
-            return None;
-        }
         if s.raised && value < self.cfg.threshold / 2.0 {
             s.raised = false;
             s.signals.clear();
@@ -127,6 +113,16 @@ impl Risk {
         if value < 1.0 && !s.raised {
             // A fresh story: old, fully decayed signals do not explain it.
             s.signals.clear();
+        }
+        // An escalation (a level above any before of this rule) is new
+        // evidence and counts in full; a repeat is less news each time.
+        let rank = |l: &str| self.points(l);
+        let same = s.signals.iter().filter(|x| x.rule == c.rule);
+        let escalates = same.clone().all(|x| rank(&x.level) < full);
+        let points = if escalates { full } else { full / (1 + same.count()) as f32 };
+        if points < 0.25 * full {
+            self.scores.insert(user.to_string(), s);
+            return None;
         }
         s.value = value + points;
         s.at = now;
@@ -185,24 +181,26 @@ mod tests {
     }
 
     #[test]
-    fn a_repeated_finding_refreshes_its_part_and_does_not_stack() {
+    fn each_repeat_of_a_finding_is_less_news_than_the_last() {
         let mut r = Risk::new(&RiskConfig::default()).unwrap();
-        let h = 3_600_000;
-        // Five exports of a nightly job, ten minutes apart: one finding.
-        for k in 0..5 {
-            assert!(r.add("job", k * 600_000, rule("medium", "bulk export")).is_none(), "export {k}");
+        // Ten exports of a nightly job, a minute apart: 30 + 15 + 10 + 7.5,
+        // then nothing more.
+        for k in 0..10 {
+            assert!(r.add("job", k * 60_000, rule("medium", "bulk export")).is_none(), "export {k}");
         }
-        assert!((r.score("job", 50 * 60_000) - 30.0).abs() < 3.0, "{}", r.score("job", 50 * 60_000));
-        // Six hours later half has faded; the same finding again is new
-        // evidence that it persists, and adds up.
-        r.add("job", 6 * h, rule("medium", "bulk export"));
-        assert!((r.score("job", 6 * h) - 45.0).abs() < 1.0, "{}", r.score("job", 6 * h));
-        // An escalation of the same rule within the hour adds the
-        // difference; other rules stack.
-        r.add("job", 6 * h, rule("high", "bulk export"));
-        assert!((r.score("job", 6 * h) - 75.0).abs() < 1.0, "{}", r.score("job", 6 * h));
-        let i = r.add("job", 6 * h, rule("high", "new source")).expect("two findings of high: an incident");
-        assert_eq!(i.signals.iter().filter(|x| x.rule == "bulk export").count(), 3);
+        let s = r.score("job", 9 * 60_000);
+        assert!((s - 62.5).abs() < 1.0, "{s}");
+        assert_eq!(r.scores["job"].signals.len(), 4);
+        // An escalation of the same rule counts in full, once.
+        r.add("job", 9 * 60_000, rule("high", "bulk export"));
+        assert!((r.score("job", 9 * 60_000) - 122.5).abs() < 1.0, "{}", r.score("job", 9 * 60_000));
+        let mut r = Risk::new(&RiskConfig::default()).unwrap();
+        for k in 0..10 {
+            r.add("job", k * 60_000, rule("medium", "bulk export"));
+        }
+        // A different finding stacks at full weight.
+        let i = r.add("job", 9 * 60_000, rule("high", "new source")).expect("62.5 + 60 crosses 100");
+        assert_eq!(i.signals.iter().filter(|x| x.rule == "bulk export").count(), 4);
     }
 
     #[test]

@@ -278,3 +278,211 @@ fn reads_outside_a_declared_caseload_need_no_baseline() {
     assert_eq!(levels, vec![Level::Medium, Level::High], "5 outside: medium, 10: high");
     assert_eq!(fired(&out, Detection::OutsideCaseload)[1].evidence["observed"], 10);
 }
+
+/// An adviser's weekdays, 9h–17h, from its own address and browser, over
+/// a caseload of 60 (people `{user}-case-N`), with some spread per hour.
+#[allow(clippy::too_many_arguments)]
+fn workdays(
+    an: &mut Analytics,
+    user: &str,
+    from: i64,
+    days: i64,
+    per_hour: usize,
+    ip: &str,
+    ua: &str,
+    out: &mut Vec<Signal>,
+) {
+    for d in from..from + days {
+        let day = MONDAY + d * 24 * H;
+        if d % 7 >= 5 {
+            continue;
+        }
+        let mut login = act(user, day + 9 * H, ip, Act::Login { success: true });
+        login.user_agent = Some(ua.into());
+        an.observe(&login, out);
+        for h in 9..17 {
+            let n = per_hour + (h as usize + d as usize) % 4;
+            for i in 0..n {
+                let id = format!("{user}-case-{}", (h as usize * 7 + i * 3 + d as usize) % 60);
+                let mut r = read(user, day + h * H + i as i64 * 50_000, ip, &[id]);
+                r.user_agent = Some(ua.into());
+                an.observe(&r, out);
+            }
+        }
+    }
+}
+
+#[test]
+fn cold_start_every_account_is_unseen_on_day_one_but_none_is_new() {
+    let mut an = Analytics::new(AnalyticsConfig::default()).unwrap();
+    let mut out = Vec::new();
+    // The log starts at deployment: on its first morning twenty accounts
+    // appear, some reading 60 people in their first hour (a Monday's backlog).
+    for u in 0..20 {
+        for i in 0..60 {
+            let ev = read(&format!("adv{u}"), MONDAY + 9 * H + i * 50_000, "217.108.13.44", &[format!("{u}-{i}")]);
+            an.observe(&ev, &mut out);
+        }
+    }
+    assert!(fired(&out, Detection::NewAccountBulkRead).is_empty(), "unseen is not new: {out:?}");
+    assert!(out.iter().all(|s| s.evidence["learning"]["deployment"] == "learning"), "every alert says so");
+    assert!(out.iter().all(|s| s.evidence["learning"]["account"] == "learning"));
+    // After the deployment has learned its population, an account that
+    // first appears is new, and is judged against its peers.
+    out.clear();
+    let t = MONDAY + 4 * 24 * H + 10 * H;
+    for i in 0..60 {
+        an.observe(&read("late", t + i * 50_000, "217.108.13.50", &[format!("late-{i}")]), &mut out);
+    }
+    let young = fired(&out, Detection::NewAccountBulkRead);
+    assert_eq!(young.len(), 1, "{out:?}");
+    assert_eq!(young[0].evidence["learning"]["deployment"], "learned");
+}
+
+/// A nightly job: token login and five exports, from its server, starting
+/// at 02:30 plus or minus `jitter` minutes.
+fn nightly(an: &mut Analytics, user: &str, day: i64, minute: i64, ip: &str, ua: &str, out: &mut Vec<Signal>) {
+    let t = MONDAY + day * 24 * H + minute * 60_000;
+    let mut login = act(user, t, ip, Act::Login { success: true });
+    login.token_auth = true;
+    login.group = Some("infra".into());
+    login.role = Some("reporting".into());
+    login.user_agent = Some(ua.into());
+    an.observe(&login, out);
+    for k in 0..5 {
+        let mut e = act(user, t + 60_000 + k * 120_000, ip, Act::Read { subjects: vec![], records: 3000 });
+        e.group = login.group.clone();
+        e.role = login.role.clone();
+        e.user_agent = Some(ua.into());
+        an.observe(&e, out);
+    }
+}
+
+#[test]
+fn a_service_account_is_known_by_its_token_and_judged_against_its_own_jitter() {
+    let mut an = Analytics::new(AnalyticsConfig::default()).unwrap();
+    let mut out = Vec::new();
+    // 02:30 give or take up to 20 minutes: some nights it starts in the 2
+    // o'clock hour, some in the 3 o'clock one.
+    let starts = [150, 165, 140, 171, 155, 147, 168, 152, 160, 145, 170, 158];
+    for (d, m) in starts.iter().enumerate() {
+        nightly(&mut an, "etl-nightly", d as i64, *m, "10.20.0.15", "Apache-HttpClient/4.5", &mut out);
+    }
+    // Tonight it runs 30 minutes late, into an hour it has rarely started in.
+    nightly(&mut an, "etl-nightly", 12, 195, "10.20.0.15", "Apache-HttpClient/4.5", &mut out);
+    assert!(fired(&out, Detection::OffHours).is_empty(), "jitter is not an unusual time: {out:?}");
+    assert!(fired(&out, Detection::NewSource).is_empty());
+    // Its token in someone else's hands: another provider, another client,
+    // the afternoon. Known for a service account by its token alone.
+    nightly(&mut an, "etl-nightly", 13, 15 * 60, "203.0.113.66", "python-requests/2.31", &mut out);
+    let new = fired(&out, Detection::NewSource);
+    assert_eq!(new.len(), 1);
+    assert_eq!(new[0].level, Level::Critical, "new provider and new client for a service account");
+    assert_eq!(new[0].evidence["service_by"], serde_json::json!(["token authentication"]));
+    let odd = fired(&out, Detection::OffHours);
+    assert_eq!(odd.len(), 1);
+    assert_eq!(odd[0].level, Level::High);
+}
+
+#[test]
+fn a_success_from_a_source_that_is_spraying_is_critical_from_the_first_minute() {
+    let mut an = Analytics::new(AnalyticsConfig::default()).unwrap();
+    let mut out = Vec::new();
+    // Day one, 03:00: one address fails against 120 accounts, then gets in.
+    let t = MONDAY + 3 * H;
+    for u in 0..120 {
+        an.observe(&act(&format!("adv{u}"), t + u * 5_000, "45.9.148.3", Act::Login { success: false }), &mut out);
+    }
+    an.observe(&act("adv77", t + 11 * 60_000, "45.9.148.3", Act::Login { success: true }), &mut out);
+    let hit = fired(&out, Detection::SprayingSourceLogin);
+    assert_eq!(hit.len(), 1, "{out:?}");
+    assert_eq!(hit[0].level, Level::Critical);
+    assert_eq!(hit[0].evidence["ip"], "45.9.148.3");
+    // An office where a few people mistype their password is not spraying.
+    out.clear();
+    for u in 0..60 {
+        let who = format!("emp{u}");
+        if u % 10 == 0 {
+            an.observe(&act(&who, t + 5 * H + u * 1000, "192.0.2.10", Act::Login { success: false }), &mut out);
+        }
+        an.observe(&act(&who, t + 5 * H + u * 1000 + 500, "192.0.2.10", Act::Login { success: true }), &mut out);
+    }
+    assert!(fired(&out, Detection::SprayingSourceLogin).is_empty());
+}
+
+fn careful_world(an: &mut Analytics, out: &mut Vec<Signal>) {
+    for u in 0..30 {
+        let ua = if u % 2 == 0 { "Chrome/134.0" } else { "Firefox/133.0" };
+        workdays(an, &format!("adv{u}"), 0, 11, 6 + u % 5, &format!("81.{}.{}.20", 40 + u, u), ua, out);
+    }
+}
+
+#[test]
+fn weak_signals_add_up_for_a_careful_attacker_but_not_for_a_new_caseload() {
+    let cfg = AnalyticsConfig {
+        fusion: vigie_analytics::config::Fusion { min_hours: 300, ..Default::default() },
+        ..Default::default()
+    };
+    let mut an = Analytics::new(cfg).unwrap();
+    let mut out = Vec::new();
+    careful_world(&mut an, &mut out);
+    out.clear();
+    // Day 14 (a Tuesday), the victim's hours: an address of its provider
+    // (same /16) but a new /24, its browser one version older, three times
+    // its reads, all people it never read.
+    let day = MONDAY + 15 * 24 * H;
+    let mut login = act("adv4", day + 10 * H, "81.44.200.7", Act::Login { success: true });
+    login.user_agent = Some("Chrome/133.0".into());
+    an.observe(&login, &mut out);
+    for i in 0..30 {
+        let mut r = read("adv4", day + 10 * H + i * 110_000, "81.44.200.7", &[format!("stranger-{i}")]);
+        r.user_agent = Some("Chrome/133.0".into());
+        an.observe(&r, &mut out);
+    }
+    let fused = fired(&out, Detection::FusedEvidence);
+    assert_eq!(fused.len(), 1, "{:?}", out.iter().map(|s| (s.detection, s.level, &s.reason)).collect::<Vec<_>>());
+    assert!(fused[0].level >= Level::High);
+    assert_eq!(fused[0].evidence["ip"], "81.44.200.7", "the new source, for containment");
+    assert!(fused[0].evidence["features"]["people"]["bits"].as_f64().unwrap() > 0.0);
+    assert!(fused[0].evidence["features"]["access"]["bits"].as_f64().unwrap() > 0.0);
+    // A colleague takes over a new caseload: new people at its usual pace,
+    // from its usual address and browser.
+    out.clear();
+    for i in 0..9 {
+        let mut r = read("adv5", day + 10 * H + i * 300_000, "81.45.5.20", &[format!("handover-{i}")]);
+        r.user_agent = Some("Firefox/133.0".into());
+        an.observe(&r, &mut out);
+    }
+    assert!(fired(&out, Detection::FusedEvidence).is_empty(), "{out:?}");
+    assert!(out.iter().all(|s| s.level < Level::High), "{out:?}");
+}
+
+#[test]
+fn a_peer_wide_surge_and_a_new_egress_for_everyone_are_the_organisation() {
+    let mut an = Analytics::new(AnalyticsConfig::default()).unwrap();
+    let mut out = Vec::new();
+    for u in 0..12 {
+        workdays(&mut an, &format!("adv{u}"), 0, 11, 8, "217.108.13.44", "Firefox/133.0", &mut out);
+    }
+    out.clear();
+    // Day 14: a campaign; every adviser reads four times as many people,
+    // from the organisation's new egress.
+    let day = MONDAY + 15 * 24 * H;
+    for i in 0..40 {
+        for u in 0..12 {
+            let ev = read(
+                &format!("adv{u}"),
+                day + 10 * H + i * 80_000 + u * 1000,
+                "62.210.7.9",
+                &[format!("camp-{u}-{i}")],
+            );
+            an.observe(&ev, &mut out);
+        }
+    }
+    let high: Vec<_> = out.iter().filter(|s| s.level >= Level::High).map(|s| (&s.user, s.detection)).collect();
+    assert!(high.is_empty(), "{high:?}");
+    let distinct = fired(&out, Detection::DistinctSubjectsHour);
+    assert!(distinct.iter().filter(|s| s.level == Level::Low).count() >= 6, "the surge is seen, as low");
+    let new = fired(&out, Detection::NewSource).len();
+    assert!(new < 12, "once the egress is new to {new} accounts it is the organisation's");
+}
