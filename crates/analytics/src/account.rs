@@ -193,6 +193,13 @@ pub struct Account {
     pub last_net: (u32, i64),
     #[serde(default)]
     pub hour_switches: u8,
+    /// The last network new to the account: (hash, first use, access level).
+    #[serde(default)]
+    pub fresh: (u32, i64, u8),
+    /// Created by an account acting from a network new to it or at an
+    /// hour it never works.
+    #[serde(default)]
+    pub created_strangely: bool,
     /// Counted this hour among its peer group's deviating accounts.
     #[serde(default)]
     pub hour_deviating: bool,

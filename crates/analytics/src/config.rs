@@ -285,7 +285,7 @@ impl Default for Spray {
 }
 impl Default for Fusion {
     fn default() -> Self {
-        Fusion { enabled: true, high: 24.0, critical: 32.0, cap: 12.0, min_reads: 5, min_hours: 2_000 }
+        Fusion { enabled: true, high: 22.0, critical: 32.0, cap: 12.0, min_reads: 5, min_hours: 2_000 }
     }
 }
 impl Default for Risk {

@@ -17,6 +17,8 @@ use std::collections::BTreeMap;
 use vigie_alert::rfc3339;
 
 const HOUR: i64 = 3_600_000;
+/// How long a network first used by an account still counts as new to it.
+const FRESH_MS: i64 = 24 * HOUR;
 /// Two acts from different /24 networks this close are interleaved use.
 const INTERLEAVE_MS: i64 = 15 * 60_000;
 /// A peer group's baseline remembers more hours than one account's.
@@ -291,7 +293,13 @@ impl Analytics {
                 t.new_source_after_reset = None;
             }
             Act::Create { target } => {
-                self.target(target, a.ts).created_at = Some(a.ts);
+                // Created from a strange context (a network new to the
+                // creator, an hour it never works): the new account carries
+                // that suspicion into its first reads.
+                let strange = mature && (acct.hour_access >= 3 || acct.hour_time >= 3);
+                let t = self.target(target, a.ts);
+                t.created_at = Some(a.ts);
+                t.created_strangely |= strange;
                 acct.creations += 1;
                 if acct.creations == 1 && mature {
                     self.first_iam(out, Detection::RareAccountCreation, "created account", &acct, a, target);
@@ -318,9 +326,19 @@ impl Analytics {
         a: &Activity,
         target: &str,
     ) {
-        let reason = format!("{} {what} {target}, a first in its {} active days.", a.user, acct.active_days);
-        let ev = json!({"target": target, "before": 0, "active_days": acct.active_days});
-        self.emit(out, d, Level::Medium, a, reason, ev);
+        // A first from the account's usual place and hours is a new duty,
+        // perhaps; from a network new to it, or at an hour it never works,
+        // it is graver.
+        let strange = acct.hour_access >= 3 || acct.hour_time >= 3;
+        let reason = format!(
+            "{} {what} {target}, a first in its {} active days{}.",
+            a.user,
+            acct.active_days,
+            if strange { ", from a new network or at an hour it rarely works" } else { "" }
+        );
+        let ev = json!({"target": target, "before": 0, "active_days": acct.active_days,
+                        "new_network": acct.hour_access >= 3, "rare_hour": acct.hour_time >= 3, "ip": acct.hour_access_ip});
+        self.emit(out, d, if strange { Level::High } else { Level::Medium }, a, reason, ev);
     }
 
     /// The account named (created if new, first seen at `ts`), marked as
@@ -429,7 +447,15 @@ impl Analytics {
                 acct.last_net = (h, a.ts);
             }
             if success && known_before && mature {
-                let access = fusion::access_level(new_ip, new_net, new_agent, new_provider);
+                let mut access = fusion::access_level(new_ip, new_net, new_agent, new_provider);
+                // A network stays fresh for a day after its first use: the
+                // hours after an intruder's first one are as strange.
+                let h = h32(&net);
+                if access >= 3 {
+                    acct.fresh = (h, a.ts, access);
+                } else if acct.fresh.0 == h && a.ts - acct.fresh.1 < FRESH_MS {
+                    access = access.max(acct.fresh.2);
+                }
                 if access > acct.hour_access {
                     acct.hour_access = access;
                     if access >= 3 {
@@ -733,8 +759,12 @@ impl Analytics {
                 count
             );
             let ev = json!({"observed": count, "created_at": acct.created_at.map(rfc3339), "first_seen": rfc3339(acct.first_seen),
-                            "bound": new_bound, "peers": peers_json(&acct.peer, &peer)});
-            self.emit(out, Detection::NewAccountBulkRead, Level::High, a, reason, ev);
+                            "bound": new_bound, "peers": peers_json(&acct.peer, &peer),
+                            "created_strangely": acct.created_strangely});
+            // Created from a strange context, then reading at volume: the
+            // persistence path (accounts made by an intruder).
+            let lv = if acct.created_strangely { Level::Critical } else { Level::High };
+            self.emit(out, Detection::NewAccountBulkRead, lv, a, reason, ev);
         }
         // The takeover path: reset, new source, then harvesting: more than
         // twice the account's usual hour, or beyond its peers' bound while

@@ -11,7 +11,8 @@
 //! infinitely surprising; the fused score is their sum (Fisher's method,
 //! in bits). Under independence and with calibrated tails, an innocent
 //! hour reaches `t` bits with probability `2^-t × Σ_{i<k} (t ln 2)^i / i!`
-//! for `k` features: at `t` = 24 and five features, about 4 in 100,000.
+//! for `k` features: at `t` = 22 and five features, at most about 7 in
+//! 10,000 (far fewer in practice: most hours are at level 0 everywhere).
 //! The features are not independent, so the thresholds are set and their
 //! false-alarm rate measured on simulated organisations (docs/efficacy.md).
 

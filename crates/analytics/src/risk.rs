@@ -25,6 +25,17 @@ pub struct Contribution {
     /// Event time of the signal (ms).
     #[serde(default)]
     pub at_ms: i64,
+    /// Signals of one family measure one thing (distinct people and people
+    /// outside the working set are the same count where every person is
+    /// new): their repeats are counted together. Empty: the rule's own.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub family: String,
+}
+
+impl Contribution {
+    fn family(&self) -> &str {
+        if self.family.is_empty() { &self.rule } else { &self.family }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -117,7 +128,7 @@ impl Risk {
         // An escalation (a level above any before of this rule) is new
         // evidence and counts in full; a repeat is less news each time.
         let rank = |l: &str| self.points(l);
-        let same = s.signals.iter().filter(|x| x.rule == c.rule);
+        let same = s.signals.iter().filter(|x| x.family() == c.family());
         let escalates = same.clone().all(|x| rank(&x.level) < full);
         let points = if escalates { full } else { full / (1 + same.count()) as f32 };
         if points < 0.25 * full {
@@ -173,6 +184,7 @@ mod tests {
             reason: String::new(),
             new_source: None,
             at_ms: 0,
+            family: String::new(),
         }
     }
 
@@ -201,6 +213,15 @@ mod tests {
         // A different finding stacks at full weight.
         let i = r.add("job", 9 * 60_000, rule("high", "new source")).expect("62.5 + 60 crosses 100");
         assert_eq!(i.signals.iter().filter(|x| x.rule == "bulk export").count(), 4);
+        // Two rules of one family repeat together.
+        let mut r = Risk::new(&RiskConfig::default()).unwrap();
+        let fam = |rule_name: &str| Contribution { family: "volume".into(), ..rule("medium", rule_name) };
+        for k in 0..4 {
+            r.add("agent", k * 3_600_000, fam("distinct people"));
+            r.add("agent", k * 3_600_000 + 1, fam("working set"));
+        }
+        assert!(r.score("agent", 4 * 3_600_000) < 100.0, "{}", r.score("agent", 4 * 3_600_000));
+        assert!(!r.scores["agent"].raised);
     }
 
     #[test]

@@ -114,6 +114,18 @@ impl Detection {
         }
     }
 
+    /// Detections that measure one thing, for the risk score's repeats:
+    /// distinct people and people outside the working set are the same
+    /// count where every person is new (a call centre).
+    pub fn family(self) -> &'static str {
+        match self {
+            Detection::DistinctSubjectsHour | Detection::DistinctSubjectsDay | Detection::OutsideWorkingSet => {
+                "vigie-analytics-people-volume"
+            }
+            other => other.id(),
+        }
+    }
+
     pub fn tags(self) -> &'static [&'static str] {
         match self {
             Detection::DistinctSubjectsHour

@@ -219,6 +219,7 @@ fn iam_by_accounts_that_never_do_it_and_service_accounts() {
     let young = fired(&out, Detection::NewAccountBulkRead);
     assert_eq!(young.len(), 1);
     assert!(young[0].evidence["created_at"].is_string());
+    assert_eq!(young[0].level, Level::High, "created from the creator's usual place and hours");
     out.clear();
     an.observe(&act("svc-batch", t, "192.0.2.77", Act::Login { success: true }), &mut out);
     let svc = fired(&out, Detection::NewSource);
@@ -485,4 +486,28 @@ fn a_peer_wide_surge_and_a_new_egress_for_everyone_are_the_organisation() {
     assert!(distinct.iter().filter(|s| s.level == Level::Low).count() >= 6, "the surge is seen, as low");
     let new = fired(&out, Detection::NewSource).len();
     assert!(new < 12, "once the egress is new to {new} accounts it is the organisation's");
+}
+
+#[test]
+fn accounts_created_from_a_strange_context_are_the_intruders_persistence() {
+    let mut an = Analytics::new(AnalyticsConfig::default()).unwrap();
+    let mut out = Vec::new();
+    habits(&mut an, "sup7", 14, 8, &mut out);
+    out.clear();
+    // 21h, from a network the help-desk agent never used: two accounts
+    // created and granted a role, which then read at volume.
+    let t = MONDAY + 15 * 24 * H + 21 * H;
+    an.observe(&act("sup7", t, "185.100.87.219", Act::Login { success: true }), &mut out);
+    an.observe(&act("sup7", t + 60_000, "185.100.87.219", Act::Create { target: "ext1".into() }), &mut out);
+    an.observe(&act("sup7", t + 90_000, "185.100.87.219", Act::Grant { target: "ext1".into() }), &mut out);
+    let created = fired(&out, Detection::RareAccountCreation);
+    assert_eq!(created[0].level, Level::High, "{:?}", created[0].evidence);
+    assert_eq!(fired(&out, Detection::RarePrivilegeGrant)[0].level, Level::High);
+    out.clear();
+    for i in 0..45 {
+        an.observe(&read("ext1", t + 5 * 60_000 + i * 20_000, "185.100.87.219", &[format!("h-{i}")]), &mut out);
+    }
+    let young = fired(&out, Detection::NewAccountBulkRead);
+    assert_eq!(young.len(), 1);
+    assert_eq!(young[0].level, Level::Critical);
 }

@@ -245,6 +245,11 @@ impl Stage {
                     reason: a.reason.clone(),
                     new_source: new_source(&a),
                     at_ms: ts,
+                    family: vigie_analytics::Detection::ALL
+                        .iter()
+                        .find(|d| d.id() == a.rule.id)
+                        .map(|d| d.family().to_string())
+                        .unwrap_or_default(),
                 };
                 let service = self.analytics.as_ref().and_then(|an| an.accounts.get(&u.name)).map(|acct| {
                     json!({"service": acct.service, "service_by": vigie_analytics::account::service_reasons(acct.service_by)})
