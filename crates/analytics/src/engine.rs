@@ -293,10 +293,9 @@ impl Analytics {
                 t.new_source_after_reset = None;
             }
             Act::Create { target } => {
-                // Created from a strange context (a network new to the
-                // creator, an hour it never works): the new account carries
-                // that suspicion into its first reads.
-                let strange = mature && (acct.hour_access >= 3 || acct.hour_time >= 3);
+                // Created from a network new to the creator: the new account
+                // carries that suspicion into its first reads.
+                let strange = mature && acct.hour_access >= 3;
                 let t = self.target(target, a.ts);
                 t.created_at = Some(a.ts);
                 t.created_strangely |= strange;
@@ -326,15 +325,15 @@ impl Analytics {
         a: &Activity,
         target: &str,
     ) {
-        // A first from the account's usual place and hours is a new duty,
-        // perhaps; from a network new to it, or at an hour it never works,
-        // it is graver.
-        let strange = acct.hour_access >= 3 || acct.hour_time >= 3;
+        // A first from the account's usual networks is a new duty, perhaps
+        // (even at an odd hour: administrators create accounts early and
+        // late); from a network new to it, it is graver.
+        let strange = acct.hour_access >= 3;
         let reason = format!(
             "{} {what} {target}, a first in its {} active days{}.",
             a.user,
             acct.active_days,
-            if strange { ", from a new network or at an hour it rarely works" } else { "" }
+            if strange { ", from a network new to it" } else { "" }
         );
         let ev = json!({"target": target, "before": 0, "active_days": acct.active_days,
                         "new_network": acct.hour_access >= 3, "rare_hour": acct.hour_time >= 3, "ip": acct.hour_access_ip});
