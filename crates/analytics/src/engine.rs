@@ -42,12 +42,6 @@ pub struct Shared {
     /// The deployment's account-hours by level of each fused feature.
     #[serde(default)]
     pub population: Population,
-    /// Recent logins per source (spraying).
-    #[serde(default)]
-    pub sources: crate::spray::Sources,
-    /// Networks new to several accounts at once: the organisation's.
-    #[serde(default)]
-    pub org_nets: FxHashMap<u32, (u32, i64)>,
 }
 
 /// A peer group's current and previous hour: how many of its accounts were
@@ -116,6 +110,10 @@ pub struct Analytics {
     caseload: crate::caseload::Caseload,
     pub deployed_at: Option<i64>,
     pub population: Population,
+    /// Recent logins per source (spraying) and networks new to several
+    /// accounts at once (the organisation's). Short-lived (hours), so they
+    /// are not checkpointed: a restart forgets them, and they are written
+    /// several times a second under load otherwise.
     pub sources_seen: crate::spray::Sources,
     spray_window: i64,
     /// What the account being judged has learned (for the evidence).
@@ -417,14 +415,15 @@ impl Analytics {
             }
             let net = slash24(ip);
             let wide = slash16(ip);
-            let (new_ip, mut new_net) = (!acct.ips.contains(h32(ip)), !acct.nets.contains(h32(&net)));
+            let net_h = h32(&net);
+            let (new_ip, mut new_net) = (!acct.ips.contains(h32(ip)), !acct.nets.contains(net_h));
             let new_agent = a.user_agent.as_ref().is_some_and(|u| !acct.agents.contains(h32(u)));
             let mut new_country = a.country.as_ref().is_some_and(|c| !acct.countries.contains(h32(c)));
             // Only judged once the account's own network owners are known.
             let mut new_asn = a.asn.is_some_and(|n| !acct.asns.is_empty() && !acct.asns.contains(n));
             // A network new to many accounts within a day is the
             // organisation's (a new egress, a new proxy), not an intruder's.
-            if new_net && success && !acct.nets.is_empty() && self.org_network(h32(&net), a.ts) {
+            if new_net && success && !acct.nets.is_empty() && self.org_network(net_h, a.ts) {
                 new_net = false;
                 new_asn = false;
                 new_country = false;
@@ -432,14 +431,14 @@ impl Analytics {
             // A new /24 of a provider the account already uses (a known /16
             // or autonomous system) is less strange than a new provider.
             let known_owner =
-                if a.asn.is_some() && !acct.asns.is_empty() { !new_asn } else { acct.wide.contains(h32(&wide)) };
+                if a.asn.is_some() && !acct.asns.is_empty() { !new_asn } else { acct.wide.contains(wide) };
             let new_provider = new_country || new_asn || (new_net && !known_owner);
             let known_before = !acct.nets.is_empty();
             if success {
                 // Interleaved use: this act from another /24 than the act
                 // just before, minutes apart.
                 let (last, at) = acct.last_net;
-                let h = h32(&net);
+                let h = net_h;
                 if last != 0 && last != h && a.ts - at <= INTERLEAVE_MS {
                     acct.hour_switches = acct.hour_switches.saturating_add(1);
                 }
@@ -449,7 +448,7 @@ impl Analytics {
                 let mut access = fusion::access_level(new_ip, new_net, new_agent, new_provider);
                 // A network stays fresh for a day after its first use: the
                 // hours after an intruder's first one are as strange.
-                let h = h32(&net);
+                let h = net_h;
                 if access >= 3 {
                     acct.fresh = (h, a.ts, access);
                 } else if acct.fresh.0 == h && a.ts - acct.fresh.1 < FRESH_MS {
@@ -524,8 +523,8 @@ impl Analytics {
             }
             if success {
                 acct.ips.add(h32(ip), cap);
-                acct.nets.add(h32(&net), cap);
-                acct.wide.add(h32(&wide), cap);
+                acct.nets.add(net_h, cap);
+                acct.wide.add(wide, cap);
                 if let Some(u) = &a.user_agent {
                     acct.agents.add(h32(u), cap);
                 }
@@ -927,15 +926,12 @@ impl Analytics {
     /// lately: the success of a spray.
     fn spraying(&mut self, acct: &mut Account, a: &Activity, ip: &str, success: bool, out: &mut Vec<Signal>) {
         let s = &self.cfg.spray;
-        let hit = self.sources_seen.login(
-            ip,
-            h32(&a.user),
-            a.ts,
-            success,
-            self.spray_window,
-            s.min_accounts as usize,
-            s.max_sources,
-        );
+        let limits = crate::spray::Limits {
+            window: self.spray_window,
+            min_accounts: s.min_accounts as usize,
+            max_sources: s.max_sources,
+        };
+        let hit = self.sources_seen.login(ip, h32(&a.user), a.ts, success, limits);
         let Some(hit) = hit else { return };
         if acct.fired.spraying_source {
             return;
@@ -1030,8 +1026,6 @@ impl Analytics {
             stats: self.stats.clone(),
             deployed_at: self.deployed_at,
             population: self.population.clone(),
-            sources: self.sources_seen.clone(),
-            org_nets: self.org_nets.clone(),
         }
     }
 
@@ -1040,8 +1034,7 @@ impl Analytics {
         self.stats = shared.stats;
         self.deployed_at = shared.deployed_at;
         self.population = shared.population;
-        self.sources_seen = shared.sources;
-        self.org_nets = shared.org_nets;
+
         self.accounts = accounts.into_iter().map(|(k, a)| (k, Box::new(a))).collect();
         self.dirty.clear();
         self.removed.clear();
@@ -1085,18 +1078,19 @@ fn schedule_tolerance(start: &Baseline, service: bool) -> usize {
     learned.clamp(1, 3)
 }
 
-/// The provider-sized network of an address: /16 (IPv4), /32 (IPv6).
-fn slash16(ip: &str) -> String {
+/// The provider-sized network of an address, as a key: its /16 (IPv4) or
+/// /32 (IPv6), without building a string.
+fn slash16(ip: &str) -> u32 {
     match ip.parse::<std::net::IpAddr>() {
         Ok(std::net::IpAddr::V4(v4)) => {
             let o = v4.octets();
-            format!("{}.{}.0.0/16", o[0], o[1])
+            u32::from_be_bytes([o[0], o[1], 0, 1])
         }
         Ok(std::net::IpAddr::V6(v6)) => {
             let s = v6.segments();
-            format!("{:x}:{:x}::/32", s[0], s[1])
+            (((s[0] as u32) << 16) | s[1] as u32) ^ 0x5555_5555
         }
-        Err(_) => ip.to_string(),
+        Err(_) => h32(ip),
     }
 }
 

@@ -49,6 +49,17 @@ pub struct Spraying {
     pub succeeded_accounts: usize,
 }
 
+/// What makes a source a sprayer, and how many are remembered.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    /// The span (ms) in which failures count.
+    pub window: i64,
+    /// Other accounts it must have failed for.
+    pub min_accounts: usize,
+    /// Sources remembered at most.
+    pub max_sources: usize,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Sources {
     pub by_ip: FxHashMap<String, SourceLogins>,
@@ -57,16 +68,8 @@ pub struct Sources {
 impl Sources {
     /// Note a login of `who` (a hash of the account) from `ip`; for a
     /// success, return the source's spraying record when it is spraying.
-    pub fn login(
-        &mut self,
-        ip: &str,
-        who: u32,
-        ts: i64,
-        success: bool,
-        window: i64,
-        min_accounts: usize,
-        max_sources: usize,
-    ) -> Option<Spraying> {
+    pub fn login(&mut self, ip: &str, who: u32, ts: i64, success: bool, limits: Limits) -> Option<Spraying> {
+        let Limits { window, min_accounts, max_sources } = limits;
         if !self.by_ip.contains_key(ip) {
             if self.by_ip.len() >= max_sources {
                 self.forget(ts, window, max_sources);
@@ -109,31 +112,32 @@ mod tests {
     use super::*;
 
     const W: i64 = 3_600_000;
+    const L: Limits = Limits { window: W, min_accounts: 5, max_sources: 1000 };
 
     #[test]
     fn a_sprayer_is_known_and_an_office_with_typos_is_not() {
         let mut s = Sources::default();
         for a in 0..120u32 {
-            assert_eq!(s.login("203.0.113.9", a, a as i64 * 1000, false, W, 5, 1000), None);
+            assert_eq!(s.login("203.0.113.9", a, a as i64 * 1000, false, L), None);
         }
-        let hit = s.login("203.0.113.9", 7, 200_000, true, W, 5, 1000).expect("spraying");
+        let hit = s.login("203.0.113.9", 7, 200_000, true, L).expect("spraying");
         assert_eq!(hit.failed_accounts, KEEP, "capped at the latest accounts");
-        let hit = s.login("203.0.113.9", 119, 200_500, true, W, 5, 1000).expect("still spraying");
+        let hit = s.login("203.0.113.9", 119, 200_500, true, L).expect("still spraying");
         assert_eq!(hit.failed_accounts, KEEP - 1, "the account that logged in is not counted");
         assert_eq!(hit.succeeded_accounts, 1);
         // An office: 200 people log in, six mistype their password once.
         for a in 0..200u32 {
             if a % 33 == 0 {
-                s.login("192.0.2.1", a, a as i64 * 1000, false, W, 5, 1000);
+                s.login("192.0.2.1", a, a as i64 * 1000, false, L);
             }
-            let r = s.login("192.0.2.1", a, a as i64 * 1000 + 500, true, W, 5, 1000);
+            let r = s.login("192.0.2.1", a, a as i64 * 1000 + 500, true, L);
             assert_eq!(r, None, "account {a}");
         }
         // The window passes: the sprayer's failures are forgotten.
-        assert_eq!(s.login("203.0.113.9", 8, 200_000 + 2 * W, true, W, 5, 1000), None);
+        assert_eq!(s.login("203.0.113.9", 8, 200_000 + 2 * W, true, L), None);
         // Bounded: old sources go first.
         for i in 0..50u32 {
-            s.login(&format!("198.51.100.{i}"), 1, 10 * W + i as i64, false, W, 5, 20);
+            s.login(&format!("198.51.100.{i}"), 1, 10 * W + i as i64, false, Limits { max_sources: 20, ..L });
         }
         assert!(s.by_ip.len() <= 20);
     }

@@ -197,7 +197,7 @@ impl Policy {
                 self.state.repeats += 1;
                 continue;
             }
-            let is_new = new_sources.iter().any(|s| *s == target);
+            let is_new = new_sources.contains(&target);
             let (status, reason, why) = match (t, &held) {
                 (ActionType::SuspendUser, Some(h)) => (
                     ActionStatus::PendingApproval,
