@@ -78,6 +78,9 @@ impl PeerHour {
 
 const SURGE_MIN: u32 = 3;
 const SURGE_GROUP: u32 = 8;
+/// Entries at most in the short-lived memories built from the input (peer
+/// groups' hours, networks new to several accounts).
+const MAX_MEMO: usize = 100_000;
 /// Accounts a network must be new to within a day to be the organisation's.
 const ORG_NET_ACCOUNTS: u32 = 6;
 
@@ -807,6 +810,14 @@ impl Analytics {
             return false;
         }
         if !self.peer_hours.contains_key(p) {
+            if self.peer_hours.len() >= MAX_MEMO {
+                // Groups come from the input: keep only those of this hour.
+                let hour = acct.hour;
+                self.peer_hours.retain(|_, ph| ph.hour >= hour - 1);
+                if self.peer_hours.len() >= MAX_MEMO {
+                    self.peer_hours.clear();
+                }
+            }
             self.peer_hours.insert(p.to_string(), PeerHour::default());
         }
         let Some(ph) = self.peer_hours.get_mut(p) else { return false };
@@ -911,8 +922,13 @@ impl Analytics {
     /// Count `net` as new to one more account; whether it is, by now, new
     /// to so many accounts within a day that it is the organisation's.
     fn org_network(&mut self, net: u32, ts: i64) -> bool {
-        if self.org_nets.len() >= 100_000 {
+        if self.org_nets.len() >= MAX_MEMO {
             self.org_nets.retain(|_, (_, t)| ts - *t < 24 * HOUR);
+            if self.org_nets.len() >= MAX_MEMO {
+                // Hostile input (a new network per event): start over
+                // rather than grow.
+                self.org_nets.clear();
+            }
         }
         let e = self.org_nets.entry(net).or_insert((0, ts));
         if ts - e.1 >= 24 * HOUR && e.0 < ORG_NET_ACCOUNTS {

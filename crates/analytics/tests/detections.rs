@@ -511,3 +511,17 @@ fn accounts_created_from_a_strange_context_are_the_intruders_persistence() {
     assert_eq!(young.len(), 1);
     assert_eq!(young[0].level, Level::Critical);
 }
+
+#[test]
+fn memories_built_from_the_input_stay_bounded() {
+    let mut an = Analytics::new(AnalyticsConfig::default()).unwrap();
+    let mut out = Vec::new();
+    // Hostile input: every account moves to a network of its own.
+    for u in 0..110_000u32 {
+        let user = format!("u{u}");
+        an.observe(&act(&user, MONDAY + 9 * H, "217.108.13.44", Act::Login { success: true }), &mut out);
+        let ip = format!("{}.{}.{}.9", 11 + u / 65_536, (u / 256) % 256, u % 256);
+        an.observe(&act(&user, MONDAY + 10 * H, &ip, Act::Login { success: true }), &mut out);
+    }
+    assert!(an.org_nets.len() <= 100_000, "{}", an.org_nets.len());
+}
