@@ -220,6 +220,13 @@ pub fn service_reasons(bits: u8) -> Vec<&'static str> {
 }
 
 impl Account {
+    /// This hour the account was used from a network new to it (a new /24
+    /// or more: access level 3 and up, see `fusion::access_level`), or one
+    /// first used within the day.
+    pub fn new_network_this_hour(&self) -> bool {
+        self.hour_access >= 3
+    }
+
     /// Approximate heap and inline bytes held (for the bound in the docs).
     pub fn bytes(&self) -> usize {
         std::mem::size_of::<Account>()

@@ -296,7 +296,7 @@ impl Analytics {
             Act::Create { target } => {
                 // Created from a network new to the creator: the new account
                 // carries that suspicion into its first reads.
-                let strange = mature && acct.hour_access >= 3;
+                let strange = mature && acct.new_network_this_hour();
                 let t = self.target(target, a.ts);
                 t.created_at = Some(a.ts);
                 t.created_strangely |= strange;
@@ -329,7 +329,7 @@ impl Analytics {
         // A first from the account's usual networks is a new duty, perhaps
         // (even at an odd hour: administrators create accounts early and
         // late); from a network new to it, it is graver.
-        let strange = acct.hour_access >= 3;
+        let strange = acct.new_network_this_hour();
         let reason = format!(
             "{} {what} {target}, a first in its {} active days{}.",
             a.user,
@@ -337,7 +337,7 @@ impl Analytics {
             if strange { ", from a network new to it" } else { "" }
         );
         let ev = json!({"target": target, "before": 0, "active_days": acct.active_days,
-                        "new_network": acct.hour_access >= 3, "rare_hour": acct.hour_time >= 3, "ip": acct.hour_access_ip});
+                        "new_network": strange, "rare_hour": acct.hour_time >= 3, "ip": acct.hour_access_ip});
         self.emit(out, d, if strange { Level::High } else { Level::Medium }, a, reason, ev);
     }
 
@@ -370,7 +370,7 @@ impl Analytics {
         let w = &self.cfg.warmup;
         if acct.hour_reads > 0 && acct.active_days as u32 >= w.days {
             let peer = acct.peer.as_ref().and_then(|p| self.peers.get(p)).copied().unwrap_or_default();
-            let levels = self.levels(acct, &peer);
+            let levels = self.levels(acct, &peer, acct.hour_distinct.estimate() as f32);
             let (score, _) = self.population.score(levels, self.cfg.fusion.cap);
             self.population.learn(levels, score.max(acct.hour_fused));
         }
@@ -441,20 +441,18 @@ impl Analytics {
                 // Interleaved use: this act from another /24 than the act
                 // just before, minutes apart.
                 let (last, at) = acct.last_net;
-                let h = net_h;
-                if last != 0 && last != h && a.ts - at <= INTERLEAVE_MS {
+                if last != 0 && last != net_h && a.ts - at <= INTERLEAVE_MS {
                     acct.hour_switches = acct.hour_switches.saturating_add(1);
                 }
-                acct.last_net = (h, a.ts);
+                acct.last_net = (net_h, a.ts);
             }
             if success && known_before && mature {
                 let mut access = fusion::access_level(new_ip, new_net, new_agent, new_provider);
                 // A network stays fresh for a day after its first use: the
                 // hours after an intruder's first one are as strange.
-                let h = net_h;
                 if access >= 3 {
-                    acct.fresh = (h, a.ts, access);
-                } else if acct.fresh.0 == h && a.ts - acct.fresh.1 < FRESH_MS {
+                    acct.fresh = (net_h, a.ts, access);
+                } else if acct.fresh.0 == net_h && a.ts - acct.fresh.1 < FRESH_MS {
                     access = access.max(acct.fresh.2);
                 }
                 if access > acct.hour_access {
@@ -656,7 +654,7 @@ impl Analytics {
         // usual hours, is worth a look, not an alarm: a monthly export
         // happens once in a two-week log and never enters a baseline. It is
         // graver with a new network or a rare hour, and once a habit is known.
-        let corroborated = acct.hour_access >= 3 || acct.hour_time >= 3;
+        let corroborated = acct.new_network_this_hour() || acct.hour_time >= 3;
         if !acct.base_records.warm(cfg.warmup.hours) || !corroborated {
             rlevel = rlevel.min(1);
         }
@@ -797,7 +795,7 @@ impl Analytics {
                             "bound": cfg.takeover.min_distinct});
             self.emit(out, Detection::ResetTakeover, Level::Critical, a, reason, ev);
         }
-        self.fuse(acct, a, &peer, surge, out);
+        self.fuse(acct, a, &peer, count, surge, out);
     }
 
     /// Note the account in its peer group's hour (active; deviating when
@@ -833,9 +831,9 @@ impl Analytics {
     }
 
     /// The hour's levels of the fused features (see [`crate::fusion`]).
-    fn levels(&self, acct: &Account, peer: &Baseline) -> [u8; fusion::N] {
+    /// `count`: the hour's distinct people, as the caller already estimated.
+    fn levels(&self, acct: &Account, peer: &Baseline, count: f32) -> [u8; fusion::N] {
         let cfg = &self.cfg;
-        let count = acct.hour_distinct.estimate() as f32;
         // Against the account's own hours once learned, else its peers'.
         let reference = if acct.base_hour.warm(cfg.warmup.hours) {
             Some(acct.base_hour)
@@ -854,7 +852,15 @@ impl Analytics {
     }
 
     /// Weak signals together: the fused score of the hour so far.
-    fn fuse(&mut self, acct: &mut Account, a: &Activity, peer: &Baseline, surge: bool, out: &mut Vec<Signal>) {
+    fn fuse(
+        &mut self,
+        acct: &mut Account,
+        a: &Activity,
+        peer: &Baseline,
+        count: f32,
+        surge: bool,
+        out: &mut Vec<Signal>,
+    ) {
         let f = &self.cfg.fusion;
         if !f.enabled
             || acct.hour_reads < f.min_reads
@@ -863,7 +869,7 @@ impl Analytics {
         {
             return;
         }
-        let mut levels = self.levels(acct, peer);
+        let mut levels = self.levels(acct, peer, count);
         if surge {
             // The whole group reads more, and more new people: not this
             // account's signal.
@@ -956,7 +962,7 @@ impl Analytics {
         let reason = format!(
             "{} was used from {ip}, which failed to log in as {}{} other accounts within {} and succeeded for {}: a password spray that worked.",
             a.user,
-            if hit.failed_accounts >= 63 { "at least " } else { "" },
+            if hit.failed_accounts >= crate::spray::KEEP - 1 { "at least " } else { "" },
             hit.failed_accounts,
             self.cfg.spray.window,
             hit.succeeded_accounts

@@ -12,7 +12,7 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 /// Accounts remembered per source and outcome (a count beyond is enough).
-const KEEP: usize = 64;
+pub const KEEP: usize = 64;
 
 /// One source's recent logins: (account hash, last time), failures and
 /// successes apart.
