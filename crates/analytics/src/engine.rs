@@ -412,6 +412,10 @@ impl Analytics {
         let cfg = self.cfg.clone();
         let cap = cfg.sources.remember;
         let success = matches!(a.act, Act::Login { success: true } | Act::Read { .. });
+        // Whether this use came from a network the account already had: the
+        // leg of an impossible journey that returns to the owner's usual
+        // place names no new source to block.
+        let mut known_network = false;
         if let Some(ip) = &a.ip {
             if matches!(a.act, Act::Login { .. }) || (success && !self.sources_seen.by_ip.is_empty()) {
                 self.spraying(acct, a, ip, success, out);
@@ -437,6 +441,7 @@ impl Analytics {
                 if a.asn.is_some() && !acct.asns.is_empty() { !new_asn } else { acct.wide.contains(wide) };
             let new_provider = new_country || new_asn || (new_net && !known_owner);
             let known_before = !acct.nets.is_empty();
+            known_network = known_before && !new_net;
             if success {
                 // Interleaved use: this act from another /24 than the act
                 // just before, minutes apart.
@@ -553,7 +558,8 @@ impl Analytics {
                         speed
                     );
                     let ev = json!({"distance_km": d.round(), "speed_kmh": speed.round(), "from": {"lat": la0, "lon": lo0, "at": rfc3339(t0)},
-                                    "to": {"lat": lat, "lon": lon, "at": rfc3339(a.ts)}, "ip": a.ip, "country": a.country});
+                                    "to": {"lat": lat, "lon": lon, "at": rfc3339(a.ts)}, "ip": a.ip, "country": a.country,
+                                    "known_network": known_network});
                     // Within one country, address locations are often a
                     // provider's registered city, not the person's: medium.
                     // Across borders the error is rarer: high.
@@ -602,10 +608,18 @@ impl Analytics {
             (d.cold_hour as f32, "default")
         };
         let bound = bound.max(d.min_hour as f32);
-        let level = level_of(count / bound, &d.levels);
+        let mut level = level_of(count / bound, &d.levels);
         let ws_bound = acct.base_new.upper(cfg.working_set.k).max(cfg.working_set.min_new as f32);
-        let ws_level =
+        let mut ws_level =
             if acct.base_new.warm(cfg.warmup.hours) { level_of(acct.hour_new as f32 / ws_bound, &d.levels) } else { 0 };
+        // An account whose own habit is still well below its peers' (a new
+        // hire growing into the job, a part-timer taking on more) and that
+        // reads no more people than its peers do in an ordinary hour is
+        // above its past, not above the job: worth a look, not an alarm.
+        if basis == "own" && growing_into_peers(acct.base_hour.mean, count, &peer, d) {
+            level = level.min(1);
+            ws_level = ws_level.min(1);
+        }
         let surge = self.peer_hour(acct, level.max(ws_level) > 0);
         if level > acct.fired.distinct {
             acct.fired.distinct = level;
@@ -1072,6 +1086,14 @@ impl Analytics {
         let total: usize = self.accounts.iter().map(|(k, a)| k.capacity() + a.bytes() + slot).sum();
         total as f64 / self.accounts.len() as f64
     }
+}
+
+/// Whether an account that reads `count` people this hour is still growing
+/// into its peers' work: its own hourly habit is well below theirs (under
+/// 60% of their mean) and `count` is within what they read in an ordinary
+/// hour.
+fn growing_into_peers(own_mean: f32, count: f32, peer: &Baseline, d: &crate::config::Distinct) -> bool {
+    peer.warm(d.peer_min) && own_mean < 0.6 * peer.mean && count <= peer.upper(d.k)
 }
 
 fn level_of(ratio: f32, levels: &[f32; 3]) -> u8 {

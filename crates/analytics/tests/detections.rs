@@ -169,9 +169,20 @@ fn weekend_nights_new_networks_and_travel() {
     let travel = fired(&out, Detection::ImpossibleTravel);
     assert_eq!(travel.len(), 1);
     assert!(travel[0].evidence["speed_kmh"].as_f64().unwrap() > 5000.0);
+    assert_eq!(travel[0].evidence["known_network"], false, "the far leg arrives on a network new to the account");
     let new = fired(&out, Detection::NewSource);
     assert_eq!(new.len(), 1);
     assert_eq!(new[0].level, Level::Medium, "a new country");
+    out.clear();
+    // The owner goes on working from the usual place: the journey back is
+    // impossible too, but it arrives on the account's own network, which is
+    // no source to block.
+    let mut back = act("adv4", sat + 3 * H + 5 * 60_000, "217.108.13.44", Act::Login { success: true });
+    back.location = Some((48.85, 2.35));
+    an.observe(&back, &mut out);
+    let travel = fired(&out, Detection::ImpossibleTravel);
+    assert_eq!(travel.len(), 1);
+    assert_eq!(travel[0].evidence["known_network"], true);
 }
 
 #[test]
@@ -524,4 +535,40 @@ fn memories_built_from_the_input_stay_bounded() {
         an.observe(&act(&user, MONDAY + 10 * H, &ip, Act::Login { success: true }), &mut out);
     }
     assert!(an.org_nets.len() <= 100_000, "{}", an.org_nets.len());
+}
+
+#[test]
+fn a_new_hire_growing_into_the_job_is_a_look_not_an_alarm() {
+    let mut an = Analytics::new(AnalyticsConfig::default()).unwrap();
+    let mut out = Vec::new();
+    // Three advisers read about 30 people an hour; the new hire, in the same
+    // agency and role, only 4 so far.
+    for p in ["adv-p1", "adv-p2", "adv-p3"] {
+        habits(&mut an, p, 14, 30, &mut out);
+    }
+    habits(&mut an, "adv-new", 14, 4, &mut out);
+    out.clear();
+    let t = MONDAY + 14 * 24 * H + 10 * H;
+    // The new hire reads 55 people in an hour: twice its bound of 25, but
+    // within what its peers read in an ordinary hour.
+    for i in 0..55 {
+        an.observe(&read("adv-new", t + i * 30_000, "217.108.13.44", &[format!("new-{i}")]), &mut out);
+    }
+    let mine: Vec<&Signal> = out.iter().filter(|s| s.user == "adv-new").collect();
+    assert!(
+        mine.iter().any(|s| s.detection == Detection::DistinctSubjectsHour),
+        "still above its own past, so still worth a look: {mine:?}"
+    );
+    for s in &mine {
+        if matches!(s.detection, Detection::DistinctSubjectsHour | Detection::OutsideWorkingSet) {
+            assert_eq!(s.level, Level::Medium, "{s:?} {mine:?}");
+        }
+    }
+    out.clear();
+    // An established adviser reading far more than its peers still alarms.
+    for i in 0..160 {
+        an.observe(&read("adv-p1", t + i * 10_000, "217.108.13.44", &[format!("far-{i}")]), &mut out);
+    }
+    let hour = fired(&out, Detection::DistinctSubjectsHour);
+    assert!(hour.iter().any(|s| s.level >= Level::High), "{hour:?}");
 }

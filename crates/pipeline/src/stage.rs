@@ -332,6 +332,12 @@ fn new_source(a: &Alert) -> Option<String> {
     if !flags.contains(&a.rule.id.as_str()) {
         return None;
     }
+    // An impossible journey has two legs; the one that arrives on a network
+    // the account already used is its owner coming back, not a source to
+    // block (often the organisation's own egress, shared by everyone).
+    if a.rule.id == ImpossibleTravel.id() && a.evidence.get("known_network").and_then(|v| v.as_bool()) == Some(true) {
+        return None;
+    }
     named.or_else(|| a.source.as_ref().map(|s| s.ip.clone()))
 }
 
@@ -523,5 +529,50 @@ fn op_name(op: vigie_sigma::condition::CmpOp) -> &'static str {
         Gte => "gte",
         Eq => "eq",
         Neq => "neq",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vigie_alert::{AlertHeader, SourceRef, Status};
+
+    fn travel(ip: &str, known_network: bool) -> Alert {
+        let d = vigie_analytics::Detection::ImpossibleTravel;
+        let mut evidence = Map::new();
+        evidence.insert("ip".into(), json!(ip));
+        evidence.insert("known_network".into(), json!(known_network));
+        Alert {
+            timestamp: "2026-03-11T09:31:23.582Z".into(),
+            alert: AlertHeader {
+                id: ip.into(),
+                kind: AlertKind::Analytic,
+                status: Status::New,
+                count: 1,
+                first_seen: String::new(),
+                last_seen: String::new(),
+            },
+            rule: RuleRef {
+                id: d.id().into(),
+                name: d.title().into(),
+                level: "high".into(),
+                author: "vigie".into(),
+                tags: vec![],
+            },
+            user: Some(UserRef { name: "cbertrand".into() }),
+            source: Some(SourceRef { ip: ip.into() }),
+            reason: String::new(),
+            evidence,
+            events: vec![],
+            event: None,
+        }
+    }
+
+    #[test]
+    fn only_the_leg_that_arrives_on_a_new_network_names_a_source_to_block() {
+        assert_eq!(new_source(&travel("103.21.244.237", false)).as_deref(), Some("103.21.244.237"));
+        // The owner's own network (here the call centre's egress, shared by
+        // every agent) must never be blocked for an impossible journey.
+        assert_eq!(new_source(&travel("218.133.7.10", true)), None);
     }
 }
