@@ -21,7 +21,9 @@ def archetype_rows(r):
     rows = list(r.get("archetypes", [])) + [dict(r, archetype="**all**")]
     for a in rows:
         fc = a.get("false_containment_per_1000_account_days", "-")
-        print(f"| {a['archetype']} | {a['detected']}/{a['attacks']} | {a['median_minutes_to_detect']} | "
+        med = a["median_minutes_to_detect"]
+        med = f"{med:.1f}" if isinstance(med, (int, float)) else "-"
+        print(f"| {a['archetype']} | {a['detected']}/{a['attacks']} | {med} | "
               f"{a['records_before_containment']:,} of {a['records_total']:,} ({pct(a['records_before_containment'], a['records_total'])}) | "
               f"{a['false_high_per_1000_account_days']} ({a['false_high']}) | {fc} ({a.get('false_containment', '-')}) |")
 
