@@ -5,7 +5,7 @@ use anyhow::{Result, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -35,6 +35,17 @@ pub struct HuntArgs {
     /// Hide the progress bar.
     #[arg(long, short)]
     pub quiet: bool,
+    /// The table shows at most this many detections (the most severe, then the
+    /// earliest), with a count per rule of them all: memory does not grow with
+    /// the number of detections. `--jsonl` writes every one.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub max_rows: usize,
+    /// Skip (and count) input lines longer than this many bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = vigie_events::MAX_LINE_BYTES)]
+    pub max_line_bytes: usize,
+    /// Stop reading a compressed input once it has expanded to this many bytes (and report it).
+    #[arg(long, value_name = "BYTES", default_value_t = vigie_events::MAX_EXPANDED_BYTES)]
+    pub max_expanded_bytes: u64,
     /// Also write the summary as one JSON object to this file (for scripts).
     #[arg(long, value_name = "FILE")]
     pub summary_json: Option<PathBuf>,
@@ -62,8 +73,78 @@ struct Worker<'a> {
     scratch: Scratch,
     hits: Vec<Hit>,
     out_buf: Vec<u8>,
-    rows: Vec<Row>,
+    rows: Top,
     levels: BTreeMap<String, u64>,
+    /// Per rule (by index): its detections.
+    per_rule: BTreeMap<u32, u64>,
+}
+
+/// A table row in the order the table shows them: the most severe, then
+/// the earliest, first.
+struct Ranked(Row);
+
+impl Ranked {
+    fn key(&self) -> (usize, &str, &str) {
+        (output::level_rank(&self.0.level), &self.0.timestamp, &self.0.location)
+    }
+}
+
+impl PartialEq for Ranked {
+    fn eq(&self, other: &Ranked) -> bool {
+        self.key() == other.key()
+    }
+}
+impl Eq for Ranked {}
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, other: &Ranked) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Ranked {
+    fn cmp(&self, other: &Ranked) -> std::cmp::Ordering {
+        self.key().cmp(&other.key())
+    }
+}
+
+/// The first `max` rows of the table, in a heap whose top is the last of
+/// them: a row after it is never built, one before it takes its place.
+struct Top {
+    max: usize,
+    heap: BinaryHeap<Ranked>,
+}
+
+impl Top {
+    fn new(max: usize) -> Top {
+        Top { max, heap: BinaryHeap::new() }
+    }
+
+    /// Whether a row of this level and time would be kept.
+    fn wants(&self, level: &str, timestamp: &str) -> bool {
+        if self.heap.len() < self.max {
+            return true;
+        }
+        self.heap.peek().is_some_and(|last| (output::level_rank(level), timestamp) < (last.key().0, last.key().1))
+    }
+
+    fn push(&mut self, row: Row) {
+        if self.max == 0 {
+            return;
+        }
+        self.heap.push(Ranked(row));
+        if self.heap.len() > self.max {
+            self.heap.pop();
+        }
+    }
+
+    fn extend(&mut self, other: Top) {
+        for r in other.heap {
+            self.push(r.0);
+        }
+    }
+
+    fn into_sorted(self) -> Vec<Row> {
+        self.heap.into_sorted_vec().into_iter().map(|r| r.0).collect()
+    }
 }
 
 impl Worker<'_> {
@@ -77,8 +158,14 @@ impl Worker<'_> {
             }
             let level = rule.meta.level.clone().unwrap_or_else(|| "unknown".into());
             *self.levels.entry(level.clone()).or_default() += 1;
-            let matched: BTreeMap<String, String> = engine.explain(value, hit, &mut self.scratch).into_iter().collect();
             let timestamp = engine.timestamp(value, hit.shape);
+            if !self.jsonl {
+                *self.per_rule.entry(hit.rule).or_default() += 1;
+                if !self.rows.wants(&level, timestamp.as_deref().unwrap_or_default()) {
+                    continue;
+                }
+            }
+            let matched: BTreeMap<String, String> = engine.explain(value, hit, &mut self.scratch).into_iter().collect();
             if self.jsonl {
                 let d = Detection {
                     timestamp,
@@ -150,7 +237,10 @@ pub fn run(args: HuntArgs) -> Result<ExitCode> {
     };
     let counters = Counters::default();
     let by_level: Mutex<BTreeMap<String, u64>> = Mutex::default();
-    let rows: Mutex<Vec<Row>> = Mutex::default();
+    let per_rule: Mutex<BTreeMap<u32, u64>> = Mutex::default();
+    let rows = Mutex::new(Top::new(args.max_rows));
+    let limits =
+        vigie_events::Limits { max_line_bytes: args.max_line_bytes, max_expanded_bytes: args.max_expanded_bytes };
     let stdout = Mutex::new(std::io::BufWriter::new(std::io::stdout()));
     let failures: Mutex<Vec<String>> = Mutex::default();
     let match_start = Instant::now();
@@ -177,8 +267,9 @@ pub fn run(args: HuntArgs) -> Result<ExitCode> {
                 scratch: engine.scratch(),
                 hits: Vec::new(),
                 out_buf: Vec::new(),
-                rows: Vec::new(),
+                rows: Top::new(args.max_rows),
                 levels: BTreeMap::new(),
+                per_rule: BTreeMap::new(),
             });
             let flush = |w: &mut Worker| {
                 if w.out_buf.len() > 1 << 16 {
@@ -226,8 +317,15 @@ pub fn run(args: HuntArgs) -> Result<ExitCode> {
                 }
             };
             let result = match part {
-                Some(p) => vigie_events::read_part_with(path, *p, &mut on_line, &mut on_record, &mut on_error),
-                None => vigie_events::read_file_with(path, evtx_threads, &mut on_line, &mut on_record, &mut on_error),
+                Some(p) => vigie_events::read_part_with(path, *p, &limits, &mut on_line, &mut on_record, &mut on_error),
+                None => vigie_events::read_file_with(
+                    path,
+                    evtx_threads,
+                    &limits,
+                    &mut on_line,
+                    &mut on_record,
+                    &mut on_error,
+                ),
             };
             match result {
                 Ok(stats) => {
@@ -244,6 +342,11 @@ pub fn run(args: HuntArgs) -> Result<ExitCode> {
                 let _ = stdout.lock().expect("stdout lock").write_all(&w.out_buf);
             }
             rows.lock().expect("lock").extend(w.rows);
+            let mut pr = per_rule.lock().expect("lock");
+            for (k, v) in w.per_rule {
+                *pr.entry(k).or_default() += v;
+            }
+            drop(pr);
             let mut lv = by_level.lock().expect("lock");
             for (k, v) in w.levels {
                 *lv.entry(k).or_default() += v;
@@ -253,15 +356,36 @@ pub fn run(args: HuntArgs) -> Result<ExitCode> {
     bar.finish_and_clear();
     let mut out = stdout.into_inner().expect("stdout");
     let secs = match_start.elapsed().as_secs_f64();
-    let mut rows = rows.into_inner().expect("rows");
+    let rows = rows.into_inner().expect("rows").into_sorted();
     if !args.jsonl {
-        rows.sort_by(|a, b| {
-            output::level_rank(&a.level).cmp(&output::level_rank(&b.level)).then(a.timestamp.cmp(&b.timestamp))
-        });
-        if rows.is_empty() {
+        let per_rule = per_rule.into_inner().expect("per rule");
+        let total: u64 = per_rule.values().sum();
+        if total == 0 {
             writeln!(out, "No detections.")?;
         } else {
-            writeln!(out, "{}", output::table(&rows))?;
+            if !rows.is_empty() {
+                writeln!(out, "{}", output::table(&rows))?;
+            }
+            if total > rows.len() as u64 {
+                // Only the first rows are kept: say what the others were.
+                writeln!(
+                    out,
+                    "{} of {total} detections shown (the most severe, then the earliest; --max-rows to change, --jsonl for all). Per rule:",
+                    rows.len()
+                )?;
+                let mut counts: Vec<(usize, u64, &str, &str)> = per_rule
+                    .iter()
+                    .map(|(&r, &n)| {
+                        let rule = &engine.set.rules[r as usize];
+                        let level = rule.meta.level.as_deref().unwrap_or("unknown");
+                        (output::level_rank(level), n, level, rule.meta.title.as_str())
+                    })
+                    .collect();
+                counts.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.3.cmp(b.3)));
+                for (_, n, level, title) in counts {
+                    writeln!(out, "  {n:>10}  {level:<13} {title}")?;
+                }
+            }
         }
     }
     out.flush()?;

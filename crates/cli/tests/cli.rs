@@ -248,3 +248,108 @@ fn one_large_file_is_split_across_threads_with_true_line_numbers() {
     assert_eq!(offsets, vec![20_000, 40_000, 60_000]);
     assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("events read:  {n}")));
 }
+
+fn summary(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Issue 16: `G0`, `{"a":`, `G1`, `G2`, `G3` lost G1 and G2 to the
+/// multi-line reader, and a line nested 10,000 deep killed the hunt.
+#[test]
+fn hunt_reads_past_a_cut_document_and_a_deep_line() {
+    let d = tmp("hostile");
+    let rules = write(&d, "r.yml", GOOD);
+    let g = |i| sysmon(r"C:\\whoami.exe", i);
+    let deep = format!("{{\"a\":{}{}}}", "[".repeat(10_000), "]".repeat(10_000));
+    let input = write(&d, "e.jsonl", &format!("{}\n{{\"a\":\n{}\n{}\n{deep}\n{}\n", g(0), g(1), g(2), g(3)));
+    let out = vigie().args(["hunt", "--jsonl", "--rules"]).arg(&rules).arg(&input).output().unwrap();
+    assert!(out.status.success(), "{:?} {}", out.status, summary(&out));
+    let records: Vec<u64> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["event"]["Event"]["System"]["EventRecordID"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(records, vec![0, 1, 2, 3], "{}", summary(&out));
+    let err = summary(&out);
+    assert!(err.contains("e.jsonl: line 2: JSON document is cut short"), "{err}");
+    assert!(err.contains("e.jsonl: line 5: JSON nested deeper than 256 levels"), "{err}");
+    assert!(err.contains("bad records:  2"), "{err}");
+}
+
+/// Issue 16: a small gzip of zeros expanded whole into memory. It is read
+/// as a stream up to a cap (small here), reported with the file's name;
+/// an over-long line is skipped and counted.
+#[test]
+fn hunt_caps_gzip_expansion_and_line_length() {
+    use std::io::Write;
+    let d = tmp("gzbomb");
+    let rules = write(&d, "r.yml", GOOD);
+    let path = d.join("bomb.jsonl.gz");
+    let mut gz = flate2::write::GzEncoder::new(std::fs::File::create(&path).unwrap(), flate2::Compression::fast());
+    gz.write_all(format!("{}\n", sysmon(r"C:\\whoami.exe", 1)).as_bytes()).unwrap();
+    gz.write_all(&vec![b'x'; 2 << 20]).unwrap();
+    gz.write_all(format!("\n{}\n", sysmon(r"C:\\whoami.exe", 2)).as_bytes()).unwrap();
+    gz.write_all(&vec![0u8; 8 << 20]).unwrap();
+    gz.finish().unwrap();
+    let out = vigie()
+        .args(["hunt", "--jsonl", "--max-line-bytes", "65536", "--max-expanded-bytes", "4194304", "--rules"])
+        .arg(&rules)
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{:?} {}", out.status, summary(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2, "{}", summary(&out));
+    let err = summary(&out);
+    assert!(
+        err.contains("bomb.jsonl.gz: line 2: line of 2097152 bytes is longer than the limit (65536 bytes)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("bomb.jsonl.gz: byte 4194304 of the decompressed stream: gzip: expands to more than the limit"),
+        "{err}"
+    );
+}
+
+/// Issue 16: a "billion laughs" rule grew `rules check` to 23 GB. It is
+/// rejected with its file and line; the other rules load.
+#[test]
+fn rules_check_rejects_a_billion_laughs_rule() {
+    let d = tmp("laughs");
+    write(&d, "good.yml", GOOD);
+    let mut laughs =
+        String::from("title: lol\na: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+    let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
+    for w in names.windows(2) {
+        laughs.push_str(&format!("{}: &{} [{}]\n", w[1], w[1], vec![format!("*{}", w[0]); 9].join(",")));
+    }
+    write(&d, "laughs.yml", &laughs);
+    let out = vigie().args(["rules", "check", "--json"]).arg(&d).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", summary(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["loaded"], 1);
+    let r = &v["rejected"][0];
+    assert!(r["path"].as_str().unwrap().ends_with("laughs.yml"), "{r}");
+    assert!(r["reason"].as_str().unwrap().contains("aliases expand to more than 10000 nodes"), "{r}");
+    assert!(r["reason"].as_str().unwrap().contains("at line"), "{r}");
+}
+
+/// Issue 16: the table held every detection (2.95 GB for 500,000 Windows
+/// events). It keeps the first rows only, and counts the rest per rule.
+#[test]
+fn hunt_table_keeps_the_first_rows_and_counts_the_rest() {
+    let d = tmp("maxrows");
+    let rules = write(&d, "r.yml", GOOD);
+    let text: String = (1..=5).map(|i| sysmon(r"C:\\whoami.exe", i) + "\n").collect();
+    let input = write(&d, "e.jsonl", &text);
+    let out = vigie().args(["hunt", "--max-rows", "2", "--rules"]).arg(&rules).arg(&input).output().unwrap();
+    assert!(out.status.success(), "{}", summary(&out));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(table.matches("e.jsonl:").count(), 2, "{table}");
+    assert!(table.contains("e.jsonl:1") && table.contains("e.jsonl:2"), "the earliest rows: {table}");
+    assert!(table.contains("2 of 5 detections shown"), "{table}");
+    assert!(table.contains("5  high          Whoami"), "{table}");
+    assert!(summary(&out).contains("high: 5"), "{}", summary(&out));
+}

@@ -136,3 +136,44 @@ fn kill_9_and_restart_lose_nothing_and_duplicate_nothing() {
     expected.sort();
     assert_eq!(got, expected, "the live run and the replay must agree alert for alert");
 }
+
+/// Issue 16: hostile lines in a replayed file. A line nested 10,000 deep
+/// killed the process (stack overflow), and a document cut short (`{"a":`)
+/// swallowed the valid lines after it. Each is now one decode error, and
+/// every event of the sample is read: the alerts are those of the clean file.
+#[test]
+fn replay_reads_every_event_past_hostile_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sample = std::fs::read_to_string(repo().join("samples/app/auth-attacks.jsonl")).unwrap();
+    let deep = format!("{{\"a\":{}{}}}", "[".repeat(10_000), "]".repeat(10_000));
+    let mut hostile = String::new();
+    for (i, line) in sample.lines().enumerate() {
+        if i == 1 {
+            hostile.push_str(&deep);
+            hostile.push('\n');
+        }
+        if i % 5 == 2 {
+            hostile.push_str("{\"a\":\n");
+        }
+        hostile.push_str(line);
+        hostile.push('\n');
+    }
+    let input = d.join("hostile.jsonl");
+    std::fs::write(&input, hostile).unwrap();
+    let out = vigie()
+        .arg("replay")
+        .arg("--json")
+        .arg("--rules")
+        .arg(repo().join("rules/vigie"))
+        .arg(&input)
+        .arg("--alerts")
+        .arg(d.join("alerts.jsonl"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{:?} {}", out.status, String::from_utf8_lossy(&out.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["events"], 25, "{summary}");
+    assert_eq!(summary["decode_errors"], 6, "{summary}");
+    assert_eq!(summary["alerts"], 3, "{summary}");
+}

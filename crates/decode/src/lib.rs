@@ -60,8 +60,15 @@ pub fn decode(format: Format, line: &[u8]) -> Result<Value, DecodeError> {
     }
 }
 
+/// Parse JSON from outside, no deeper than [`vigie_events::MAX_JSON_DEPTH`]:
+/// decoding (and every walk of the tree after) recurses once per level.
+pub(crate) fn parse_json(text: &[u8]) -> Result<Value, String> {
+    vigie_events::check_json_depth(text, vigie_events::MAX_JSON_DEPTH).map_err(|e| e.to_string())?;
+    sonic_rs::from_slice(text).map_err(|e| e.to_string())
+}
+
 fn json(line: &[u8]) -> Result<Value, DecodeError> {
-    let v: Value = sonic_rs::from_slice(line).map_err(|e| err("json", "line", e.to_string()))?;
+    let v: Value = parse_json(line).map_err(|e| err("json", "line", e))?;
     if sonic_rs::JsonValueTrait::is_object(&v) {
         Ok(v)
     } else {
@@ -99,5 +106,64 @@ mod tests {
         assert_eq!(decode(Format::Auto, b"").unwrap_err().field, "line");
         assert_eq!(decode(Format::Json, b"[1]").unwrap_err().message, "an event must be a JSON object");
         assert!(decode(Format::Syslog, b"<13>\xff\xfe").unwrap_err().message.contains("UTF-8"));
+    }
+
+    /// Issue 16: a non-ASCII character inside the RFC 3164 timestamp was
+    /// cut in two by a byte slice (a panic that took the worker down).
+    #[test]
+    fn non_ascii_in_a_syslog_header_is_an_error() {
+        for f in [Format::Auto, Format::Syslog] {
+            let e = decode(f, "<13>Jaé45678901234 host tag: msg".as_bytes()).unwrap_err();
+            assert_eq!(e.field, "TIMESTAMP", "{e}");
+        }
+        // Non-ASCII where text is free (host, tag, message) still decodes.
+        let v = decode(Format::Syslog, "<13>Oct 11 22:14:15 hôte tâche: méssage".as_bytes()).unwrap();
+        assert_eq!(v.get("message").and_then(|m| m.as_str()), Some("méssage"));
+    }
+
+    /// Issue 16: one line nested 10,000 deep overflowed the stack of the
+    /// engine that decoded it. Deeper than the limit is a decode error, in a
+    /// JSON line as in a syslog message's JSON payload (kept as text).
+    #[test]
+    fn json_deeper_than_the_limit_is_an_error() {
+        let deep = format!("{{\"a\":{}{}}}", "[".repeat(10_000), "]".repeat(10_000));
+        for f in [Format::Auto, Format::Json] {
+            let e = decode(f, deep.as_bytes()).unwrap_err();
+            assert!(e.message.contains("deeper than 256"), "{e}");
+        }
+        let line = format!("<13>1 - h app - - - {deep}");
+        let v = decode(Format::Syslog, line.as_bytes()).unwrap();
+        assert_eq!(v.get("message").and_then(|m| m.as_str()).map(str::len), Some(deep.len()));
+        let ok = format!("{{\"a\":{}{}}}", "[".repeat(255), "]".repeat(255));
+        assert!(decode(Format::Json, ok.as_bytes()).is_ok());
+    }
+
+    const FORMATS: [Format; 5] = [Format::Auto, Format::Json, Format::Syslog, Format::Cef, Format::Access];
+
+    proptest::proptest! {
+        /// Arbitrary bytes through every line decoder: an error or an event, never a panic.
+        #[test]
+        fn arbitrary_bytes_never_panic(line in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
+            for f in FORMATS {
+                let _ = decode(f, &line);
+            }
+        }
+
+        /// Arbitrary UTF-8 (non-ASCII included) after each format's opening,
+        /// so that the decoders get past their first check and into their fields.
+        #[test]
+        fn arbitrary_text_after_each_opening_never_panics(
+            prefix in proptest::sample::select(vec![
+                "", "<13>", "<13>1 ", "<34>Oct 11 22:14:15 ", "<13>1 - h a p m [x ", "CEF:0|", "CEF:0|a|b|c|d|e|f|",
+                "1.2.3.4 - - [", "1.2.3.4 - - [10/Oct/2000:13:55:36 +0000] \"", "{\"a\":", "<13>Ja",
+            ]),
+            body in "\\PC{0,80}",
+            tail in proptest::sample::select(vec!["", " x=é", "]", "\"", "|", "=", " ", "\\"]),
+        ) {
+            let line = format!("{prefix}{body}{tail}");
+            for f in FORMATS {
+                let _ = decode(f, line.as_bytes());
+            }
+        }
     }
 }

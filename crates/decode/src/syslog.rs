@@ -134,6 +134,10 @@ fn rfc3164<'a>(s: &'a str, ev: &mut Event) -> Result<&'a str, DecodeError> {
     // would otherwise be more than a day in the future (late December logs
     // read in January).
     let ts = s.get(..15).ok_or_else(|| err(F, "TIMESTAMP", "the line ends before `Mmm dd hh:mm:ss`"))?;
+    // Sliced by byte below: a non-ASCII character would be cut in two.
+    if !ts.is_ascii() {
+        return Err(err(F, "TIMESTAMP", "`Mmm dd hh:mm:ss` holds a non-ASCII character"));
+    }
     let month = MONTHS
         .iter()
         .position(|m| *m == &ts[..3])
@@ -185,7 +189,7 @@ fn rfc3164<'a>(s: &'a str, ev: &mut Event) -> Result<&'a str, DecodeError> {
 fn payload(msg: &str, ev: &mut Event) {
     let trimmed = msg.trim();
     if trimmed.starts_with('{')
-        && let Ok(v) = sonic_rs::from_str::<Value>(trimmed)
+        && let Ok(v) = crate::parse_json(trimmed.as_bytes())
     {
         ev.merge(v);
         return;

@@ -1,6 +1,7 @@
 //! Reading input files: format sniffing, decompression, and per-record errors.
 
 use crate::Value;
+use crate::limits::{Limits, MAX_JSON_DEPTH, check_json_depth};
 use evtx::{EvtxParser, ParserSettings};
 use flate2::read::MultiGzDecoder;
 use std::fs::File;
@@ -91,7 +92,7 @@ pub fn read_file(
     on_record: &mut dyn FnMut(Record),
     on_error: &mut dyn FnMut(DecodeError),
 ) -> Result<FileStats, InputError> {
-    read_file_with(path, evtx_threads, &mut |_, _| false, on_record, on_error)
+    read_file_with(path, evtx_threads, &Limits::default(), &mut |_, _| false, on_record, on_error)
 }
 
 /// Offered each line of JSON-lines text (and its line number) before it is
@@ -100,10 +101,12 @@ pub fn read_file(
 /// leaves the lines it does not take (errors included) to the decoder.
 pub type LineHook<'a> = dyn FnMut(&[u8], u64) -> bool + 'a;
 
-/// [`read_file`], offering JSON lines to `on_line` first.
+/// [`read_file`] with the caller's [`Limits`], offering JSON lines to
+/// `on_line` first.
 pub fn read_file_with(
     path: &Path,
     evtx_threads: usize,
+    limits: &Limits,
     on_line: &mut LineHook<'_>,
     on_record: &mut dyn FnMut(Record),
     on_error: &mut dyn FnMut(DecodeError),
@@ -124,19 +127,25 @@ pub fn read_file_with(
             read_evtx(parser, evtx_threads, count, err);
             check_evtx_length(bytes, err);
         } else if head.starts_with(GZIP_MAGIC) {
-            let mut data = Vec::new();
-            if let Err(e) = MultiGzDecoder::new(&file).read_to_end(&mut data) {
-                // Keep what decompressed before the damage, and say where it stopped.
-                err(format!("byte {} of the decompressed stream", data.len()), format!("gzip: {e}"));
-            }
-            if data.starts_with(EVTX_MAGIC) {
+            // Decompressed as a stream, never more than the cap: a small
+            // file of zeros can expand to gigabytes.
+            let mut gz = Capped::new(MultiGzDecoder::new(&file), limits.max_expanded_bytes);
+            let mut r = BufReader::with_capacity(1 << 20, &mut gz);
+            if r.fill_buf().map_err(io)?.starts_with(EVTX_MAGIC) {
+                // The EVTX parser seeks: a gzipped EVTX file is held in
+                // memory, up to the cap.
+                let mut data = Vec::new();
+                r.read_to_end(&mut data).map_err(io)?;
+                drop(r);
+                gz.report(err);
                 check_evtx_length(data.len() as u64, err);
                 read_evtx(EvtxParser::from_buffer(data).map_err(evtx_err)?, evtx_threads, count, err);
             } else {
-                read_json(Cursor::new(data), line, count, err).map_err(io)?;
+                read_json(r, limits, line, count, err).map_err(io)?;
+                gz.report(err);
             }
         } else {
-            read_json(BufReader::with_capacity(1 << 20, &file), line, count, err).map_err(io)?;
+            read_json(BufReader::with_capacity(1 << 20, &file), limits, line, count, err).map_err(io)?;
         }
         Ok(())
     })?;
@@ -216,7 +225,10 @@ pub fn split_json_lines(path: &Path, parts: usize) -> Result<Option<Vec<Part>>, 
     let mut first = Vec::new();
     BufReader::new(&mut f).take(1 << 20).read_until(b'\n', &mut first).map_err(io)?;
     let t = trim(&first);
-    if t.first() != Some(&b'{') || sonic_rs::from_slice::<Value>(t).is_err() {
+    if t.first() != Some(&b'{')
+        || check_json_depth(t, MAX_JSON_DEPTH).is_err()
+        || sonic_rs::from_slice::<Value>(t).is_err()
+    {
         return Ok(None);
     }
     // Cut points: the byte after the first newline at or past each even share.
@@ -264,13 +276,15 @@ pub fn read_part(
     on_record: &mut dyn FnMut(Record),
     on_error: &mut dyn FnMut(DecodeError),
 ) -> Result<FileStats, InputError> {
-    read_part_with(path, part, &mut |_, _| false, on_record, on_error)
+    read_part_with(path, part, &Limits::default(), &mut |_, _| false, on_record, on_error)
 }
 
-/// [`read_part`], offering each line to `on_line` first (see [`LineHook`]).
+/// [`read_part`] with the caller's [`Limits`], offering each line to
+/// `on_line` first (see [`LineHook`]).
 pub fn read_part_with(
     path: &Path,
     part: Part,
+    limits: &Limits,
     on_line: &mut LineHook<'_>,
     on_record: &mut dyn FnMut(Record),
     on_error: &mut dyn FnMut(DecodeError),
@@ -282,7 +296,7 @@ pub fn read_part_with(
     let mut reader = Some(BufReader::with_capacity(1 << 20, f.take(part.end - part.start)));
     let (records, errors) = counted(&name, on_line, on_record, on_error, &mut |line, count, err| {
         let r = reader.take().expect("a part is read once");
-        read_lines(r, part.first_line, line, count, err).map_err(io)
+        read_lines(r, part.first_line, limits, line, count, err).map_err(io)
     })?;
     Ok(FileStats { records, errors, bytes: part.end - part.start })
 }
@@ -291,7 +305,7 @@ pub fn read_part_with(
 /// for inputs that do not come from files.
 pub fn read_json_bytes(data: &[u8], on_record: &mut dyn FnMut(Record), on_error: &mut dyn FnMut(String, String)) {
     // Reading from memory cannot fail with an I/O error.
-    let _ = read_json(Cursor::new(data), &mut |_, _| false, on_record, on_error);
+    let _ = read_json(Cursor::new(data), &Limits::default(), &mut |_, _| false, on_record, on_error);
 }
 
 /// Decode an EVTX file held in memory.
@@ -327,7 +341,10 @@ fn read_evtx<R: Read + std::io::Seek>(
     let mut parser = parser.with_configuration(settings);
     for rec in parser.records_json_bytes() {
         match rec {
-            Ok(r) => match sonic_rs::from_slice::<Value>(&r.data) {
+            Ok(r) => match check_json_depth(&r.data, MAX_JSON_DEPTH)
+                .map_err(|e| e.to_string())
+                .and_then(|()| sonic_rs::from_slice::<Value>(&r.data).map_err(|e| e.to_string()))
+            {
                 Ok(value) => on_record(Record { value, location: r.event_record_id }),
                 Err(e) => on_error(format!("record {}", r.event_record_id), format!("invalid JSON rendering: {e}")),
             },
@@ -375,6 +392,7 @@ fn check_evtx_length(len: u64, on_error: &mut dyn FnMut(String, String)) {
 /// JSON lines, a JSON array, or one (possibly pretty-printed) JSON document.
 fn read_json<R: BufRead>(
     mut r: R,
+    limits: &Limits,
     on_line: &mut LineHook<'_>,
     on_record: &mut dyn FnMut(Record),
     on_error: &mut dyn FnMut(String, String),
@@ -395,17 +413,21 @@ fn read_json<R: BufRead>(
         Some(b'[') => {
             let mut all = Vec::new();
             r.read_to_end(&mut all)?;
-            match sonic_rs::from_slice::<Vec<Value>>(&all) {
+            // The array itself is one level more than its events.
+            let parsed = check_json_depth(&all, MAX_JSON_DEPTH + 1)
+                .map_err(|e| e.to_string())
+                .and_then(|()| sonic_rs::from_slice::<Vec<Value>>(&all).map_err(|e| e.to_string()));
+            match parsed {
                 Ok(items) => {
                     for (i, value) in items.into_iter().enumerate() {
                         on_record(Record { value, location: i as u64 + 1 });
                     }
                 }
-                Err(e) => on_error("JSON array".into(), e.to_string()),
+                Err(e) => on_error("JSON array".into(), e),
             }
             Ok(())
         }
-        Some(_) => read_lines(r, 0, on_line, on_record, on_error),
+        Some(_) => read_lines(r, 0, limits, on_line, on_record, on_error),
     }
 }
 
@@ -415,88 +437,294 @@ fn read_json<R: BufRead>(
 /// straddles two fills of the buffer is copied): `read_until` searched
 /// byte-wise and copied every line, which cost a retro-hunt about as much
 /// as matching a tenth of its events (docs/performance.md). Stops at the
-/// first error `f` returns.
+/// first error `f` returns. Lines are not limited in length: readers of
+/// outside data use [`for_each_line_max`].
 pub fn for_each_line<R: BufRead, E: From<std::io::Error>>(
-    mut r: R,
+    r: R,
     mut f: impl FnMut(&[u8]) -> Result<(), E>,
 ) -> Result<(), E> {
+    for_each_line_max(r, usize::MAX, |line| match line {
+        Line::Text(t) => f(t),
+        Line::TooLong(_) => Ok(()),
+    })
+}
+
+/// One line handed out by [`for_each_line_max`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Line<'a> {
+    /// A line's bytes, without its `\n`.
+    Text(&'a [u8]),
+    /// A line longer than the limit, skipped without being kept in memory:
+    /// its length in bytes (without its `\n`).
+    TooLong(u64),
+}
+
+/// [`for_each_line`], with lines longer than `max` bytes skipped: `f` gets
+/// [`Line::TooLong`] for each instead of its text, and at most `max` bytes
+/// of a line (plus the reader's buffer) are ever held.
+pub fn for_each_line_max<R: BufRead, E: From<std::io::Error>>(
+    mut r: R,
+    max: usize,
+    mut f: impl FnMut(Line<'_>) -> Result<(), E>,
+) -> Result<(), E> {
     let mut carry: Vec<u8> = Vec::new();
+    // The length of an over-long line being skipped, if one is.
+    let mut skipping: Option<u64> = None;
     loop {
         let buf = r.fill_buf()?;
         if buf.is_empty() {
-            return if carry.is_empty() { Ok(()) } else { f(&carry) };
+            return match skipping {
+                Some(n) => f(Line::TooLong(n)),
+                None if carry.is_empty() => Ok(()),
+                None => f(Line::Text(&carry)),
+            };
         }
         let mut start = 0;
         while let Some(k) = memchr::memchr(b'\n', &buf[start..]) {
             let line = &buf[start..start + k];
-            if carry.is_empty() {
-                f(line)?;
+            if let Some(n) = skipping.take() {
+                f(Line::TooLong(n + k as u64))?;
+            } else if carry.len() + line.len() > max {
+                f(Line::TooLong((carry.len() + line.len()) as u64))?;
+                carry.clear();
+            } else if carry.is_empty() {
+                f(Line::Text(line))?;
             } else {
                 carry.extend_from_slice(line);
-                f(&carry)?;
+                f(Line::Text(&carry))?;
                 carry.clear();
             }
             start += k + 1;
         }
-        carry.extend_from_slice(&buf[start..]);
+        let rest = &buf[start..];
+        match &mut skipping {
+            Some(n) => *n += rest.len() as u64,
+            None if carry.len() + rest.len() > max => {
+                skipping = Some((carry.len() + rest.len()) as u64);
+                carry = Vec::new();
+            }
+            None => carry.extend_from_slice(rest),
+        }
         let n = buf.len();
         r.consume(n);
     }
 }
 
-/// Lines are numbered from `first_line + 1`.
+/// Tracks how deeply a JSON text read line by line nests, minding strings,
+/// so that a document spread over lines is parsed once, when it closes.
+#[derive(Default)]
+struct Nesting {
+    depth: usize,
+    in_string: bool,
+    escaped: bool,
+    /// The deepest level reached.
+    deepest: usize,
+}
+
+impl Nesting {
+    fn feed(&mut self, text: &[u8]) {
+        for &b in text {
+            if self.in_string {
+                match b {
+                    _ if self.escaped => self.escaped = false,
+                    b'\\' => self.escaped = true,
+                    b'"' => self.in_string = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match b {
+                b'"' => self.in_string = true,
+                b'{' | b'[' => {
+                    self.depth += 1;
+                    self.deepest = self.deepest.max(self.depth);
+                }
+                b'}' | b']' => self.depth = self.depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// A document spread over several lines (pretty-printed JSON), collected
+/// from its first line until its brackets close.
+struct Pending {
+    first: u64,
+    text: Vec<u8>,
+    nesting: Nesting,
+    /// Why the document is being skipped (too deep or too long) rather than
+    /// kept: its lines are still read to its end, but not held.
+    skipped: Option<String>,
+}
+
+impl Pending {
+    fn place(&self, last: u64) -> String {
+        if last > self.first { format!("lines {}-{last}", self.first) } else { format!("line {}", self.first) }
+    }
+}
+
+/// True when `text` is a whole JSON object with at least one member: an
+/// event of its own. Pretty printers never write one on a single line, so
+/// such a line inside a multi-line document means that the document was cut
+/// short and this line is the next event.
+fn is_whole_object(text: &[u8]) -> bool {
+    text.first() == Some(&b'{')
+        && text.len() > 2
+        && check_json_depth(text, MAX_JSON_DEPTH).is_ok()
+        && sonic_rs::from_slice::<Value>(text).is_ok()
+        && text[1..].iter().any(|b| !b.is_ascii_whitespace() && *b != b'}')
+}
+
+/// Lines are numbered from `first_line + 1`. A line longer than the
+/// limit, or nested deeper than [`MAX_JSON_DEPTH`], is an error of its own.
+/// A line that starts a JSON object but ends before it closes starts a
+/// multi-line document, which ends where its brackets close; a document
+/// broken off by a line that is a whole event of its own costs only its own
+/// lines, and that event is read.
 fn read_lines<R: BufRead>(
     r: R,
     first_line: u64,
+    limits: &Limits,
     on_line: &mut LineHook<'_>,
     on_record: &mut dyn FnMut(Record),
     on_error: &mut dyn FnMut(String, String),
 ) -> std::io::Result<()> {
+    let max = limits.max_line_bytes;
     let mut lineno = first_line;
-    // A document spread over several lines (pretty-printed JSON): collect it
-    // from the first line that does not parse until it does.
-    let mut pending: Vec<u8> = Vec::new();
-    let mut pending_start = 0u64;
-    for_each_line(r, |line| -> std::io::Result<()> {
+    let mut pending: Option<Pending> = None;
+    for_each_line_max(r, max, |line| -> std::io::Result<()> {
         lineno += 1;
-        let text = trim(line);
-        if text.is_empty() && pending.is_empty() {
-            return Ok(());
-        }
-        if pending.is_empty() {
-            if on_line(text, lineno) {
+        let line = match line {
+            Line::Text(t) => t,
+            Line::TooLong(n) => {
+                if let Some(p) = pending.take() {
+                    on_error(p.place(lineno - 1), "JSON document cut short by an over-long line".into());
+                }
+                on_error(
+                    format!("line {lineno}"),
+                    format!("line of {n} bytes is longer than the limit ({max} bytes), skipped"),
+                );
                 return Ok(());
             }
-            match sonic_rs::from_slice::<Value>(text) {
-                Ok(value) => on_record(Record { value, location: lineno }),
-                Err(e) if text.first() == Some(&b'{') && is_eof_error(&e, text) => {
-                    pending.extend_from_slice(line);
-                    pending.push(b'\n');
-                    pending_start = lineno;
+        };
+        let text = trim(line);
+        if let Some(p) = &mut pending {
+            if !is_whole_object(text) {
+                p.nesting.feed(line);
+                if p.skipped.is_none() {
+                    if p.nesting.deepest > MAX_JSON_DEPTH {
+                        p.skipped = Some(format!("JSON nested deeper than {MAX_JSON_DEPTH} levels"));
+                    } else if p.text.len() + line.len() + 1 > max {
+                        p.skipped = Some(format!("JSON document is longer than the limit ({max} bytes)"));
+                    }
+                    if p.skipped.is_some() {
+                        p.text = Vec::new();
+                    } else {
+                        p.text.extend_from_slice(line);
+                        p.text.push(b'\n');
+                    }
                 }
-                Err(e) => on_error(format!("line {lineno}"), describe(&e, text)),
+                if p.nesting.depth > 0 {
+                    return Ok(());
+                }
+                let p = pending.take().expect("pending");
+                match &p.skipped {
+                    Some(reason) => on_error(p.place(lineno), format!("{reason}, skipped")),
+                    None => match sonic_rs::from_slice::<Value>(trim(&p.text)) {
+                        Ok(value) => on_record(Record { value, location: p.first }),
+                        Err(e) => on_error(p.place(lineno), describe(&e, trim(&p.text))),
+                    },
+                }
+                return Ok(());
             }
-        } else {
-            pending.extend_from_slice(line);
-            pending.push(b'\n');
-            match sonic_rs::from_slice::<Value>(trim(&pending)) {
-                Ok(value) => {
-                    on_record(Record { value, location: pending_start });
-                    pending.clear();
-                }
-                Err(e) if is_eof_error(&e, trim(&pending)) && pending.len() < 64 << 20 => {}
-                Err(e) => {
-                    on_error(format!("lines {pending_start}-{lineno}"), describe(&e, trim(&pending)));
-                    pending.clear();
-                }
+            // This line is an event of its own: the document before it was cut short.
+            let p = pending.take().expect("pending");
+            on_error(p.place(lineno - 1), "JSON document is cut short".into());
+        }
+        if text.is_empty() {
+            return Ok(());
+        }
+        if on_line(text, lineno) {
+            return Ok(());
+        }
+        if let Err(e) = check_json_depth(text, MAX_JSON_DEPTH) {
+            on_error(format!("line {lineno}"), e.to_string());
+            return Ok(());
+        }
+        match sonic_rs::from_slice::<Value>(text) {
+            Ok(value) => on_record(Record { value, location: lineno }),
+            Err(e) if text.first() == Some(&b'{') && is_eof_error(&e, text) => {
+                let mut nesting = Nesting::default();
+                nesting.feed(line);
+                let mut text = Vec::with_capacity(line.len() + 1);
+                text.extend_from_slice(line);
+                text.push(b'\n');
+                pending = Some(Pending { first: lineno, text, nesting, skipped: None });
             }
+            Err(e) => on_error(format!("line {lineno}"), describe(&e, text)),
         }
         Ok(())
     })?;
-    if !pending.is_empty() {
-        on_error(format!("line {pending_start}"), "JSON document is cut short at the end of the file".into());
+    if let Some(p) = pending {
+        on_error(p.place(lineno), "JSON document is cut short at the end of the file".into());
     }
     Ok(())
+}
+
+/// A reader that ends after `cap` bytes, and ends (rather than fails) at a
+/// read error, remembering either, so that the events read before are kept
+/// and the file is reported once at its end ([`Capped::report`]).
+struct Capped<R> {
+    inner: R,
+    cap: u64,
+    read: u64,
+    over: bool,
+    error: Option<std::io::Error>,
+}
+
+impl<R: Read> Capped<R> {
+    fn new(inner: R, cap: u64) -> Capped<R> {
+        Capped { inner, cap, read: 0, over: false, error: None }
+    }
+
+    /// Say why the stream ended early, if it did.
+    fn report(&mut self, on_error: &mut dyn FnMut(String, String)) {
+        let at = format!("byte {} of the decompressed stream", self.read);
+        if self.over {
+            on_error(at, format!("gzip: expands to more than the limit ({} bytes); the rest is not read", self.cap));
+        } else if let Some(e) = self.error.take() {
+            on_error(at, format!("gzip: {e}"));
+        }
+    }
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.over || self.error.is_some() || buf.is_empty() {
+            return Ok(0);
+        }
+        // One byte past the cap tells a stream of exactly `cap` bytes from a longer one.
+        let room = (self.cap - self.read).saturating_add(1).min(buf.len() as u64) as usize;
+        loop {
+            match self.inner.read(&mut buf[..room]) {
+                Ok(n) if self.read + n as u64 > self.cap => {
+                    self.over = true;
+                    let keep = (self.cap - self.read) as usize;
+                    self.read = self.cap;
+                    return Ok(keep);
+                }
+                Ok(n) => {
+                    self.read += n as u64;
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.error = Some(e);
+                    return Ok(0);
+                }
+            }
+        }
+    }
 }
 
 /// sonic-rs reports a document cut short as an error at its very end.
@@ -558,6 +786,7 @@ mod tests {
         let mut errs = Vec::new();
         read_json(
             Cursor::new(data),
+            &Limits::default(),
             &mut |_, _| false,
             &mut |r| recs.push((r.location, r.value.to_string())),
             &mut |l, m| errs.push(format!("{l}: {m}")),
@@ -589,6 +818,149 @@ mod tests {
         let (recs, errs) = run(b"{\n  \"a\": {\n    \"b\": 1\n  }\n}\n{\"c\":2}\n");
         assert_eq!(recs.len(), 2, "{errs:?}");
         assert!(errs.is_empty());
+    }
+
+    fn run_with(data: &[u8], limits: &Limits) -> (Vec<(u64, String)>, Vec<String>) {
+        let mut recs = Vec::new();
+        let mut errs = Vec::new();
+        read_json(
+            BufReader::with_capacity(64, Cursor::new(data)),
+            limits,
+            &mut |_, _| false,
+            &mut |r| recs.push((r.location, r.value.to_string())),
+            &mut |l, m| errs.push(format!("{l}: {m}")),
+        )
+        .unwrap();
+        (recs, errs)
+    }
+
+    /// Issue 16: `G0`, `{"a":`, `G1`, `G2`, `G3` lost G1 and G2 to the
+    /// multi-line reader. The broken document costs its own line only.
+    #[test]
+    fn a_truncated_document_costs_only_its_own_lines() {
+        let (recs, errs) = run(b"{\"g\":0}\n{\"a\":\n{\"g\":1}\n{\"g\":2}\n{\"g\":3}\n");
+        let got: Vec<u64> = recs.iter().map(|r| r.0).collect();
+        assert_eq!(got, vec![1, 3, 4, 5], "{errs:?}");
+        assert_eq!(errs, vec!["line 2: JSON document is cut short".to_string()]);
+        // Cut short over several lines, then whole events.
+        let (recs, errs) = run(b"{\n  \"a\": {\n    \"b\": 1\n{\"g\":1}\n{\n  \"c\": 2\n}\n");
+        assert_eq!(recs.iter().map(|r| r.0).collect::<Vec<_>>(), vec![4, 5], "{errs:?}");
+        assert_eq!(errs, vec!["lines 1-3: JSON document is cut short".to_string()]);
+        // A pretty document whose inner objects hold empty objects and
+        // strings with brackets is still one record.
+        let pretty = b"{\n  \"a\": [\n    {},\n    {\n      \"s\": \"}]{\\\"\"\n    }\n  ]\n}\n{\"z\":1}\n";
+        let (recs, errs) = run(pretty);
+        assert_eq!(recs.len(), 2, "{errs:?}");
+        assert!(errs.is_empty(), "{errs:?}");
+    }
+
+    /// Issue 16: a line nested 10,000 deep overflowed the stack. Deeper
+    /// than the limit is an error of that line (or document); the rest is read.
+    #[test]
+    fn json_deeper_than_the_limit_is_an_error_of_its_own() {
+        let deep = format!("{{\"a\":{}{}}}", "[".repeat(10_000), "]".repeat(10_000));
+        let data = format!("{{\"g\":0}}\n{deep}\n{{\"g\":1}}\n");
+        let (recs, errs) = run(data.as_bytes());
+        assert_eq!(recs.iter().map(|r| r.0).collect::<Vec<_>>(), vec![1, 3]);
+        assert_eq!(errs.len(), 1);
+        assert!(errs[0].starts_with("line 2: JSON nested deeper than 256 levels"), "{errs:?}");
+        // Cut short and deep, and deep over many lines.
+        let open = format!("{{\"a\":{}", "[".repeat(10_000));
+        let (recs, errs) = run(format!("{open}\n{{\"g\":1}}\n").as_bytes());
+        assert_eq!(recs.len(), 1, "{errs:?}");
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        let tall = format!("{{\n{}{}\n}}\n{{\"g\":1}}\n", "[\n".repeat(300), "]\n".repeat(300));
+        let (recs, errs) = run(tall.as_bytes());
+        assert_eq!(recs.iter().map(|r| r.0).collect::<Vec<_>>(), vec![604], "{errs:?}");
+        assert_eq!(errs, vec!["lines 1-603: JSON nested deeper than 256 levels, skipped".to_string()]);
+        // An array of events may nest one level more.
+        let ok = format!("[{{\"a\":{}{}}}]", "[".repeat(255), "]".repeat(255));
+        assert_eq!(run(ok.as_bytes()).0.len(), 1);
+        let bad = format!("[{{\"a\":{}{}}}]", "[".repeat(256), "]".repeat(256));
+        assert!(run(bad.as_bytes()).1[0].contains("deeper than 257"));
+    }
+
+    /// Issue 16: lines have a length limit; a longer one is skipped (never
+    /// held whole), counted and reported by its line number.
+    #[test]
+    fn lines_longer_than_the_limit_are_skipped_and_reported() {
+        let limits = Limits { max_line_bytes: 100, ..Limits::default() };
+        let long = format!("{{\"a\":\"{}\"}}", "x".repeat(1000));
+        let data = format!("{{\"g\":0}}\n{long}\n{{\"g\":1}}\n{long}");
+        let (recs, errs) = run_with(data.as_bytes(), &limits);
+        assert_eq!(recs.iter().map(|r| r.0).collect::<Vec<_>>(), vec![1, 3]);
+        assert_eq!(
+            errs,
+            vec![
+                "line 2: line of 1008 bytes is longer than the limit (100 bytes), skipped".to_string(),
+                "line 4: line of 1008 bytes is longer than the limit (100 bytes), skipped".to_string(),
+            ]
+        );
+        // A pretty document longer than the limit is skipped as a whole.
+        let pretty = format!("{{\n{}\"a\": 1\n}}\n{{\"g\":1}}\n", "\"x\": 1,\n".repeat(20));
+        let (recs, errs) = run_with(pretty.as_bytes(), &limits);
+        assert_eq!(recs.iter().map(|r| r.0).collect::<Vec<_>>(), vec![24], "{errs:?}");
+        assert!(errs[0].starts_with("lines 1-23: JSON document is longer than the limit"), "{errs:?}");
+        // What is held stays under the limit, whatever the buffer.
+        for cap in [1, 7, 64, 4096] {
+            let mut seen = Vec::new();
+            for_each_line_max(
+                BufReader::with_capacity(cap, Cursor::new(&b"ab\nabcdefgh\nabc\nabcdefghij"[..])),
+                4,
+                |l| -> std::io::Result<()> {
+                    seen.push(match l {
+                        Line::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                        Line::TooLong(n) => format!("long {n}"),
+                    });
+                    Ok(())
+                },
+            )
+            .unwrap();
+            assert_eq!(seen, ["ab", "long 8", "abc", "long 10"], "buffer of {cap}");
+        }
+    }
+
+    /// Issue 16: a gzip of zeros expanded to gigabytes in memory. It is
+    /// now read as a stream, and no further than the cap, which is reported.
+    #[test]
+    fn gzip_is_streamed_and_capped() {
+        use flate2::{Compression, write::GzEncoder};
+        use std::io::Write;
+        let dir = std::env::temp_dir().join(format!("vigie-gzbomb-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // 1 MiB of events, then 2 MiB of zeros (no newline), in a few KB.
+        let p = dir.join("bomb.jsonl.gz");
+        let mut enc = GzEncoder::new(File::create(&p).unwrap(), Compression::fast());
+        let line = b"{\"a\":1}\n";
+        for _ in 0..(1 << 17) {
+            enc.write_all(line).unwrap();
+        }
+        enc.write_all(&vec![0u8; 2 << 20]).unwrap();
+        enc.finish().unwrap();
+        assert!(std::fs::metadata(&p).unwrap().len() < 50_000);
+        let limits = Limits { max_line_bytes: 4096, max_expanded_bytes: 256 << 10 };
+        let (mut records, mut errs) = (0u64, Vec::new());
+        let stats =
+            read_file_with(&p, 1, &limits, &mut |_, _| false, &mut |_| records += 1, &mut |e| errs.push(e.to_string()))
+                .unwrap();
+        assert_eq!(records, (256 << 10) / line.len() as u64);
+        assert_eq!(stats.errors, 1, "{errs:?}");
+        assert!(
+            errs[0].ends_with(
+                "byte 262144 of the decompressed stream: gzip: expands to more than the limit (262144 bytes); the rest is not read"
+            ),
+            "{errs:?}"
+        );
+        // Past the events, the zeros are one line too long for the limit.
+        let limits = Limits { max_line_bytes: 4096, max_expanded_bytes: 2 << 20 };
+        let (mut records, mut errs) = (0u64, Vec::new());
+        read_file_with(&p, 1, &limits, &mut |_, _| false, &mut |_| records += 1, &mut |e| errs.push(e.to_string()))
+            .unwrap();
+        assert_eq!(records, 1 << 17);
+        assert_eq!(errs.len(), 2, "{errs:?}");
+        assert!(errs[0].contains("line 131073: line of 1048576 bytes is longer than the limit"), "{errs:?}");
+        assert!(errs[1].contains("expands to more than the limit (2097152 bytes)"), "{errs:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -248,6 +248,25 @@ mod tests {
         assert!(set.rejected[0].reason.contains("nope"));
     }
 
+    /// Issue 16: a billion-laughs rule is rejected with its file and the
+    /// line of the alias that crossed the budget; the other files still load.
+    #[test]
+    fn a_rule_over_the_alias_budget_is_rejected_and_the_rest_load() {
+        let good = "title: B\nid: b1\nlogsource: {product: windows}\ndetection:\n  sel:\n    x: 1\n  condition: sel\n";
+        let set = RuleSet::load(
+            &[
+                Source { path: "laughs.yml".into(), text: crate::yaml::tests::laughs() },
+                Source { path: "good.yml".into(), text: good.into() },
+            ],
+            &Placeholders::default(),
+        );
+        assert_eq!(set.rules.len(), 1);
+        assert_eq!(set.rejected.len(), 1);
+        assert_eq!(set.rejected[0].path, "laughs.yml");
+        assert!(set.rejected[0].reason.contains("at line"), "{}", set.rejected[0].reason);
+        assert!(set.rejected[0].reason.contains("aliases expand"), "{}", set.rejected[0].reason);
+    }
+
     #[test]
     fn legacy_count_becomes_a_correlation() {
         let set = load(

@@ -65,6 +65,27 @@ impl Node {
     }
 }
 
+/// At most this many nodes may come from aliases in one document: each use
+/// of an alias counts every node of the anchored value it copies. Real
+/// rules reuse a list or a mapping a few times (tens of nodes); nine levels
+/// of nine aliases to one another ("billion laughs", 1.3 KB of text) would
+/// expand to 9^9 nodes and exhaust the memory. A document over the budget is
+/// an error at the alias that crossed it.
+pub const MAX_ALIAS_NODES: usize = 10_000;
+
+/// Lists and mappings nested deeper than this are an error: the tree is
+/// walked (and dropped) recursively, and a rule needs a handful of levels.
+pub const MAX_DEPTH: usize = 128;
+
+/// The number of nodes in a tree (itself included).
+fn size(node: &Node) -> usize {
+    match node {
+        Node::Scalar { .. } => 1,
+        Node::Seq { items, .. } => 1 + items.iter().map(size).sum::<usize>(),
+        Node::Map { entries, .. } => 1 + entries.iter().map(|(_, v)| 1 + size(v)).sum::<usize>(),
+    }
+}
+
 enum Frame {
     Seq(Vec<Node>, usize, usize),
     Map(Vec<(String, Node)>, Option<String>, usize, usize),
@@ -74,7 +95,10 @@ enum Frame {
 pub fn parse_documents(src: &str) -> Result<Vec<Node>, YamlError> {
     let mut docs = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: HashMap<usize, Node> = HashMap::new();
+    // An anchored value and its size in nodes.
+    let mut anchors: HashMap<usize, (Node, usize)> = HashMap::new();
+    // Nodes copied from aliases in the current document.
+    let mut expanded = 0usize;
     for item in Parser::new_from_str(src) {
         let (event, span) = item.map_err(|e| YamlError {
             line: e.marker().line(),
@@ -82,6 +106,13 @@ pub fn parse_documents(src: &str) -> Result<Vec<Node>, YamlError> {
             message: e.info().to_string(),
         })?;
         let line = span.start.line();
+        if matches!(event, Event::SequenceStart(..) | Event::MappingStart(..)) && stack.len() >= MAX_DEPTH {
+            return Err(YamlError {
+                line,
+                col: span.start.col() + 1,
+                message: format!("lists and mappings nested deeper than {MAX_DEPTH} levels"),
+            });
+        }
         let done: Option<(Node, usize)> = match event {
             Event::Scalar(text, style, anchor, _) => {
                 Some((Node::Scalar { text: text.into_owned(), plain: style == ScalarStyle::Plain, line }, anchor))
@@ -102,8 +133,25 @@ pub fn parse_documents(src: &str) -> Result<Vec<Node>, YamlError> {
                 Some(Frame::Map(entries, _, anchor, l)) => Some((Node::Map { entries, line: l }, anchor)),
                 _ => return Err(internal(line)),
             },
+            Event::DocumentStart(_) => {
+                expanded = 0;
+                None
+            }
             Event::Alias(id) => match anchors.get(&id) {
-                Some(node) => Some((node.clone(), 0)),
+                Some((node, n)) => {
+                    expanded = expanded.saturating_add(*n);
+                    if expanded > MAX_ALIAS_NODES {
+                        return Err(YamlError {
+                            line,
+                            col: span.start.col() + 1,
+                            message: format!(
+                                "aliases expand to more than {MAX_ALIAS_NODES} nodes in this document \
+                                 (nested aliases, as in a \"billion laughs\" attack)"
+                            ),
+                        });
+                    }
+                    Some((node.clone(), 0))
+                }
                 None => {
                     return Err(YamlError { line, col: 1, message: "alias to an unknown anchor".into() });
                 }
@@ -112,7 +160,8 @@ pub fn parse_documents(src: &str) -> Result<Vec<Node>, YamlError> {
         };
         let Some((node, anchor)) = done else { continue };
         if anchor != 0 {
-            anchors.insert(anchor, node.clone());
+            let n = size(&node);
+            anchors.insert(anchor, (node.clone(), n));
         }
         match stack.last_mut() {
             None => docs.push(node),
@@ -140,7 +189,7 @@ fn internal(line: usize) -> YamlError {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -164,6 +213,47 @@ mod tests {
     fn syntax_error_has_position() {
         let err = parse_documents("a: [1, 2\nb: c").unwrap_err();
         assert!(err.line >= 1, "{err}");
+    }
+
+    /// Issue 16: nine levels of nine aliases ("billion laughs", 1.3 KB)
+    /// grew `rules check` to 23 GB. The expansion budget stops it at the
+    /// alias that crosses it, with its line.
+    #[test]
+    fn nested_aliases_are_held_to_a_budget() {
+        let text = laughs();
+        assert!(text.len() < 1500, "{} bytes", text.len());
+        let err = parse_documents(&text).unwrap_err();
+        assert!(err.message.contains("aliases expand to more than 10000 nodes"), "{err}");
+        assert!((4..=10).contains(&err.line), "{err}");
+        // Within the budget, aliases still expand; the budget is per document.
+        let ok = "a: &a [1, 2, 3]\nb: [*a, *a, *a]\n---\nc: &c [x]\nd: *c\n";
+        assert_eq!(parse_documents(ok).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn nesting_is_limited() {
+        // The parser limits flow nesting itself; block nesting is ours to limit.
+        let deep = format!("a: {}{}\n", "[".repeat(10_000), "]".repeat(10_000));
+        assert!(parse_documents(&deep).is_err());
+        let block: String = (0..200).map(|i| format!("{}k:\n", " ".repeat(i))).collect();
+        let err = parse_documents(&block).unwrap_err();
+        assert!(err.message.contains("deeper than 128"), "{err}");
+        assert_eq!(err.line, 129, "{err}");
+        let ok = format!("a: {}{}\n", "[".repeat(100), "]".repeat(100));
+        assert!(parse_documents(&ok).is_ok());
+    }
+
+    /// Nine levels of nine aliases to the level below.
+    pub(crate) fn laughs() -> String {
+        let mut text = String::from(
+            "title: lol\na: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+        );
+        let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
+        for w in names.windows(2) {
+            let refs = vec![format!("*{}", w[0]); 9].join(",");
+            text.push_str(&format!("{}: &{} [{refs}]\n", w[1], w[1]));
+        }
+        text
     }
 
     #[test]
