@@ -199,10 +199,11 @@ impl Stage {
     }
 
     /// Apply an event whose time is not to be trusted (too far ahead of the
-    /// wall clock): it takes the trusted time, or `fallback` before any.
-    pub fn apply_clamped(&mut self, mut d: Detected, fallback: i64, out: &mut Vec<Alert>) {
+    /// wall clock): it takes the trusted time; before any, it is an event
+    /// without a time (which moves no window).
+    pub fn apply_clamped(&mut self, mut d: Detected, out: &mut Vec<Alert>) {
         self.stats.clamped += 1;
-        d.ts = Some(self.max_ts.unwrap_or(fallback));
+        d.ts = self.max_ts;
         self.apply(d, out);
     }
 

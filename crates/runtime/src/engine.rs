@@ -308,7 +308,7 @@ pub fn run_engine(
                 match (opts.max_skew_ms, d.ts) {
                     (Some(skew), Some(t)) if t > now.saturating_add(skew) => {
                         tracing::warn!(input = %d.input, offset = d.offset, "event time {t} ms is ahead of the clock: not trusted");
-                        stage.apply_clamped(d, now, &mut alerts);
+                        stage.apply_clamped(d, &mut alerts);
                     }
                     _ => stage.apply(d, &mut alerts),
                 }

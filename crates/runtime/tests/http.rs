@@ -380,3 +380,25 @@ fn a_resent_batch_with_an_idempotency_key_is_processed_once() {
     assert_eq!(s.events, 75, "{s:?}");
     assert_eq!(alerts(&dir.path().join("alerts.jsonl")).len(), 9);
 }
+
+/// Issue 16: one event dated 2099 made every later event late, and `run`
+/// checkpointed that watermark. Now its time is not trusted: counted, and
+/// the attacks after it are still correlated.
+#[test]
+fn an_event_from_2099_does_not_poison_the_running_engine() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = start(dir.path(), "max_clock_skew = \"5m\"");
+    let addr = e.addr.clone();
+    let body = format!(
+        "{{\"@timestamp\":\"2099-01-01T00:00:00Z\",\"event\":{{\"category\":[\"authentication\"],\"outcome\":\"failure\"}},\"user\":{{\"name\":\"x\"}}}}\n{}",
+        auth_sample()
+    );
+    let (status, reply) = post(&addr, "/ingest", "application/x-ndjson", body.as_bytes());
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(metric(&addr, TOKEN, "vigie_event_time_clamped_total"), 1.0);
+    let correlations =
+        alerts(&dir.path().join("alerts.jsonl")).iter().filter(|a| a["alert"]["kind"] == "correlation").count();
+    assert_eq!(correlations, 3);
+    let s = e.finish();
+    assert_eq!((s.late, s.clamped), (0, 1), "{s:?}");
+}
