@@ -5,6 +5,7 @@
 
 mod file;
 mod nats;
+pub mod queued;
 pub mod store;
 mod syslog;
 mod webhook;
@@ -93,8 +94,17 @@ pub fn build(
                 };
                 Box::new(WebhookSink::new(&name("webhook"), url, secret, opts, rt, metrics.clone())?)
             }
-            SinkConfig::Syslog { address, protocol } => Box::new(SyslogSink::new(&name("syslog"), address, protocol)?),
-            SinkConfig::Nats { url, subject } => Box::new(NatsSink::new(&name("nats"), url, subject, rt)?),
+            // Network sinks deliver from a bounded queue on their own thread.
+            SinkConfig::Syslog { address, protocol } => Box::new(queued::Queued::new(
+                Box::new(SyslogSink::new(&name("syslog"), address, protocol)?),
+                queued::QUEUE,
+                metrics.clone(),
+            )),
+            SinkConfig::Nats { url, subject } => Box::new(queued::Queued::new(
+                Box::new(NatsSink::new(&name("nats"), url, subject, rt)?),
+                queued::QUEUE,
+                metrics.clone(),
+            )),
         });
     }
     Ok(out)
