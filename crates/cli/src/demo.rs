@@ -255,6 +255,7 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
             secret: None,
             secret_env: None,
             max_retries: 3,
+            timeout: "10s".into(),
             rate_limit: None,
             approval: false,
             payload: None,

@@ -26,6 +26,10 @@ pub struct StageStats {
     /// Events older than the watermark (still matched by Sigma rules, but
     /// kept out of correlation windows).
     pub late: u64,
+    /// Events whose time was not trusted (too far ahead of the wall clock in
+    /// `run`, an unconfirmed jump in `replay`): they took the trusted time.
+    #[serde(default)]
+    pub clamped: u64,
     pub alerts_by_level: BTreeMap<String, u64>,
     pub alerts_by_kind: BTreeMap<String, u64>,
 }
@@ -62,7 +66,19 @@ pub struct Stage {
     pub analytics: Option<Analytics>,
     pub risk: Risk,
     signals: Vec<vigie_analytics::Signal>,
+    max_jump_ms: Option<i64>,
+    /// Events whose time is far ahead of the trusted time, waiting for
+    /// others to confirm it (replay only; at most [`HELD_MAX`]).
+    held: Vec<Detected>,
+    /// Trusted events applied since the first held one.
+    since_held: usize,
 }
+
+/// Events that must agree (within `max_jump`) before event time jumps
+/// forward by more than `max_jump`.
+pub const CONFIRMATIONS: usize = 3;
+/// Held events at most: beyond, they are applied as they are.
+const HELD_MAX: usize = 64;
 
 /// Stage settings (the `[engine]` part of the configuration).
 #[derive(Debug, Clone)]
@@ -74,6 +90,12 @@ pub struct StageConfig {
     pub max_open_alerts: usize,
     pub suppressions: Vec<Suppression>,
     pub analytics: AnalyticsConfig,
+    /// An event more than this ahead of the trusted event time moves it only
+    /// once [`CONFIRMATIONS`] events within this span of each other agree;
+    /// an outlier nobody confirms takes the trusted time and is counted
+    /// (`clamped`). `None`: every time is trusted (`run`, which checks
+    /// times against the wall clock instead).
+    pub max_jump_ms: Option<i64>,
 }
 
 impl Default for StageConfig {
@@ -84,6 +106,7 @@ impl Default for StageConfig {
             max_open_alerts: 10_000,
             suppressions: Vec::new(),
             analytics: AnalyticsConfig::default(),
+            max_jump_ms: None,
         }
     }
 }
@@ -102,6 +125,9 @@ impl Stage {
             analytics: if cfg.analytics.enabled { Some(Analytics::new(cfg.analytics.clone())?) } else { None },
             risk: Risk::new(&cfg.analytics.risk)?,
             signals: Vec::new(),
+            max_jump_ms: cfg.max_jump_ms,
+            held: Vec::new(),
+            since_held: 0,
         })
     }
 
@@ -111,7 +137,77 @@ impl Stage {
     }
 
     /// Take one event's verdict; alerts to emit are appended to `out`.
+    /// With `max_jump_ms`, an event far ahead of the trusted time is held
+    /// until others confirm its time (see [`StageConfig::max_jump_ms`]).
     pub fn apply(&mut self, d: Detected, out: &mut Vec<Alert>) {
+        let (Some(jump), Some(t)) = (self.max_jump_ms, d.ts) else {
+            return self.apply_now(d, out);
+        };
+        if self.max_ts.is_some_and(|m| t <= m.saturating_add(jump)) {
+            self.apply_now(d, out);
+            if !self.held.is_empty() {
+                self.since_held += 1;
+                if self.since_held >= CONFIRMATIONS {
+                    // The stream went on without them: outliers.
+                    self.release(None, true, out);
+                }
+            }
+            return;
+        }
+        self.held.push(d);
+        if let Some((lo, hi)) = self.confirmed(jump) {
+            self.release(Some((lo, hi.saturating_add(jump))), true, out);
+        } else if self.held.len() >= HELD_MAX {
+            self.release(None, false, out);
+        }
+    }
+
+    /// The oldest and newest times of a group of [`CONFIRMATIONS`] held
+    /// events within `jump` of each other, if there is one.
+    fn confirmed(&self, jump: i64) -> Option<(i64, i64)> {
+        if self.held.len() < CONFIRMATIONS {
+            return None;
+        }
+        let mut times: Vec<i64> = self.held.iter().filter_map(|d| d.ts).collect();
+        times.sort_unstable();
+        times
+            .windows(CONFIRMATIONS)
+            .find(|w| w[CONFIRMATIONS - 1].saturating_sub(w[0]) <= jump)
+            .map(|w| (w[0], w[CONFIRMATIONS - 1]))
+    }
+
+    /// Apply the held events in their order. With `clamp`, those after the
+    /// confirmed group's limit (all of them without a group) take the
+    /// trusted time, or the group's oldest before any.
+    fn release(&mut self, group: Option<(i64, i64)>, clamp: bool, out: &mut Vec<Alert>) {
+        self.since_held = 0;
+        for mut d in std::mem::take(&mut self.held) {
+            let ahead = match (group, d.ts) {
+                (Some((_, l)), Some(t)) => t > l,
+                (None, _) => true,
+                (_, None) => false,
+            };
+            if clamp
+                && ahead
+                && let Some(to) = self.max_ts.or(group.map(|g| g.0))
+            {
+                self.stats.clamped += 1;
+                d.ts = Some(to);
+            }
+            self.apply_now(d, out);
+        }
+    }
+
+    /// Apply an event whose time is not to be trusted (too far ahead of the
+    /// wall clock): it takes the trusted time; before any, it is an event
+    /// without a time (which moves no window).
+    pub fn apply_clamped(&mut self, mut d: Detected, out: &mut Vec<Alert>) {
+        self.stats.clamped += 1;
+        d.ts = self.max_ts;
+        self.apply(d, out);
+    }
+
+    fn apply_now(&mut self, d: Detected, out: &mut Vec<Alert>) {
         self.stats.events += 1;
         if !d.recognised {
             self.stats.unrecognised += 1;
@@ -178,6 +274,9 @@ impl Stage {
 
     /// End of a finite input: judge open windows and close every merge.
     pub fn finish(&mut self, out: &mut Vec<Alert>) {
+        // Nothing can confirm or refute them now; every window is judged
+        // at once, so their own times can no longer make others late.
+        self.release(None, false, out);
         let mut fired = std::mem::take(&mut self.firings);
         self.correlator.finish(&mut fired);
         self.correlations(&mut fired, out);

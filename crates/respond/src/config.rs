@@ -107,6 +107,11 @@ pub struct ActionConfig {
     pub secret_env: Option<String>,
     #[serde(default = "default_retries")]
     pub max_retries: u32,
+    /// How long one call may take. A call sent but not answered in time has
+    /// an unknown outcome: it is recorded `unknown` and not sent again (only
+    /// a call that never reached the receiver is retried).
+    #[serde(default = "default_timeout")]
+    pub timeout: String,
     pub rate_limit: Option<RateLimit>,
     /// Hold every action of this type for a person to approve.
     #[serde(default)]
@@ -121,6 +126,10 @@ fn default_retries() -> u32 {
     3
 }
 
+fn default_timeout() -> String {
+    "10s".into()
+}
+
 impl ActionConfig {
     fn bundled(t: ActionType) -> ActionConfig {
         let (max, approval) = match t {
@@ -133,6 +142,7 @@ impl ActionConfig {
             secret: None,
             secret_env: None,
             max_retries: default_retries(),
+            timeout: default_timeout(),
             rate_limit: Some(RateLimit { max, per: default_per() }),
             approval,
             payload: None,
@@ -225,6 +235,8 @@ pub enum ConfigError {
     Level(String),
     #[error("[response.actions.{0}] secret_env: environment variable `{1}` is not set")]
     Secret(&'static str, String),
+    #[error("[response.actions.{0}] timeout: {1}")]
+    Timeout(&'static str, String),
     #[error("[response.actions.{0}] a url needs a secret (or secret_env) to sign requests with")]
     Unsigned(&'static str),
 }

@@ -19,6 +19,8 @@ pub struct Call {
     pub secret: Vec<u8>,
     pub body: Vec<u8>,
     pub max_retries: u32,
+    /// How long one attempt may take.
+    pub timeout_ms: u64,
 }
 
 /// One decided action. With a `call`, its record's status is settled by
@@ -46,6 +48,7 @@ struct Resolved {
     url: Option<String>,
     secret: Vec<u8>,
     max_retries: u32,
+    timeout_ms: u64,
     rate: Option<(u32, i64)>,
     approval: bool,
     payload: serde_json::Value,
@@ -112,6 +115,9 @@ impl Policy {
                     url: a.url.clone(),
                     secret: secret.unwrap_or_default().into_bytes(),
                     max_retries: a.max_retries,
+                    timeout_ms: vigie_alert::duration_ms(&a.timeout)
+                        .map_err(|e| ConfigError::Timeout(t.name(), e.to_string()))?
+                        .max(1) as u64,
                     rate: a.rate_limit.map(|r| (r.max, r.per.0)),
                     approval: a.approval,
                     payload: a.payload.clone().unwrap_or_else(|| crate::ActionConfig::default_payload(t)),
@@ -229,6 +235,7 @@ impl Policy {
                     secret: a.secret.clone(),
                     body: serde_json::to_vec(&render(&a.payload, &scope)).unwrap_or_default(),
                     max_retries: a.max_retries,
+                    timeout_ms: a.timeout_ms,
                 }
             });
             if matches!(status, ActionStatus::Executed | ActionStatus::DryRun) {

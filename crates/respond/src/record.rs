@@ -13,6 +13,9 @@ pub enum ActionStatus {
     DryRun,
     Failed,
     PendingApproval,
+    /// The call was sent but not answered in time (or the engine stopped
+    /// while it was in flight): it may or may not have been carried out.
+    Unknown,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

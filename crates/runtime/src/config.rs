@@ -143,6 +143,16 @@ pub struct EngineConfig {
     /// When no event arrives for longer than `lateness`, let event time
     /// follow the wall clock, so that windows still close on a quiet stream.
     pub advance_when_idle: bool,
+    /// `run`: an event time further ahead of the wall clock than this is
+    /// not trusted: the event takes the newest trusted time, and is counted.
+    pub max_clock_skew: String,
+    /// `replay`: event time jumps forward by more than this only once three
+    /// events within this span of each other confirm it; an outlier nobody
+    /// confirms takes the trusted time, and is counted.
+    pub max_time_jump: String,
+    /// Longest line (or newline-framed syslog message) the inputs keep, in
+    /// bytes: a longer one is skipped and counted (vigie_lines_too_long_total).
+    pub max_line: usize,
 }
 
 impl Default for EngineConfig {
@@ -159,6 +169,9 @@ impl Default for EngineConfig {
             checkpoint_interval: "1s".into(),
             state_dir: PathBuf::from("vigie-state"),
             advance_when_idle: true,
+            max_clock_skew: "5m".into(),
+            max_time_jump: "1h".into(),
+            max_line: 1 << 20,
         }
     }
 }
@@ -252,6 +265,13 @@ pub enum SinkConfig {
         secret: String,
         #[serde(default = "retries")]
         max_retries: u32,
+        /// How long one attempt may take (a receiver that never answers).
+        #[serde(default = "webhook_timeout")]
+        timeout: String,
+        /// Alerts the sink holds at most (waiting or being delivered); when
+        /// full, a new alert is dropped and counted, never waited for.
+        #[serde(default = "sink_queue")]
+        queue: usize,
     },
     Syslog {
         address: String,
@@ -267,6 +287,14 @@ pub enum SinkConfig {
 
 fn retries() -> u32 {
     5
+}
+
+fn webhook_timeout() -> String {
+    "10s".into()
+}
+
+fn sink_queue() -> usize {
+    10_000
 }
 
 fn udp() -> String {

@@ -49,11 +49,14 @@ pub struct Batch {
     pub errors: u64,
     /// The file the items come from, when the input reads several.
     pub origin: Option<Arc<str>>,
+    /// The client's idempotency key: a batch with a key already processed
+    /// is acknowledged without being processed again.
+    pub key: Option<String>,
 }
 
 impl Batch {
     pub fn new(input: usize, items: Vec<Item>) -> Batch {
-        Batch { input, items, position: None, ack: None, errors: 0, origin: None }
+        Batch { input, items, position: None, ack: None, errors: 0, origin: None, key: None }
     }
 }
 
@@ -70,6 +73,9 @@ pub struct Feed {
     seq: Arc<Mutex<u64>>,
     pub metrics: Arc<Metrics>,
     pub stop: Arc<AtomicBool>,
+    /// Longest line an input keeps (`[engine] max_line`); longer ones are
+    /// skipped and counted.
+    pub max_line: usize,
 }
 
 impl Feed {
@@ -121,6 +127,7 @@ struct Processed {
     decode_errors: u64,
     position: Option<serde_json::Value>,
     ack: Option<Ack>,
+    key: Option<String>,
 }
 
 /// How the engine runs.
@@ -142,6 +149,9 @@ pub struct EngineOptions {
     /// Suppressions created at run time (the console), the whole list each
     /// time it changes.
     pub suppressions: Option<Receiver<Vec<vigie_alert::Suppression>>>,
+    /// An event time further ahead of the wall clock than this is not
+    /// trusted (`run`).
+    pub max_skew_ms: Option<i64>,
 }
 
 /// What the engine reports at the end.
@@ -151,6 +161,8 @@ pub struct Summary {
     pub decode_errors: u64,
     pub alerts: u64,
     pub late: u64,
+    /// Events whose time was not trusted and took the trusted time.
+    pub clamped: u64,
     pub unrecognised: u64,
     pub no_timestamp: u64,
     pub suppressed: u64,
@@ -167,7 +179,13 @@ pub struct Summary {
 /// Make the feed for inputs, and the receiving end for [`run_engine`].
 pub fn channel(queue: usize, metrics: Arc<Metrics>) -> (Feed, Receiver<(u64, Msg)>) {
     let (tx, rx) = crossbeam_channel::bounded(queue.max(1));
-    let feed = Feed { tx, seq: Arc::new(Mutex::new(0)), metrics, stop: Arc::new(AtomicBool::new(false)) };
+    let feed = Feed {
+        tx,
+        seq: Arc::new(Mutex::new(0)),
+        metrics,
+        stop: Arc::new(AtomicBool::new(false)),
+        max_line: crate::sources::lines::DEFAULT_MAX_LINE,
+    };
     (feed, rx)
 }
 
@@ -187,6 +205,7 @@ pub fn run_engine(
 ) -> anyhow::Result<Summary> {
     let started = Instant::now();
     let mut positions: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+    let mut keys = crate::idempotency::Keys::default();
     let restored_none = restored.is_none();
     if let Some(c) = restored {
         for s in sinks.iter_mut() {
@@ -200,8 +219,10 @@ pub fn run_engine(
             }
         }
         responder.policy.state = c.response;
+        responder.restore_in_flight(c.actions_in_flight)?;
         stage.restore(c.stage, c.rows);
         positions = c.inputs;
+        keys = crate::idempotency::Keys::restore(c.idempotency);
     }
     let first_start = restored_none;
     let (out_tx, out_rx) = crossbeam_channel::bounded::<(u64, Option<Processed>, Option<usize>)>(opts.queue * 2 + 4);
@@ -244,7 +265,7 @@ pub fn run_engine(
     // this engine wrote anything, so that a crash before the next one cuts
     // the sinks back to it instead of leaving alerts that will be redone.
     if first_start && !opts.finite {
-        checkpoint(store, &mut stage, &mut sinks, &mut responder, &positions, &metrics)?;
+        checkpoint(store, &mut stage, &mut sinks, &mut responder, &positions, &keys, &metrics)?;
     }
 
     while live > 0 {
@@ -267,13 +288,30 @@ pub fn run_engine(
                 positions.insert(name.clone(), pos);
             }
             acks.extend(p.ack);
+            if let Some(k) = p.key {
+                let now = jiff::Timestamp::now().as_millisecond();
+                if keys.seen(&k, now) {
+                    // Already processed: acknowledged again, not applied.
+                    metrics.duplicates.get_or_create(&metrics.input(name)).inc();
+                    tracing::info!(input = %name, "batch already processed (same idempotency key): acknowledged");
+                    continue;
+                }
+                keys.insert(k, now);
+            }
             decode_errors += p.decode_errors;
             let mut trail = Vec::new();
             for mut d in p.detected {
                 if let Some(a) = d.access.take() {
                     trail.push(a);
                 }
-                stage.apply(d, &mut alerts);
+                let now = jiff::Timestamp::now().as_millisecond();
+                match (opts.max_skew_ms, d.ts) {
+                    (Some(skew), Some(t)) if t > now.saturating_add(skew) => {
+                        tracing::warn!(input = %d.input, offset = d.offset, "event time {t} ms is ahead of the clock: not trusted");
+                        stage.apply_clamped(d, &mut alerts);
+                    }
+                    _ => stage.apply(d, &mut alerts),
+                }
             }
             if let Some(w) = &opts.trail {
                 w.trail(trail);
@@ -312,7 +350,7 @@ pub fn run_engine(
         let due = last_checkpoint.elapsed() >= opts.checkpoint_every || ack_due;
         if dirty && due && !opts.finite {
             let t = Instant::now();
-            checkpoint(store, &mut stage, &mut sinks, &mut responder, &positions, &metrics)?;
+            checkpoint(store, &mut stage, &mut sinks, &mut responder, &positions, &keys, &metrics)?;
             last_cost = t.elapsed();
             acks.drain(..).for_each(|a| a(true));
             last_checkpoint = Instant::now();
@@ -327,9 +365,9 @@ pub fn run_engine(
     for s in sinks.iter_mut() {
         s.flush()?;
     }
-    responder.flush()?;
+    responder.flush(true)?;
     if !opts.finite {
-        checkpoint(store, &mut stage, &mut sinks, &mut responder, &positions, &metrics)?;
+        checkpoint(store, &mut stage, &mut sinks, &mut responder, &positions, &keys, &metrics)?;
     }
     acks.drain(..).for_each(|a| a(true));
     for w in workers {
@@ -340,6 +378,7 @@ pub fn run_engine(
     summary.events = st.events;
     summary.decode_errors = decode_errors;
     summary.late = st.late;
+    summary.clamped = st.clamped;
     summary.unrecognised = st.unrecognised;
     summary.no_timestamp = st.no_timestamp;
     summary.alerts_by_level = st.alerts_by_level.clone();
@@ -356,7 +395,9 @@ pub fn run_engine(
 
 /// Decode and match one batch on a worker thread. A line that cannot be
 /// decoded is counted and logged with its input and offset, and the batch
-/// goes on.
+/// goes on. An event whose decoding or detection panics is caught: it is
+/// skipped, logged with its input and offset (never its bytes), the batch
+/// is counted in `vigie_batches_failed_total`, and its other events go on.
 fn detect_batch(
     det: &Detector,
     work: &mut vigie_pipeline::Work,
@@ -369,24 +410,47 @@ fn detect_batch(
     let name: &str = b.origin.as_deref().unwrap_or(input_name);
     let mut detected = Vec::with_capacity(b.items.len());
     let mut decode_errors = b.errors;
+    let mut panicked = 0u64;
     for item in b.items {
-        match item {
-            Item::Event { value, offset } => {
-                detected.push(det.detect(&value, Origin { input: name, offset }, work));
-            }
-            Item::Line { bytes, offset } => match vigie_decode::decode(*format, &bytes) {
-                Ok(value) => detected.push(det.detect(&value, Origin { input: name, offset }, work)),
-                Err(e) => {
-                    metrics.decode_errors.get_or_create(&label).inc();
-                    tracing::warn!(input = %name, offset, format = e.format, field = e.field, "skipped: {}", e.message);
-                    decode_errors += 1;
+        let offset = match &item {
+            Item::Event { offset, .. } | Item::Line { offset, .. } => *offset,
+        };
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match &item {
+            Item::Event { value, offset } => Ok(det.detect(value, Origin { input: name, offset: *offset }, work)),
+            Item::Line { bytes, offset } => {
+                #[cfg(feature = "fault-injection")]
+                {
+                    if bytes.windows(16).any(|w| w == b"vigie-test-panic") {
+                        panic!("fault injection");
+                    }
                 }
-            },
+                vigie_decode::decode(*format, bytes)
+                    .map(|value| det.detect(&value, Origin { input: name, offset: *offset }, work))
+            }
+        }));
+        match outcome {
+            Ok(Ok(d)) => detected.push(d),
+            Ok(Err(e)) => {
+                metrics.decode_errors.get_or_create(&label).inc();
+                tracing::warn!(input = %name, offset, format = e.format, field = e.field, "skipped: {}", e.message);
+                decode_errors += 1;
+            }
+            Err(_) => {
+                // The scratch space may be half-updated: start it afresh.
+                *work = det.work();
+                panicked += 1;
+                decode_errors += 1;
+                tracing::error!(input = %name, offset, "skipped: decoding or detection of this event panicked");
+            }
         }
+    }
+    if panicked > 0 {
+        metrics.batches_failed.get_or_create(&label).inc();
+        metrics.decode_errors.get_or_create(&label).inc_by(panicked);
     }
     metrics.events_in.get_or_create(&label).inc_by(detected.len() as u64);
     metrics.events_total.fetch_add(detected.len() as u64, Ordering::Relaxed);
-    Processed { input: b.input, detected, decode_errors, position: b.position, ack: b.ack }
+    Processed { input: b.input, detected, decode_errors, position: b.position, ack: b.ack, key: b.key }
 }
 
 fn emit(
@@ -418,12 +482,13 @@ fn checkpoint(
     sinks: &mut [Box<dyn Sink>],
     responder: &mut Responder,
     positions: &BTreeMap<String, serde_json::Value>,
+    keys: &crate::idempotency::Keys,
     metrics: &Metrics,
 ) -> anyhow::Result<()> {
     for s in sinks.iter_mut() {
         s.flush()?;
     }
-    responder.flush()?;
+    let actions_in_flight = responder.checkpoint()?;
     let Some(store) = store else { return Ok(()) };
     let changes = stage.row_changes();
     let c = Checkpoint {
@@ -436,6 +501,8 @@ fn checkpoint(
             .filter_map(|s| s.position().map(|p| (s.name().to_string(), p)))
             .collect(),
         response: responder.policy.state.clone(),
+        actions_in_flight,
+        idempotency: keys.snapshot(),
     };
     let bytes = store.save(&c, &changes)?;
     metrics.checkpoints.inc();
@@ -457,6 +524,9 @@ fn update_state_metrics(stage: &Stage, metrics: &Metrics) {
     };
     set("group", cs.evicted_groups);
     set("entry", cs.evicted_entries);
+    if stage.stats.clamped > metrics.clamped.get() {
+        metrics.clamped.inc_by(stage.stats.clamped - metrics.clamped.get());
+    }
     let late = metrics.late_events.get();
     if stage.stats.late > late {
         metrics.late_events.inc_by(stage.stats.late - late);

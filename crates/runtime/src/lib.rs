@@ -8,6 +8,7 @@
 
 pub mod config;
 pub mod engine;
+pub mod idempotency;
 pub mod metrics;
 pub mod respond;
 pub mod sinks;
@@ -71,6 +72,7 @@ pub fn stage_config(cfg: &Config) -> Result<StageConfig> {
         max_open_alerts: e.max_open_alerts,
         suppressions: cfg.suppressions.clone(),
         analytics: analytics_config(cfg)?,
+        max_jump_ms: None,
     })
 }
 
@@ -287,7 +289,9 @@ pub fn replay_to(cfg: &Config, inputs: &[PathBuf], out: ReplayOutputs<'_>) -> Re
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
     install_crypto();
     let engine = Arc::new(build_engine(cfg)?);
-    let stage_cfg = stage_config(cfg)?;
+    let mut stage_cfg = stage_config(cfg)?;
+    // One outlier must not move event time past the rest of the stream.
+    stage_cfg.max_jump_ms = Some(duration_ms(&cfg.engine.max_time_jump).context("[engine] max_time_jump")?);
     let mut det = detector(cfg, engine.clone(), &stage_cfg.analytics)?;
     let stage = Stage::new(engine, &stage_cfg)?;
     let metrics = Arc::new(metrics::Metrics::default());
@@ -327,6 +331,7 @@ pub fn replay_to(cfg: &Config, inputs: &[PathBuf], out: ReplayOutputs<'_>) -> Re
         idle_advance_ms: None,
         trail,
         suppressions: None,
+        max_skew_ms: None,
     };
     let summary = engine::run_engine(detector, stage, sinks, responder, None, None, rx, opts, metrics)?;
     reader.join().map_err(|_| anyhow::anyhow!("file reader panicked"))??;
@@ -410,6 +415,7 @@ pub fn run(cfg: &Config, stop: Arc<AtomicBool>) -> Result<Summary> {
     let responder = respond::Responder::new(policy(cfg)?, action_sinks, Some(rt.handle()), metrics.clone())?;
     let (mut feed, rx) = engine::channel(cfg.engine.queue, metrics.clone());
     feed.stop = stop.clone();
+    feed.max_line = cfg.engine.max_line.max(1);
 
     let mut names = Vec::new();
     let mut expected_done = 0;
@@ -496,6 +502,7 @@ pub fn run(cfg: &Config, stop: Arc<AtomicBool>) -> Result<Summary> {
         token: Arc::new(token(cfg)?),
         metrics: metrics.clone(),
         public_metrics: cfg.server.public_metrics,
+        max_body: cfg.server.max_body,
     };
     let mut app = sources::http::router(server, cfg.server.max_body);
     if let (Some(h), true) = (&handle, cfg.console.enabled) {
@@ -539,6 +546,7 @@ pub fn run(cfg: &Config, stop: Arc<AtomicBool>) -> Result<Summary> {
         },
         trail,
         suppressions: handle.as_ref().map(|h| watch_suppressions(h.store.clone(), stop.clone())),
+        max_skew_ms: Some(duration_ms(&cfg.engine.max_clock_skew).context("[engine] max_clock_skew")?),
     };
     let summary = engine::run_engine(detector, stage, sinks, responder, Some(&store), restored, rx, opts, metrics);
     stop.store(true, Ordering::Relaxed);

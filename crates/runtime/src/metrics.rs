@@ -63,6 +63,20 @@ pub struct Metrics {
     pub queue_depth: Gauge,
     pub checkpoints: Counter,
     pub checkpoint_bytes: Gauge,
+    /// Events whose time was not trusted (ahead of the clock, unconfirmed jump).
+    pub clamped: Counter,
+    /// Batches whose decoding or detection panicked (their other events go on).
+    pub batches_failed: Family<InputLabel, Counter>,
+    /// Records waiting in a sink's queue.
+    pub sink_queue: Family<SinkLabel, Gauge>,
+    /// Records a sink dropped because its queue was full.
+    pub sink_dropped: Family<SinkLabel, Counter>,
+    /// Lines over the line-length limit, skipped.
+    pub lines_too_long: Family<InputLabel, Counter>,
+    /// Followed files found shorter than their checkpoint (read again from 0).
+    pub truncations: Family<InputLabel, Counter>,
+    /// Batches recognised by their idempotency key as already processed.
+    pub duplicates: Family<InputLabel, Counter>,
     /// Events read, all inputs (the console's events/s).
     pub events_total: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
@@ -88,6 +102,13 @@ impl Default for Metrics {
             queue_depth: Gauge::default(),
             checkpoints: Counter::default(),
             checkpoint_bytes: Gauge::default(),
+            clamped: Counter::default(),
+            batches_failed: Family::default(),
+            sink_queue: Family::default(),
+            sink_dropped: Family::default(),
+            lines_too_long: Family::default(),
+            truncations: Family::default(),
+            duplicates: Family::default(),
             registry: Registry::default(),
         };
         registry.register("events_in", "Events received, by input", m.events_in.clone());
@@ -114,6 +135,25 @@ impl Default for Metrics {
         registry.register("queue_depth", "Batches waiting for detection", m.queue_depth.clone());
         registry.register("checkpoints", "Checkpoints written", m.checkpoints.clone());
         registry.register("checkpoint_bytes", "Size of the last checkpoint", m.checkpoint_bytes.clone());
+        registry.register(
+            "event_time_clamped",
+            "Events whose time was not trusted (ahead of the clock, or an unconfirmed jump)",
+            m.clamped.clone(),
+        );
+        registry.register(
+            "batches_failed",
+            "Batches whose decoding or detection panicked, by input",
+            m.batches_failed.clone(),
+        );
+        registry.register("sink_queue", "Records waiting in a sink's queue", m.sink_queue.clone());
+        registry.register("sink_dropped", "Records a sink dropped because its queue was full", m.sink_dropped.clone());
+        registry.register("lines_too_long", "Lines over the line-length limit, skipped", m.lines_too_long.clone());
+        registry.register("truncations", "Followed files found truncated (read again from 0)", m.truncations.clone());
+        registry.register(
+            "duplicate_batches",
+            "Batches recognised by their idempotency key as already processed",
+            m.duplicates.clone(),
+        );
         Metrics { registry, ..m }
     }
 }

@@ -3,17 +3,19 @@
 //! calls run on the async runtime so that a slow SOAR never stalls
 //! detection; every action event then goes to the action sinks.
 //!
-//! A checkpoint waits for calls in flight, like the alert webhook sink, so
-//! an action covered by a checkpoint has been carried out (or recorded as
-//! failed). After a crash the replayed events decide the same actions with
-//! the same ids (`X-Vigie-Action-Id`), so a receiver can drop a repeat.
+//! Calls run off the detection path, each attempt within its action's
+//! `timeout`: a checkpoint does not wait for them, it saves the calls still
+//! in flight. A call sent but not answered in time is recorded `unknown`
+//! (it may have been carried out), never `failed`; so is a call that was in
+//! flight when the engine stopped, when the next start restores it. After a
+//! crash the replayed events decide the same actions with the same ids
+//! (`X-Vigie-Action-Id`), so a receiver can drop a repeat.
 
 use crate::metrics::{ActionLabel, Metrics};
 use crate::sinks::{Record, Sink, SinkError, post_signed};
 use crossbeam_channel::{Receiver, Sender};
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use vigie_alert::Alert;
 use vigie_respond::{ActionRecord, ActionStatus, Call, Planned, Policy};
@@ -23,7 +25,8 @@ struct Executor {
     client: reqwest::Client,
     done_tx: Sender<ActionRecord>,
     done_rx: Receiver<ActionRecord>,
-    in_flight: Arc<AtomicUsize>,
+    /// Calls not finished, by action id, as they would be recorded.
+    in_flight: Arc<Mutex<BTreeMap<String, ActionRecord>>>,
 }
 
 pub struct Responder {
@@ -48,11 +51,11 @@ impl Responder {
         let exec = match rt {
             Some(rt) => {
                 let client = reqwest::Client::builder()
-                    .timeout(Duration::from_secs(10))
+                    .connect_timeout(Duration::from_secs(10))
                     .build()
                     .map_err(|e| anyhow::anyhow!("response webhooks: {e}"))?;
                 let (done_tx, done_rx) = crossbeam_channel::unbounded();
-                Some(Executor { rt: rt.clone(), client, done_tx, done_rx, in_flight: Arc::new(AtomicUsize::new(0)) })
+                Some(Executor { rt: rt.clone(), client, done_tx, done_rx, in_flight: Default::default() })
             }
             None => None,
         };
@@ -92,16 +95,50 @@ impl Responder {
         Ok(())
     }
 
-    /// Wait for calls in flight, write their events, flush the sinks.
-    pub fn flush(&mut self) -> Result<(), SinkError> {
-        if let Some(e) = &self.exec {
-            while e.in_flight.load(Ordering::Acquire) > 0 {
+    /// Write the events of finished calls and flush the sinks. With `wait`
+    /// (the engine is stopping), first wait for the calls in flight, each
+    /// bounded by its timeout.
+    pub fn flush(&mut self, wait: bool) -> Result<(), SinkError> {
+        if let (Some(e), true) = (&self.exec, wait) {
+            while e.in_flight.lock().map(|m| !m.is_empty()).unwrap_or(false) {
                 std::thread::sleep(Duration::from_millis(5));
             }
         }
         self.collect()?;
         for s in self.sinks.iter_mut() {
             s.flush()?;
+        }
+        Ok(())
+    }
+
+    /// For a checkpoint: write what has finished, flush the sinks, and
+    /// return the calls still in flight (none is both written and returned).
+    pub fn checkpoint(&mut self) -> Result<Vec<ActionRecord>, SinkError> {
+        let mut flying: Vec<ActionRecord> = match &self.exec {
+            Some(e) => e.in_flight.lock().map(|m| m.values().cloned().collect()).unwrap_or_default(),
+            None => Vec::new(),
+        };
+        let done: Vec<ActionRecord> = match &self.exec {
+            Some(e) => e.done_rx.try_iter().collect(),
+            None => Vec::new(),
+        };
+        for r in &done {
+            self.write(r)?;
+        }
+        flying.retain(|f| !done.iter().any(|d| d.action.id == f.action.id));
+        for s in self.sinks.iter_mut() {
+            s.flush()?;
+        }
+        Ok(flying)
+    }
+
+    /// Calls that were in flight when the last run stopped: nobody knows
+    /// whether they were carried out.
+    pub fn restore_in_flight(&mut self, records: Vec<ActionRecord>) -> Result<(), SinkError> {
+        for mut r in records {
+            r.action.status = ActionStatus::Unknown;
+            r.action.reason = "the engine stopped while the webhook call was in flight: outcome unknown".into();
+            self.write(&r)?;
         }
         Ok(())
     }
@@ -127,15 +164,20 @@ pub fn status_name(s: ActionStatus) -> &'static str {
         ActionStatus::DryRun => "dry_run",
         ActionStatus::Failed => "failed",
         ActionStatus::PendingApproval => "pending_approval",
+        ActionStatus::Unknown => "unknown",
     }
 }
 
 impl Executor {
     fn spawn(&self, mut record: ActionRecord, call: Call) {
         let (client, tx, n) = (self.client.clone(), self.done_tx.clone(), self.in_flight.clone());
-        n.fetch_add(1, Ordering::AcqRel);
+        let id = record.action.id.clone();
+        if let Ok(mut m) = n.lock() {
+            let mut pending = record.clone();
+            pending.action.status = ActionStatus::Unknown;
+            m.insert(id.clone(), pending);
+        }
         self.rt.spawn(async move {
-            let id = record.action.id.clone();
             let d = post_signed(
                 &client,
                 &call.url,
@@ -143,10 +185,18 @@ impl Executor {
                 ("x-vigie-action-id", &id),
                 bytes::Bytes::from(call.body),
                 call.max_retries,
+                Duration::from_millis(call.timeout_ms),
             )
             .await;
-            record.action.status = if d.ok { ActionStatus::Executed } else { ActionStatus::Failed };
+            record.action.status = match (d.ok, d.unknown) {
+                (true, _) => ActionStatus::Executed,
+                (false, true) => ActionStatus::Unknown,
+                (false, false) => ActionStatus::Failed,
+            };
             record.action.reason = match (&d.status, &d.error, d.ok) {
+                (None, Some(e), _) if d.unknown => {
+                    format!("webhook sent but not answered ({e}): outcome unknown, not resent")
+                }
                 (Some(s), _, true) => format!("webhook answered {s}"),
                 (Some(s), _, false) => format!("webhook answered {s} after {} attempt(s)", d.attempts),
                 (None, Some(e), _) => format!("webhook unreachable after {} attempt(s): {e}", d.attempts),
@@ -154,7 +204,9 @@ impl Executor {
             };
             record.action.response = Some(serde_json::json!({"status": d.status, "attempts": d.attempts}));
             let _ = tx.send(record);
-            n.fetch_sub(1, Ordering::AcqRel);
+            if let Ok(mut m) = n.lock() {
+                m.remove(&id);
+            }
         });
     }
 }

@@ -31,6 +31,13 @@ pub struct Checkpoint {
     /// The response policy's memory (rate limits, cooldowns).
     #[serde(default)]
     pub response: vigie_respond::PolicyState,
+    /// Response calls in flight when the checkpoint was written: recorded
+    /// `unknown` at the next start.
+    #[serde(default)]
+    pub actions_in_flight: Vec<vigie_respond::ActionRecord>,
+    /// Idempotency keys of the batches processed lately.
+    #[serde(default)]
+    pub idempotency: crate::idempotency::KeysState,
 }
 
 #[derive(Debug, thiserror::Error)]

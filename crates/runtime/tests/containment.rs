@@ -76,3 +76,63 @@ fn a_configured_geoip_database_feeds_impossible_travel() {
     vigie_runtime::replay(&Config::default(), &[events], &out, None).unwrap();
     assert!(common::alerts(&out).iter().all(|a| a["rule"]["id"] != "vigie-analytics-impossible-travel"));
 }
+
+/// Issue 16: a response webhook that hangs stalled the engine about 41 s per
+/// incident, and its calls were recorded "failed: unreachable" though the
+/// receiver got each one. Now each call has its timeout, runs off the
+/// detection path, is not resent once sent, and is recorded `unknown`.
+#[test]
+fn a_hung_response_webhook_is_recorded_unknown_and_called_once() {
+    use std::sync::atomic::Ordering;
+    let dir = tempfile::tempdir().unwrap();
+    // Accepts, reads, never answers.
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hook = l.local_addr().unwrap().to_string();
+    let got = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let g = got.clone();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in l.incoming() {
+            let Ok(mut c) = c else { continue };
+            let _ = c.set_read_timeout(Some(std::time::Duration::from_millis(500)));
+            let mut buf = [0u8; 8192];
+            if matches!(std::io::Read::read(&mut c, &mut buf), Ok(n) if n > 0) {
+                g.fetch_add(1, Ordering::SeqCst);
+            }
+            held.push(c);
+        }
+    });
+    let port = common::free_port();
+    let actions = dir.path().join("actions.jsonl");
+    let mut cfg = format!(
+        "[rules]\npaths = [{rules:?}]\n[engine]\nstate_dir = {state:?}\ncheckpoint_interval = \"200ms\"\n[server]\nlisten = \"127.0.0.1:{port}\"\ntoken = \"t\"\n[[inputs]]\ntype = \"http\"\n[[action_sinks]]\ntype = \"jsonl\"\npath = {actions:?}\n[[response.when]]\nkinds = [\"correlation\"]\nlevel = \"high\"\nactions = [\"suspend_user\", \"create_ticket\"]\n",
+        rules = common::rules_dir(),
+        state = dir.path().join("state").display().to_string(),
+        actions = actions.display().to_string(),
+    );
+    for a in ["suspend_user", "create_ticket"] {
+        cfg.push_str(&format!(
+            "[response.actions.{a}]\nurl = \"http://{hook}/{a}\"\nsecret = \"k\"\nmax_retries = 3\ntimeout = \"200ms\"\n"
+        ));
+    }
+    let e = common::Running::start(&cfg);
+    let (status, reply) = common::http(
+        &e.addr,
+        "POST",
+        "/ingest",
+        &[("Authorization", "Bearer t"), ("Content-Type", "application/x-ndjson")],
+        common::auth_sample().as_bytes(),
+    );
+    assert_eq!(status, 200, "{reply}");
+    let s = e.finish();
+    assert_eq!(s.actions.get("unknown"), Some(&3), "{s:?}");
+    let acts = common::alerts(&actions);
+    assert_eq!(acts.len(), 3);
+    for a in &acts {
+        assert_eq!(a["action"]["status"], "unknown", "{a}");
+        assert!(a["action"]["reason"].as_str().unwrap().contains("outcome unknown"), "{a}");
+    }
+    // Each call reached the receiver once: a call that may have been carried
+    // out is not sent again.
+    assert_eq!(got.load(Ordering::SeqCst), 3);
+}

@@ -139,6 +139,7 @@ fn a_full_queue_answers_429_with_retry_after() {
         token: std::sync::Arc::new(TOKEN.into()),
         metrics: metrics.clone(),
         public_metrics: false,
+        max_body: 1 << 20,
     };
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");
@@ -200,4 +201,204 @@ fn suppressions_created_in_the_store_silence_the_running_engine() {
     assert_eq!((s.late, s.suppressed), (0, 3), "{s:?}");
     // Nothing new and no repeat tallies: the same three alerts.
     assert_eq!(alerts(&dir.path().join("alerts.jsonl")).len(), 3);
+}
+
+/// A receiver that accepts connections and reads requests but never
+/// answers; it counts the requests it got.
+pub fn hung_receiver() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    let got = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let g = got.clone();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in l.incoming() {
+            let Ok(mut c) = c else { continue };
+            let g = g.clone();
+            let _ = c.set_read_timeout(Some(Duration::from_millis(500)));
+            let mut buf = [0u8; 4096];
+            if matches!(std::io::Read::read(&mut c, &mut buf), Ok(n) if n > 0) {
+                g.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            held.push(c);
+        }
+    });
+    (addr, got)
+}
+
+/// Issue 16: a webhook sink whose receiver never answers held every
+/// checkpoint, so `/ingest` answered 503 after 60 s and resent events were
+/// processed again. Now the answer comes while the receiver still holds the
+/// deliveries, and a full sink drops and counts.
+#[test]
+fn a_hung_webhook_sink_never_holds_ingest() {
+    let dir = tempfile::tempdir().unwrap();
+    let (hook, got) = hung_receiver();
+    // Delivery attempts may take an hour: only the sink's own tasks wait.
+    let e = start(
+        dir.path(),
+        &format!(
+            "[[sinks]]\ntype = \"webhook\"\nurl = \"http://{hook}/\"\nsecret = \"k\"\ntimeout = \"1h\"\nqueue = 2\n"
+        ),
+    );
+    let addr = e.addr.clone();
+    let (status, reply) = post(&addr, "/ingest", "application/x-ndjson", auth_sample().as_bytes());
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(alerts(&dir.path().join("alerts.jsonl")).len(), 3);
+    // Two alerts held by the sink (the receiver has them, unanswered), the
+    // third dropped and counted.
+    wait_for(Duration::from_secs(10), || got.load(std::sync::atomic::Ordering::SeqCst) == 2);
+    assert_eq!(metric(&addr, TOKEN, "vigie_sink_queue{sink=\"webhook#0\"}"), 2.0);
+    assert_eq!(metric(&addr, TOKEN, "vigie_sink_dropped_total{sink=\"webhook#0\"}"), 1.0);
+    // Still detecting, once per event.
+    let again = auth_sample().replace("\"2026-03-02T", "\"2026-03-03T");
+    assert_eq!(post(&addr, "/ingest", "application/x-ndjson", again.as_bytes()).0, 200);
+    let s = e.finish();
+    assert_eq!(s.events, 50);
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+/// Issue 16: `Content-Encoding: gzip` was not decoded on either route.
+#[test]
+fn gzip_bodies_are_expanded_on_both_routes_within_the_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = start(dir.path(), "");
+    let addr = e.addr.clone();
+    let (k, v) = auth();
+    let hdr = |enc: &'static str| {
+        vec![(k, v.clone()), ("Content-Type", "application/x-ndjson".into()), ("Content-Encoding", enc.to_string())]
+    };
+    let send = |path: &str, enc: &'static str, body: &[u8]| {
+        let h = hdr(enc);
+        let h: Vec<(&str, &str)> = h.iter().map(|(a, b)| (*a, b.as_str())).collect();
+        http(&addr, "POST", path, &h, body)
+    };
+    let (s, reply) = send("/ingest", "gzip", &gzip(auth_sample().as_bytes()));
+    assert_eq!(s, 200, "{reply}");
+    assert!(reply.contains("\"accepted\":25"), "{reply}");
+    assert_eq!(metric(&addr, TOKEN, "vigie_decode_errors_total{input=\"http#0\"}"), 0.0);
+    assert_eq!(alerts(&dir.path().join("alerts.jsonl")).len(), 3);
+    // The bulk API, a day later.
+    let mut bulk = String::new();
+    for line in auth_sample().replace("\"2026-03-02T", "\"2026-03-03T").lines() {
+        bulk.push_str("{\"create\":{}}\n");
+        bulk.push_str(line);
+        bulk.push('\n');
+    }
+    let (s, reply) = send("/_bulk", "gzip", &gzip(bulk.as_bytes()));
+    assert_eq!(s, 200, "{reply}");
+    let r: serde_json::Value = serde_json::from_str(&reply).unwrap();
+    assert_eq!(r["errors"], false, "{reply}");
+    assert_eq!(alerts(&dir.path().join("alerts.jsonl")).len(), 6);
+    // A bomb: 150 KB of zeros in a few hundred bytes, over max_body (100 KB).
+    let bomb = gzip(&vec![b'0'; 150_000]);
+    assert!(bomb.len() < 1000);
+    assert_eq!(send("/ingest", "gzip", &bomb).0, 413);
+    assert_eq!(send("/_bulk", "gzip", &bomb).0, 413);
+    assert_eq!(metric(&addr, TOKEN, "vigie_rejected_total{input=\"http#0\",reason=\"too_large\"}"), 2.0);
+    assert_eq!(send("/ingest", "zstd", b"\x28\xb5\x2f\xfd").0, 415);
+    assert_eq!(send("/ingest", "gzip", b"not gzip").0, 400);
+    let s = e.finish();
+    assert_eq!((s.events, s.decode_errors), (50, 0));
+}
+
+/// Issue 16: a batch whose decoding or detection panicked left the in-order
+/// stage waiting forever. Now the event is skipped, the batch counted, and
+/// its other events processed. (`vigie-test-panic` makes detection panic in
+/// test builds: the `fault-injection` feature.)
+#[test]
+fn a_panicking_event_is_skipped_and_its_batch_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = start(dir.path(), "");
+    let addr = e.addr.clone();
+    let sample = auth_sample();
+    let lines: Vec<&str> = sample.lines().collect();
+    let body = format!("{}\n{{\"msg\":\"vigie-test-panic\"}}\n{}\n", lines[..12].join("\n"), lines[12..].join("\n"));
+    let (status, reply) = post(&addr, "/ingest", "application/x-ndjson", body.as_bytes());
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(metric(&addr, TOKEN, "vigie_batches_failed_total{input=\"http#0\"}"), 1.0);
+    assert_eq!(metric(&addr, TOKEN, "vigie_events_in_total{input=\"http#0\"}"), 25.0);
+    assert_eq!(alerts(&dir.path().join("alerts.jsonl")).len(), 3);
+    // A real line that made the syslog decoder panic (a multi-byte
+    // character where the timestamp is cut): whatever the decoder makes of
+    // it, the events around it are processed.
+    let again = auth_sample().replace("\"2026-03-02T", "\"2026-03-03T");
+    let body = format!("{again}<13>Ja\u{e9}45678901234 host tag: msg\n{again}");
+    let (status, reply) = post(&addr, "/ingest", "text/plain", body.as_bytes());
+    assert_eq!(status, 200, "{reply}");
+    assert!(metric(&addr, TOKEN, "vigie_events_in_total{input=\"http#0\"}") >= 75.0);
+    let s = e.finish();
+    assert!(s.events >= 75, "{s:?}");
+}
+
+/// Issue 16: a batch checkpointed but never acknowledged (the engine was
+/// killed between the two) was processed twice when resent. With an
+/// `Idempotency-Key` (or the `_bulk` documents' `_id`s) it is processed
+/// once, also after a restart, and answered as accepted.
+#[test]
+fn a_resent_batch_with_an_idempotency_key_is_processed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (k, v) = auth();
+    let send = |addr: &str, path: &str, key: Option<&str>, body: &[u8]| {
+        let mut h = vec![(k, v.as_str()), ("Content-Type", "application/x-ndjson")];
+        if let Some(key) = key {
+            h.push(("Idempotency-Key", key));
+        }
+        http(addr, "POST", path, &h, body)
+    };
+    let mut bulk = String::new();
+    for (i, line) in auth_sample().replace("\"2026-03-02T", "\"2026-03-03T").lines().enumerate() {
+        bulk.push_str(&format!("{{\"create\":{{\"_id\":\"doc-{i}\"}}}}\n{line}\n"));
+    }
+    let e = start(dir.path(), "");
+    let addr = e.addr.clone();
+    for _ in 0..2 {
+        let (s, reply) = send(&addr, "/ingest", Some("batch-1"), auth_sample().as_bytes());
+        assert_eq!(s, 200, "{reply}");
+        assert!(reply.contains("\"accepted\":25"), "{reply}");
+        let (s, reply) = send(&addr, "/_bulk", None, bulk.as_bytes());
+        assert_eq!(s, 200, "{reply}");
+    }
+    assert_eq!(metric(&addr, TOKEN, "vigie_duplicate_batches_total{input=\"http#0\"}"), 2.0);
+    let s = e.finish();
+    assert_eq!(s.events, 50, "{s:?}");
+    // The keys are checkpointed: a resend after a restart is recognised.
+    let e = start(dir.path(), "");
+    let addr = e.addr.clone();
+    assert_eq!(send(&addr, "/ingest", Some("batch-1"), auth_sample().as_bytes()).0, 200);
+    assert_eq!(send(&addr, "/_bulk", None, bulk.as_bytes()).0, 200);
+    // Without a key, a resend is processed again (the documented contract).
+    assert_eq!(send(&addr, "/ingest", None, auth_sample().replace("\"2026-03-02T", "\"2026-03-04T").as_bytes()).0, 200);
+    let long = "k".repeat(300);
+    assert_eq!(send(&addr, "/ingest", Some(&long), b"{}").0, 400);
+    let s = e.finish();
+    assert_eq!(s.events, 75, "{s:?}");
+    assert_eq!(alerts(&dir.path().join("alerts.jsonl")).len(), 9);
+}
+
+/// Issue 16: one event dated 2099 made every later event late, and `run`
+/// checkpointed that watermark. Now its time is not trusted: counted, and
+/// the attacks after it are still correlated.
+#[test]
+fn an_event_from_2099_does_not_poison_the_running_engine() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = start(dir.path(), "max_clock_skew = \"5m\"");
+    let addr = e.addr.clone();
+    let body = format!(
+        "{{\"@timestamp\":\"2099-01-01T00:00:00Z\",\"event\":{{\"category\":[\"authentication\"],\"outcome\":\"failure\"}},\"user\":{{\"name\":\"x\"}}}}\n{}",
+        auth_sample()
+    );
+    let (status, reply) = post(&addr, "/ingest", "application/x-ndjson", body.as_bytes());
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(metric(&addr, TOKEN, "vigie_event_time_clamped_total"), 1.0);
+    let correlations =
+        alerts(&dir.path().join("alerts.jsonl")).iter().filter(|a| a["alert"]["kind"] == "correlation").count();
+    assert_eq!(correlations, 3);
+    let s = e.finish();
+    assert_eq!((s.late, s.clamped), (0, 1), "{s:?}");
 }

@@ -112,3 +112,48 @@ fn replay_records_actions_but_never_calls_a_webhook() {
     vigie_runtime::replay(&cfg, &input, &alerts_out, Some(&actions_out)).unwrap();
     assert_eq!(std::fs::read(&actions_out).unwrap(), first, "deterministic");
 }
+
+/// Issue 16: one event dated 2099 (or `1e300`) made every later event late.
+#[test]
+fn one_event_from_the_future_does_not_make_the_rest_late() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = std::fs::read_to_string(repo().join("samples/app/auth-attacks.jsonl")).unwrap();
+    let lines: Vec<&str> = sample.lines().collect();
+    let outlier = |t: &str| {
+        format!(
+            "{{\"@timestamp\":{t},\"event\":{{\"category\":[\"authentication\"],\"type\":[\"start\"],\"action\":\"user_login\",\"outcome\":\"failure\",\"dataset\":\"portal.auth\"}},\"user\":{{\"name\":\"x\"}},\"source\":{{\"ip\":\"192.0.2.9\"}}}}"
+        )
+    };
+    for (name, t, at) in
+        [("first", "\"2099-01-01T00:00:00Z\"", 0), ("epoch", "1e300", 0), ("middle", "\"2099-01-01T00:00:00Z\"", 10)]
+    {
+        let mut text: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+        text.insert(at, outlier(t));
+        let input = dir.path().join(format!("{name}.jsonl"));
+        std::fs::write(&input, text.join("\n") + "\n").unwrap();
+        let out = dir.path().join(format!("{name}-alerts.jsonl"));
+        let s = vigie_runtime::replay(&config(), &[input], &out, None).unwrap();
+        let correlations = alerts(&out).iter().filter(|a| a["alert"]["kind"] == "correlation").count();
+        assert_eq!(correlations, 3, "{name}: {s:?}");
+        assert_eq!(s.late, 0, "{name}");
+        assert_eq!(s.clamped, 1, "{name}: the outlier is counted");
+    }
+}
+
+/// A legitimate jump (a second file a month later) is confirmed by the
+/// events after it: their times are kept, nothing is clamped.
+#[test]
+fn a_confirmed_jump_in_event_time_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = std::fs::read_to_string(repo().join("samples/app/auth-attacks.jsonl")).unwrap();
+    let later = sample.replace("2026-03-02", "2026-04-02");
+    let input = dir.path().join("two.jsonl");
+    std::fs::write(&input, format!("{sample}{later}")).unwrap();
+    let out = dir.path().join("alerts.jsonl");
+    let s = vigie_runtime::replay(&config(), &[input], &out, None).unwrap();
+    assert_eq!(s.clamped, 0);
+    assert_eq!(s.late, 0);
+    let c: Vec<_> = alerts(&out).into_iter().filter(|a| a["alert"]["kind"] == "correlation").collect();
+    assert_eq!(c.len(), 6);
+    assert!(c[3]["@timestamp"].as_str().unwrap().starts_with("2026-04-02"));
+}

@@ -113,3 +113,113 @@ fn syslog_sink_sends_rfc5424_with_the_alert_as_json() {
     let back: Alert = serde_json::from_str(payload).unwrap();
     assert_eq!(back, alert);
 }
+
+fn numbered(prefix: &str, n: usize) -> String {
+    (0..n).map(|i| format!("{prefix}{i}\n")).collect()
+}
+
+fn stop(feed: &vigie_runtime::engine::Feed, h: std::thread::JoinHandle<()>) {
+    feed.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    h.join().unwrap();
+}
+
+/// Nothing more than `lines` arrives (the input has caught up).
+fn nothing_more(rx: &crossbeam_channel::Receiver<(u64, Msg)>) {
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_millis(1500) {
+        if let Ok((_, Msg::Batch(b))) = rx.recv_timeout(Duration::from_millis(100)) {
+            assert!(b.items.is_empty(), "a line read twice");
+        }
+    }
+}
+
+/// Issue 16: a file rotated while vigie was down lost the lines written to
+/// it after the checkpoint; truncated and rewritten while down, it lost the
+/// new lines up to the old offset.
+#[test]
+fn rotation_and_truncation_while_stopped_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    append(&path, &numbered("a", 100));
+    let (feed, rx) = channel(64, Arc::new(Metrics::default()));
+    let h = tail::spawn(0, path.clone(), None, feed.clone());
+    let (mut lines, mut pos) = (Vec::new(), None);
+    collect(&rx, 100, &mut lines, &mut pos);
+    stop(&feed, h);
+    // While stopped: 50 more lines, then logrotate renames and creates.
+    append(&path, &numbered("b", 50));
+    std::fs::rename(&path, dir.path().join("app.log.1")).unwrap();
+    append(&path, &numbered("c", 30));
+    let (feed, rx) = channel(64, Arc::new(Metrics::default()));
+    let h = tail::spawn(0, path.clone(), pos, feed.clone());
+    let mut lines = Vec::new();
+    collect(&rx, 80, &mut lines, &mut pos);
+    let want: Vec<String> = (numbered("b", 50) + &numbered("c", 30)).lines().map(String::from).collect();
+    assert_eq!(lines, want, "the rotated file is drained from its checkpoint first");
+    nothing_more(&rx);
+    stop(&feed, h);
+    // While stopped: truncated and rewritten beyond the old offset.
+    std::fs::write(&path, numbered("d", 200)).unwrap();
+    let metrics = Arc::new(Metrics::default());
+    let (feed, rx) = channel(64, metrics.clone());
+    let h = tail::spawn(0, path.clone(), pos, feed.clone());
+    let mut lines = Vec::new();
+    collect(&rx, 200, &mut lines, &mut pos);
+    assert_eq!(lines[0], "d0");
+    assert_eq!(lines.len(), 200);
+    nothing_more(&rx);
+    assert!(metrics.render().contains("vigie_truncations_total{input=\"file#0\"} 1"), "{}", metrics.render());
+    stop(&feed, h);
+}
+
+/// Issue 16: with logrotate `create`, the lines a writer still appended to
+/// the renamed file before reopening were lost.
+#[test]
+fn logrotate_create_drains_the_old_file_before_switching() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    let mut writer = std::fs::OpenOptions::new().create(true).append(true).open(&path).unwrap();
+    writer.write_all(numbered("a", 50).as_bytes()).unwrap();
+    let (feed, rx) = channel(64, Arc::new(Metrics::default()));
+    let h = tail::spawn(0, path.clone(), None, feed.clone());
+    let (mut lines, mut pos) = (Vec::new(), None);
+    collect(&rx, 50, &mut lines, &mut pos);
+    std::fs::rename(&path, dir.path().join("app.log.1")).unwrap();
+    append(&path, &numbered("c", 20));
+    // The writer has not reopened yet: it goes on in the renamed file.
+    std::thread::sleep(Duration::from_millis(300));
+    writer.write_all(numbered("b", 30).as_bytes()).unwrap();
+    collect(&rx, 100, &mut lines, &mut pos);
+    let want: Vec<String> =
+        (numbered("a", 50) + &numbered("b", 30) + &numbered("c", 20)).lines().map(String::from).collect();
+    assert_eq!(lines, want, "the old file to its end, then the new one");
+    nothing_more(&rx);
+    stop(&feed, h);
+}
+
+/// Issue 16: a 300 MB line without a newline held 1.05 GB. A line over
+/// `max_line` is skipped as it is read, counted, and the next line is read.
+#[test]
+fn a_line_over_the_limit_is_skipped_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    append(&path, "ok1\n");
+    let metrics = Arc::new(Metrics::default());
+    let (mut feed, rx) = channel(64, metrics.clone());
+    feed.max_line = 1000;
+    let h = tail::spawn(0, path.clone(), None, feed.clone());
+    let (mut lines, mut pos) = (Vec::new(), None);
+    collect(&rx, 1, &mut lines, &mut pos);
+    // 5,000 bytes without a newline, in two writes, then the newline.
+    append(&path, &"x".repeat(3000));
+    std::thread::sleep(Duration::from_millis(200));
+    append(&path, &"x".repeat(2000));
+    std::thread::sleep(Duration::from_millis(200));
+    append(&path, &format!("\nok2\n{}\nok3\n", "y".repeat(1500)));
+    collect(&rx, 3, &mut lines, &mut pos);
+    assert_eq!(lines, ["ok1", "ok2", "ok3"]);
+    assert!(metrics.render().contains("vigie_lines_too_long_total{input=\"file#0\"} 2"), "{}", metrics.render());
+    // The position is past everything read.
+    assert_eq!(pos.unwrap().offset, std::fs::metadata(&path).unwrap().len());
+    stop(&feed, h);
+}

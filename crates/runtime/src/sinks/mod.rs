@@ -5,6 +5,7 @@
 
 mod file;
 mod nats;
+pub mod queued;
 pub mod store;
 mod syslog;
 mod webhook;
@@ -82,11 +83,28 @@ pub fn build(
         out.push(match c {
             SinkConfig::Jsonl { path } => Box::new(JsonlSink::open(&name("jsonl"), path)?),
             SinkConfig::Stdout => Box::new(StdoutSink::new(&name("stdout"))),
-            SinkConfig::Webhook { url, secret, max_retries } => {
-                Box::new(WebhookSink::new(&name("webhook"), url, secret, *max_retries, rt, metrics.clone())?)
+            SinkConfig::Webhook { url, secret, max_retries, timeout, queue } => {
+                let timeout = crate::config::duration_ms(timeout)
+                    .map_err(|e| anyhow::anyhow!("[[sinks]] webhook timeout: {e}"))?
+                    .max(1) as u64;
+                let opts = webhook::Options {
+                    max_retries: *max_retries,
+                    timeout: std::time::Duration::from_millis(timeout),
+                    queue: (*queue).max(1),
+                };
+                Box::new(WebhookSink::new(&name("webhook"), url, secret, opts, rt, metrics.clone())?)
             }
-            SinkConfig::Syslog { address, protocol } => Box::new(SyslogSink::new(&name("syslog"), address, protocol)?),
-            SinkConfig::Nats { url, subject } => Box::new(NatsSink::new(&name("nats"), url, subject, rt)?),
+            // Network sinks deliver from a bounded queue on their own thread.
+            SinkConfig::Syslog { address, protocol } => Box::new(queued::Queued::new(
+                Box::new(SyslogSink::new(&name("syslog"), address, protocol)?),
+                queued::QUEUE,
+                metrics.clone(),
+            )),
+            SinkConfig::Nats { url, subject } => Box::new(queued::Queued::new(
+                Box::new(NatsSink::new(&name("nats"), url, subject, rt)?),
+                queued::QUEUE,
+                metrics.clone(),
+            )),
         });
     }
     Ok(out)

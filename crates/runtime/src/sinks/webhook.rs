@@ -1,4 +1,11 @@
-//! Webhook: one signed HTTP POST per alert.
+//! Webhook: one signed HTTP POST per alert, delivered by tasks of its own.
+//!
+//! Detection never waits for the receiver: an alert is handed over at once
+//! or, when the sink already holds `queue` alerts (waiting or in delivery),
+//! dropped and counted (`vigie_sink_dropped_total`); the backlog is
+//! `vigie_sink_queue`. A checkpoint does not wait for deliveries either:
+//! alerts are durable in the JSONL sink and the store, the webhook is a
+//! notification that is at most once across a crash.
 //!
 //! The receiver verifies `X-Vigie-Signature: sha256=<hex>`, the HMAC-SHA256
 //! of the exact body under the shared secret, so that nobody else can make a
@@ -10,7 +17,8 @@ use super::{Record, Sink, SinkError};
 use crate::metrics::{Metrics, SinkLabel};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -24,13 +32,24 @@ pub fn signature(secret: &[u8], body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-/// Alerts handed over, and alerts finished (delivered or given up).
-type Progress = Arc<(Mutex<(u64, u64)>, Condvar)>;
+/// How a webhook sink delivers.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    pub max_retries: u32,
+    /// One attempt's limit.
+    pub timeout: Duration,
+    /// Alerts held at most (waiting or in delivery).
+    pub queue: usize,
+}
 
 pub struct WebhookSink {
     name: String,
     tx: mpsc::Sender<(&'static str, String, bytes::Bytes)>,
-    progress: Progress,
+    /// Alerts held (waiting or in delivery).
+    held: Arc<AtomicUsize>,
+    queue: usize,
+    metrics: Arc<Metrics>,
+    label: SinkLabel,
 }
 
 impl WebhookSink {
@@ -38,37 +57,38 @@ impl WebhookSink {
         name: &str,
         url: &str,
         secret: &str,
-        max_retries: u32,
+        opts: Options,
         rt: &tokio::runtime::Handle,
         metrics: Arc<Metrics>,
     ) -> anyhow::Result<WebhookSink> {
         let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
+            .connect_timeout(opts.timeout)
             .build()
             .map_err(|e| anyhow::anyhow!("webhook {url}: {e}"))?;
-        let (tx, rx) = mpsc::channel::<(&'static str, String, bytes::Bytes)>(1024);
+        // The channel never fills: `held` refuses alerts first.
+        let (tx, rx) = mpsc::channel::<(&'static str, String, bytes::Bytes)>(opts.queue);
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
-        let progress: Progress = Arc::new((Mutex::new((0, 0)), Condvar::new()));
+        let held = Arc::new(AtomicUsize::new(0));
+        let label = SinkLabel { sink: name.into() };
         for _ in 0..CONCURRENCY {
-            let (rx, client, progress, metrics) = (rx.clone(), client.clone(), progress.clone(), metrics.clone());
-            let (url, secret, label) = (url.to_string(), secret.as_bytes().to_vec(), SinkLabel { sink: name.into() });
+            let (rx, client, held, metrics) = (rx.clone(), client.clone(), held.clone(), metrics.clone());
+            let (url, secret, label) = (url.to_string(), secret.as_bytes().to_vec(), label.clone());
             rt.spawn(async move {
                 loop {
                     let next = rx.lock().await.recv().await;
                     let Some((stream, id, body)) = next else { break };
                     let header = if stream == "action" { "x-vigie-action-id" } else { "x-vigie-alert-id" };
-                    if !post_signed(&client, &url, &secret, (header, &id), body, max_retries).await.ok {
+                    let d =
+                        post_signed(&client, &url, &secret, (header, &id), body, opts.max_retries, opts.timeout).await;
+                    if !d.ok {
                         metrics.sink_errors.get_or_create(&label).inc();
                     }
-                    let (lock, cv) = &*progress;
-                    if let Ok(mut p) = lock.lock() {
-                        p.1 += 1;
-                    }
-                    cv.notify_all();
+                    let left = held.fetch_sub(1, Ordering::AcqRel).saturating_sub(1);
+                    metrics.sink_queue.get_or_create(&label).set(left as i64);
                 }
             });
         }
-        Ok(WebhookSink { name: name.into(), tx, progress })
+        Ok(WebhookSink { name: name.into(), tx, held, queue: opts.queue, metrics, label })
     }
 }
 
@@ -81,11 +101,17 @@ pub struct Delivery {
     pub attempts: u32,
     /// The last network error, if any.
     pub error: Option<String>,
+    /// The request reached the receiver (or may have) but no answer came in
+    /// time: whether it was carried out is not known.
+    pub unknown: bool,
 }
 
-/// POST `body` signed with `secret`, retrying network errors, 5xx and 429
-/// with exponential backoff; another 4xx is final. `id` is a header that
-/// lets the receiver drop a re-delivery.
+/// POST `body` signed with `secret`, each attempt within `timeout`,
+/// retrying failed connections, 5xx and 429 with exponential backoff;
+/// another 4xx is final. A request that was sent but got no answer (a
+/// timeout, a connection cut after sending) is not sent again: its outcome
+/// is unknown (`Delivery::unknown`). `id` is a header that lets the receiver
+/// drop a re-delivery.
 pub async fn post_signed(
     client: &reqwest::Client,
     url: &str,
@@ -93,9 +119,10 @@ pub async fn post_signed(
     id: (&str, &str),
     body: bytes::Bytes,
     retries: u32,
+    timeout: Duration,
 ) -> Delivery {
     let sig = signature(secret, &body);
-    let mut d = Delivery { ok: false, status: None, attempts: 0, error: None };
+    let mut d = Delivery { ok: false, status: None, attempts: 0, error: None, unknown: false };
     for attempt in 0..=retries {
         if attempt > 0 {
             let backoff = Duration::from_millis(100u64.saturating_mul(1 << attempt.min(10)));
@@ -107,6 +134,7 @@ pub async fn post_signed(
             .header("content-type", "application/json")
             .header("x-vigie-signature", &sig)
             .header(id.0, id.1)
+            .timeout(timeout)
             .body(body.clone())
             .send()
             .await;
@@ -129,9 +157,15 @@ pub async fn post_signed(
                 }
                 tracing::debug!(url, status = status.as_u16(), attempt, "webhook failed; retrying");
             }
-            Err(e) => {
+            Err(e) if e.is_connect() => {
                 tracing::debug!(url, error = %e, attempt, "webhook unreachable; retrying");
                 d.error = Some(e.to_string());
+            }
+            Err(e) => {
+                tracing::warn!(url, id = id.1, error = %e, "webhook sent but not answered: outcome unknown, not resent");
+                d.error = Some(e.to_string());
+                d.unknown = true;
+                return d;
             }
         }
     }
@@ -144,28 +178,22 @@ impl Sink for WebhookSink {
         &self.name
     }
 
+    /// Hand the alert over, or drop and count it when the sink is full.
     fn write(&mut self, rec: Record<'_>, json: &[u8]) -> Result<(), SinkError> {
+        let before = self.held.fetch_add(1, Ordering::AcqRel);
         let item = (rec.stream, rec.id.to_string(), bytes::Bytes::copy_from_slice(json));
-        self.tx
-            .blocking_send(item)
-            .map_err(|_| SinkError { sink: self.name.clone(), message: "delivery tasks stopped".into() })?;
-        let (lock, _) = &*self.progress;
-        if let Ok(mut p) = lock.lock() {
-            p.0 += 1;
+        if before >= self.queue || self.tx.try_send(item).is_err() {
+            self.held.fetch_sub(1, Ordering::AcqRel);
+            self.metrics.sink_dropped.get_or_create(&self.label).inc();
+            tracing::warn!(sink = %self.name, id = rec.id, "webhook sink full: alert dropped");
+            return Ok(());
         }
+        self.metrics.sink_queue.get_or_create(&self.label).set(self.held.load(Ordering::Acquire) as i64);
         Ok(())
     }
 
-    /// Wait until every alert handed over is delivered or given up.
+    /// Deliveries go on in the background: nothing to wait for.
     fn flush(&mut self) -> Result<(), SinkError> {
-        let (lock, cv) = &*self.progress;
-        let mut p = lock.lock().map_err(|_| SinkError { sink: self.name.clone(), message: "poisoned".into() })?;
-        while p.1 < p.0 {
-            p = cv
-                .wait_timeout(p, Duration::from_millis(100))
-                .map_err(|_| SinkError { sink: self.name.clone(), message: "poisoned".into() })?
-                .0;
-        }
         Ok(())
     }
 }

@@ -26,6 +26,8 @@ pub struct Server {
     pub token: Arc<String>,
     pub metrics: Arc<Metrics>,
     pub public_metrics: bool,
+    /// Largest body, as sent and once expanded (`Content-Encoding: gzip`).
+    pub max_body: usize,
 }
 
 pub fn router(s: Server, max_body: usize) -> Router {
@@ -94,10 +96,26 @@ async fn info(State(s): State<Server>, headers: HeaderMap) -> Response {
 }
 
 /// Read the whole body, telling a client that went away (counted) from a
-/// body over the limit (413).
+/// body over the limit (413), and expand it per its `Content-Encoding`
+/// (415 for an encoding other than gzip, 413 when it expands beyond
+/// `max_body`).
 async fn body(s: &Server, req: Request) -> Result<Bytes, Response> {
+    let encoding = req.headers().get(header::CONTENT_ENCODING).map(|v| v.to_str().unwrap_or("?").to_string());
     match Bytes::from_request(req, &()).await {
-        Ok(b) => Ok(b),
+        Ok(b) => match crate::sources::encoding::decode(encoding.as_deref(), &b, s.max_body) {
+            Ok(None) => Ok(b),
+            Ok(Some(expanded)) => Ok(Bytes::from(expanded)),
+            Err(e) => {
+                use crate::sources::encoding::EncodingError as E;
+                let (status, reason) = match e {
+                    E::Unsupported(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "content_encoding"),
+                    E::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+                    E::Corrupt(_) => (StatusCode::BAD_REQUEST, "corrupt_body"),
+                };
+                s.metrics.reject(&s.input_name, reason);
+                Err((status, Json(json!({"error": e.to_string()}))).into_response())
+            }
+        },
         Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             s.metrics.reject(&s.input_name, "too_large");
             Err((StatusCode::PAYLOAD_TOO_LARGE, Json(json!({"error": e.body_text()}))).into_response())
@@ -122,8 +140,27 @@ fn content_type_ok(headers: &HeaderMap) -> bool {
     )
 }
 
+/// The `Idempotency-Key` header: `Ok(None)` without one; `Err` when it is
+/// empty, too long or not text.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ()> {
+    let Some(v) = headers.get("idempotency-key") else { return Ok(None) };
+    match v.to_str() {
+        Ok(k) if !k.trim().is_empty() && k.len() <= crate::idempotency::MAX_KEY_LEN => Ok(Some(k.trim().to_string())),
+        _ => Err(()),
+    }
+}
+
+/// 400 for a bad `Idempotency-Key` (counted).
+fn bad_key(s: &Server) -> Response {
+    s.metrics.reject(&s.input_name, "idempotency_key");
+    let msg = format!("Idempotency-Key: printable text of at most {} bytes", crate::idempotency::MAX_KEY_LEN);
+    (StatusCode::BAD_REQUEST, Json(json!({"error": msg}))).into_response()
+}
+
 /// Hand lines to the engine and wait for the checkpoint that covers them.
-async fn submit(s: &Server, items: Vec<Item>) -> Result<(), Response> {
+/// A batch with a `key` already processed is answered as accepted, once
+/// its acknowledgement comes, without being processed again.
+async fn submit(s: &Server, items: Vec<Item>, key: Option<String>) -> Result<(), Response> {
     let Some(feed) = &s.feed else {
         return Err((StatusCode::NOT_FOUND, Json(json!({"error": "no http input is configured"}))).into_response());
     };
@@ -132,6 +169,7 @@ async fn submit(s: &Server, items: Vec<Item>) -> Result<(), Response> {
     }
     let (tx, rx) = tokio::sync::oneshot::channel::<bool>();
     let mut b = Batch::new(s.input, items);
+    b.key = key;
     b.ack = Some(Box::new(move |ok| {
         let _ = tx.send(ok);
     }));
@@ -144,8 +182,12 @@ async fn submit(s: &Server, items: Vec<Item>) -> Result<(), Response> {
         )
             .into_response());
     }
-    match tokio::time::timeout(Duration::from_secs(60), rx).await {
-        Ok(Ok(true)) => Ok(()),
+    // The batch is queued: wait for its checkpoint however long it takes.
+    // Only an engine that stops without one abandons it (the sender is
+    // dropped or answers `false`): then, and only then, the client must
+    // send again.
+    match rx.await {
+        Ok(true) => Ok(()),
         _ => Err((
             StatusCode::SERVICE_UNAVAILABLE,
             [(header::RETRY_AFTER, "5")],
@@ -155,13 +197,18 @@ async fn submit(s: &Server, items: Vec<Item>) -> Result<(), Response> {
     }
 }
 
-fn lines(body: &[u8]) -> Vec<Item> {
+/// The body's lines; those over `[engine] max_line` are skipped and counted.
+fn lines(s: &Server, body: &[u8]) -> Vec<Item> {
+    let max = s.feed.as_ref().map_or(crate::sources::lines::DEFAULT_MAX_LINE, |f| f.max_line);
     let mut out = Vec::new();
     let mut start = 0;
     for (i, &b) in body.iter().enumerate().chain(std::iter::once((body.len(), &b'\n'))) {
         if b == b'\n' {
             let line = &body[start..i];
-            if line.iter().any(|c| !c.is_ascii_whitespace()) {
+            if line.len() > max {
+                s.metrics.lines_too_long.get_or_create(&s.metrics.input(&s.input_name)).inc();
+                tracing::warn!(input = %s.input_name, offset = start, bytes = line.len(), "skipped: line over [engine] max_line");
+            } else if line.iter().any(|c| !c.is_ascii_whitespace()) {
                 out.push(Item::Line { bytes: line.to_vec(), offset: start as u64 });
             }
             start = i + 1;
@@ -182,13 +229,17 @@ async fn ingest(State(s): State<Server>, req: Request) -> Response {
         )
             .into_response();
     }
+    let key = match idempotency_key(req.headers()) {
+        Ok(k) => k.map(|k| format!("ingest:{k}")),
+        Err(()) => return bad_key(&s),
+    };
     let data = match body(&s, req).await {
         Ok(b) => b,
         Err(r) => return r,
     };
-    let items = lines(&data);
+    let items = lines(&s, &data);
     let n = items.len();
-    match submit(&s, items).await {
+    match submit(&s, items, key).await {
         Ok(()) => Json(json!({"accepted": n})).into_response(),
         Err(r) => r,
     }
@@ -201,11 +252,19 @@ async fn bulk(State(s): State<Server>, req: Request) -> Response {
     if !authorised(&s, req.headers()) {
         return unauthorised();
     }
+    let header_key = match idempotency_key(req.headers()) {
+        Ok(k) => k,
+        Err(()) => return bad_key(&s),
+    };
     let data = match body(&s, req).await {
         Ok(b) => b,
         Err(r) => return r,
     };
-    let all = lines(&data);
+    let all = lines(&s, &data);
+    // A resent bulk request carries the same documents with the same `_id`s:
+    // when every document has one, they name the batch.
+    let mut ids = sha2::Sha256::default();
+    let mut all_ids = true;
     let mut docs = Vec::new();
     let mut results = Vec::new();
     let mut it = all.into_iter();
@@ -223,6 +282,14 @@ async fn bulk(State(s): State<Server>, req: Request) -> Response {
         match verb.as_str() {
             "index" | "create" => match it.next() {
                 Some(doc) => {
+                    match action.get(&verb).and_then(|a| a.get("_id")).and_then(|v| v.as_str()) {
+                        Some(id) => {
+                            use sha2::Digest;
+                            ids.update(id.as_bytes());
+                            ids.update(b"\n");
+                        }
+                        None => all_ids = false,
+                    }
                     docs.push(doc);
                     results.push(json!({verb.clone(): {"_index": index, "status": 201, "result": "created"}}));
                 }
@@ -243,7 +310,15 @@ async fn bulk(State(s): State<Server>, req: Request) -> Response {
         r.as_object().and_then(|o| o.values().next()).and_then(|v| v.get("status")).and_then(|s| s.as_u64())
             != Some(201)
     });
-    match submit(&s, docs).await {
+    let key = match header_key {
+        Some(k) => Some(format!("bulk:{k}")),
+        None if all_ids && !docs.is_empty() => {
+            use sha2::Digest;
+            Some(format!("bulk-ids:{}", hex::encode(ids.finalize())))
+        }
+        None => None,
+    };
+    match submit(&s, docs, key).await {
         Ok(()) => Json(json!({"took": 0, "errors": errors, "items": results})).into_response(),
         Err(r) => r,
     }

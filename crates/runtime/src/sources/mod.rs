@@ -3,8 +3,10 @@
 //! to the engine with the position to resume from. Each one stops when the
 //! engine's stop flag is raised, and says so with `Feed::done`.
 
+pub mod encoding;
 pub mod files;
 pub mod http;
+pub mod lines;
 pub mod nats;
 pub mod stdin;
 pub mod syslog;

@@ -3,8 +3,8 @@
 //! held back to fill a batch.
 
 use super::BATCH;
+use super::lines::Read;
 use crate::engine::{Batch, Feed, Item};
-use std::io::BufRead;
 
 pub fn spawn(input: usize, feed: Feed) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
@@ -12,14 +12,19 @@ pub fn spawn(input: usize, feed: Feed) -> std::thread::JoinHandle<()> {
         let mut items = Vec::with_capacity(BATCH);
         let mut offset = 0u64;
         let mut line = Vec::new();
+        let label = feed.metrics.input(&format!("stdin#{input}"));
         loop {
-            line.clear();
-            match r.read_until(b'\n', &mut line) {
-                Ok(0) => break,
-                Ok(n) => {
+            match super::lines::read_line(&mut r, &mut line, feed.max_line) {
+                Ok(Read::Eof) => break,
+                Ok(Read::Line(n)) => {
                     if line.iter().any(|b| !b.is_ascii_whitespace()) {
                         items.push(Item::Line { bytes: line.clone(), offset });
                     }
+                    offset += n as u64;
+                }
+                Ok(Read::TooLong(n)) => {
+                    feed.metrics.lines_too_long.get_or_create(&label).inc();
+                    tracing::warn!(input = %label.input, offset, bytes = n, "skipped: line over [engine] max_line");
                     offset += n as u64;
                 }
                 Err(e) => {

@@ -71,8 +71,14 @@ pub async fn tcp(input: usize, name: String, listener: TcpListener, feed: Feed) 
             let mut items = Vec::new();
             let mut offset = 0u64;
             loop {
-                let frame = match read_frame(&mut r).await {
-                    Ok(Some(f)) => f,
+                let frame = match read_frame(&mut r, feed.max_line).await {
+                    Ok(Some(Frame::Message(f))) => f,
+                    Ok(Some(Frame::TooLong(n))) => {
+                        feed.metrics.lines_too_long.get_or_create(&feed.metrics.input(&name)).inc();
+                        tracing::warn!(input = %name, frame = offset, bytes = n, "skipped: message over [engine] max_line");
+                        offset += 1;
+                        continue;
+                    }
                     Ok(None) => break,
                     Err(e) => {
                         feed.metrics.decode_errors.get_or_create(&feed.metrics.input(&name)).inc();
@@ -94,8 +100,16 @@ pub async fn tcp(input: usize, name: String, listener: TcpListener, feed: Feed) 
     feed.done(input);
 }
 
+/// What one frame was.
+#[derive(Debug, PartialEq)]
+enum Frame {
+    Message(Vec<u8>),
+    /// A newline-framed message over the line limit, skipped.
+    TooLong(usize),
+}
+
 /// One frame, or `None` at a clean end of stream.
-async fn read_frame<R: tokio::io::AsyncBufRead + Unpin>(r: &mut R) -> Result<Option<Vec<u8>>, String> {
+async fn read_frame<R: tokio::io::AsyncBufRead + Unpin>(r: &mut R, max_line: usize) -> Result<Option<Frame>, String> {
     let first = match r.fill_buf().await {
         Ok([]) => return Ok(None),
         Ok(b) => b[0],
@@ -111,21 +125,27 @@ async fn read_frame<R: tokio::io::AsyncBufRead + Unpin>(r: &mut R) -> Result<Opt
             .ok()
             .and_then(|s| s.parse().ok())
             .ok_or_else(|| "bad octet count".to_string())?;
-        if n > MAX_FRAME {
-            return Err(format!("frame of {n} bytes is over the {MAX_FRAME}-byte limit"));
+        let limit = MAX_FRAME.min(max_line);
+        if n > limit {
+            return Err(format!("frame of {n} bytes is over the {limit}-byte limit"));
         }
         let mut frame = vec![0u8; n];
         r.read_exact(&mut frame)
             .await
             .map_err(|_| format!("truncated frame: the connection closed before its {n} bytes"))?;
-        Ok(Some(frame))
+        Ok(Some(Frame::Message(frame)))
     } else {
         let mut line = Vec::new();
-        r.read_until(b'\n', &mut line).await.map_err(|e| e.to_string())?;
-        if line.last() == Some(&b'\n') {
-            line.pop();
+        match super::lines::read_line_async(r, &mut line, max_line).await.map_err(|e| e.to_string())? {
+            super::lines::Read::Eof => Ok(None),
+            super::lines::Read::TooLong(n) => Ok(Some(Frame::TooLong(n))),
+            super::lines::Read::Line(_) => {
+                if line.last() == Some(&b'\n') {
+                    line.pop();
+                }
+                Ok(Some(Frame::Message(line)))
+            }
         }
-        Ok(Some(line))
     }
 }
 
@@ -135,16 +155,20 @@ mod tests {
 
     #[tokio::test]
     async fn frames_octet_counted_newline_and_truncated() {
+        let m = |b: &[u8]| Some(Frame::Message(b.to_vec()));
         let mut r = BufReader::new(&b"5 hello3 abc"[..]);
-        assert_eq!(read_frame(&mut r).await.unwrap().unwrap(), b"hello");
-        assert_eq!(read_frame(&mut r).await.unwrap().unwrap(), b"abc");
-        assert_eq!(read_frame(&mut r).await.unwrap(), None);
+        assert_eq!(read_frame(&mut r, 100).await.unwrap(), m(b"hello"));
+        assert_eq!(read_frame(&mut r, 100).await.unwrap(), m(b"abc"));
+        assert_eq!(read_frame(&mut r, 100).await.unwrap(), None);
         let mut r = BufReader::new(&b"<13>a\n<13>b"[..]);
-        assert_eq!(read_frame(&mut r).await.unwrap().unwrap(), b"<13>a");
-        assert_eq!(read_frame(&mut r).await.unwrap().unwrap(), b"<13>b");
+        assert_eq!(read_frame(&mut r, 100).await.unwrap(), m(b"<13>a"));
+        assert_eq!(read_frame(&mut r, 100).await.unwrap(), m(b"<13>b"));
         let mut r = BufReader::new(&b"10 short"[..]);
-        assert!(read_frame(&mut r).await.unwrap_err().contains("truncated"));
+        assert!(read_frame(&mut r, 100).await.unwrap_err().contains("truncated"));
         let mut r = BufReader::new(&b"12"[..]);
-        assert!(read_frame(&mut r).await.unwrap_err().contains("truncated"));
+        assert!(read_frame(&mut r, 100).await.unwrap_err().contains("truncated"));
+        let mut r = BufReader::new(&b"<13>too long a line\n<13>ok\n"[..]);
+        assert_eq!(read_frame(&mut r, 8).await.unwrap(), Some(Frame::TooLong(20)));
+        assert_eq!(read_frame(&mut r, 8).await.unwrap(), m(b"<13>ok"));
     }
 }

@@ -1,0 +1,148 @@
+//! A network sink (syslog, NATS) on a thread of its own behind a bounded
+//! queue, so that a slow or hung receiver never holds detection: a record
+//! is handed over at once or, when the queue is full, dropped and counted
+//! (`vigie_sink_dropped_total{sink}`); the backlog is `vigie_sink_queue`.
+//! Delivery errors are counted (`vigie_sink_errors_total`) and logged, and
+//! never stop the engine. A checkpoint does not wait for the queue: these
+//! sinks are notifications, at most once across a crash.
+
+use super::{Record, Sink, SinkError};
+use crate::metrics::{Metrics, SinkLabel};
+use crossbeam_channel::{Sender, TrySendError};
+use std::sync::Arc;
+
+/// Records a queued sink holds at most.
+pub const QUEUE: usize = 10_000;
+
+struct Owned {
+    stream: &'static str,
+    id: String,
+    timestamp: String,
+    level: String,
+    json: Vec<u8>,
+}
+
+pub struct Queued {
+    name: String,
+    tx: Option<Sender<Owned>>,
+    worker: Option<std::thread::JoinHandle<()>>,
+    metrics: Arc<Metrics>,
+    label: SinkLabel,
+}
+
+impl Queued {
+    pub fn new(inner: Box<dyn Sink>, queue: usize, metrics: Arc<Metrics>) -> Queued {
+        let name = inner.name().to_string();
+        let label = SinkLabel { sink: name.clone() };
+        let (tx, rx) = crossbeam_channel::bounded::<Owned>(queue.max(1));
+        let (m, l) = (metrics.clone(), label.clone());
+        let worker = std::thread::spawn(move || {
+            let mut inner = inner;
+            while let Ok(first) = rx.recv() {
+                let mut next = Some(first);
+                while let Some(r) = next.take() {
+                    let rec = Record { stream: r.stream, id: &r.id, timestamp: &r.timestamp, level: &r.level };
+                    if let Err(e) = inner.write(rec, &r.json) {
+                        m.sink_errors.get_or_create(&l).inc();
+                        tracing::warn!(sink = %l.sink, "{e}");
+                    }
+                    m.sink_queue.get_or_create(&l).set(rx.len() as i64);
+                    next = rx.try_recv().ok();
+                }
+                if let Err(e) = inner.flush() {
+                    m.sink_errors.get_or_create(&l).inc();
+                    tracing::warn!(sink = %l.sink, "{e}");
+                }
+            }
+        });
+        Queued { name, tx: Some(tx), worker: Some(worker), metrics, label }
+    }
+}
+
+impl Sink for Queued {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn write(&mut self, rec: Record<'_>, json: &[u8]) -> Result<(), SinkError> {
+        let Some(tx) = &self.tx else { return Ok(()) };
+        let owned = Owned {
+            stream: rec.stream,
+            id: rec.id.to_string(),
+            timestamp: rec.timestamp.to_string(),
+            level: rec.level.to_string(),
+            json: json.to_vec(),
+        };
+        match tx.try_send(owned) {
+            Ok(()) => {
+                self.metrics.sink_queue.get_or_create(&self.label).set(tx.len() as i64);
+            }
+            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+                self.metrics.sink_dropped.get_or_create(&self.label).inc();
+                tracing::warn!(sink = %self.name, id = rec.id, "sink queue full: record dropped");
+            }
+        }
+        Ok(())
+    }
+
+    /// Deliveries go on in the background: nothing to wait for.
+    fn flush(&mut self) -> Result<(), SinkError> {
+        Ok(())
+    }
+}
+
+impl Drop for Queued {
+    fn drop(&mut self) {
+        // Let the worker deliver what is queued, then end; a hung receiver
+        // does not hold the process: the thread is left behind.
+        self.tx = None;
+        if let Some(w) = self.worker.take()
+            && w.is_finished()
+        {
+            let _ = w.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// A sink whose receiver hangs until released.
+    struct Hung(Arc<AtomicBool>);
+
+    impl Sink for Hung {
+        fn name(&self) -> &str {
+            "hung#0"
+        }
+        fn write(&mut self, _: Record<'_>, _: &[u8]) -> Result<(), SinkError> {
+            while !self.0.load(Ordering::Relaxed) {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Ok(())
+        }
+        fn flush(&mut self) -> Result<(), SinkError> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_hung_receiver_fills_the_queue_and_the_rest_is_dropped_and_counted() {
+        let release = Arc::new(AtomicBool::new(false));
+        let metrics = Arc::new(Metrics::default());
+        let mut q = Queued::new(Box::new(Hung(release.clone())), 2, metrics.clone());
+        let rec = Record { stream: "alert", id: "a", timestamp: "t", level: "high" };
+        // One taken by the hung worker (after a moment), two queued, the rest dropped.
+        q.write(rec, b"{}").unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        for _ in 0..5 {
+            q.write(rec, b"{}").unwrap();
+        }
+        q.flush().unwrap();
+        let text = metrics.render();
+        assert!(text.contains("vigie_sink_dropped_total{sink=\"hung#0\"} 3"), "{text}");
+        assert!(text.contains("vigie_sink_queue{sink=\"hung#0\"} 2"), "{text}");
+        release.store(true, Ordering::Relaxed);
+    }
+}
