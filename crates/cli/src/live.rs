@@ -101,7 +101,7 @@ fn text(s: &Summary) -> String {
     let actions: Vec<String> = s.actions.iter().map(|(k, v)| format!("{k} {v}")).collect();
     format!(
         "{} events in {:.2} s ({:.0} events/s); {} alerts ({}; {}); {} merged repeats, {} suppressed\n\
-         {} decode errors, {} late, {} without a timestamp, {} of no known shape; state evictions: {} groups, {} entries; \
+         {} decode errors, {} late, {} with an untrusted time, {} without a timestamp, {} of no known shape; state evictions: {} groups, {} entries; \
          response actions: {}",
         s.events,
         s.seconds,
@@ -113,6 +113,7 @@ fn text(s: &Summary) -> String {
         s.suppressed,
         s.decode_errors,
         s.late,
+        s.clamped,
         s.no_timestamp,
         s.unrecognised,
         s.evicted_groups,
