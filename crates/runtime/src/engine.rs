@@ -348,6 +348,9 @@ pub fn run_engine(
         let gap = (last_cost * 2).max(Duration::from_millis(20)).min(opts.checkpoint_every);
         let ack_due = !acks.is_empty() && pending.is_empty() && last_checkpoint.elapsed() >= gap;
         let due = last_checkpoint.elapsed() >= opts.checkpoint_every || ack_due;
+        // Before any acknowledgement: a client that reads the metrics once
+        // answered must see its own batch counted.
+        update_state_metrics(&stage, &metrics);
         if dirty && due && !opts.finite {
             let t = Instant::now();
             checkpoint(store, &mut stage, &mut sinks, &mut responder, &positions, &keys, &metrics)?;
@@ -356,7 +359,6 @@ pub fn run_engine(
             last_checkpoint = Instant::now();
             dirty = false;
         }
-        update_state_metrics(&stage, &metrics);
     }
     if opts.finite {
         stage.finish(&mut alerts);
