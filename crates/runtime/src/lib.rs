@@ -16,7 +16,7 @@ pub mod sources;
 pub mod store;
 
 use anyhow::{Context, Result};
-use config::{Config, InputConfig, duration_ms};
+use config::{Config, duration_ms};
 use engine::{EngineOptions, Summary};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -417,77 +417,32 @@ pub fn run(cfg: &Config, stop: Arc<AtomicBool>) -> Result<Summary> {
     feed.stop = stop.clone();
     feed.max_line = cfg.engine.max_line.max(1);
 
+    // Every input starts through the same trait; see `sources/mod.rs`.
     let mut names = Vec::new();
     let mut expected_done = 0;
-    let mut http_input = None;
+    let mut routes = None;
     let mut threads = Vec::new();
     for (i, input) in cfg.inputs.iter().enumerate() {
-        let (kind, format) = match input {
-            InputConfig::Stdin { format } => ("stdin", *format),
-            InputConfig::File { format, .. } => ("file", *format),
-            InputConfig::Http { format } => ("http", *format),
-            InputConfig::Syslog { format, .. } => ("syslog", *format),
-            InputConfig::Nats { format, .. } => ("nats", *format),
+        let source = input.build();
+        let name = sources::name(source.kind(), i);
+        names.push((name.clone(), source.format()));
+        let cx = sources::Context {
+            input: i,
+            resume: restored.as_ref().and_then(|c| c.inputs.get(&name).cloned()),
+            name,
+            feed: feed.clone(),
+            rt: rt.handle().clone(),
+            stop: stop.clone(),
         };
-        let name = format!("{kind}#{i}");
-        let resume = restored.as_ref().and_then(|c| c.inputs.get(&name).cloned());
-        match input {
-            InputConfig::Stdin { .. } => threads.push(sources::stdin::spawn(i, feed.clone())),
-            InputConfig::File { path, .. } => {
-                let pos = resume.and_then(|v| serde_json::from_value(v).ok());
-                threads.push(sources::tail::spawn(i, path.clone(), pos, feed.clone()));
+        let started = source.start(cx)?;
+        threads.extend(started.threads);
+        expected_done += started.done;
+        if let Some(r) = started.routes {
+            if routes.is_some() {
+                anyhow::bail!("only one http input can be configured (it is served on [server] listen)");
             }
-            InputConfig::Http { .. } => {
-                if http_input.is_some() {
-                    anyhow::bail!("only one http input can be configured (it is served on [server] listen)");
-                }
-                http_input = Some(i);
-            }
-            InputConfig::Syslog { udp, tcp, .. } => {
-                // One input, two listeners: it is done when both are.
-                let (u, t) = (udp.clone(), tcp.clone());
-                let sockets = rt.block_on(async move {
-                    let u = match u {
-                        Some(a) => {
-                            Some(tokio::net::UdpSocket::bind(&a).await.with_context(|| format!("syslog udp {a}"))?)
-                        }
-                        None => None,
-                    };
-                    let t = match t {
-                        Some(a) => {
-                            Some(tokio::net::TcpListener::bind(&a).await.with_context(|| format!("syslog tcp {a}"))?)
-                        }
-                        None => None,
-                    };
-                    anyhow::Ok((u, t))
-                })?;
-                if sockets.0.is_none() && sockets.1.is_none() {
-                    anyhow::bail!("syslog input {name}: give `udp` or `tcp` (or both)");
-                }
-                // Each listener says when it is done.
-                if let Some(s) = sockets.0 {
-                    rt.spawn(sources::syslog::udp(i, name.clone(), s, feed.clone()));
-                    expected_done += 1;
-                }
-                if let Some(l) = sockets.1 {
-                    rt.spawn(sources::syslog::tcp(i, name.clone(), l, feed.clone()));
-                    expected_done += 1;
-                }
-                names.push((name, format));
-                continue;
-            }
-            InputConfig::Nats { url, stream, subject, durable, .. } => {
-                let c = sources::nats::NatsInput {
-                    url: url.clone(),
-                    stream: stream.clone(),
-                    subject: subject.clone(),
-                    durable: durable.clone(),
-                };
-                rt.spawn(sources::nats::run(i, name.clone(), c, feed.clone()));
-            }
+            routes = Some(r);
         }
-        names.push((name, format));
-        expected_done += 1;
     }
     if cfg.inputs.is_empty() {
         anyhow::bail!("no [[inputs]] configured (see docs/vigie.example.toml)");
@@ -495,16 +450,17 @@ pub fn run(cfg: &Config, stop: Arc<AtomicBool>) -> Result<Summary> {
 
     // The HTTP server always runs (health and metrics); it ingests when an
     // http input is configured.
-    let server = sources::http::Server {
-        feed: http_input.map(|_| feed.clone()),
-        input: http_input.unwrap_or(usize::MAX),
-        input_name: http_input.map(|i| format!("http#{i}")).unwrap_or_default(),
+    let api = sources::http::Api {
         token: Arc::new(token(cfg)?),
         metrics: metrics.clone(),
         public_metrics: cfg.server.public_metrics,
         max_body: cfg.server.max_body,
     };
-    let mut app = sources::http::router(server, cfg.server.max_body);
+    let ingesting = routes.is_some();
+    let mut app = match routes {
+        Some(r) => r(&api),
+        None => sources::http::router(sources::http::Server::new(&api, None), api.max_body),
+    };
     if let (Some(h), true) = (&handle, cfg.console.enabled) {
         app = app.merge(vigie_console::router(console(cfg, h, rules, &metrics)?));
         tracing::info!(address = %cfg.server.listen, "console on http://{}/console/", cfg.server.listen);
@@ -512,18 +468,8 @@ pub fn run(cfg: &Config, stop: Arc<AtomicBool>) -> Result<Summary> {
     let listener = rt
         .block_on(tokio::net::TcpListener::bind(&cfg.server.listen))
         .with_context(|| format!("[server] listen = {}", cfg.server.listen))?;
-    tracing::info!(address = %cfg.server.listen, "serving /healthz, /metrics{}", if http_input.is_some() { ", /ingest and /_bulk" } else { "" });
+    tracing::info!(address = %cfg.server.listen, "serving /healthz, /metrics{}", if ingesting { ", /ingest and /_bulk" } else { "" });
     let http = rt.spawn(sources::http::serve(listener, app, stop.clone()));
-    if let Some(i) = http_input {
-        // The HTTP input ends when the engine is told to stop.
-        let (feed, stop) = (feed.clone(), stop.clone());
-        rt.spawn(async move {
-            while !stop.load(Ordering::Relaxed) {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            feed.done(i);
-        });
-    }
     {
         let stop = stop.clone();
         rt.spawn(async move {

@@ -30,6 +30,66 @@ pub struct Server {
     pub max_body: usize,
 }
 
+/// What every route of the server shares: the token, the metrics, the
+/// body limit.
+#[derive(Clone)]
+pub struct Api {
+    pub token: Arc<String>,
+    pub metrics: Arc<Metrics>,
+    pub public_metrics: bool,
+    pub max_body: usize,
+}
+
+impl Server {
+    /// The server's state; `ingest` is the http input (index, name, feed),
+    /// without which `/ingest` and `/_bulk` find nowhere to send.
+    pub fn new(api: &Api, ingest: Option<(usize, String, Feed)>) -> Server {
+        let (input, input_name, feed) = match ingest {
+            Some((i, name, feed)) => (i, name, Some(feed)),
+            None => (usize::MAX, String::new(), None),
+        };
+        Server {
+            feed,
+            input,
+            input_name,
+            token: api.token.clone(),
+            metrics: api.metrics.clone(),
+            public_metrics: api.public_metrics,
+            max_body: api.max_body,
+        }
+    }
+}
+
+/// `type = "http"`: ingest on the server's `/ingest` and `/_bulk`. It ends
+/// when the engine is told to stop.
+pub struct HttpInput {
+    pub format: vigie_decode::Format,
+}
+
+impl crate::sources::Source for HttpInput {
+    fn kind(&self) -> &'static str {
+        "http"
+    }
+
+    fn format(&self) -> vigie_decode::Format {
+        self.format
+    }
+
+    fn start(self: Box<Self>, cx: crate::sources::Context) -> anyhow::Result<crate::sources::Started> {
+        let (feed, stop, i) = (cx.feed.clone(), cx.stop, cx.input);
+        cx.rt.spawn(async move {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            feed.done(i);
+        });
+        let (input, name, feed) = (cx.input, cx.name, cx.feed);
+        let routes: crate::sources::Routes =
+            Box::new(move |api: &Api| router(Server::new(api, Some((input, name, feed))), api.max_body));
+        Ok(crate::sources::Started { done: 1, routes: Some(routes), ..Default::default() })
+    }
+}
+
 pub fn router(s: Server, max_body: usize) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
