@@ -2,7 +2,8 @@
 //! (`vigie replay`), wired around vigie-pipeline.
 //!
 //! Folders follow the data flow: `sources/` (stdin, file tail, HTTP ingest,
-//! syslog, NATS), `engine.rs` (batches, detection workers, the stateful
+//! syslog, NATS), `server.rs` (the HTTP server the http input and the
+//! console mount their routes on), `engine.rs` (batches, detection workers, the stateful
 //! stage, checkpoints), `sinks/` (JSONL, stdout, webhook, syslog, NATS), and
 //! `store.rs` (the embedded checkpoint store).
 
@@ -11,6 +12,7 @@ pub mod engine;
 pub mod idempotency;
 pub mod metrics;
 pub mod respond;
+pub mod server;
 pub mod sinks;
 pub mod sources;
 pub mod store;
@@ -340,7 +342,7 @@ pub fn replay_to(cfg: &Config, inputs: &[PathBuf], out: ReplayOutputs<'_>) -> Re
 }
 
 /// A secret kept in a file: read it, or create it once (owner-only).
-fn secret_file(path: &std::path::Path, what: &str) -> Result<String> {
+pub(crate) fn secret_file(path: &std::path::Path, what: &str) -> Result<String> {
     if let Ok(t) = std::fs::read_to_string(path) {
         return Ok(t.trim().to_string());
     }
@@ -358,16 +360,6 @@ fn secret_file(path: &std::path::Path, what: &str) -> Result<String> {
     }
     tracing::info!(path = %path.display(), "created {what}");
     Ok(t)
-}
-
-/// The token that guards ingest and metrics: configured, or created once
-/// in the state folder (readable by its owner only).
-fn token(cfg: &Config) -> Result<String> {
-    if let Some(t) = &cfg.server.token {
-        return Ok(t.clone());
-    }
-    let path = cfg.server.token_file.clone().unwrap_or_else(|| cfg.engine.state_dir.join("token"));
-    secret_file(&path, "an API token; send it as Authorization: Bearer <token>")
 }
 
 /// `vigie run`: until every input ends (stdin at end of file) or `stop` is
@@ -450,26 +442,18 @@ pub fn run(cfg: &Config, stop: Arc<AtomicBool>) -> Result<Summary> {
 
     // The HTTP server always runs (health and metrics); it ingests when an
     // http input is configured.
-    let api = sources::http::Api {
-        token: Arc::new(token(cfg)?),
-        metrics: metrics.clone(),
-        public_metrics: cfg.server.public_metrics,
-        max_body: cfg.server.max_body,
-    };
+    let api = server::Api::new(cfg, metrics.clone())?;
     let ingesting = routes.is_some();
-    let mut app = match routes {
+    let mounted = match routes {
         Some(r) => r(&api),
-        None => sources::http::router(sources::http::Server::new(&api, None), api.max_body),
+        None => sources::http::routes(sources::http::Ingest::unconfigured(&api)),
     };
+    let mut app = server::router(api, mounted);
     if let (Some(h), true) = (&handle, cfg.console.enabled) {
         app = app.merge(vigie_console::router(console(cfg, h, rules, &metrics)?));
         tracing::info!(address = %cfg.server.listen, "console on http://{}/console/", cfg.server.listen);
     }
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind(&cfg.server.listen))
-        .with_context(|| format!("[server] listen = {}", cfg.server.listen))?;
-    tracing::info!(address = %cfg.server.listen, "serving /healthz, /metrics{}", if ingesting { ", /ingest and /_bulk" } else { "" });
-    let http = rt.spawn(sources::http::serve(listener, app, stop.clone()));
+    let http = server::start(rt.handle(), &cfg.server.listen, app, ingesting, stop.clone())?;
     {
         let stop = stop.clone();
         rt.spawn(async move {

@@ -44,7 +44,7 @@ pub struct Context {
 
 /// Routes a source mounts on the HTTP server, built once the server's
 /// shared settings (token, metrics, body limit) are known.
-pub type Routes = Box<dyn FnOnce(&http::Api) -> axum::Router + Send>;
+pub type Routes = Box<dyn FnOnce(&crate::server::Api) -> axum::Router + Send>;
 
 /// What a started source left running.
 #[derive(Default)]
