@@ -335,7 +335,9 @@ pub fn replay_to(cfg: &Config, inputs: &[PathBuf], out: ReplayOutputs<'_>) -> Re
         suppressions: None,
         max_skew_ms: None,
     };
-    let summary = engine::run_engine(detector, stage, sinks, responder, None, None, rx, opts, metrics)?;
+    let parts =
+        engine::EngineParts { detector, stage, sinks, responder, store: None, restored: None, rx, opts, metrics };
+    let summary = engine::run_engine(parts)?;
     reader.join().map_err(|_| anyhow::anyhow!("file reader panicked"))??;
     rt.shutdown_timeout(Duration::from_secs(2));
     Ok(summary)
@@ -478,7 +480,9 @@ pub fn run(cfg: &Config, stop: Arc<AtomicBool>) -> Result<Summary> {
         suppressions: handle.as_ref().map(|h| watch_suppressions(h.store.clone(), stop.clone())),
         max_skew_ms: Some(duration_ms(&cfg.engine.max_clock_skew).context("[engine] max_clock_skew")?),
     };
-    let summary = engine::run_engine(detector, stage, sinks, responder, Some(&store), restored, rx, opts, metrics);
+    let parts =
+        engine::EngineParts { detector, stage, sinks, responder, store: Some(&store), restored, rx, opts, metrics };
+    let summary = engine::run_engine(parts);
     stop.store(true, Ordering::Relaxed);
     let _ = rt.block_on(http);
     for t in threads {
