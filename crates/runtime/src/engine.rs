@@ -189,20 +189,26 @@ pub fn channel(queue: usize, metrics: Arc<Metrics>) -> (Feed, Receiver<(u64, Msg
     (feed, rx)
 }
 
+/// Everything the engine loop runs with, gathered once by `run` or
+/// `replay`: the detection halves, where alerts and actions go, the
+/// checkpoint store and what it restored, the inputs' receiving end.
+pub struct EngineParts<'a> {
+    pub detector: Arc<Detector>,
+    pub stage: Stage,
+    pub sinks: Vec<Box<dyn Sink>>,
+    pub responder: Responder,
+    /// Where checkpoints are written (`None`: never, as in `replay`).
+    pub store: Option<&'a Store>,
+    pub restored: Option<Checkpoint>,
+    pub rx: Receiver<(u64, Msg)>,
+    pub opts: EngineOptions,
+    pub metrics: Arc<Metrics>,
+}
+
 /// Run until every input is done. `restored` positions were already handed
 /// to the inputs; the stage and sinks are restored here.
-#[allow(clippy::too_many_arguments)]
-pub fn run_engine(
-    detector: Arc<Detector>,
-    mut stage: Stage,
-    mut sinks: Vec<Box<dyn Sink>>,
-    mut responder: Responder,
-    store: Option<&Store>,
-    restored: Option<Checkpoint>,
-    rx: Receiver<(u64, Msg)>,
-    opts: EngineOptions,
-    metrics: Arc<Metrics>,
-) -> anyhow::Result<Summary> {
+pub fn run_engine(parts: EngineParts<'_>) -> anyhow::Result<Summary> {
+    let EngineParts { detector, mut stage, mut sinks, mut responder, store, restored, rx, opts, metrics } = parts;
     let started = Instant::now();
     let mut positions: BTreeMap<String, serde_json::Value> = BTreeMap::new();
     let mut keys = crate::idempotency::Keys::default();

@@ -2,7 +2,8 @@
 //! (`vigie replay`), wired around vigie-pipeline.
 //!
 //! Folders follow the data flow: `sources/` (stdin, file tail, HTTP ingest,
-//! syslog, NATS), `engine.rs` (batches, detection workers, the stateful
+//! syslog, NATS), `server.rs` (the HTTP server the http input and the
+//! console mount their routes on), `engine.rs` (batches, detection workers, the stateful
 //! stage, checkpoints), `sinks/` (JSONL, stdout, webhook, syslog, NATS), and
 //! `store.rs` (the embedded checkpoint store).
 
@@ -11,12 +12,13 @@ pub mod engine;
 pub mod idempotency;
 pub mod metrics;
 pub mod respond;
+pub mod server;
 pub mod sinks;
 pub mod sources;
 pub mod store;
 
 use anyhow::{Context, Result};
-use config::{Config, InputConfig, duration_ms};
+use config::{Config, duration_ms};
 use engine::{EngineOptions, Summary};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -333,14 +335,16 @@ pub fn replay_to(cfg: &Config, inputs: &[PathBuf], out: ReplayOutputs<'_>) -> Re
         suppressions: None,
         max_skew_ms: None,
     };
-    let summary = engine::run_engine(detector, stage, sinks, responder, None, None, rx, opts, metrics)?;
+    let parts =
+        engine::EngineParts { detector, stage, sinks, responder, store: None, restored: None, rx, opts, metrics };
+    let summary = engine::run_engine(parts)?;
     reader.join().map_err(|_| anyhow::anyhow!("file reader panicked"))??;
     rt.shutdown_timeout(Duration::from_secs(2));
     Ok(summary)
 }
 
 /// A secret kept in a file: read it, or create it once (owner-only).
-fn secret_file(path: &std::path::Path, what: &str) -> Result<String> {
+pub(crate) fn secret_file(path: &std::path::Path, what: &str) -> Result<String> {
     if let Ok(t) = std::fs::read_to_string(path) {
         return Ok(t.trim().to_string());
     }
@@ -358,16 +362,6 @@ fn secret_file(path: &std::path::Path, what: &str) -> Result<String> {
     }
     tracing::info!(path = %path.display(), "created {what}");
     Ok(t)
-}
-
-/// The token that guards ingest and metrics: configured, or created once
-/// in the state folder (readable by its owner only).
-fn token(cfg: &Config) -> Result<String> {
-    if let Some(t) = &cfg.server.token {
-        return Ok(t.clone());
-    }
-    let path = cfg.server.token_file.clone().unwrap_or_else(|| cfg.engine.state_dir.join("token"));
-    secret_file(&path, "an API token; send it as Authorization: Bearer <token>")
 }
 
 /// `vigie run`: until every input ends (stdin at end of file) or `stop` is
@@ -417,77 +411,32 @@ pub fn run(cfg: &Config, stop: Arc<AtomicBool>) -> Result<Summary> {
     feed.stop = stop.clone();
     feed.max_line = cfg.engine.max_line.max(1);
 
+    // Every input starts through the same trait; see `sources/mod.rs`.
     let mut names = Vec::new();
     let mut expected_done = 0;
-    let mut http_input = None;
+    let mut routes = None;
     let mut threads = Vec::new();
     for (i, input) in cfg.inputs.iter().enumerate() {
-        let (kind, format) = match input {
-            InputConfig::Stdin { format } => ("stdin", *format),
-            InputConfig::File { format, .. } => ("file", *format),
-            InputConfig::Http { format } => ("http", *format),
-            InputConfig::Syslog { format, .. } => ("syslog", *format),
-            InputConfig::Nats { format, .. } => ("nats", *format),
+        let source = input.build();
+        let name = sources::name(source.kind(), i);
+        names.push((name.clone(), source.format()));
+        let cx = sources::Context {
+            input: i,
+            resume: restored.as_ref().and_then(|c| c.inputs.get(&name).cloned()),
+            name,
+            feed: feed.clone(),
+            rt: rt.handle().clone(),
+            stop: stop.clone(),
         };
-        let name = format!("{kind}#{i}");
-        let resume = restored.as_ref().and_then(|c| c.inputs.get(&name).cloned());
-        match input {
-            InputConfig::Stdin { .. } => threads.push(sources::stdin::spawn(i, feed.clone())),
-            InputConfig::File { path, .. } => {
-                let pos = resume.and_then(|v| serde_json::from_value(v).ok());
-                threads.push(sources::tail::spawn(i, path.clone(), pos, feed.clone()));
+        let started = source.start(cx)?;
+        threads.extend(started.threads);
+        expected_done += started.done;
+        if let Some(r) = started.routes {
+            if routes.is_some() {
+                anyhow::bail!("only one http input can be configured (it is served on [server] listen)");
             }
-            InputConfig::Http { .. } => {
-                if http_input.is_some() {
-                    anyhow::bail!("only one http input can be configured (it is served on [server] listen)");
-                }
-                http_input = Some(i);
-            }
-            InputConfig::Syslog { udp, tcp, .. } => {
-                // One input, two listeners: it is done when both are.
-                let (u, t) = (udp.clone(), tcp.clone());
-                let sockets = rt.block_on(async move {
-                    let u = match u {
-                        Some(a) => {
-                            Some(tokio::net::UdpSocket::bind(&a).await.with_context(|| format!("syslog udp {a}"))?)
-                        }
-                        None => None,
-                    };
-                    let t = match t {
-                        Some(a) => {
-                            Some(tokio::net::TcpListener::bind(&a).await.with_context(|| format!("syslog tcp {a}"))?)
-                        }
-                        None => None,
-                    };
-                    anyhow::Ok((u, t))
-                })?;
-                if sockets.0.is_none() && sockets.1.is_none() {
-                    anyhow::bail!("syslog input {name}: give `udp` or `tcp` (or both)");
-                }
-                // Each listener says when it is done.
-                if let Some(s) = sockets.0 {
-                    rt.spawn(sources::syslog::udp(i, name.clone(), s, feed.clone()));
-                    expected_done += 1;
-                }
-                if let Some(l) = sockets.1 {
-                    rt.spawn(sources::syslog::tcp(i, name.clone(), l, feed.clone()));
-                    expected_done += 1;
-                }
-                names.push((name, format));
-                continue;
-            }
-            InputConfig::Nats { url, stream, subject, durable, .. } => {
-                let c = sources::nats::NatsInput {
-                    url: url.clone(),
-                    stream: stream.clone(),
-                    subject: subject.clone(),
-                    durable: durable.clone(),
-                };
-                rt.spawn(sources::nats::run(i, name.clone(), c, feed.clone()));
-            }
+            routes = Some(r);
         }
-        names.push((name, format));
-        expected_done += 1;
     }
     if cfg.inputs.is_empty() {
         anyhow::bail!("no [[inputs]] configured (see docs/vigie.example.toml)");
@@ -495,35 +444,18 @@ pub fn run(cfg: &Config, stop: Arc<AtomicBool>) -> Result<Summary> {
 
     // The HTTP server always runs (health and metrics); it ingests when an
     // http input is configured.
-    let server = sources::http::Server {
-        feed: http_input.map(|_| feed.clone()),
-        input: http_input.unwrap_or(usize::MAX),
-        input_name: http_input.map(|i| format!("http#{i}")).unwrap_or_default(),
-        token: Arc::new(token(cfg)?),
-        metrics: metrics.clone(),
-        public_metrics: cfg.server.public_metrics,
-        max_body: cfg.server.max_body,
+    let api = server::Api::new(cfg, metrics.clone())?;
+    let ingesting = routes.is_some();
+    let mounted = match routes {
+        Some(r) => r(&api),
+        None => sources::http::routes(sources::http::Ingest::unconfigured(&api)),
     };
-    let mut app = sources::http::router(server, cfg.server.max_body);
+    let mut app = server::router(api, mounted);
     if let (Some(h), true) = (&handle, cfg.console.enabled) {
         app = app.merge(vigie_console::router(console(cfg, h, rules, &metrics)?));
         tracing::info!(address = %cfg.server.listen, "console on http://{}/console/", cfg.server.listen);
     }
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind(&cfg.server.listen))
-        .with_context(|| format!("[server] listen = {}", cfg.server.listen))?;
-    tracing::info!(address = %cfg.server.listen, "serving /healthz, /metrics{}", if http_input.is_some() { ", /ingest and /_bulk" } else { "" });
-    let http = rt.spawn(sources::http::serve(listener, app, stop.clone()));
-    if let Some(i) = http_input {
-        // The HTTP input ends when the engine is told to stop.
-        let (feed, stop) = (feed.clone(), stop.clone());
-        rt.spawn(async move {
-            while !stop.load(Ordering::Relaxed) {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            feed.done(i);
-        });
-    }
+    let http = server::start(rt.handle(), &cfg.server.listen, app, ingesting, stop.clone())?;
     {
         let stop = stop.clone();
         rt.spawn(async move {
@@ -548,7 +480,9 @@ pub fn run(cfg: &Config, stop: Arc<AtomicBool>) -> Result<Summary> {
         suppressions: handle.as_ref().map(|h| watch_suppressions(h.store.clone(), stop.clone())),
         max_skew_ms: Some(duration_ms(&cfg.engine.max_clock_skew).context("[engine] max_clock_skew")?),
     };
-    let summary = engine::run_engine(detector, stage, sinks, responder, Some(&store), restored, rx, opts, metrics);
+    let parts =
+        engine::EngineParts { detector, stage, sinks, responder, store: Some(&store), restored, rx, opts, metrics };
+    let summary = engine::run_engine(parts);
     stop.store(true, Ordering::Relaxed);
     let _ = rt.block_on(http);
     for t in threads {

@@ -132,22 +132,25 @@ fn a_full_queue_answers_429_with_retry_after() {
     let metrics = std::sync::Arc::new(vigie_runtime::metrics::Metrics::default());
     let (feed, _rx) = vigie_runtime::engine::channel(1, metrics.clone());
     assert!(feed.try_send(vigie_runtime::engine::Batch::new(0, Vec::new())).is_ok());
-    let server = vigie_runtime::sources::http::Server {
-        feed: Some(feed),
-        input: 0,
-        input_name: "http#0".into(),
+    let api = vigie_runtime::server::Api {
         token: std::sync::Arc::new(TOKEN.into()),
         metrics: metrics.clone(),
         public_metrics: false,
         max_body: 1 << 20,
     };
+    let ingest = vigie_runtime::sources::http::Ingest {
+        feed: Some(feed),
+        input: 0,
+        input_name: "http#0".into(),
+        api: api.clone(),
+    };
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let listener = rt.block_on(tokio::net::TcpListener::bind(&addr)).unwrap();
-    rt.spawn(vigie_runtime::sources::http::serve(
+    rt.spawn(vigie_runtime::server::serve(
         listener,
-        vigie_runtime::sources::http::router(server, 1 << 20),
+        vigie_runtime::server::router(api, vigie_runtime::sources::http::routes(ingest)),
         stop.clone(),
     ));
     let (k, v) = auth();

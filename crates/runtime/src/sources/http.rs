@@ -1,40 +1,75 @@
-//! The HTTP server: ingest (`POST /ingest` for NDJSON, and an
-//! Elasticsearch-compatible `POST /_bulk` so Beats, Vector and Fluent Bit
-//! ship to vigie unchanged), `/metrics` and `/healthz`.
+//! The http input: `POST /ingest` for NDJSON, and an Elasticsearch-compatible
+//! `POST /_bulk` so Beats, Vector and Fluent Bit ship to vigie unchanged.
+//! These routes are mounted on the server (`server.rs`), which also serves
+//! `/healthz` and `/metrics` and holds the token.
 //!
 //! A request is answered only once a checkpoint covers its events: a 200
 //! means they are processed and their state is on disk. When the queue is
 //! full the answer is 429 with `Retry-After`, which every shipper honours.
 
 use crate::engine::{Batch, Feed, Item};
-use crate::metrics::Metrics;
+use crate::server::{Api, authorised, unauthorised};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::json;
-use std::sync::Arc;
 use std::time::Duration;
 
+/// The ingest routes' state: the input they feed (none when no http input
+/// is configured: `/ingest` then has nowhere to send) and the server's
+/// shared settings.
 #[derive(Clone)]
-pub struct Server {
+pub struct Ingest {
     pub feed: Option<Feed>,
     pub input: usize,
     pub input_name: String,
-    pub token: Arc<String>,
-    pub metrics: Arc<Metrics>,
-    pub public_metrics: bool,
-    /// Largest body, as sent and once expanded (`Content-Encoding: gzip`).
-    pub max_body: usize,
+    pub api: Api,
 }
 
-pub fn router(s: Server, max_body: usize) -> Router {
+impl Ingest {
+    /// The routes' state without an http input.
+    pub fn unconfigured(api: &Api) -> Ingest {
+        Ingest { feed: None, input: usize::MAX, input_name: String::new(), api: api.clone() }
+    }
+}
+
+/// `type = "http"`: ingest on the server's `/ingest` and `/_bulk`. It ends
+/// when the engine is told to stop.
+pub struct HttpInput {
+    pub format: vigie_decode::Format,
+}
+
+impl crate::sources::Source for HttpInput {
+    fn kind(&self) -> &'static str {
+        "http"
+    }
+
+    fn format(&self) -> vigie_decode::Format {
+        self.format
+    }
+
+    fn start(self: Box<Self>, cx: crate::sources::Context) -> anyhow::Result<crate::sources::Started> {
+        let (feed, stop, i) = (cx.feed.clone(), cx.stop, cx.input);
+        cx.rt.spawn(async move {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            feed.done(i);
+        });
+        let (input, input_name, feed) = (cx.input, cx.name, cx.feed);
+        let routes: crate::sources::Routes =
+            Box::new(move |api: &Api| self::routes(Ingest { feed: Some(feed), input, input_name, api: api.clone() }));
+        Ok(crate::sources::Started { done: 1, routes: Some(routes), ..Default::default() })
+    }
+}
+
+/// `/ingest`, `/_bulk` and `/{index}/_bulk`, to mount on the server.
+pub fn routes(s: Ingest) -> Router {
+    let max_body = s.api.max_body;
     Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
-        .route("/metrics", get(metrics))
-        .route("/", get(info))
         .route("/ingest", post(ingest))
         .route("/_bulk", post(bulk))
         .route("/{index}/_bulk", post(bulk))
@@ -42,67 +77,14 @@ pub fn router(s: Server, max_body: usize) -> Router {
         .with_state(s)
 }
 
-/// Accept `Bearer <token>`, `ApiKey <token>`, or Basic auth whose password
-/// is the token (what Beats and Fluent Bit send), compared in constant time.
-fn authorised(s: &Server, headers: &HeaderMap) -> bool {
-    let Some(h) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
-        return false;
-    };
-    let given = if let Some(t) = h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("ApiKey ")) {
-        t.trim().to_string()
-    } else if let Some(b) = h.strip_prefix("Basic ") {
-        use base64::Engine as _;
-        let decoded = base64::engine::general_purpose::STANDARD.decode(b.trim()).unwrap_or_default();
-        let text = String::from_utf8_lossy(&decoded).into_owned();
-        text.split_once(':').map(|(_, p)| p.to_string()).unwrap_or_default()
-    } else {
-        return false;
-    };
-    constant_eq(given.as_bytes(), s.token.as_bytes())
-}
-
-fn constant_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-fn unauthorised() -> Response {
-    (
-        StatusCode::UNAUTHORIZED,
-        [(header::WWW_AUTHENTICATE, "Bearer realm=\"vigie\"")],
-        Json(json!({"error": "missing or wrong token (Authorization: Bearer <token>)"})),
-    )
-        .into_response()
-}
-
-async fn metrics(State(s): State<Server>, headers: HeaderMap) -> Response {
-    if !s.public_metrics && !authorised(&s, &headers) {
-        return unauthorised();
-    }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s.metrics.render()).into_response()
-}
-
-/// What Elasticsearch answers on `/`; shippers read the version from it.
-async fn info(State(s): State<Server>, headers: HeaderMap) -> Response {
-    if !authorised(&s, &headers) {
-        return unauthorised();
-    }
-    Json(json!({
-        "name": "vigie",
-        "cluster_name": "vigie",
-        "version": {"number": "8.11.0", "build_flavor": "default", "lucene_version": "9.8.0"},
-        "tagline": "You Know, for Search"
-    }))
-    .into_response()
-}
-
 /// Read the whole body, telling a client that went away (counted) from a
 /// body over the limit (413), and expand it per its `Content-Encoding`
 /// (415 for an encoding other than gzip, 413 when it expands beyond
 /// `max_body`).
-async fn body(s: &Server, req: Request) -> Result<Bytes, Response> {
+async fn body(s: &Ingest, req: Request) -> Result<Bytes, Response> {
     let encoding = req.headers().get(header::CONTENT_ENCODING).map(|v| v.to_str().unwrap_or("?").to_string());
     match Bytes::from_request(req, &()).await {
-        Ok(b) => match crate::sources::encoding::decode(encoding.as_deref(), &b, s.max_body) {
+        Ok(b) => match crate::sources::encoding::decode(encoding.as_deref(), &b, s.api.max_body) {
             Ok(None) => Ok(b),
             Ok(Some(expanded)) => Ok(Bytes::from(expanded)),
             Err(e) => {
@@ -112,16 +94,16 @@ async fn body(s: &Server, req: Request) -> Result<Bytes, Response> {
                     E::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
                     E::Corrupt(_) => (StatusCode::BAD_REQUEST, "corrupt_body"),
                 };
-                s.metrics.reject(&s.input_name, reason);
+                s.api.metrics.reject(&s.input_name, reason);
                 Err((status, Json(json!({"error": e.to_string()}))).into_response())
             }
         },
         Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            s.metrics.reject(&s.input_name, "too_large");
+            s.api.metrics.reject(&s.input_name, "too_large");
             Err((StatusCode::PAYLOAD_TOO_LARGE, Json(json!({"error": e.body_text()}))).into_response())
         }
         Err(e) => {
-            s.metrics.reject(&s.input_name, "aborted");
+            s.api.metrics.reject(&s.input_name, "aborted");
             Err((StatusCode::BAD_REQUEST, Json(json!({"error": e.body_text()}))).into_response())
         }
     }
@@ -151,8 +133,8 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ()> {
 }
 
 /// 400 for a bad `Idempotency-Key` (counted).
-fn bad_key(s: &Server) -> Response {
-    s.metrics.reject(&s.input_name, "idempotency_key");
+fn bad_key(s: &Ingest) -> Response {
+    s.api.metrics.reject(&s.input_name, "idempotency_key");
     let msg = format!("Idempotency-Key: printable text of at most {} bytes", crate::idempotency::MAX_KEY_LEN);
     (StatusCode::BAD_REQUEST, Json(json!({"error": msg}))).into_response()
 }
@@ -160,7 +142,7 @@ fn bad_key(s: &Server) -> Response {
 /// Hand lines to the engine and wait for the checkpoint that covers them.
 /// A batch with a `key` already processed is answered as accepted, once
 /// its acknowledgement comes, without being processed again.
-async fn submit(s: &Server, items: Vec<Item>, key: Option<String>) -> Result<(), Response> {
+async fn submit(s: &Ingest, items: Vec<Item>, key: Option<String>) -> Result<(), Response> {
     let Some(feed) = &s.feed else {
         return Err((StatusCode::NOT_FOUND, Json(json!({"error": "no http input is configured"}))).into_response());
     };
@@ -174,7 +156,7 @@ async fn submit(s: &Server, items: Vec<Item>, key: Option<String>) -> Result<(),
         let _ = tx.send(ok);
     }));
     if feed.try_send(b).is_err() {
-        s.metrics.reject(&s.input_name, "queue_full");
+        s.api.metrics.reject(&s.input_name, "queue_full");
         return Err((
             StatusCode::TOO_MANY_REQUESTS,
             [(header::RETRY_AFTER, "1")],
@@ -198,7 +180,7 @@ async fn submit(s: &Server, items: Vec<Item>, key: Option<String>) -> Result<(),
 }
 
 /// The body's lines; those over `[engine] max_line` are skipped and counted.
-fn lines(s: &Server, body: &[u8]) -> Vec<Item> {
+fn lines(s: &Ingest, body: &[u8]) -> Vec<Item> {
     let max = s.feed.as_ref().map_or(crate::sources::lines::DEFAULT_MAX_LINE, |f| f.max_line);
     let mut out = Vec::new();
     let mut start = 0;
@@ -206,7 +188,7 @@ fn lines(s: &Server, body: &[u8]) -> Vec<Item> {
         if b == b'\n' {
             let line = &body[start..i];
             if line.len() > max {
-                s.metrics.lines_too_long.get_or_create(&s.metrics.input(&s.input_name)).inc();
+                s.api.metrics.lines_too_long.get_or_create(&s.api.metrics.input(&s.input_name)).inc();
                 tracing::warn!(input = %s.input_name, offset = start, bytes = line.len(), "skipped: line over [engine] max_line");
             } else if line.iter().any(|c| !c.is_ascii_whitespace()) {
                 out.push(Item::Line { bytes: line.to_vec(), offset: start as u64 });
@@ -217,12 +199,12 @@ fn lines(s: &Server, body: &[u8]) -> Vec<Item> {
     out
 }
 
-async fn ingest(State(s): State<Server>, req: Request) -> Response {
-    if !authorised(&s, req.headers()) {
+async fn ingest(State(s): State<Ingest>, req: Request) -> Response {
+    if !authorised(&s.api, req.headers()) {
         return unauthorised();
     }
     if !content_type_ok(req.headers()) {
-        s.metrics.reject(&s.input_name, "content_type");
+        s.api.metrics.reject(&s.input_name, "content_type");
         return (
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Json(json!({"error": "send newline-delimited JSON with Content-Type: application/x-ndjson"})),
@@ -248,8 +230,8 @@ async fn ingest(State(s): State<Server>, req: Request) -> Response {
 /// The Elasticsearch bulk API: action lines (`index`, `create`) each
 /// followed by a document. `delete` and `update` make no sense for a
 /// detection engine and are answered per item with a 400.
-async fn bulk(State(s): State<Server>, req: Request) -> Response {
-    if !authorised(&s, req.headers()) {
+async fn bulk(State(s): State<Ingest>, req: Request) -> Response {
+    if !authorised(&s.api, req.headers()) {
         return unauthorised();
     }
     let header_key = match idempotency_key(req.headers()) {
@@ -272,7 +254,7 @@ async fn bulk(State(s): State<Server>, req: Request) -> Response {
         let action: serde_json::Value = match serde_json::from_slice(&bytes) {
             Ok(v) => v,
             Err(e) => {
-                s.metrics.reject(&s.input_name, "bulk_action");
+                s.api.metrics.reject(&s.input_name, "bulk_action");
                 results.push(json!({"index": {"status": 400, "error": {"type": "parse_exception", "reason": format!("action at byte {offset}: {e}")}}}));
                 continue;
             }
@@ -297,11 +279,11 @@ async fn bulk(State(s): State<Server>, req: Request) -> Response {
             },
             "update" => {
                 it.next();
-                s.metrics.reject(&s.input_name, "bulk_update");
+                s.api.metrics.reject(&s.input_name, "bulk_update");
                 results.push(json!({"update": {"_index": index, "status": 400, "error": {"type": "illegal_argument_exception", "reason": "vigie accepts index and create only"}}}));
             }
             other => {
-                s.metrics.reject(&s.input_name, "bulk_action");
+                s.api.metrics.reject(&s.input_name, "bulk_action");
                 results.push(json!({other: {"_index": index, "status": 400, "error": {"type": "illegal_argument_exception", "reason": "vigie accepts index and create only"}}}));
             }
         }
@@ -321,20 +303,5 @@ async fn bulk(State(s): State<Server>, req: Request) -> Response {
     match submit(&s, docs, key).await {
         Ok(()) => Json(json!({"took": 0, "errors": errors, "items": results})).into_response(),
         Err(r) => r,
-    }
-}
-
-/// Serve until `stop` is raised.
-pub async fn serve(listener: tokio::net::TcpListener, app: Router, stop: Arc<std::sync::atomic::AtomicBool>) {
-    let shutdown = async move {
-        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    };
-    if let Err(e) = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
-    {
-        tracing::error!(error = %e, "http server failed");
     }
 }

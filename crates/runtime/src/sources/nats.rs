@@ -13,6 +13,22 @@ pub struct NatsInput {
     pub stream: String,
     pub subject: Option<String>,
     pub durable: String,
+    pub format: vigie_decode::Format,
+}
+
+impl super::Source for NatsInput {
+    fn kind(&self) -> &'static str {
+        "nats"
+    }
+
+    fn format(&self) -> vigie_decode::Format {
+        self.format
+    }
+
+    fn start(self: Box<Self>, cx: super::Context) -> anyhow::Result<super::Started> {
+        cx.rt.spawn(run(cx.input, cx.name, *self, cx.feed));
+        Ok(super::Started { done: 1, ..Default::default() })
+    }
 }
 
 pub async fn run(input: usize, name: String, cfg: NatsInput, feed: Feed) {

@@ -4,7 +4,28 @@
 
 use super::BATCH;
 use super::lines::Read;
+use super::{Context, Source, Started};
 use crate::engine::{Batch, Feed, Item};
+use vigie_decode::Format;
+
+/// `type = "stdin"`: done at end of file.
+pub struct Stdin {
+    pub format: Format,
+}
+
+impl Source for Stdin {
+    fn kind(&self) -> &'static str {
+        "stdin"
+    }
+
+    fn format(&self) -> Format {
+        self.format
+    }
+
+    fn start(self: Box<Self>, cx: Context) -> anyhow::Result<Started> {
+        Ok(Started { threads: vec![spawn(cx.input, cx.feed)], done: 1, ..Default::default() })
+    }
+}
 
 pub fn spawn(input: usize, feed: Feed) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {

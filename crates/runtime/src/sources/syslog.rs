@@ -18,6 +18,53 @@ use tokio::net::{TcpListener, UdpSocket};
 /// Largest frame accepted on TCP; a longer length prefix is an error.
 const MAX_FRAME: usize = 1 << 20;
 
+/// `type = "syslog"`: one input, up to two listeners.
+pub struct Syslog {
+    pub udp: Option<String>,
+    pub tcp: Option<String>,
+    pub format: vigie_decode::Format,
+}
+
+impl super::Source for Syslog {
+    fn kind(&self) -> &'static str {
+        "syslog"
+    }
+
+    fn format(&self) -> vigie_decode::Format {
+        self.format
+    }
+
+    fn start(self: Box<Self>, cx: super::Context) -> anyhow::Result<super::Started> {
+        use anyhow::Context as _;
+        let (u, t) = (self.udp, self.tcp);
+        let (udp, tcp) = cx.rt.block_on(async move {
+            let u = match u {
+                Some(a) => Some(UdpSocket::bind(&a).await.with_context(|| format!("syslog udp {a}"))?),
+                None => None,
+            };
+            let t = match t {
+                Some(a) => Some(TcpListener::bind(&a).await.with_context(|| format!("syslog tcp {a}"))?),
+                None => None,
+            };
+            anyhow::Ok((u, t))
+        })?;
+        if udp.is_none() && tcp.is_none() {
+            anyhow::bail!("syslog input {}: give `udp` or `tcp` (or both)", cx.name);
+        }
+        // Each listener says when it is done: the input is done when both are.
+        let mut started = super::Started::default();
+        if let Some(s) = udp {
+            cx.rt.spawn(self::udp(cx.input, cx.name.clone(), s, cx.feed.clone()));
+            started.done += 1;
+        }
+        if let Some(l) = tcp {
+            cx.rt.spawn(self::tcp(cx.input, cx.name, l, cx.feed));
+            started.done += 1;
+        }
+        Ok(started)
+    }
+}
+
 /// Feed a batch from async code: wait (briefly, repeatedly) while the queue
 /// is full, which slows TCP senders down instead of dropping.
 async fn feed_async(feed: &Feed, mut b: Batch) {

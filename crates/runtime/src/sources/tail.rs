@@ -29,6 +29,27 @@ use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+/// `type = "file"`: follows `path`, resuming at the checkpointed position.
+pub struct Tail {
+    pub path: PathBuf,
+    pub format: vigie_decode::Format,
+}
+
+impl super::Source for Tail {
+    fn kind(&self) -> &'static str {
+        "file"
+    }
+
+    fn format(&self) -> vigie_decode::Format {
+        self.format
+    }
+
+    fn start(self: Box<Self>, cx: super::Context) -> anyhow::Result<super::Started> {
+        let pos = cx.resume.and_then(|v| serde_json::from_value(v).ok());
+        Ok(super::Started { threads: vec![spawn(cx.input, self.path, pos, cx.feed)], done: 1, ..Default::default() })
+    }
+}
+
 /// Bytes of a file's start that fingerprint it.
 pub const FINGERPRINT: u64 = 1024;
 /// How long a rotated file must stay at its end before it is left.
