@@ -33,18 +33,7 @@ pub fn read_line<R: BufRead>(r: &mut R, line: &mut Vec<u8>, max: usize) -> std::
             if buf.is_empty() {
                 break;
             }
-            let (chunk, done) = match buf.iter().position(|&b| b == b'\n') {
-                Some(i) => (&buf[..=i], true),
-                None => (buf, false),
-            };
-            if !too_long && line.len() + chunk.len() > max.saturating_add(1) {
-                too_long = true;
-                line.clear();
-            }
-            if !too_long {
-                line.extend_from_slice(chunk);
-            }
-            (done, chunk.len())
+            take(buf, line, &mut too_long, max)
         };
         r.consume(used);
         total += used;
@@ -70,18 +59,7 @@ pub async fn read_line_async<R: AsyncBufRead + Unpin>(
             if buf.is_empty() {
                 break;
             }
-            let (chunk, done) = match buf.iter().position(|&b| b == b'\n') {
-                Some(i) => (&buf[..=i], true),
-                None => (buf, false),
-            };
-            if !too_long && line.len() + chunk.len() > max.saturating_add(1) {
-                too_long = true;
-                line.clear();
-            }
-            if !too_long {
-                line.extend_from_slice(chunk);
-            }
-            (done, chunk.len())
+            take(buf, line, &mut too_long, max)
         };
         r.consume(used);
         total += used;
@@ -90,6 +68,24 @@ pub async fn read_line_async<R: AsyncBufRead + Unpin>(
         }
     }
     Ok(finish(line, total, too_long, max))
+}
+
+/// Take from `buf` up to and including the first newline (or all of it),
+/// keeping it in `line` while the line stays within `max`: whether the line
+/// ended, and how many bytes were taken.
+fn take(buf: &[u8], line: &mut Vec<u8>, too_long: &mut bool, max: usize) -> (bool, usize) {
+    let (chunk, done) = match buf.iter().position(|&b| b == b'\n') {
+        Some(i) => (&buf[..=i], true),
+        None => (buf, false),
+    };
+    if !*too_long && line.len() + chunk.len() > max.saturating_add(1) {
+        *too_long = true;
+        line.clear();
+    }
+    if !*too_long {
+        line.extend_from_slice(chunk);
+    }
+    (done, chunk.len())
 }
 
 fn finish(line: &mut Vec<u8>, total: usize, too_long: bool, max: usize) -> Read {
