@@ -35,6 +35,14 @@ fn start(config: &Path) -> Child {
     vigie().args(["run", "--config"]).arg(config).stderr(std::process::Stdio::null()).spawn().unwrap()
 }
 
+/// The alerts a replay of `input` with `rules` writes to `out`: what a live
+/// run must end with.
+fn replayed(rules: &Path, input: &Path, out: &Path) -> Vec<String> {
+    let st = vigie().arg("replay").arg("--rules").arg(rules).arg(input).arg("--alerts").arg(out).output().unwrap();
+    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    lines(out)
+}
+
 fn wait(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
     let t = Instant::now();
     while !f() {
@@ -56,17 +64,7 @@ fn kill_9_and_restart_lose_nothing_and_duplicate_nothing() {
     // What the whole file must give.
     let expected_path = d.join("expected.jsonl");
     let rules = repo().join("rules/vigie");
-    let st = vigie()
-        .arg("replay")
-        .arg("--rules")
-        .arg(&rules)
-        .arg(&input)
-        .arg("--alerts")
-        .arg(&expected_path)
-        .output()
-        .unwrap();
-    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
-    let mut expected = lines(&expected_path);
+    let mut expected = replayed(&rules, &input, &expected_path);
     assert_eq!(expected.len(), 3 * 40);
 
     // Now live. Run 1 checkpoints only at its start, reads the first half
@@ -212,17 +210,7 @@ fn kill_9_at_random_during_http_ingest_with_idempotency_keys_changes_nothing() {
     std::fs::write(&whole, days.concat()).unwrap();
     let rules = repo().join("rules/vigie");
     let expected_path = d.join("expected.jsonl");
-    let st = vigie()
-        .arg("replay")
-        .arg("--rules")
-        .arg(&rules)
-        .arg(&whole)
-        .arg("--alerts")
-        .arg(&expected_path)
-        .output()
-        .unwrap();
-    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
-    let mut expected = lines(&expected_path);
+    let mut expected = replayed(&rules, &whole, &expected_path);
     assert_eq!(expected.len(), 3 * 30);
 
     let alerts = d.join("alerts.jsonl");
