@@ -6,7 +6,11 @@
 mod duration;
 mod merge;
 mod model;
+mod severity;
 
 pub use duration::{DurationError, duration_ms, duration_text};
 pub use merge::{Merger, MergerState, Open, Suppression, SuppressionError};
-pub use model::{Alert, AlertHeader, AlertKind, RuleRef, SourceRef, Status, UserRef, alert_id, event_id, rfc3339};
+pub use model::{
+    Alert, AlertHeader, AlertKind, Origin, RuleRef, SourceRef, Status, UserRef, alert_id, event_id, rfc3339,
+};
+pub use severity::{Severity, UnknownSeverity};

@@ -39,7 +39,7 @@ pub struct AlertHeader {
 pub struct RuleRef {
     pub id: String,
     pub name: String,
-    pub level: String,
+    pub level: crate::Severity,
     /// DRL 1.1 requires the author of a Sigma rule on everything it produces.
     pub author: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -85,6 +85,28 @@ impl Alert {
         let user = self.user.as_ref().map_or("", |u| u.name.as_str());
         let source = self.source.as_ref().map_or("", |s| s.ip.as_str());
         format!("{user}\u{1f}{source}")
+    }
+}
+
+/// Where an event was read: the input (a file path, `http`, `stdin#0`, ...)
+/// and its position there (line, byte offset or record id). Typed from the
+/// reader to the alert; only the alert's `events` list spells it
+/// `input:offset`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Origin {
+    pub input: std::sync::Arc<str>,
+    pub offset: u64,
+}
+
+impl Origin {
+    pub fn new(input: impl Into<std::sync::Arc<str>>, offset: u64) -> Origin {
+        Origin { input: input.into(), offset }
+    }
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.input, self.offset)
     }
 }
 

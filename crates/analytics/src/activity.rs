@@ -51,8 +51,9 @@ pub struct Activity {
     /// address within a known one.
     pub asn: Option<u32>,
     pub act: Act,
-    /// Where the event was read, for the alert's evidence.
-    pub origin: String,
+    /// Where the event was read, for the alert's evidence (not serialised).
+    #[serde(skip)]
+    pub origin: vigie_alert::Origin,
 }
 
 /// A GeoIP database (MaxMind DB format: GeoLite2-City, DB-IP City,
@@ -267,7 +268,7 @@ impl Extractor {
             location,
             asn,
             act,
-            origin: String::new(),
+            origin: vigie_alert::Origin::default(),
         })
     }
 }

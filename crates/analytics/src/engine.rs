@@ -9,7 +9,7 @@ use crate::baseline::Baseline;
 use crate::config::{AnalyticsConfig, ConfigError};
 use crate::fusion::{self, Population};
 use crate::geo;
-use crate::signal::{Detection, Level, Signal};
+use crate::signal::{Detection, Severity, Signal};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -338,7 +338,7 @@ impl Analytics {
         );
         let ev = json!({"target": target, "before": 0, "active_days": acct.active_days,
                         "new_network": strange, "rare_hour": acct.hour_time >= 3, "ip": acct.hour_access_ip});
-        self.emit(out, d, if strange { Level::High } else { Level::Medium }, a, reason, ev);
+        self.emit(out, d, if strange { Severity::High } else { Severity::Medium }, a, reason, ev);
     }
 
     /// The account named (created if new, first seen at `ts`), marked as
@@ -471,12 +471,12 @@ impl Analytics {
             // judged from its second active day, not after the warm-up.
             let judged = mature || (acct.service && acct.active_days >= 1);
             if cfg.sources.enabled && success && known_before && judged && (new_net || new_country || new_asn) {
-                let mut level = if new_country || new_asn || new_agent { Level::Medium } else { Level::Low };
+                let mut level = if new_country || new_asn || new_agent { Severity::Medium } else { Severity::Low };
                 if acct.service {
                     // A service account works from fixed servers with a fixed
                     // client: a new provider and a new client is its token
                     // in someone else's hands.
-                    level = if new_provider && new_agent { Level::Critical } else { Level::High };
+                    level = if new_provider && new_agent { Severity::Critical } else { Severity::High };
                 }
                 let what: Vec<&str> = [
                     (new_net, "network"),
@@ -522,7 +522,7 @@ impl Analytics {
                     );
                     let ev = json!({"reset_at": rfc3339(r), "login_at": rfc3339(a.ts), "ip": ip, "network": net,
                                     "user_agent": a.user_agent});
-                    self.emit(out, Detection::ResetThenNewSource, Level::Medium, a, reason, ev);
+                    self.emit(out, Detection::ResetThenNewSource, Severity::Medium, a, reason, ev);
                 } else {
                     acct.reset_at = None;
                 }
@@ -564,7 +564,7 @@ impl Analytics {
                     // provider's registered city, not the person's: medium.
                     // Across borders the error is rarer: high.
                     let same_country = a.country.is_some() && acct.last_country == a.country.as_deref().map(h32);
-                    let level = if same_country { Level::Medium } else { Level::High };
+                    let level = if same_country { Severity::Medium } else { Severity::High };
                     self.emit(out, Detection::ImpossibleTravel, level, a, reason, ev);
                 }
             }
@@ -623,7 +623,7 @@ impl Analytics {
         let surge = self.peer_hour(acct, level.max(ws_level) > 0);
         if level > acct.fired.distinct {
             acct.fired.distinct = level;
-            let lv = if surge { Level::Low } else { to_level(level, acct.service) };
+            let lv = if surge { Severity::Low } else { to_level(level, acct.service) };
             let reason = format!(
                 "{} read {:.0} distinct people this hour, {:.1}× its bound of {:.0} ({} baseline: mean {:.1} an hour{}).",
                 a.user,
@@ -703,7 +703,7 @@ impl Analytics {
                 let ev = json!({"observed": acct.hour_new, "reads": acct.hour_reads, "bound": bound,
                                 "baseline": baseline_json(&acct.base_new), "window": window(acct.hour * HOUR, HOUR),
                                 "peer_surge": surge});
-                let lv = if surge { Level::Low } else { to_level(level, acct.service) };
+                let lv = if surge { Severity::Low } else { to_level(level, acct.service) };
                 self.emit(out, Detection::OutsideWorkingSet, lv, a, reason, ev);
             }
         }
@@ -727,9 +727,9 @@ impl Analytics {
         if !acct.fired.off_hours && acct.hour_reads >= min_reads {
             acct.fired.off_hours = true;
             let seen = acct.week[acct.slot as usize].saturating_sub(1);
-            let mut level = if seen == 0 && (local.night || local.weekend) { Level::Medium } else { Level::Low };
+            let mut level = if seen == 0 && (local.night || local.weekend) { Severity::Medium } else { Severity::Low };
             if acct.service {
-                level = Level::High;
+                level = Severity::High;
             }
             let reason = format!(
                 "{} reads personal data at an hour it has worked {} time(s) in {} active hours{}.",
@@ -776,7 +776,7 @@ impl Analytics {
                             "created_strangely": acct.created_strangely});
             // Created from a strange context, then reading at volume: the
             // persistence path (accounts made by an intruder).
-            let lv = if acct.created_strangely { Level::Critical } else { Level::High };
+            let lv = if acct.created_strangely { Severity::Critical } else { Severity::High };
             self.emit(out, Detection::NewAccountBulkRead, lv, a, reason, ev);
         }
         // The takeover path: reset, new source, then harvesting: more than
@@ -807,7 +807,7 @@ impl Analytics {
             );
             let ev = json!({"reset_at": rfc3339(reset), "new_source_login_at": rfc3339(t), "observed": count,
                             "bound": cfg.takeover.min_distinct});
-            self.emit(out, Detection::ResetTakeover, Level::Critical, a, reason, ev);
+            self.emit(out, Detection::ResetTakeover, Severity::Critical, a, reason, ev);
         }
         self.fuse(acct, a, &peer, count, surge, out);
     }
@@ -935,7 +935,7 @@ impl Analytics {
                         "population_share_at_or_above": self.population.tail(score),
                         "ip": acct.hour_access_ip, "reads": acct.hour_reads,
                         "window": window(acct.hour * HOUR, HOUR)});
-        let lv = if level == 3 { Level::Critical } else { Level::High };
+        let lv = if level == 3 { Severity::Critical } else { Severity::High };
         self.emit(out, Detection::FusedEvidence, lv, a, reason, ev);
     }
 
@@ -983,7 +983,7 @@ impl Analytics {
         );
         let ev = json!({"ip": ip, "failed_accounts": hit.failed_accounts, "succeeded_accounts": hit.succeeded_accounts,
                         "window": self.cfg.spray.window, "min_accounts": self.cfg.spray.min_accounts});
-        self.emit(out, Detection::SprayingSourceLogin, Level::Critical, a, reason, ev);
+        self.emit(out, Detection::SprayingSourceLogin, Severity::Critical, a, reason, ev);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -991,7 +991,7 @@ impl Analytics {
         &mut self,
         out: &mut Vec<Signal>,
         detection: Detection,
-        level: Level,
+        level: Severity,
         a: &Activity,
         reason: String,
         evidence: Value,
@@ -1101,11 +1101,11 @@ fn level_of(ratio: f32, levels: &[f32; 3]) -> u8 {
 }
 
 /// 1, 2, 3 → medium, high, critical (a service account one step higher).
-fn to_level(n: u8, service: bool) -> Level {
+fn to_level(n: u8, service: bool) -> Severity {
     let l = match n {
-        0 | 1 => Level::Medium,
-        2 => Level::High,
-        _ => Level::Critical,
+        0 | 1 => Severity::Medium,
+        2 => Severity::High,
+        _ => Severity::Critical,
     };
     if service { l.raise() } else { l }
 }

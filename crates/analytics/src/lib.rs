@@ -29,5 +29,6 @@ pub use activity::{Act, Activity, Extractor, subject_hash};
 pub use config::{AnalyticsConfig, ConfigError};
 pub use engine::{Analytics, AnalyticsStats, Shared};
 pub use risk::{Contribution, Incident, Risk, Score};
-pub use signal::{Detection, Level, Signal};
+pub use signal::{Detection, Signal};
 pub use trail::{Access, Pseudonymiser, Trail};
+pub use vigie_alert::Severity;

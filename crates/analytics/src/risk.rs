@@ -8,13 +8,14 @@ use crate::config::{ConfigError, Risk as RiskConfig};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
+use vigie_alert::Severity;
 
 /// One signal behind a score.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Contribution {
     pub alert_id: String,
     pub rule: String,
-    pub level: String,
+    pub level: Severity,
     pub at: String,
     pub points: f32,
     pub reason: String,
@@ -81,13 +82,13 @@ impl Risk {
         })
     }
 
-    pub fn points(&self, level: &str) -> f32 {
+    pub fn points(&self, level: Severity) -> f32 {
         match level {
-            "low" => self.cfg.low,
-            "medium" => self.cfg.medium,
-            "high" => self.cfg.high,
-            "critical" => self.cfg.critical,
-            _ => 0.0,
+            Severity::Informational => 0.0,
+            Severity::Low => self.cfg.low,
+            Severity::Medium => self.cfg.medium,
+            Severity::High => self.cfg.high,
+            Severity::Critical => self.cfg.critical,
         }
     }
 
@@ -110,7 +111,7 @@ impl Risk {
     /// takes different findings to raise an incident quickly, or one that
     /// persists for hours.
     pub fn add(&mut self, user: &str, ts: i64, c: Contribution) -> Option<Incident> {
-        let full = self.points(&c.level);
+        let full = self.points(c.level);
         if full <= 0.0 {
             return None;
         }
@@ -127,9 +128,8 @@ impl Risk {
         }
         // An escalation (a level above any before of this rule) is new
         // evidence and counts in full; a repeat is less news each time.
-        let rank = |l: &str| self.points(l);
         let same = s.signals.iter().filter(|x| x.family() == c.family());
-        let escalates = same.clone().all(|x| rank(&x.level) < full);
+        let escalates = same.clone().all(|x| self.points(x.level) < full);
         let points = if escalates { full } else { full / (1 + same.count()) as f32 };
         if points < 0.25 * full {
             self.scores.insert(user.to_string(), s);
@@ -152,7 +152,8 @@ impl Risk {
                 threshold: self.cfg.threshold,
                 signals: s.signals.iter().cloned().collect(),
                 number: s.incidents,
-                critical: s.value >= 2.0 * self.cfg.threshold || s.signals.iter().any(|x| x.level == "critical"),
+                critical: s.value >= 2.0 * self.cfg.threshold
+                    || s.signals.iter().any(|x| x.level == Severity::Critical),
             });
         }
         self.scores.insert(user.to_string(), s);
@@ -178,7 +179,7 @@ mod tests {
         Contribution {
             alert_id: "a".into(),
             rule: level.into(),
-            level: level.into(),
+            level: level.parse().unwrap(),
             at: String::new(),
             points: 0.0,
             reason: String::new(),

@@ -4,34 +4,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    Low,
-    Medium,
-    High,
-    Critical,
-}
-
-impl Level {
-    pub fn name(self) -> &'static str {
-        match self {
-            Level::Low => "low",
-            Level::Medium => "medium",
-            Level::High => "high",
-            Level::Critical => "critical",
-        }
-    }
-
-    /// One step up (a service account's deviation is graver).
-    pub fn raise(self) -> Level {
-        match self {
-            Level::Low => Level::Medium,
-            Level::Medium => Level::High,
-            _ => Level::Critical,
-        }
-    }
-}
+/// Severity is defined once, in the alert contract.
+pub use vigie_alert::Severity;
 
 /// One detection of the analytics (see docs/analytics.md for each).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -151,7 +125,7 @@ impl Detection {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Signal {
     pub detection: Detection,
-    pub level: Level,
+    pub level: Severity,
     pub ts: i64,
     pub user: String,
     pub source: Option<String>,
@@ -159,5 +133,5 @@ pub struct Signal {
     pub reason: String,
     pub evidence: Map<String, Value>,
     /// Where the triggering event was read.
-    pub origin: String,
+    pub origin: vigie_alert::Origin,
 }

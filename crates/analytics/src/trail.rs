@@ -116,7 +116,7 @@ impl Trail {
         let bytes = self.bytes.first(ev).and_then(|v| v.as_u64());
         let id = vigie_alert::alert_id(&[
             "access",
-            &a.origin,
+            &a.origin.to_string(),
             &a.ts.to_string(),
             &a.user,
             &action,
@@ -157,7 +157,7 @@ mod tests {
         );
         let x = Extractor::default();
         let mut a = x.extract(&ev, 1000).unwrap();
-        a.origin = "f:1".into();
+        a.origin = vigie_alert::Origin::new("f", 1);
         let t = Trail::new(Pseudonymiser::new(b"k"));
         let row = t.access(&ev, &a).unwrap();
         assert_eq!(row.kind, "read");

@@ -1,7 +1,7 @@
 //! Each detection on a small, hand-made history: the habits first, then the
 //! deviation, and the signal (or its absence) checked with its evidence.
 
-use vigie_analytics::{Act, Activity, Analytics, AnalyticsConfig, Detection, Level, Signal, subject_hash};
+use vigie_analytics::{Act, Activity, Analytics, AnalyticsConfig, Detection, Severity, Signal, subject_hash};
 
 const H: i64 = 3_600_000;
 /// Monday 2026-03-02 00:00 in Paris (UTC+1).
@@ -21,7 +21,7 @@ fn act(user: &str, ts: i64, ip: &str, act: Act) -> Activity {
         location: None,
         asn: None,
         act,
-        origin: format!("test:{ts}"),
+        origin: vigie_alert::Origin::new("test", ts as u64),
     }
 }
 
@@ -67,15 +67,15 @@ fn harvesting_far_beyond_the_account_habits_is_critical_and_explained() {
         an.observe(&read("adv1", t + i * 5_000, "217.108.13.44", &[format!("victim-{i}")]), &mut out);
     }
     let hour = fired(&out, Detection::DistinctSubjectsHour);
-    let levels: Vec<Level> = hour.iter().map(|s| s.level).collect();
-    assert_eq!(levels, vec![Level::Medium, Level::High, Level::Critical], "escalates once per level");
+    let levels: Vec<Severity> = hour.iter().map(|s| s.level).collect();
+    assert_eq!(levels, vec![Severity::Medium, Severity::High, Severity::Critical], "escalates once per level");
     let first = hour[0];
     assert_eq!(first.evidence["basis"], "own");
     assert!(first.evidence["baseline"]["samples"].as_u64().unwrap() >= 12);
     assert!(first.evidence["observed"].as_f64().unwrap() < 120.0, "raised early, not at the end of the hour");
     assert!(first.reason.contains("adv1") && first.reason.contains("distinct people"));
-    let ws: Vec<Level> = fired(&out, Detection::OutsideWorkingSet).iter().map(|s| s.level).collect();
-    assert_eq!(ws, vec![Level::Medium, Level::High, Level::Critical], "all of them outside its working set");
+    let ws: Vec<Severity> = fired(&out, Detection::OutsideWorkingSet).iter().map(|s| s.level).collect();
+    assert_eq!(ws, vec![Severity::Medium, Severity::High, Severity::Critical], "all of them outside its working set");
 }
 
 #[test]
@@ -110,14 +110,14 @@ fn the_france_travail_path_reset_new_source_then_reads() {
     an.observe(&login, &mut out);
     let chain = fired(&out, Detection::ResetThenNewSource);
     assert_eq!(chain.len(), 1, "{out:?}");
-    assert_eq!(chain[0].level, Level::Medium);
+    assert_eq!(chain[0].level, Severity::Medium);
     assert_eq!(fired(&out, Detection::NewSource).len(), 1, "the new source on its own too");
     for i in 0..30 {
         an.observe(&read("adv2", t + 3 * H + i * 20_000, "203.0.113.50", &[format!("v-{i}")]), &mut out);
     }
     let takeover = fired(&out, Detection::ResetTakeover);
     assert_eq!(takeover.len(), 1);
-    assert_eq!(takeover[0].level, Level::Critical);
+    assert_eq!(takeover[0].level, Severity::Critical);
     assert!(takeover[0].evidence["reset_at"].is_string());
     // Reads at 21h, an hour this account never worked.
     assert_eq!(
@@ -156,7 +156,7 @@ fn weekend_nights_new_networks_and_travel() {
     }
     let off = fired(&out, Detection::OffHours);
     assert_eq!(off.len(), 1);
-    assert_eq!(off[0].level, Level::Medium);
+    assert_eq!(off[0].level, Severity::Medium);
     assert_eq!(off[0].evidence["weekend"], true);
     out.clear();
     let mut paris = act("adv4", sat + 2 * H, "217.108.13.44", Act::Login { success: true });
@@ -172,7 +172,7 @@ fn weekend_nights_new_networks_and_travel() {
     assert_eq!(travel[0].evidence["known_network"], false, "the far leg arrives on a network new to the account");
     let new = fired(&out, Detection::NewSource);
     assert_eq!(new.len(), 1);
-    assert_eq!(new[0].level, Level::Medium, "a new country");
+    assert_eq!(new[0].level, Severity::Medium, "a new country");
     out.clear();
     // The owner goes on working from the usual place: the journey back is
     // impossible too, but it arrives on the account's own network, which is
@@ -202,11 +202,11 @@ fn a_new_network_owner_is_graver_than_a_new_network() {
     let mut other_owner = act("adv8", t + H, "198.51.100.7", Act::Login { success: true });
     other_owner.asn = Some(64500);
     an.observe(&other_owner, &mut out);
-    let new: Vec<(Level, String)> =
+    let new: Vec<(Severity, String)> =
         fired(&out, Detection::NewSource).iter().map(|s| (s.level, s.evidence["new"].to_string())).collect();
     assert_eq!(new.len(), 2, "{new:?}");
-    assert_eq!(new[0].0, Level::Low, "a new network of the usual provider");
-    assert_eq!(new[1].0, Level::Medium);
+    assert_eq!(new[0].0, Severity::Low, "a new network of the usual provider");
+    assert_eq!(new[1].0, Severity::Medium);
     assert!(new[1].1.contains("autonomous system"));
 }
 
@@ -230,12 +230,12 @@ fn iam_by_accounts_that_never_do_it_and_service_accounts() {
     let young = fired(&out, Detection::NewAccountBulkRead);
     assert_eq!(young.len(), 1);
     assert!(young[0].evidence["created_at"].is_string());
-    assert_eq!(young[0].level, Level::High, "created from the creator's usual place and hours");
+    assert_eq!(young[0].level, Severity::High, "created from the creator's usual place and hours");
     out.clear();
     an.observe(&act("svc-batch", t, "192.0.2.77", Act::Login { success: true }), &mut out);
     let svc = fired(&out, Detection::NewSource);
     assert_eq!(svc.len(), 1);
-    assert_eq!(svc[0].level, Level::High, "a service account's new source is grave");
+    assert_eq!(svc[0].level, Severity::High, "a service account's new source is grave");
 }
 
 #[test]
@@ -286,8 +286,8 @@ fn reads_outside_a_declared_caseload_need_no_baseline() {
     for i in 0..11 {
         an.observe(&read("adv9", MONDAY + 10 * H + i * 60_000, "217.108.13.44", &[format!("neighbour-{i}")]), &mut out);
     }
-    let levels: Vec<Level> = fired(&out, Detection::OutsideCaseload).iter().map(|s| s.level).collect();
-    assert_eq!(levels, vec![Level::Medium, Level::High], "5 outside: medium, 10: high");
+    let levels: Vec<Severity> = fired(&out, Detection::OutsideCaseload).iter().map(|s| s.level).collect();
+    assert_eq!(levels, vec![Severity::Medium, Severity::High], "5 outside: medium, 10: high");
     assert_eq!(fired(&out, Detection::OutsideCaseload)[1].evidence["observed"], 10);
 }
 
@@ -389,11 +389,11 @@ fn a_service_account_is_known_by_its_token_and_judged_against_its_own_jitter() {
     nightly(&mut an, "etl-nightly", 13, 15 * 60, "203.0.113.66", "python-requests/2.31", &mut out);
     let new = fired(&out, Detection::NewSource);
     assert_eq!(new.len(), 1);
-    assert_eq!(new[0].level, Level::Critical, "new provider and new client for a service account");
+    assert_eq!(new[0].level, Severity::Critical, "new provider and new client for a service account");
     assert_eq!(new[0].evidence["service_by"], serde_json::json!(["token authentication"]));
     let odd = fired(&out, Detection::OffHours);
     assert_eq!(odd.len(), 1);
-    assert_eq!(odd[0].level, Level::High);
+    assert_eq!(odd[0].level, Severity::High);
 }
 
 #[test]
@@ -408,7 +408,7 @@ fn a_success_from_a_source_that_is_spraying_is_critical_from_the_first_minute() 
     an.observe(&act("adv77", t + 11 * 60_000, "45.9.148.3", Act::Login { success: true }), &mut out);
     let hit = fired(&out, Detection::SprayingSourceLogin);
     assert_eq!(hit.len(), 1, "{out:?}");
-    assert_eq!(hit[0].level, Level::Critical);
+    assert_eq!(hit[0].level, Severity::Critical);
     assert_eq!(hit[0].evidence["ip"], "45.9.148.3");
     // An office where a few people mistype their password is not spraying.
     out.clear();
@@ -453,7 +453,7 @@ fn weak_signals_add_up_for_a_careful_attacker_but_not_for_a_new_caseload() {
     }
     let fused = fired(&out, Detection::FusedEvidence);
     assert_eq!(fused.len(), 1, "{:?}", out.iter().map(|s| (s.detection, s.level, &s.reason)).collect::<Vec<_>>());
-    assert!(fused[0].level >= Level::High);
+    assert!(fused[0].level >= Severity::High);
     assert_eq!(fused[0].evidence["ip"], "81.44.200.7", "the new source, for containment");
     assert!(fused[0].evidence["features"]["people"]["bits"].as_f64().unwrap() > 0.0);
     assert!(fused[0].evidence["features"]["access"]["bits"].as_f64().unwrap() > 0.0);
@@ -466,7 +466,7 @@ fn weak_signals_add_up_for_a_careful_attacker_but_not_for_a_new_caseload() {
         an.observe(&r, &mut out);
     }
     assert!(fired(&out, Detection::FusedEvidence).is_empty(), "{out:?}");
-    assert!(out.iter().all(|s| s.level < Level::High), "{out:?}");
+    assert!(out.iter().all(|s| s.level < Severity::High), "{out:?}");
 }
 
 #[test]
@@ -491,10 +491,10 @@ fn a_peer_wide_surge_and_a_new_egress_for_everyone_are_the_organisation() {
             an.observe(&ev, &mut out);
         }
     }
-    let high: Vec<_> = out.iter().filter(|s| s.level >= Level::High).map(|s| (&s.user, s.detection)).collect();
+    let high: Vec<_> = out.iter().filter(|s| s.level >= Severity::High).map(|s| (&s.user, s.detection)).collect();
     assert!(high.is_empty(), "{high:?}");
     let distinct = fired(&out, Detection::DistinctSubjectsHour);
-    assert!(distinct.iter().filter(|s| s.level == Level::Low).count() >= 6, "the surge is seen, as low");
+    assert!(distinct.iter().filter(|s| s.level == Severity::Low).count() >= 6, "the surge is seen, as low");
     let new = fired(&out, Detection::NewSource).len();
     assert!(new < 12, "once the egress is new to {new} accounts it is the organisation's");
 }
@@ -512,15 +512,15 @@ fn accounts_created_from_a_strange_context_are_the_intruders_persistence() {
     an.observe(&act("sup7", t + 60_000, "185.100.87.219", Act::Create { target: "ext1".into() }), &mut out);
     an.observe(&act("sup7", t + 90_000, "185.100.87.219", Act::Grant { target: "ext1".into() }), &mut out);
     let created = fired(&out, Detection::RareAccountCreation);
-    assert_eq!(created[0].level, Level::High, "{:?}", created[0].evidence);
-    assert_eq!(fired(&out, Detection::RarePrivilegeGrant)[0].level, Level::High);
+    assert_eq!(created[0].level, Severity::High, "{:?}", created[0].evidence);
+    assert_eq!(fired(&out, Detection::RarePrivilegeGrant)[0].level, Severity::High);
     out.clear();
     for i in 0..45 {
         an.observe(&read("ext1", t + 5 * 60_000 + i * 20_000, "185.100.87.219", &[format!("h-{i}")]), &mut out);
     }
     let young = fired(&out, Detection::NewAccountBulkRead);
     assert_eq!(young.len(), 1);
-    assert_eq!(young[0].level, Level::Critical);
+    assert_eq!(young[0].level, Severity::Critical);
 }
 
 #[test]
@@ -561,7 +561,7 @@ fn a_new_hire_growing_into_the_job_is_a_look_not_an_alarm() {
     );
     for s in &mine {
         if matches!(s.detection, Detection::DistinctSubjectsHour | Detection::OutsideWorkingSet) {
-            assert_eq!(s.level, Level::Medium, "{s:?} {mine:?}");
+            assert_eq!(s.level, Severity::Medium, "{s:?} {mine:?}");
         }
     }
     out.clear();
@@ -570,5 +570,5 @@ fn a_new_hire_growing_into_the_job_is_a_look_not_an_alarm() {
         an.observe(&read("adv-p1", t + i * 10_000, "217.108.13.44", &[format!("far-{i}")]), &mut out);
     }
     let hour = fired(&out, Detection::DistinctSubjectsHour);
-    assert!(hour.iter().any(|s| s.level >= Level::High), "{hour:?}");
+    assert!(hour.iter().any(|s| s.level >= Severity::High), "{hour:?}");
 }

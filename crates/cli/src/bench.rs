@@ -111,7 +111,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     );
 
     if let Some(dir) = &args.evtx {
-        let files: Vec<PathBuf> = vigie_events::discover(std::slice::from_ref(dir))?
+        let files: Vec<PathBuf> = vigie_decode::discover(std::slice::from_ref(dir))?
             .into_iter()
             .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("evtx")))
             .collect();
@@ -178,7 +178,7 @@ fn ensure_corpus(path: &Path, n: u64, flat: bool) -> Result<()> {
 fn each_line(path: &Path, mut f: impl FnMut(&[u8]) -> Result<()>) -> Result<f64> {
     let reader = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(path)?);
     let t = Instant::now();
-    vigie_events::input::for_each_line(reader, |line| {
+    vigie_decode::files::for_each_line(reader, |line| {
         let line = line.trim_ascii_end();
         if line.is_empty() { Ok(()) } else { f(line) }
     })?;
@@ -235,7 +235,7 @@ fn evtx_pass(files: &[PathBuf], engine: Option<&Engine>, passes: u32) -> Result<
     let t = Instant::now();
     for _ in 0..passes {
         for f in files {
-            vigie_events::read_file(
+            vigie_decode::read_file(
                 f,
                 1,
                 &mut |rec| {

@@ -58,7 +58,7 @@ pub fn run(a: BenchStateArgs) -> Result<ExitCode> {
                 location: Some((48.85, 2.35)),
                 asn: Some(3215),
                 act: Act::Login { success: true },
-                origin: String::new(),
+                origin: Default::default(),
             };
             an.observe(&base, &mut out);
             for r in 0..a.reads {

@@ -301,7 +301,7 @@ fn story(
 ) -> Result<Story> {
     let alerts = store.alerts(&vigie_store::AlertFilter {
         account: Some(victim.into()),
-        min_level: Some("high".into()),
+        min_level: Some(vigie_alert::Severity::High),
         limit: Some(5000),
         ..Default::default()
     })?;

@@ -5,6 +5,7 @@ use anyhow::{Result, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
+use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -12,6 +13,7 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Instant;
+use vigie_alert::Severity;
 use vigie_detect::{Engine, Hit, Scratch, loader};
 use vigie_mapping::{Mapping, builtins};
 
@@ -41,10 +43,10 @@ pub struct HuntArgs {
     #[arg(long, value_name = "N", default_value_t = 1000)]
     pub max_rows: usize,
     /// Skip (and count) input lines longer than this many bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = vigie_events::MAX_LINE_BYTES)]
+    #[arg(long, value_name = "BYTES", default_value_t = vigie_decode::MAX_LINE_BYTES)]
     pub max_line_bytes: usize,
     /// Stop reading a compressed input once it has expanded to this many bytes (and report it).
-    #[arg(long, value_name = "BYTES", default_value_t = vigie_events::MAX_EXPANDED_BYTES)]
+    #[arg(long, value_name = "BYTES", default_value_t = vigie_decode::MAX_EXPANDED_BYTES)]
     pub max_expanded_bytes: u64,
     /// Also write the summary as one JSON object to this file (for scripts).
     #[arg(long, value_name = "FILE")]
@@ -68,13 +70,15 @@ struct Worker<'a> {
     engine: &'a Engine,
     /// Per rule: a detection of its own (not only a correlation's input).
     standalone: &'a [bool],
+    /// Per rule: its level (a rule without one, or with an unknown one, is medium).
+    severity: &'a [Severity],
     jsonl: bool,
     shown: &'a str,
     scratch: Scratch,
     hits: Vec<Hit>,
     out_buf: Vec<u8>,
     rows: Top,
-    levels: BTreeMap<String, u64>,
+    levels: BTreeMap<Severity, u64>,
     /// Per rule (by index): its detections.
     per_rule: BTreeMap<u32, u64>,
 }
@@ -84,8 +88,8 @@ struct Worker<'a> {
 struct Ranked(Row);
 
 impl Ranked {
-    fn key(&self) -> (usize, &str, &str) {
-        (output::level_rank(&self.0.level), &self.0.timestamp, &self.0.location)
+    fn key(&self) -> (Reverse<Severity>, &str, &str) {
+        (Reverse(self.0.level), &self.0.timestamp, &self.0.location)
     }
 }
 
@@ -119,11 +123,11 @@ impl Top {
     }
 
     /// Whether a row of this level and time would be kept.
-    fn wants(&self, level: &str, timestamp: &str) -> bool {
+    fn wants(&self, level: Severity, timestamp: &str) -> bool {
         if self.heap.len() < self.max {
             return true;
         }
-        self.heap.peek().is_some_and(|last| (output::level_rank(level), timestamp) < (last.key().0, last.key().1))
+        self.heap.peek().is_some_and(|last| (Reverse(level), timestamp) < (last.key().0, last.key().1))
     }
 
     fn push(&mut self, row: Row) {
@@ -156,12 +160,12 @@ impl Worker<'_> {
             if !self.standalone[hit.rule as usize] {
                 continue;
             }
-            let level = rule.meta.level.clone().unwrap_or_else(|| "unknown".into());
-            *self.levels.entry(level.clone()).or_default() += 1;
+            let level = self.severity[hit.rule as usize];
+            *self.levels.entry(level).or_default() += 1;
             let timestamp = engine.timestamp(value, hit.shape);
             if !self.jsonl {
                 *self.per_rule.entry(hit.rule).or_default() += 1;
-                if !self.rows.wants(&level, timestamp.as_deref().unwrap_or_default()) {
+                if !self.rows.wants(level, timestamp.as_deref().unwrap_or_default()) {
                     continue;
                 }
             }
@@ -211,13 +215,14 @@ pub fn run(args: HuntArgs) -> Result<ExitCode> {
         Some(p) => (vec![Mapping::from_file(p)?], true),
         None => (builtins(), false),
     };
-    let files = vigie_events::discover(&args.inputs)?;
+    let files = vigie_decode::discover(&args.inputs)?;
     let rejected = set.rejected.clone();
     let correlations = set.correlations.len();
     // Rules that only feed correlations (Sigma's `generate: false`) are not
     // detections of their own; a hunt, which has no correlation state, skips them.
     let standalone =
         vigie_correlate::Correlator::new(&set.correlations, Default::default()).standalone_rules(&set.rules);
+    let severity: Vec<Severity> = set.rules.iter().map(|r| Severity::of_rule(r.meta.level.as_deref())).collect();
     let engine = Engine::new(set, mappings, forced);
     let load_secs = started.elapsed().as_secs_f64();
 
@@ -236,11 +241,11 @@ pub fn run(args: HuntArgs) -> Result<ExitCode> {
         b
     };
     let counters = Counters::default();
-    let by_level: Mutex<BTreeMap<String, u64>> = Mutex::default();
+    let by_level: Mutex<BTreeMap<Severity, u64>> = Mutex::default();
     let per_rule: Mutex<BTreeMap<u32, u64>> = Mutex::default();
     let rows = Mutex::new(Top::new(args.max_rows));
     let limits =
-        vigie_events::Limits { max_line_bytes: args.max_line_bytes, max_expanded_bytes: args.max_expanded_bytes };
+        vigie_decode::Limits { max_line_bytes: args.max_line_bytes, max_expanded_bytes: args.max_expanded_bytes };
     let stdout = Mutex::new(std::io::BufWriter::new(std::io::stdout()));
     let failures: Mutex<Vec<String>> = Mutex::default();
     let match_start = Instant::now();
@@ -248,9 +253,9 @@ pub fn run(args: HuntArgs) -> Result<ExitCode> {
     // Large JSON-lines files are cut at line boundaries so that one big
     // export is matched on every core, like a directory of files.
     let threads = pool.current_num_threads();
-    let mut units: Vec<(&PathBuf, Option<vigie_events::Part>)> = Vec::new();
+    let mut units: Vec<(&PathBuf, Option<vigie_decode::Part>)> = Vec::new();
     for f in &files {
-        match vigie_events::split_json_lines(f, threads * 4) {
+        match vigie_decode::split_json_lines(f, threads * 4) {
             Ok(Some(parts)) => units.extend(parts.into_iter().map(|p| (f, Some(p)))),
             _ => units.push((f, None)),
         }
@@ -262,6 +267,7 @@ pub fn run(args: HuntArgs) -> Result<ExitCode> {
             let w = std::cell::RefCell::new(Worker {
                 engine: &engine,
                 standalone: &standalone,
+                severity: &severity,
                 jsonl: args.jsonl,
                 shown: &shown,
                 scratch: engine.scratch(),
@@ -299,7 +305,7 @@ pub fn run(args: HuntArgs) -> Result<ExitCode> {
                 }
                 true
             };
-            let mut on_record = |rec: vigie_events::Record| {
+            let mut on_record = |rec: vigie_decode::Record| {
                 let w = &mut *w.borrow_mut();
                 counters.events.fetch_add(1, Relaxed);
                 w.hits.clear();
@@ -310,15 +316,15 @@ pub fn run(args: HuntArgs) -> Result<ExitCode> {
                 w.report(&rec.value, rec.location);
                 flush(w);
             };
-            let mut on_error = |e: vigie_events::DecodeError| {
+            let mut on_error = |e: vigie_decode::DecodeError| {
                 let n = counters.decode_errors.fetch_add(1, Relaxed);
                 if n < SHOWN_ERRORS {
                     bar.suspend(|| eprintln!("warning: skipped: {e}"));
                 }
             };
             let result = match part {
-                Some(p) => vigie_events::read_part_with(path, *p, &limits, &mut on_line, &mut on_record, &mut on_error),
-                None => vigie_events::read_file_with(
+                Some(p) => vigie_decode::read_part_with(path, *p, &limits, &mut on_line, &mut on_record, &mut on_error),
+                None => vigie_decode::read_file_with(
                     path,
                     evtx_threads,
                     &limits,
@@ -373,17 +379,13 @@ pub fn run(args: HuntArgs) -> Result<ExitCode> {
                     "{} of {total} detections shown (the most severe, then the earliest; --max-rows to change, --jsonl for all). Per rule:",
                     rows.len()
                 )?;
-                let mut counts: Vec<(usize, u64, &str, &str)> = per_rule
+                let mut counts: Vec<(Severity, u64, &str)> = per_rule
                     .iter()
-                    .map(|(&r, &n)| {
-                        let rule = &engine.set.rules[r as usize];
-                        let level = rule.meta.level.as_deref().unwrap_or("unknown");
-                        (output::level_rank(level), n, level, rule.meta.title.as_str())
-                    })
+                    .map(|(&r, &n)| (severity[r as usize], n, engine.set.rules[r as usize].meta.title.as_str()))
                     .collect();
-                counts.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.3.cmp(b.3)));
-                for (_, n, level, title) in counts {
-                    writeln!(out, "  {n:>10}  {level:<13} {title}")?;
+                counts.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(b.2)));
+                for (level, n, title) in counts {
+                    writeln!(out, "  {n:>10}  {:<13} {title}", level.as_str())?;
                 }
             }
         }
@@ -394,8 +396,7 @@ pub fn run(args: HuntArgs) -> Result<ExitCode> {
     let events = counters.events.load(Relaxed);
     let by_level = by_level.into_inner().expect("levels");
     let detections: u64 = by_level.values().sum();
-    let mut levels: Vec<(&String, &u64)> = by_level.iter().collect();
-    levels.sort_by_key(|(l, _)| output::level_rank(l));
+    let levels: Vec<(&Severity, &u64)> = by_level.iter().rev().collect();
     let mut s = String::new();
     use std::fmt::Write as _;
     let _ = writeln!(s, "\nSummary");
@@ -508,7 +509,7 @@ struct Summary<'a> {
     events_per_second: f64,
     threads: usize,
     detections: u64,
-    detections_by_level: &'a BTreeMap<String, u64>,
+    detections_by_level: &'a BTreeMap<Severity, u64>,
     rules_loaded: usize,
     rules_rejected: Vec<crate::rules::Rejected<'a>>,
     rules_unrouted: usize,

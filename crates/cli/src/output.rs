@@ -54,18 +54,11 @@ impl<'a> RuleRef<'a> {
 /// A detection kept for the table.
 pub struct Row {
     pub timestamp: String,
-    pub level: String,
+    pub level: vigie_alert::Severity,
     pub rule: String,
     pub author: String,
     pub location: String,
     pub matched: String,
-}
-
-/// Severity order for sorting and summaries.
-pub const LEVELS: [&str; 5] = ["critical", "high", "medium", "low", "informational"];
-
-pub fn level_rank(level: &str) -> usize {
-    LEVELS.iter().position(|l| *l == level).unwrap_or(LEVELS.len())
 }
 
 pub fn table(rows: &[Row]) -> String {
@@ -81,7 +74,7 @@ pub fn table(rows: &[Row]) -> String {
     for r in rows {
         t.add_row(vec![
             r.timestamp.clone(),
-            r.level.clone(),
+            r.level.to_string(),
             format!("{}\n({})", r.rule, r.author),
             r.location.clone(),
             r.matched.clone(),

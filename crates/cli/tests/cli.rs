@@ -274,8 +274,8 @@ fn hunt_reads_past_a_cut_document_and_a_deep_line() {
         .collect();
     assert_eq!(records, vec![0, 1, 2, 3], "{}", summary(&out));
     let err = summary(&out);
-    assert!(err.contains("e.jsonl: line 2: JSON document is cut short"), "{err}");
-    assert!(err.contains("e.jsonl: line 5: JSON nested deeper than 256 levels"), "{err}");
+    assert!(err.contains("e.jsonl: line 2: json: JSON document is cut short"), "{err}");
+    assert!(err.contains("e.jsonl: line 5: json: JSON nested deeper than 256 levels"), "{err}");
     assert!(err.contains("bad records:  2"), "{err}");
 }
 
@@ -304,7 +304,7 @@ fn hunt_caps_gzip_expansion_and_line_length() {
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2, "{}", summary(&out));
     let err = summary(&out);
     assert!(
-        err.contains("bomb.jsonl.gz: line 2: line of 2097152 bytes is longer than the limit (65536 bytes)"),
+        err.contains("bomb.jsonl.gz: line 2: json: line of 2097152 bytes is longer than the limit (65536 bytes)"),
         "{err}"
     );
     assert!(

@@ -96,20 +96,31 @@ fn kill_9_and_restart_lose_nothing_and_duplicate_nothing() {
     assert!(!lines(&alerts).is_empty(), "alerts past the checkpoint are on disk when killed");
 
     // Run 2 follows the file as it grows a day at a time, checkpointing
-    // often, and is killed again in the middle.
+    // often, and is killed again at pseudo-random moments (a fixed seed:
+    // the same kills on every run), often mid-batch or mid-checkpoint.
     write_config("50ms");
     let mut file = std::fs::OpenOptions::new().append(true).open(&input).unwrap();
     child = start(&config);
-    for (i, day) in days.iter().enumerate().skip(half) {
+    let mut seed: u64 = 0x5eed_f11e;
+    let mut next = |n: u64| {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (seed >> 33) % n
+    };
+    let mut kills = 0;
+    for day in days.iter().skip(half) {
         file.write_all(day.as_bytes()).unwrap();
         file.flush().unwrap();
-        std::thread::sleep(Duration::from_millis(15));
-        if i == half + 8 {
+        if next(5) == 0 {
+            std::thread::sleep(Duration::from_millis(next(40)));
             child.kill().unwrap();
             child.wait().unwrap();
+            kills += 1;
             child = start(&config);
+        } else {
+            std::thread::sleep(Duration::from_millis(15));
         }
     }
+    assert!(kills >= 2, "the seed must kill a few times: {kills}");
     let done = wait(Duration::from_secs(60), || lines(&alerts).len() >= expected.len());
     std::thread::sleep(Duration::from_millis(500));
     // A graceful stop: SIGTERM drains and checkpoints.
@@ -289,4 +300,184 @@ fn kill_9_at_random_during_http_ingest_with_idempotency_keys_changes_nothing() {
     expected.sort();
     assert_eq!(got.len(), expected.len(), "{kills} kills: an alert lost or written twice");
     assert_eq!(got, expected, "after {kills} kills the live run and the replay must agree alert for alert");
+}
+
+/// Issue 16, fault injection on NATS: the days are published to a
+/// JetStream stream while `vigie run` consumes it through its durable
+/// consumer, and the engine is killed with SIGKILL at pseudo-random
+/// moments (often between a checkpoint and the acknowledgements it
+/// releases). JetStream redelivers what was not acknowledged; the alerts
+/// must be exactly those of a replay of everything, and every event must be
+/// processed once.
+#[test]
+fn kill_9_at_random_during_nats_ingest_changes_nothing() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let _inside = rt.enter();
+    let client =
+        rt.block_on(async_nats::connect("nats://127.0.0.1:4222")).expect("NATS on 127.0.0.1:4222 (see README)");
+    let js = async_nats::jetstream::new(client);
+    let tag = format!(
+        "K{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())
+    );
+    let (stream, subject) = (format!("VIGIE_KILL_{tag}"), format!("vigie.kill.{tag}"));
+    rt.block_on(js.create_stream(async_nats::jetstream::stream::Config {
+        name: stream.clone(),
+        subjects: vec![subject.clone()],
+        ..Default::default()
+    }))
+    .unwrap();
+    let publish = |text: &str| {
+        rt.block_on(async {
+            for l in text.lines() {
+                js.publish(subject.clone(), l.to_string().into()).await.unwrap().await.unwrap();
+            }
+        })
+    };
+
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let days = days(20);
+    let whole = d.join("all.jsonl");
+    std::fs::write(&whole, days.concat()).unwrap();
+    let rules = repo().join("rules/vigie");
+    let mut expected = replayed(&rules, &whole, &d.join("expected.jsonl"));
+    assert_eq!(expected.len(), 3 * 20);
+
+    let alerts = d.join("alerts.jsonl");
+    let summary = d.join("summary.json");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let config = d.join("vigie.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[rules]\npaths = [{rules:?}]\n[engine]\nstate_dir = {state:?}\ncheckpoint_interval = \"20ms\"\nadvance_when_idle = false\n[server]\nlisten = \"127.0.0.1:{port}\"\ntoken = \"t\"\n[[inputs]]\ntype = \"nats\"\nstream = \"{stream}\"\ndurable = \"vigie\"\nformat = \"json\"\nack_wait = \"2s\"\n[[sinks]]\ntype = \"jsonl\"\npath = {alerts:?}\n",
+            rules = rules.display().to_string(),
+            state = d.join("state").display().to_string(),
+            alerts = alerts.display().to_string(),
+        ),
+    )
+    .unwrap();
+    let start = || {
+        vigie()
+            .args(["run", "--config"])
+            .arg(&config)
+            .arg("--summary-json")
+            .arg(&summary)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let up = || wait(Duration::from_secs(30), || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+    let mut child = start();
+    assert!(up(), "vigie run did not start");
+    let mut seed: u64 = 0x5eed_4a75;
+    let mut next = |n: u64| {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (seed >> 33) % n
+    };
+    let mut kills = 0;
+    for day in &days {
+        // About one day in three is hit, 0 to 60 ms after its first event.
+        let killer = (next(3) == 0).then(|| {
+            let (pid, delay) = (child.id(), next(60));
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(delay));
+                let _ = Command::new("kill").arg("-KILL").arg(pid.to_string()).status();
+            })
+        });
+        publish(day);
+        if let Some(k) = killer {
+            k.join().unwrap();
+            child.wait().unwrap();
+            kills += 1;
+            child = start();
+            assert!(up(), "vigie run did not restart");
+        }
+    }
+    assert!(kills >= 3, "the seed must kill a few times: {kills}");
+    assert!(wait(Duration::from_secs(60), || lines(&alerts).len() >= expected.len()), "{kills} kills: alerts missing");
+    // Past the acknowledgement wait: anything redelivered twice would show.
+    std::thread::sleep(Duration::from_secs(3));
+    let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    assert!(child.wait().unwrap().success(), "SIGTERM exits cleanly");
+    rt.block_on(js.delete_stream(&stream)).unwrap();
+    let events: serde_json::Value = serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap();
+    let sample = days[0].lines().count() as u64;
+    assert_eq!(events["events"].as_u64(), Some(20 * sample), "{kills} kills: every event processed exactly once");
+    let mut got = lines(&alerts);
+    got.sort();
+    expected.sort();
+    assert_eq!(got.len(), expected.len(), "{kills} kills: an alert lost or written twice");
+    assert_eq!(got, expected, "after {kills} kills the live run and the replay must agree alert for alert");
+}
+
+/// Issue 16: a response call in flight when the engine is killed. Its
+/// outcome is unknown (the receiver may have carried it out): the restart
+/// records it `unknown`, from the checkpoint that saw it leave, and does
+/// not call it again.
+#[test]
+fn an_action_in_flight_at_a_kill_is_recorded_unknown_on_restart_and_not_resent() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Accepts, reads, never answers.
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hook = l.local_addr().unwrap().to_string();
+    let got = std::sync::Arc::new(AtomicUsize::new(0));
+    let g = got.clone();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in l.incoming() {
+            let Ok(mut c) = c else { continue };
+            let _ = c.set_read_timeout(Some(Duration::from_millis(500)));
+            let mut buf = [0u8; 8192];
+            if matches!(std::io::Read::read(&mut c, &mut buf), Ok(n) if n > 0) {
+                g.fetch_add(1, Ordering::SeqCst);
+            }
+            held.push(c);
+        }
+    });
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let actions = d.join("actions.jsonl");
+    let mut cfg = format!(
+        "[rules]\npaths = [{rules:?}]\n[engine]\nstate_dir = {state:?}\ncheckpoint_interval = \"50ms\"\n[server]\nlisten = \"127.0.0.1:{port}\"\ntoken = \"t\"\n[[inputs]]\ntype = \"http\"\nformat = \"json\"\n[[action_sinks]]\ntype = \"jsonl\"\npath = {actions:?}\n[[response.when]]\nkinds = [\"correlation\"]\nlevel = \"high\"\nactions = [\"suspend_user\", \"create_ticket\"]\n",
+        rules = repo().join("rules/vigie").display().to_string(),
+        state = d.join("state").display().to_string(),
+        actions = actions.display().to_string(),
+    );
+    for a in ["suspend_user", "create_ticket"] {
+        cfg.push_str(&format!(
+            "[response.actions.{a}]\nurl = \"http://{hook}/{a}\"\nsecret = \"k\"\nmax_retries = 0\ntimeout = \"1h\"\n"
+        ));
+    }
+    let config = d.join("vigie.toml");
+    std::fs::write(&config, cfg).unwrap();
+    let up = || wait(Duration::from_secs(30), || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+    let mut child = start(&config);
+    assert!(up(), "vigie run did not start");
+    let sample = std::fs::read_to_string(repo().join("samples/app/auth-attacks.jsonl")).unwrap();
+    assert_eq!(ingest(port, "only", &sample), Some(200));
+    // Every call reached the receiver, and checkpoints have seen them leave.
+    assert!(wait(Duration::from_secs(20), || got.load(Ordering::SeqCst) >= 3), "calls: {}", got.load(Ordering::SeqCst));
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(lines(&actions).is_empty(), "nothing is recorded while the calls hang: {:?}", lines(&actions));
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    child = start(&config);
+    assert!(up(), "vigie run did not restart");
+    assert!(wait(Duration::from_secs(20), || lines(&actions).len() >= 3), "{:?}", lines(&actions));
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    assert!(child.wait().unwrap().success(), "SIGTERM exits cleanly");
+    let acts: Vec<serde_json::Value> = lines(&actions).iter().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(acts.len(), 3, "{acts:?}");
+    for a in &acts {
+        assert_eq!(a["action"]["status"], "unknown", "{a}");
+        assert!(a["action"]["reason"].as_str().unwrap().contains("in flight"), "{a}");
+    }
+    // Not called again after the restart: it may have been carried out.
+    assert_eq!(got.load(Ordering::SeqCst), 3);
 }

@@ -16,7 +16,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
-use vigie_store::{AlertFilter, Scope, SuppressionRow, Triage, level_rank, now_ms};
+use vigie_alert::Severity;
+use vigie_store::{AlertFilter, Scope, SuppressionRow, Triage, now_ms};
 
 type Res<T> = Result<T, ApiError>;
 
@@ -134,13 +135,13 @@ async fn openapi(_: Principal) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], crate::assets::OPENAPI).into_response()
 }
 
-fn points(level: &str) -> i64 {
-    match level_rank(level) {
-        4 => 80,
-        3 => 40,
-        2 => 15,
-        1 => 5,
-        _ => 1,
+fn points(level: Severity) -> i64 {
+    match level {
+        Severity::Critical => 80,
+        Severity::High => 40,
+        Severity::Medium => 15,
+        Severity::Low => 5,
+        Severity::Informational => 1,
     }
 }
 
@@ -155,9 +156,9 @@ async fn overview(State(c): State<Console>, _: Principal) -> Res<Json<Value>> {
     for a in recent.iter().filter(|a| a.last_seen_ms >= latest - 24 * HOUR && a.status != "closed") {
         if let Some(acct) = &a.account {
             let e = riskiest.entry(acct.clone()).or_insert((0, 0, 0));
-            e.0 += points(&a.level);
+            e.0 += points(a.level);
             e.1 += 1;
-            e.2 = e.2.max(level_rank(&a.level));
+            e.2 = e.2.max(a.level.rank().into());
         }
     }
     let mut riskiest: Vec<_> = riskiest.into_iter().collect();

@@ -31,7 +31,7 @@ pub struct RulesInfo {
     pub correlations: usize,
     pub rejected: Vec<Rejected>,
     /// (id, title, level, author) of each loaded rule.
-    pub rules: Vec<(String, String, String, String)>,
+    pub rules: Vec<(String, String, vigie_alert::Severity, String)>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]

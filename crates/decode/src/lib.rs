@@ -1,4 +1,11 @@
-//! vigie-decode: one log line in, one JSON event out.
+//! vigie-decode: the decode stage. Bytes from outside in, JSON events out,
+//! with one error type ([`DecodeError`]: input, place, format, field,
+//! reason; never the raw bytes) and one set of limits ([`limits`]).
+//!
+//! `files` reads whole inputs: EVTX, JSON lines, arrays and documents,
+//! gzip, folders (`vigie hunt`, `vigie replay`). The line decoders below
+//! read the lines live inputs carry. The event model (flat events, field
+//! paths) is `vigie-events`, which knows no file formats.
 //!
 //! Live inputs carry lines in the formats organisations actually ship:
 //! JSON, syslog (RFC 5424 and RFC 3164, often with a JSON or CEF payload),
@@ -10,8 +17,18 @@
 
 mod access;
 mod cef;
+mod error;
+pub mod files;
+pub mod limits;
 mod syslog;
 mod tree;
+
+pub use error::{DecodeError, Place};
+pub use files::{
+    FileStats, InputError, LineHook, Part, Record, discover, discover_with, read_evtx_bytes, read_file, read_file_with,
+    read_json_bytes, read_part, read_part_with, split_json_lines,
+};
+pub use limits::{Limits, MAX_EXPANDED_BYTES, MAX_JSON_DEPTH, MAX_LINE_BYTES, TooDeep, check_json_depth};
 
 pub use sonic_rs::Value;
 
@@ -28,18 +45,20 @@ pub enum Format {
     Access,
 }
 
-/// Why a line could not be decoded.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{format}: {field}: {message}")]
-pub struct DecodeError {
-    pub format: &'static str,
-    /// The part of the line that was wrong (e.g. `PRI`, `timestamp`, `status`).
-    pub field: &'static str,
-    pub message: String,
+pub(crate) fn err(format: &'static str, field: &'static str, message: impl Into<String>) -> DecodeError {
+    DecodeError::new(format, field, message)
 }
 
-pub(crate) fn err(format: &'static str, field: &'static str, message: impl Into<String>) -> DecodeError {
-    DecodeError { format, field, message: message.into() }
+/// Why sonic-rs refused a JSON text, without the text: its message quotes
+/// the bytes around the error, which may be personal data.
+pub fn json_reason(e: &sonic_rs::Error) -> String {
+    let full = e.to_string();
+    let reason = full.lines().next().unwrap_or_default().trim_end();
+    if reason.contains('"') || reason.contains('`') && !e.is_syntax() {
+        // A message that may quote a value (a type error): its kind only.
+        return format!("{:?} error at line {} column {}", e.classify(), e.line(), e.column());
+    }
+    reason.to_string()
 }
 
 /// Decode one line (without its line terminator).
@@ -60,11 +79,11 @@ pub fn decode(format: Format, line: &[u8]) -> Result<Value, DecodeError> {
     }
 }
 
-/// Parse JSON from outside, no deeper than [`vigie_events::MAX_JSON_DEPTH`]:
-/// decoding (and every walk of the tree after) recurses once per level.
+/// Parse JSON from outside, no deeper than [`MAX_JSON_DEPTH`]: decoding
+/// (and every walk of the tree after) recurses once per level.
 pub(crate) fn parse_json(text: &[u8]) -> Result<Value, String> {
-    vigie_events::check_json_depth(text, vigie_events::MAX_JSON_DEPTH).map_err(|e| e.to_string())?;
-    sonic_rs::from_slice(text).map_err(|e| e.to_string())
+    check_json_depth(text, MAX_JSON_DEPTH).map_err(|e| e.to_string())?;
+    sonic_rs::from_slice(text).map_err(|e| json_reason(&e))
 }
 
 fn json(line: &[u8]) -> Result<Value, DecodeError> {
@@ -139,6 +158,42 @@ mod tests {
     }
 
     const FORMATS: [Format; 5] = [Format::Auto, Format::Json, Format::Syslog, Format::Cef, Format::Access];
+
+    /// Issue 17: a decode error names the place and the reason, never the
+    /// bytes around it: an identifier in a bad line must not reach the logs.
+    #[test]
+    fn errors_never_quote_the_line() {
+        let id = "267035512349876";
+        let lines = [
+            format!("<{id}>1 - h a - - - m"),
+            format!("<13>1 {id} h a - - - m"),
+            format!("<13>Ja{id} host tag: msg"),
+            format!("<13>Oct 1x {id} host: m"),
+            format!("<13>Xyz 11 22:14:15 {id}: m"),
+            format!("1.2.3.4 - - [{id}] \"GET / HTTP/1.0\" 200 1"),
+            format!("1.2.3.4 - - [10/Oct/2000:13:55:36 +0000] \"GET / HTTP/1.0\" {id}x 1"),
+            format!("{{\"a\": {id}x}}"),
+            format!("{{\"ssn\":\"{id}\", bad}}"),
+            format!("[\"{id}\" 1]"),
+            format!("CEF:0|{id}|x"),
+        ];
+        let mut refused = 0;
+        for line in &lines {
+            for f in FORMATS {
+                if let Err(e) = decode(f, line.as_bytes()) {
+                    refused += 1;
+                    assert!(!e.to_string().contains(id) && !format!("{e:?}").contains(id), "{f:?}: {e}");
+                }
+            }
+        }
+        assert!(refused >= lines.len(), "each line is refused by some decoder");
+        let mut errors = Vec::new();
+        read_json_bytes(format!("{{\"ok\":1}}\n{{\"ssn\":\"{id}\" x}}\n").as_bytes(), &mut |_| {}, &mut |e| {
+            errors.push(e.to_string())
+        });
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].starts_with("line 2: json: invalid JSON") && !errors[0].contains(id), "{}", errors[0]);
+    }
 
     proptest::proptest! {
         /// Arbitrary bytes through every line decoder: an error or an event, never a panic.

@@ -34,7 +34,7 @@ pub fn json(data: &[u8]) {
     let e = engine();
     let mut scratch = e.scratch();
     let mut hits = Vec::new();
-    vigie_events::read_json_bytes(
+    vigie_decode::read_json_bytes(
         data,
         &mut |rec| {
             hits.clear();
@@ -43,7 +43,7 @@ pub fn json(data: &[u8]) {
                 let _ = e.explain(&rec.value, &h, &mut scratch);
             }
         },
-        &mut |_, _| {},
+        &mut |_| {},
     );
 }
 
@@ -82,13 +82,13 @@ pub fn evtx(data: &[u8]) {
     let e = engine();
     let mut scratch = e.scratch();
     let mut hits = Vec::new();
-    let _ = vigie_events::read_evtx_bytes(
+    let _ = vigie_decode::read_evtx_bytes(
         data.to_vec(),
         &mut |rec| {
             hits.clear();
             e.detect(&rec.value, &mut scratch, &mut hits);
         },
-        &mut |_, _| {},
+        &mut |_| {},
     );
 }
 

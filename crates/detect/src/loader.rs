@@ -14,10 +14,10 @@ pub struct LoadError {
 /// Collect rule files under the given paths: `.yml` and `.yaml` files
 /// (including `.yml.yml`), recursively, sorted for reproducible order.
 pub fn rule_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
-    vigie_events::discover_with(paths, &|name| name.ends_with(".yml") || name.ends_with(".yaml")).map_err(|e| {
+    vigie_decode::discover_with(paths, &|name| name.ends_with(".yml") || name.ends_with(".yaml")).map_err(|e| {
         let (path, message) = match &e {
-            vigie_events::InputError::Missing { path } => (path.clone(), "no such file or directory".to_string()),
-            vigie_events::InputError::Io { path, source } => (path.clone(), source.to_string()),
+            vigie_decode::InputError::Missing { path } => (path.clone(), "no such file or directory".to_string()),
+            vigie_decode::InputError::Io { path, source } => (path.clone(), source.to_string()),
             other => (String::new(), other.to_string()),
         };
         LoadError { path, message }

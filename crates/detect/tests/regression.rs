@@ -99,7 +99,7 @@ fn sigmahq_regression_corpus() {
         let want = *by_id.get(c.rule.as_str()).unwrap_or_else(|| panic!("rule {} is not in the pack", c.rule));
         let mut n = 0u64;
         let mut hits = Vec::new();
-        vigie_events::read_file(
+        vigie_decode::read_file(
             &c.evtx,
             1,
             &mut |rec| {

@@ -5,8 +5,9 @@
 
 use crate::impact::{self, Impact};
 use serde::Serialize;
+use vigie_alert::Severity;
 use vigie_alert::rfc3339;
-use vigie_store::{AlertRow, Scope, Store, StoreError, StoredAction, level_rank};
+use vigie_store::{AlertRow, Scope, Store, StoreError, StoredAction};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct IncidentReport {
@@ -21,7 +22,7 @@ pub struct IncidentReport {
 }
 
 /// (at, level) of each signal behind the incident.
-fn signals(row: &AlertRow) -> Vec<(i64, String)> {
+fn signals(row: &AlertRow) -> Vec<(i64, Severity)> {
     row.alert
         .pointer("/evidence/signals")
         .and_then(|v| v.as_array())
@@ -29,7 +30,7 @@ fn signals(row: &AlertRow) -> Vec<(i64, String)> {
             a.iter()
                 .filter_map(|s| {
                     let at = s.get("at")?.as_str()?.parse::<jiff::Timestamp>().ok()?.as_millisecond();
-                    Some((at, s.get("level")?.as_str()?.to_string()))
+                    Some((at, s.get("level")?.as_str()?.parse().ok()?))
                 })
                 .collect()
         })
@@ -40,7 +41,7 @@ fn signals(row: &AlertRow) -> Vec<(i64, String)> {
 pub fn awareness(row: &AlertRow) -> i64 {
     signals(row)
         .into_iter()
-        .filter(|(_, l)| level_rank(l) >= 3)
+        .filter(|(_, l)| *l >= Severity::High)
         .map(|(at, _)| at)
         .min()
         .unwrap_or(row.first_seen_ms)

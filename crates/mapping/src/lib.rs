@@ -8,6 +8,7 @@
 //! application schema; users add their own without recompiling.
 
 mod cond;
+pub mod entity;
 mod mapping;
 mod route;
 

@@ -10,12 +10,7 @@ use vigie_detect::{Engine, Hit, Scratch};
 use vigie_events::Value;
 use vigie_events::path::scalar_text;
 
-/// Sigma field names that carry the acting account, in order of preference.
-const USER_FIELDS: &[&str] =
-    &["user.name", "User", "TargetUserName", "SubjectUserName", "AccountName", "UserName", "cs-username"];
-/// Sigma field names that carry the client address.
-const SOURCE_FIELDS: &[&str] =
-    &["source.ip", "IpAddress", "SourceIp", "SourceAddress", "src_ip", "c-ip", "ClientIP", "client.ip"];
+use vigie_mapping::entity;
 
 /// What the correlations need from matches of one rule.
 #[derive(Debug, Clone, Default)]
@@ -28,13 +23,7 @@ pub struct RulePlan {
     pub fields: Vec<String>,
 }
 
-/// Where an event came from: an input name (a file path, `http`, ...) and
-/// its position there.
-#[derive(Debug, Clone, Copy)]
-pub struct Origin<'a> {
-    pub input: &'a str,
-    pub offset: u64,
-}
+pub use vigie_alert::Origin;
 
 /// One rule that matched one event, with what the later stages need.
 #[derive(Debug, Clone)]
@@ -62,8 +51,8 @@ pub struct Detected {
     pub event_id: String,
     /// The event as JSON, kept only when it matched.
     pub event: Option<serde_json::Value>,
-    pub input: String,
-    pub offset: u64,
+    /// Where the event was read.
+    pub origin: Origin,
     /// The act of a named account, for the behaviour analytics (events of
     /// the canonical application schema).
     pub activity: Option<vigie_analytics::Activity>,
@@ -122,21 +111,20 @@ impl Detector {
         Work { scratch: self.engine.scratch(), hits: Vec::new() }
     }
 
-    pub fn detect(&self, ev: &Value, origin: Origin, w: &mut Work) -> Detected {
+    pub fn detect(&self, ev: &Value, origin: &Origin, w: &mut Work) -> Detected {
         w.hits.clear();
         let shape = self.engine.detect(ev, &mut w.scratch, &mut w.hits);
         let mapped = shape.and_then(|s| self.engine.timestamp(ev, s));
         let mut d = Detected {
             ts: self.clock.read(ev, mapped.as_deref()),
             recognised: shape.is_some(),
-            input: origin.input.to_string(),
-            offset: origin.offset,
+            origin: origin.clone(),
             ..Detected::default()
         };
         if let Some(x) = &self.extractor {
             // Its time is settled by the stage (which knows the newest seen).
             d.activity = x.extract(ev, d.ts.unwrap_or(0)).map(|mut a| {
-                a.origin = format!("{}:{}", origin.input, origin.offset);
+                a.origin = origin.clone();
                 a
             });
             if let (Some(t), Some(a)) = (&self.trail, &d.activity) {
@@ -167,8 +155,8 @@ impl Detector {
                 standalone: plan.standalone,
                 correlated: plan.correlated,
                 fields,
-                user: USER_FIELDS.iter().find_map(|f| read(f)),
-                source: SOURCE_FIELDS.iter().find_map(|f| read(f)),
+                user: entity::USER.iter().find_map(|f| read(f)),
+                source: entity::SOURCE.iter().find_map(|f| read(f)),
                 matched,
             });
         }

@@ -2,14 +2,14 @@
 //! the correlation windows and the merge state, which is exactly what a
 //! checkpoint must save.
 
-use crate::detector::{Detected, Match};
+use crate::detector::{Detected, Match, Origin};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as J, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use vigie_alert::{
-    Alert, AlertHeader, AlertKind, Merger, MergerState, RuleRef, SourceRef, Status, Suppression, SuppressionError,
-    UserRef, alert_id, rfc3339,
+    Alert, AlertHeader, AlertKind, Merger, MergerState, RuleRef, Severity, SourceRef, Status, Suppression,
+    SuppressionError, UserRef, alert_id, rfc3339,
 };
 use vigie_analytics::{Account, Analytics, AnalyticsConfig, Contribution, Incident, Risk, Score};
 use vigie_correlate::{Correlator, Firing, Limits, Signal, Snapshot, Spec};
@@ -30,7 +30,7 @@ pub struct StageStats {
     /// `run`, an unconfirmed jump in `replay`): they took the trusted time.
     #[serde(default)]
     pub clamped: u64,
-    pub alerts_by_level: BTreeMap<String, u64>,
+    pub alerts_by_level: BTreeMap<Severity, u64>,
     pub alerts_by_kind: BTreeMap<String, u64>,
 }
 
@@ -222,14 +222,14 @@ impl Stage {
         if self.max_ts.is_some_and(|m| ts < m.saturating_sub(self.lateness_ms)) {
             self.stats.late += 1;
         }
-        let Detected { matches, event_id, event, input, offset, activity, .. } = d;
+        let Detected { matches, event_id, event, origin, activity, .. } = d;
         let single = matches.iter().filter(|m| m.standalone).count() == 1;
         let mut event = event;
         for m in matches {
             let meta = self.engine.set.rules[m.rule as usize].meta.clone();
             if m.standalone {
                 let ev = if single { event.take() } else { event.clone() };
-                let a = sigma_alert(&meta, &m, ts, &event_id, ev, &input, offset);
+                let a = sigma_alert(&meta, &m, ts, &event_id, ev, &origin);
                 self.emit(a, ts, meta.name.as_deref(), out);
             }
             if m.correlated {
@@ -338,7 +338,7 @@ impl Stage {
                 let c = Contribution {
                     alert_id: a.alert.id.clone(),
                     rule: a.rule.name.clone(),
-                    level: a.rule.level.clone(),
+                    level: a.rule.level,
                     at: a.timestamp.clone(),
                     points: 0.0,
                     reason: a.reason.clone(),
@@ -367,7 +367,7 @@ impl Stage {
     }
 
     fn count(&mut self, a: &Alert) {
-        *self.stats.alerts_by_level.entry(a.rule.level.clone()).or_default() += 1;
+        *self.stats.alerts_by_level.entry(a.rule.level).or_default() += 1;
         let kind = serde_json::to_value(a.alert.kind).ok().and_then(|v| v.as_str().map(str::to_string));
         *self.stats.alerts_by_kind.entry(kind.unwrap_or_default()).or_default() += 1;
     }
@@ -395,17 +395,16 @@ fn analytic_alert(s: &vigie_analytics::Signal) -> Alert {
     let rule = RuleRef {
         id: d.id().into(),
         name: d.title().into(),
-        level: s.level.name().into(),
+        level: s.level,
         author: "vigie".into(),
         tags: d.tags().iter().map(|t| t.to_string()).collect(),
     };
     let mut evidence = s.evidence.clone();
-    let (file, offset) = s.origin.rsplit_once(':').unwrap_or((&s.origin, ""));
-    evidence.insert("log".into(), json!({"file": {"path": file}, "offset": offset.parse::<u64>().ok()}));
+    evidence.insert("log".into(), log(&s.origin));
     Alert {
         timestamp: rfc3339(s.ts),
         alert: header(
-            alert_id(&["analytic", d.id(), s.level.name(), &s.user, &s.ts.to_string()]),
+            alert_id(&["analytic", d.id(), s.level.as_str(), &s.user, &s.ts.to_string()]),
             AlertKind::Analytic,
             s.ts,
         ),
@@ -414,7 +413,7 @@ fn analytic_alert(s: &vigie_analytics::Signal) -> Alert {
         source: s.source.clone().map(|ip| SourceRef { ip }),
         reason: s.reason.clone(),
         evidence,
-        events: vec![s.origin.clone()],
+        events: vec![s.origin.to_string()],
         event: None,
     }
 }
@@ -443,11 +442,11 @@ fn new_source(a: &Alert) -> Option<String> {
 /// An incident: the account's risk crossed the threshold. It names every
 /// signal behind it, so the analyst starts from the whole story.
 fn incident_alert(i: &Incident, last: &Alert, account: Option<J>) -> Alert {
-    let level = if i.critical { "critical" } else { "high" };
+    let level = if i.critical { Severity::Critical } else { Severity::High };
     let rule = RuleRef {
         id: "vigie-risk-incident".into(),
         name: "Account Risk Crossed the Incident Threshold".into(),
-        level: level.into(),
+        level,
         author: "vigie".into(),
         tags: vec!["attack.collection".into(), "attack.t1078".into()],
     };
@@ -486,11 +485,16 @@ fn incident_alert(i: &Incident, last: &Alert, account: Option<J>) -> Alert {
     }
 }
 
+/// The alert's `log` evidence: where the event was read.
+fn log(origin: &Origin) -> J {
+    json!({"file": {"path": &*origin.input}, "offset": origin.offset})
+}
+
 fn rule_ref(meta: &Meta, fallback_id: &str) -> RuleRef {
     RuleRef {
         id: meta.id.clone().or_else(|| meta.name.clone()).unwrap_or_else(|| fallback_id.to_string()),
         name: meta.title.clone(),
-        level: meta.level.clone().unwrap_or_else(|| "medium".into()),
+        level: Severity::of_rule(meta.level.as_deref()),
         author: meta.author.clone().unwrap_or_else(|| "unknown".into()),
         tags: meta.tags.clone(),
     }
@@ -516,7 +520,7 @@ fn who(user: Option<&str>, source: Option<&str>) -> String {
     }
 }
 
-fn sigma_alert(meta: &Meta, m: &Match, ts: i64, event_id: &str, event: Option<J>, input: &str, offset: u64) -> Alert {
+fn sigma_alert(meta: &Meta, m: &Match, ts: i64, event_id: &str, event: Option<J>, origin: &Origin) -> Alert {
     let rule = rule_ref(meta, "untitled");
     let shown: Vec<String> = m.matched.iter().take(3).map(|(k, v)| format!("{k}={}", clip(v))).collect();
     let reason = format!(
@@ -532,7 +536,7 @@ fn sigma_alert(meta: &Meta, m: &Match, ts: i64, event_id: &str, event: Option<J>
     }
     let mut evidence = Map::new();
     evidence.insert("matched".into(), J::Object(matched));
-    evidence.insert("log".into(), json!({"file": {"path": input}, "offset": offset}));
+    evidence.insert("log".into(), log(origin));
     Alert {
         timestamp: rfc3339(ts),
         alert: header(alert_id(&["sigma", &rule.id, event_id]), AlertKind::Sigma, ts),
@@ -548,9 +552,9 @@ fn sigma_alert(meta: &Meta, m: &Match, ts: i64, event_id: &str, event: Option<J>
 
 fn correlation_alert(spec: &Spec, f: &Firing) -> Alert {
     let rule = rule_ref(&spec.meta, &spec.path);
-    let pick = |names: &[&str]| f.group.iter().find(|(k, _)| names.contains(&k.as_str())).map(|(_, v)| v.clone());
-    let user = pick(&["user.name", "User", "TargetUserName", "SubjectUserName", "account", "user"]);
-    let source = pick(&["source.ip", "IpAddress", "SourceIp", "src_ip", "c-ip", "ClientIP", "source"]);
+    let group = |name: &str| f.group.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let user = vigie_mapping::entity::first(vigie_mapping::entity::USER, group).map(str::to_string);
+    let source = vigie_mapping::entity::first(vigie_mapping::entity::SOURCE, group).map(str::to_string);
     let group: Vec<String> = f.group.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let cond: Vec<String> = spec.checks.iter().map(|(op, v)| format!("{} {v}", op_name(*op))).collect();
     let span = vigie_alert::duration_text(spec.timespan_ms);
@@ -654,7 +658,7 @@ mod tests {
             rule: RuleRef {
                 id: d.id().into(),
                 name: d.title().into(),
-                level: "high".into(),
+                level: Severity::High,
                 author: "vigie".into(),
                 tags: vec![],
             },

@@ -247,15 +247,3 @@ impl ResponseConfig {
         self.actions.get(&t).cloned().unwrap_or_else(|| ActionConfig::bundled(t))
     }
 }
-
-/// Sigma levels in order, for "at or above".
-pub(crate) fn level_rank(level: &str) -> Option<u8> {
-    Some(match level.to_ascii_lowercase().as_str() {
-        "informational" | "info" => 0,
-        "low" => 1,
-        "medium" => 2,
-        "high" => 3,
-        "critical" => 4,
-        _ => return None,
-    })
-}

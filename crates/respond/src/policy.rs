@@ -3,13 +3,14 @@
 //! is recorded as `pending_approval` with the reason, so that a person sees
 //! what vigie would have done and can do it.
 
-use crate::config::{ActionType, ConfigError, Mode, ResponseConfig, level_rank};
+use crate::config::{ActionType, ConfigError, Mode, ResponseConfig};
 use crate::record::{ActionHeader, ActionRecord, ActionStatus, AlertLink};
 use crate::template::render;
 use globset::GlobMatcher;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
+use vigie_alert::Severity;
 use vigie_alert::{Alert, Status, alert_id};
 
 /// A webhook request to make; the runtime makes it.
@@ -54,8 +55,8 @@ struct Resolved {
     payload: serde_json::Value,
 }
 
-/// A compiled `[[when]]`: kinds, lowest level rank, rules, actions.
-type Trigger = (Vec<vigie_alert::AlertKind>, u8, Vec<String>, Vec<ActionType>);
+/// A compiled `[[when]]`: kinds, lowest level, rules, actions.
+type Trigger = (Vec<vigie_alert::AlertKind>, Severity, Vec<String>, Vec<ActionType>);
 
 pub struct Policy {
     mode: Mode,
@@ -95,8 +96,8 @@ impl Policy {
         let cooldown_ms = vigie_alert::duration_ms(&cfg.cooldown).map_err(|e| ConfigError::Cooldown(e.to_string()))?;
         let mut when = Vec::new();
         for w in &cfg.when {
-            let rank = level_rank(&w.level).ok_or_else(|| ConfigError::Level(w.level.clone()))?;
-            when.push((w.kinds.clone(), rank, w.rules.clone(), w.actions.clone()));
+            let min: Severity = w.level.parse().map_err(|_| ConfigError::Level(w.level.clone()))?;
+            when.push((w.kinds.clone(), min, w.rules.clone(), w.actions.clone()));
         }
         let mut actions = BTreeMap::new();
         for t in ActionType::ALL {
@@ -154,12 +155,11 @@ impl Policy {
             .or_else(|_| alert.timestamp.parse::<jiff::Timestamp>())
             .map(|t| t.as_millisecond())
             .unwrap_or(0);
-        let rank = level_rank(&alert.rule.level).unwrap_or(2);
         let mut wanted: Vec<ActionType> = Vec::new();
         for (kinds, min, rules, actions) in &self.when {
             let kind_ok = kinds.is_empty() || kinds.contains(&alert.alert.kind);
             let rule_ok = rules.is_empty() || rules.iter().any(|r| *r == alert.rule.id || *r == alert.rule.name);
-            if kind_ok && rule_ok && rank >= *min {
+            if kind_ok && rule_ok && alert.rule.level >= *min {
                 for a in actions {
                     if !wanted.contains(a) {
                         wanted.push(*a);
@@ -259,7 +259,7 @@ impl Policy {
                 alert: AlertLink {
                     id: alert.alert.id.clone(),
                     kind: alert.alert.kind,
-                    level: alert.rule.level.clone(),
+                    level: alert.rule.level,
                     rule: alert.rule.name.clone(),
                 },
             };

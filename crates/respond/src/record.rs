@@ -41,7 +41,7 @@ pub struct ActionHeader {
 pub struct AlertLink {
     pub id: String,
     pub kind: AlertKind,
-    pub level: String,
+    pub level: vigie_alert::Severity,
     pub rule: String,
 }
 

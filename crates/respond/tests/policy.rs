@@ -18,7 +18,7 @@ fn alert(kind: AlertKind, level: &str, user: &str, ip: &str, ts: &str, id: &str)
         rule: RuleRef {
             id: "vigie-risk".into(),
             name: "Account risk".into(),
-            level: level.into(),
+            level: level.parse().unwrap(),
             author: "vigie".into(),
             tags: vec![],
         },

@@ -244,7 +244,16 @@ pub enum InputConfig {
         durable: String,
         #[serde(default = "auto")]
         format: Format,
+        /// How long JetStream waits for an acknowledgement before it
+        /// redelivers; after a crash, what the restored checkpoint had not
+        /// covered comes back after this long.
+        #[serde(default = "nats_ack_wait")]
+        ack_wait: String,
     },
+}
+
+fn nats_ack_wait() -> String {
+    "60s".into()
 }
 
 pub fn nats_url() -> String {
@@ -277,11 +286,18 @@ pub enum SinkConfig {
         address: String,
         #[serde(default = "udp")]
         protocol: String,
+        /// Records waiting for delivery at most; when full, a new one is
+        /// dropped and counted (`vigie_sink_dropped_total`).
+        #[serde(default = "sink_queue")]
+        queue: usize,
     },
     Nats {
         #[serde(default = "nats_url")]
         url: String,
         subject: String,
+        /// As for syslog.
+        #[serde(default = "sink_queue")]
+        queue: usize,
     },
 }
 

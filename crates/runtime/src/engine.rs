@@ -167,7 +167,7 @@ pub struct Summary {
     pub no_timestamp: u64,
     pub suppressed: u64,
     pub merged: u64,
-    pub alerts_by_level: BTreeMap<String, u64>,
+    pub alerts_by_level: BTreeMap<vigie_alert::Severity, u64>,
     pub alerts_by_kind: BTreeMap<String, u64>,
     pub evicted_groups: u64,
     pub evicted_entries: u64,
@@ -313,7 +313,7 @@ pub fn run_engine(parts: EngineParts<'_>) -> anyhow::Result<Summary> {
                 let now = jiff::Timestamp::now().as_millisecond();
                 match (opts.max_skew_ms, d.ts) {
                     (Some(skew), Some(t)) if t > now.saturating_add(skew) => {
-                        tracing::warn!(input = %d.input, offset = d.offset, "event time {t} ms is ahead of the clock: not trusted");
+                        tracing::warn!(input = %d.origin.input, offset = d.origin.offset, "event time {t} ms is ahead of the clock: not trusted");
                         stage.apply_clamped(d, &mut alerts);
                     }
                     _ => stage.apply(d, &mut alerts),
@@ -415,7 +415,7 @@ fn detect_batch(
 ) -> Processed {
     let (input_name, format) = &inputs[b.input];
     let label = metrics.input(input_name);
-    let name: &str = b.origin.as_deref().unwrap_or(input_name);
+    let name: Arc<str> = b.origin.clone().unwrap_or_else(|| input_name.as_str().into());
     let mut detected = Vec::with_capacity(b.items.len());
     let mut decode_errors = b.errors;
     let mut panicked = 0u64;
@@ -424,7 +424,7 @@ fn detect_batch(
             Item::Event { offset, .. } | Item::Line { offset, .. } => *offset,
         };
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match &item {
-            Item::Event { value, offset } => Ok(det.detect(value, Origin { input: name, offset: *offset }, work)),
+            Item::Event { value, offset } => Ok(det.detect(value, &Origin::new(name.clone(), *offset), work)),
             Item::Line { bytes, offset } => {
                 #[cfg(feature = "fault-injection")]
                 {
@@ -433,7 +433,7 @@ fn detect_batch(
                     }
                 }
                 vigie_decode::decode(*format, bytes)
-                    .map(|value| det.detect(&value, Origin { input: name, offset: *offset }, work))
+                    .map(|value| det.detect(&value, &Origin::new(name.clone(), *offset), work))
             }
         }));
         match outcome {
@@ -468,16 +468,16 @@ fn emit(
     metrics: &Metrics,
 ) -> anyhow::Result<()> {
     for a in alerts.drain(..) {
-        let json = serde_json::to_vec(&a)?;
         let kind = match a.alert.kind {
             vigie_alert::AlertKind::Sigma => "sigma",
             vigie_alert::AlertKind::Correlation => "correlation",
             vigie_alert::AlertKind::Analytic => "analytic",
             vigie_alert::AlertKind::Incident => "incident",
         };
-        metrics.alerts.get_or_create(&LevelLabel { level: a.rule.level.clone(), kind: kind.into() }).inc();
+        metrics.alerts.get_or_create(&LevelLabel { level: a.rule.level.as_str().into(), kind: kind.into() }).inc();
+        let rec = Record::alert(&a);
         for s in sinks.iter_mut() {
-            s.write(Record::alert(&a), &json)?;
+            s.write(&rec)?;
         }
         responder.on_alert(&a)?;
     }

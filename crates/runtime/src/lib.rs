@@ -1,11 +1,13 @@
 //! vigie-runtime: the long-running engine (`vigie run`) and its offline twin
 //! (`vigie replay`), wired around vigie-pipeline.
 //!
-//! Folders follow the data flow: `sources/` (stdin, file tail, HTTP ingest,
-//! syslog, NATS), `server.rs` (the HTTP server the http input and the
-//! console mount their routes on), `engine.rs` (batches, detection workers, the stateful
-//! stage, checkpoints), `sinks/` (JSONL, stdout, webhook, syslog, NATS), and
-//! `store.rs` (the embedded checkpoint store).
+//! `topology.rs` builds the components from the configuration, the same way
+//! for `run` and `replay`. Folders follow the data flow: `sources/` (stdin,
+//! file tail, replayed files, HTTP ingest, syslog, NATS), `server.rs` (the
+//! HTTP server the http input and the console mount their routes on),
+//! `engine.rs` (batches, detection workers, the stateful stage,
+//! checkpoints), `sinks/` (JSONL, stdout, webhook, syslog, NATS, the store),
+//! and `store.rs` (the embedded checkpoint store).
 
 pub mod config;
 pub mod engine;
@@ -16,19 +18,20 @@ pub mod server;
 pub mod sinks;
 pub mod sources;
 pub mod store;
+pub mod topology;
 
 use anyhow::{Context, Result};
 use config::{Config, duration_ms};
-use engine::{EngineOptions, Summary};
+use engine::Summary;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+use topology::Topology;
 use vigie_correlate::Limits;
-use vigie_decode::Format;
 use vigie_detect::{Engine, loader};
 use vigie_mapping::{Mapping, builtins};
-use vigie_pipeline::{Detector, Stage, StageConfig, time::Clock};
+use vigie_pipeline::{Detector, StageConfig, time::Clock};
 
 /// Choose the TLS crypto provider (ring, the one async-nats also uses) for
 /// every HTTPS client in the process. Idempotent.
@@ -139,7 +142,7 @@ pub fn rules_summary(engine: &Engine) -> vigie_console::RulesInfo {
                 (
                     m.id.clone().unwrap_or_default(),
                     m.title.clone(),
-                    m.level.clone().unwrap_or_default(),
+                    vigie_alert::Severity::of_rule(m.level.as_deref()),
                     m.author.clone().unwrap_or_default(),
                 )
             })
@@ -281,65 +284,41 @@ pub fn replay(
 
 /// A replay with every output chosen (files, the store).
 pub fn replay_to(cfg: &Config, inputs: &[PathBuf], out: ReplayOutputs<'_>) -> Result<Summary> {
-    let files = vigie_events::discover(inputs)?;
+    let files = vigie_decode::discover(inputs)?;
     // A replay writes fresh files: the same input gives the same files.
     for path in out.alerts.into_iter().chain(out.actions) {
         if path.exists() {
             std::fs::remove_file(path).with_context(|| format!("{}", path.display()))?;
         }
     }
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
-    install_crypto();
-    let engine = Arc::new(build_engine(cfg)?);
-    let mut stage_cfg = stage_config(cfg)?;
-    // One outlier must not move event time past the rest of the stream.
-    stage_cfg.max_jump_ms = Some(duration_ms(&cfg.engine.max_time_jump).context("[engine] max_time_jump")?);
-    let mut det = detector(cfg, engine.clone(), &stage_cfg.analytics)?;
-    let stage = Stage::new(engine, &stage_cfg)?;
-    let metrics = Arc::new(metrics::Metrics::default());
-    let mut sinks: Vec<Box<dyn sinks::Sink>> = Vec::new();
+    let mut t = Topology::replay(cfg)?;
+    let failed = Arc::new(std::sync::Mutex::new(None));
+    t.sources.push(Box::new(sources::files::Files { files, failed: failed.clone() }));
     if let Some(path) = out.alerts {
-        sinks.push(Box::new(sinks::JsonlSink::open("alerts", path)?));
+        t.sinks.push(Box::new(sinks::JsonlSink::open("alerts", path)?));
     }
-    let mut action_sinks: Vec<Box<dyn sinks::Sink>> = Vec::new();
     if let Some(path) = out.actions {
-        action_sinks.push(Box::new(sinks::JsonlSink::open("actions", path)?));
+        t.action_sinks.push(Box::new(sinks::JsonlSink::open("actions", path)?));
     }
-    let mut trail = None;
     if let Some(h) = out.store {
-        sinks.push(Box::new(sinks::StoreSink::new("store", h.writer.clone())));
-        action_sinks.push(Box::new(sinks::StoreSink::new("actions:store", h.writer.clone())));
-        if h.trail {
-            det.trail = Some(vigie_analytics::Trail::new(h.key.clone()));
-            trail = Some(h.writer.clone());
-        }
+        t.attach_store(h);
     }
-    let detector = Arc::new(det);
-    let mut policy = policy(cfg)?;
-    if !out.act {
-        policy.force_dry_run();
+    if out.act {
+        t.act(cfg)?;
     }
-    let responder =
-        respond::Responder::new(policy, action_sinks, out.act.then(|| rt.handle().clone()).as_ref(), metrics.clone())?;
-    let (feed, rx) = engine::channel(cfg.engine.queue, metrics.clone());
-    let reader = std::thread::spawn(move || sources::files::read_all(&files, 0, &feed));
-    let opts = EngineOptions {
-        workers: workers(cfg),
-        queue: cfg.engine.queue,
-        inputs: vec![("files".into(), Format::Json)],
-        expected_done: 1,
-        checkpoint_every: Duration::from_secs(3600),
-        finite: true,
-        idle_advance_ms: None,
-        trail,
-        suppressions: None,
-        max_skew_ms: None,
-    };
-    let parts =
-        engine::EngineParts { detector, stage, sinks, responder, store: None, restored: None, rx, opts, metrics };
+    let (feed, rx) = t.channel();
+    let started = t.start_sources(&feed, None, &Arc::new(AtomicBool::new(false)))?;
+    drop(feed);
+    let opts = t.options(&started, true);
+    let (parts, rt) = t.into_parts(None, None, rx, opts)?;
     let summary = engine::run_engine(parts)?;
-    reader.join().map_err(|_| anyhow::anyhow!("file reader panicked"))??;
+    for th in started.threads {
+        th.join().map_err(|_| anyhow::anyhow!("file reader panicked"))?;
+    }
     rt.shutdown_timeout(Duration::from_secs(2));
+    if let Some(e) = failed.lock().ok().and_then(|mut f| f.take()) {
+        anyhow::bail!(e);
+    }
     Ok(summary)
 }
 
@@ -367,33 +346,19 @@ pub(crate) fn secret_file(path: &std::path::Path, what: &str) -> Result<String> 
 /// `vigie run`: until every input ends (stdin at end of file) or `stop` is
 /// raised (SIGTERM, SIGINT); then drains, flushes and checkpoints.
 pub fn run(cfg: &Config, stop: Arc<AtomicBool>) -> Result<Summary> {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    install_crypto();
-    let engine = Arc::new(build_engine(cfg)?);
-    let stage_cfg = stage_config(cfg)?;
-    let mut det = detector(cfg, engine.clone(), &stage_cfg.analytics)?;
-    let rules = rules_summary(&engine);
-    let stage = Stage::new(engine, &stage_cfg)?;
+    let mut t = Topology::live(cfg)?;
+    let rules = rules_summary(&t.engine);
     let store = store::Store::open(&cfg.engine.state_dir)?;
     let handle = open_store(cfg)?;
     let restored = store.load()?;
     if restored.is_some() {
         tracing::info!(dir = %cfg.engine.state_dir.display(), "resuming from checkpoint");
     }
-    let metrics = Arc::new(metrics::Metrics::default());
-    let mut sinks = sinks::build("", &cfg.sinks, rt.handle(), &metrics)?;
-    let mut action_sinks = sinks::build("actions:", &cfg.action_sinks, rt.handle(), &metrics)?;
-    let mut trail = None;
     if let Some(h) = &handle {
-        sinks.push(Box::new(sinks::StoreSink::new("store", h.writer.clone())));
-        action_sinks.push(Box::new(sinks::StoreSink::new("actions:store", h.writer.clone())));
-        if h.trail {
-            det.trail = Some(vigie_analytics::Trail::new(h.key.clone()));
-            trail = Some(h.writer.clone());
-        }
+        t.attach_store(h);
         // Retention is enforced at start and every hour.
         let (store, retention) = (h.store.clone(), h.retention);
-        rt.spawn(async move {
+        t.rt.spawn(async move {
             loop {
                 let s = store.clone();
                 match tokio::task::spawn_blocking(move || s.enforce(&retention, vigie_store::now_ms())).await {
@@ -405,88 +370,49 @@ pub fn run(cfg: &Config, stop: Arc<AtomicBool>) -> Result<Summary> {
             }
         });
     }
-    let detector = Arc::new(det);
-    let responder = respond::Responder::new(policy(cfg)?, action_sinks, Some(rt.handle()), metrics.clone())?;
-    let (mut feed, rx) = engine::channel(cfg.engine.queue, metrics.clone());
+    let (mut feed, rx) = t.channel();
     feed.stop = stop.clone();
     feed.max_line = cfg.engine.max_line.max(1);
-
     // Every input starts through the same trait; see `sources/mod.rs`.
-    let mut names = Vec::new();
-    let mut expected_done = 0;
-    let mut routes = None;
-    let mut threads = Vec::new();
-    for (i, input) in cfg.inputs.iter().enumerate() {
-        let source = input.build();
-        let name = sources::name(source.kind(), i);
-        names.push((name.clone(), source.format()));
-        let cx = sources::Context {
-            input: i,
-            resume: restored.as_ref().and_then(|c| c.inputs.get(&name).cloned()),
-            name,
-            feed: feed.clone(),
-            rt: rt.handle().clone(),
-            stop: stop.clone(),
-        };
-        let started = source.start(cx)?;
-        threads.extend(started.threads);
-        expected_done += started.done;
-        if let Some(r) = started.routes {
-            if routes.is_some() {
-                anyhow::bail!("only one http input can be configured (it is served on [server] listen)");
-            }
-            routes = Some(r);
-        }
-    }
-    if cfg.inputs.is_empty() {
-        anyhow::bail!("no [[inputs]] configured (see docs/vigie.example.toml)");
-    }
+    let started = t.start_sources(&feed, restored.as_ref(), &stop)?;
+    drop(feed);
 
     // The HTTP server always runs (health and metrics); it ingests when an
     // http input is configured.
-    let api = server::Api::new(cfg, metrics.clone())?;
-    let ingesting = routes.is_some();
-    let mounted = match routes {
+    let api = server::Api::new(cfg, t.metrics.clone())?;
+    let ingesting = started.routes.is_some();
+    let mut opts = t.options(&started, false);
+    let mounted = match started.routes {
         Some(r) => r(&api),
         None => sources::http::routes(sources::http::Ingest::unconfigured(&api)),
     };
     let mut app = server::router(api, mounted);
     if let (Some(h), true) = (&handle, cfg.console.enabled) {
-        app = app.merge(vigie_console::router(console(cfg, h, rules, &metrics)?));
+        app = app.merge(vigie_console::router(console(cfg, h, rules, &t.metrics)?));
         tracing::info!(address = %cfg.server.listen, "console on http://{}/console/", cfg.server.listen);
     }
-    let http = server::start(rt.handle(), &cfg.server.listen, app, ingesting, stop.clone())?;
+    let http = server::start(t.rt.handle(), &cfg.server.listen, app, ingesting, stop.clone())?;
     {
         let stop = stop.clone();
-        rt.spawn(async move {
+        t.rt.spawn(async move {
             wait_for_signal().await;
             tracing::info!("stopping: draining inputs and checkpointing");
             stop.store(true, Ordering::Relaxed);
         });
     }
-    drop(feed);
-    let opts = EngineOptions {
-        workers: workers(cfg),
-        queue: cfg.engine.queue,
-        inputs: names,
-        expected_done,
-        checkpoint_every: Duration::from_millis(duration_ms(&cfg.engine.checkpoint_interval)?.max(10) as u64),
-        finite: false,
-        idle_advance_ms: match cfg.engine.advance_when_idle {
-            true => Some(duration_ms(&cfg.engine.lateness)?.max(1000)),
-            false => None,
-        },
-        trail,
-        suppressions: handle.as_ref().map(|h| watch_suppressions(h.store.clone(), stop.clone())),
-        max_skew_ms: Some(duration_ms(&cfg.engine.max_clock_skew).context("[engine] max_clock_skew")?),
+    opts.checkpoint_every = Duration::from_millis(duration_ms(&cfg.engine.checkpoint_interval)?.max(10) as u64);
+    opts.idle_advance_ms = match cfg.engine.advance_when_idle {
+        true => Some(duration_ms(&cfg.engine.lateness)?.max(1000)),
+        false => None,
     };
-    let parts =
-        engine::EngineParts { detector, stage, sinks, responder, store: Some(&store), restored, rx, opts, metrics };
+    opts.suppressions = handle.as_ref().map(|h| watch_suppressions(h.store.clone(), stop.clone()));
+    opts.max_skew_ms = Some(duration_ms(&cfg.engine.max_clock_skew).context("[engine] max_clock_skew")?);
+    let (parts, rt) = t.into_parts(Some(&store), restored, rx, opts)?;
     let summary = engine::run_engine(parts);
     stop.store(true, Ordering::Relaxed);
     let _ = rt.block_on(http);
-    for t in threads {
-        let _ = t.join();
+    for th in started.threads {
+        let _ = th.join();
     }
     rt.shutdown_timeout(Duration::from_secs(2));
     summary

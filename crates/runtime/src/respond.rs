@@ -140,19 +140,25 @@ impl Responder {
             r.action.reason = "the engine stopped while the webhook call was in flight: outcome unknown".into();
             self.write(&r)?;
         }
+        // Recorded at once, not at the next checkpoint (which an idle
+        // engine may not write for a long time); a crash before it restores
+        // the sinks' checkpointed positions and records them again, once.
+        for s in self.sinks.iter_mut() {
+            s.flush()?;
+        }
         Ok(())
     }
 
     fn write(&mut self, r: &ActionRecord) -> Result<(), SinkError> {
-        let json = serde_json::to_vec(r).map_err(|e| SinkError { sink: "actions".into(), message: e.to_string() })?;
         let status = status_name(r.action.status);
         self.metrics
             .actions
             .get_or_create(&ActionLabel { action: r.action.kind.name().into(), status: status.into() })
             .inc();
         *self.written.entry(status.into()).or_default() += 1;
+        let rec = Record::action(r);
         for s in self.sinks.iter_mut() {
-            s.write(Record::action(r), &json)?;
+            s.write(&rec)?;
         }
         Ok(())
     }

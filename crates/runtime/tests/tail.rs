@@ -93,7 +93,13 @@ fn syslog_sink_sends_rfc5424_with_the_alert_as_json() {
             first_seen: rfc3339(0),
             last_seen: rfc3339(0),
         },
-        rule: RuleRef { id: "r".into(), name: "R".into(), level: "high".into(), author: "a".into(), tags: vec![] },
+        rule: RuleRef {
+            id: "r".into(),
+            name: "R".into(),
+            level: vigie_alert::Severity::High,
+            author: "a".into(),
+            tags: vec![],
+        },
         user: None,
         source: None,
         reason: "why".into(),
@@ -101,8 +107,7 @@ fn syslog_sink_sends_rfc5424_with_the_alert_as_json() {
         events: vec![],
         event: None,
     };
-    let json = serde_json::to_vec(&alert).unwrap();
-    sink.write(vigie_runtime::sinks::Record::alert(&alert), &json).unwrap();
+    sink.write(&vigie_runtime::sinks::Record::alert(&alert)).unwrap();
     sink.flush().unwrap();
     let mut buf = [0u8; 4096];
     let n = listener.recv(&mut buf).unwrap();

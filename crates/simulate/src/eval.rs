@@ -8,12 +8,13 @@
 use crate::truth::Truth;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use vigie_alert::Severity;
 
 /// The parts of an alert or action the evaluation reads.
 #[derive(Debug, Clone)]
 pub struct Record {
     pub ts: i64,
-    pub level: u8,
+    pub level: Severity,
     pub kind: String,
     pub rule: String,
     pub user: Option<String>,
@@ -22,14 +23,9 @@ pub struct Record {
     pub action: Option<(String, String)>,
 }
 
-fn rank(level: &str) -> u8 {
-    match level {
-        "low" => 1,
-        "medium" => 2,
-        "high" => 3,
-        "critical" => 4,
-        _ => 0,
-    }
+/// A level as an alert line writes it; anything else ranks below low.
+fn rank(level: &str) -> Severity {
+    level.parse().unwrap_or(Severity::Informational)
 }
 
 fn ms(s: &str) -> Option<i64> {
@@ -190,7 +186,7 @@ pub fn score_run(truth: &Truth, alerts: &[Record], actions: &[Record]) -> (Vec<S
         for (i, a) in alerts.iter().enumerate() {
             if concerns(a) {
                 attributed[i] = true;
-                if a.level >= 3 && first_high.is_none_or(|f| a.ts < f.ts) {
+                if a.level >= Severity::High && first_high.is_none_or(|f| a.ts < f.ts) {
                     first_high = Some(a);
                 }
             }
@@ -250,7 +246,7 @@ pub fn score_run(truth: &Truth, alerts: &[Record], actions: &[Record]) -> (Vec<S
     let false_high = alerts
         .iter()
         .zip(&attributed)
-        .filter(|(a, hit)| !**hit && a.level >= 3)
+        .filter(|(a, hit)| !**hit && a.level >= Severity::High)
         .map(|(a, _)| FalseHigh {
             seed: truth.seed,
             rule: a.rule.clone(),
@@ -498,7 +494,7 @@ mod tests {
     fn act(ts: i64, ty: &str, status: &str, user: Option<&str>, ip: Option<&str>) -> Record {
         Record {
             ts,
-            level: 4,
+            level: Severity::Critical,
             kind: "action".into(),
             rule: "rule-a".into(),
             user: user.map(String::from),
@@ -541,7 +537,7 @@ mod tests {
     fn the_report_breaks_figures_down_per_archetype() {
         let high = |ts: i64, user: &str| Record {
             ts,
-            level: 3,
+            level: Severity::High,
             kind: "analytic".into(),
             rule: "r".into(),
             user: Some(user.into()),

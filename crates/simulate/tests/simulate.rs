@@ -92,9 +92,9 @@ fn eval_scores_detection_containment_and_false_highs() {
     let s = truth.scenarios[0].clone();
     let reads: Vec<i64> = s.reads.iter().map(|r| r.0).collect();
     let (t10, t20) = (reads[9], reads[19]);
-    let rec = |ts: i64, level: u8, user: &str| Record {
+    let rec = |ts: i64, level: usize, user: &str| Record {
         ts,
-        level,
+        level: vigie_alert::Severity::ALL[level],
         kind: "analytic".into(),
         rule: "r".into(),
         user: Some(user.into()),

@@ -4,10 +4,11 @@
 //! without touching the triage.
 
 use crate::backend::{Row, Sql};
-use crate::{Store, StoreError, level_rank, now_ms};
+use crate::{Store, StoreError, now_ms};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use vigie_alert::Alert;
+use vigie_alert::Severity;
 use vigie_analytics::Pseudonymiser;
 use vigie_respond::ActionRecord;
 
@@ -19,7 +20,7 @@ pub struct AlertRow {
     pub rule_id: String,
     pub rule_name: String,
     pub rule_author: String,
-    pub level: String,
+    pub level: Severity,
     pub account: Option<String>,
     pub source_ip: Option<String>,
     pub first_seen_ms: i64,
@@ -46,7 +47,8 @@ fn alert_row(r: &Row) -> AlertRow {
         rule_id: r.text(2),
         rule_name: r.text(3),
         rule_author: r.text(4),
-        level: r.text(5),
+        // Written from a Severity; an unreadable value reads as medium.
+        level: r.text(5).parse().unwrap_or(Severity::Medium),
         account: r.opt(6),
         source_ip: r.opt(7),
         first_seen_ms: r.int(8),
@@ -67,7 +69,7 @@ pub struct AlertFilter {
     pub status: Option<String>,
     pub kind: Option<String>,
     /// Only this level or above.
-    pub min_level: Option<String>,
+    pub min_level: Option<Severity>,
     pub account: Option<String>,
     pub limit: Option<i64>,
 }
@@ -164,7 +166,7 @@ impl Store {
                 a.rule.name.as_str().into(),
                 a.rule.author.as_str().into(),
                 a.rule.level.as_str().into(),
-                Sql::Int(level_rank(&a.rule.level)),
+                Sql::Int(a.rule.level.rank().into()),
                 a.user.as_ref().map(|u| u.name.clone()).into(),
                 a.source.as_ref().map(|s| s.ip.clone()).into(),
                 Sql::Int(ms(&a.alert.first_seen)),
@@ -215,7 +217,7 @@ impl Store {
             add("kind =", k.into(), &mut sql);
         }
         if let Some(l) = &f.min_level {
-            add("level_rank >=", Sql::Int(level_rank(l)), &mut sql);
+            add("level_rank >=", Sql::Int(l.rank().into()), &mut sql);
         }
         if let Some(a) = &f.account {
             add("account =", a.into(), &mut sql);

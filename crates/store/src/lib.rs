@@ -88,23 +88,12 @@ pub struct Live {
     /// `alert` or `action`.
     pub stream: &'static str,
     pub id: String,
-    pub level: String,
+    pub level: vigie_alert::Severity,
     pub account: Option<String>,
 }
 
 pub fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
-}
-
-/// Sigma levels in order, for "high or above" queries.
-pub fn level_rank(level: &str) -> i64 {
-    match level {
-        "critical" => 4,
-        "high" => 3,
-        "medium" => 2,
-        "low" => 1,
-        _ => 0,
-    }
 }
 
 #[cfg(test)]

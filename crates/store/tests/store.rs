@@ -71,7 +71,8 @@ fn alerts_are_upserted_scrubbed_and_triaged() {
         let row = s.alert("a1").unwrap();
         assert_eq!((row.count, row.assignee.as_deref(), row.status.as_str()), (7, Some("alice"), "open"));
         // Filters.
-        let high = s.alerts(&AlertFilter { min_level: Some("high".into()), ..Default::default() }).unwrap();
+        let high =
+            s.alerts(&AlertFilter { min_level: Some(vigie_alert::Severity::High), ..Default::default() }).unwrap();
         assert_eq!(high.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["a1"]);
         // Triage.
         s.triage("a1", &Triage::Acknowledge).unwrap();

@@ -39,7 +39,8 @@ impl Sink for JsonlSink {
         &self.name
     }
 
-    fn write(&mut self, _rec: Record<'_>, json: &[u8]) -> Result<(), SinkError> {
+    fn write(&mut self, rec: &Record<'_>) -> Result<(), SinkError> {
+        let json = rec.json();
         self.out.write_all(json).and_then(|_| self.out.write_all(b"\n")).map_err(|e| self.err(e))?;
         self.len += json.len() as u64 + 1;
         Ok(())
@@ -85,8 +86,8 @@ impl Sink for StdoutSink {
         &self.name
     }
 
-    fn write(&mut self, _rec: Record<'_>, json: &[u8]) -> Result<(), SinkError> {
-        let r = self.out.write_all(json).and_then(|_| self.out.write_all(b"\n"));
+    fn write(&mut self, rec: &Record<'_>) -> Result<(), SinkError> {
+        let r = self.out.write_all(rec.json()).and_then(|_| self.out.write_all(b"\n"));
         r.map_err(|e| SinkError { sink: self.name.clone(), message: e.to_string() })
     }
 

@@ -1,5 +1,6 @@
 //! Sinks: where alerts (and action events) go. Every alert goes to every
-//! sink, as the same JSON object (the alert contract). A sink's `flush` is its durability point: the
+//! sink as a typed [`Record`]; those that send bytes send the same JSON
+//! object (the alert contract). A sink's `flush` is its durability point: the
 //! engine flushes every sink before it writes a checkpoint, so an alert
 //! covered by a checkpoint has been delivered (or counted as failed).
 
@@ -20,27 +21,98 @@ use crate::config::SinkConfig;
 use crate::metrics::Metrics;
 use std::sync::Arc;
 
-/// What a sink may need to know of a record besides its JSON: alerts and
-/// action events travel through the same sinks.
+/// What travels to the sinks: an alert or an action record, typed. Sinks
+/// that keep records (the store) take the values themselves; sinks that
+/// send bytes (files, webhooks, syslog, NATS) ask for [`Record::json`],
+/// which is made once for all of them, on first use.
 #[derive(Debug, Clone, Copy)]
+pub enum Item<'a> {
+    Alert(&'a vigie_alert::Alert),
+    Action(&'a vigie_respond::ActionRecord),
+}
+
+/// An item on its way to the sinks, with its serialised form made at most once.
+#[derive(Debug)]
 pub struct Record<'a> {
-    /// `alert` or `action`.
-    pub stream: &'static str,
-    /// Deterministic id (receivers deduplicate on it).
-    pub id: &'a str,
-    /// Event time, RFC 3339.
-    pub timestamp: &'a str,
-    /// Sigma level of the alert behind it.
-    pub level: &'a str,
+    pub item: Item<'a>,
+    json: std::cell::OnceCell<Vec<u8>>,
 }
 
 impl<'a> Record<'a> {
     pub fn alert(a: &'a vigie_alert::Alert) -> Record<'a> {
-        Record { stream: "alert", id: &a.alert.id, timestamp: &a.timestamp, level: &a.rule.level }
+        Record { item: Item::Alert(a), json: Default::default() }
     }
 
     pub fn action(a: &'a vigie_respond::ActionRecord) -> Record<'a> {
-        Record { stream: "action", id: &a.action.id, timestamp: &a.timestamp, level: &a.alert.level }
+        Record { item: Item::Action(a), json: Default::default() }
+    }
+
+    /// `alert` or `action`.
+    pub fn stream(&self) -> &'static str {
+        match self.item {
+            Item::Alert(_) => "alert",
+            Item::Action(_) => "action",
+        }
+    }
+
+    /// Deterministic id (receivers deduplicate on it).
+    pub fn id(&self) -> &'a str {
+        match self.item {
+            Item::Alert(a) => &a.alert.id,
+            Item::Action(a) => &a.action.id,
+        }
+    }
+
+    /// Event time, RFC 3339.
+    pub fn timestamp(&self) -> &'a str {
+        match self.item {
+            Item::Alert(a) => &a.timestamp,
+            Item::Action(a) => &a.timestamp,
+        }
+    }
+
+    /// The level of the alert (behind the action).
+    pub fn level(&self) -> vigie_alert::Severity {
+        match self.item {
+            Item::Alert(a) => a.rule.level,
+            Item::Action(a) => a.alert.level,
+        }
+    }
+
+    /// The record as one JSON object (the alert contract), made on first use.
+    pub fn json(&self) -> &[u8] {
+        self.json.get_or_init(|| {
+            let v = match self.item {
+                Item::Alert(a) => serde_json::to_vec(a),
+                Item::Action(a) => serde_json::to_vec(a),
+            };
+            // Typed records have string keys only: serialising cannot fail.
+            v.unwrap_or_default()
+        })
+    }
+
+    /// A copy that outlives the caller (for a sink's own queue).
+    pub fn to_owned(&self) -> Owned {
+        match self.item {
+            Item::Alert(a) => Owned::Alert(Box::new(a.clone())),
+            Item::Action(a) => Owned::Action(Box::new(a.clone())),
+        }
+    }
+}
+
+/// A record held by a sink's queue.
+#[derive(Debug, Clone)]
+pub enum Owned {
+    Alert(Box<vigie_alert::Alert>),
+    Action(Box<vigie_respond::ActionRecord>),
+}
+
+impl Owned {
+    pub fn record(&self) -> Record<'_> {
+        match self {
+            Owned::Alert(a) => Record::alert(a),
+            Owned::Action(a) => Record::action(a),
+        }
     }
 }
 
@@ -53,8 +125,8 @@ pub struct SinkError {
 
 pub trait Sink: Send {
     fn name(&self) -> &str;
-    /// Hand over one record; `json` is its serialised form.
-    fn write(&mut self, rec: Record<'_>, json: &[u8]) -> Result<(), SinkError>;
+    /// Hand over one record.
+    fn write(&mut self, rec: &Record<'_>) -> Result<(), SinkError>;
     /// Make everything written so far durable or delivered.
     fn flush(&mut self) -> Result<(), SinkError>;
     /// Where the sink stands, for the checkpoint (a file's length).
@@ -95,14 +167,14 @@ pub fn build(
                 Box::new(WebhookSink::new(&name("webhook"), url, secret, opts, rt, metrics.clone())?)
             }
             // Network sinks deliver from a bounded queue on their own thread.
-            SinkConfig::Syslog { address, protocol } => Box::new(queued::Queued::new(
+            SinkConfig::Syslog { address, protocol, queue } => Box::new(queued::Queued::new(
                 Box::new(SyslogSink::new(&name("syslog"), address, protocol)?),
-                queued::QUEUE,
+                *queue,
                 metrics.clone(),
             )),
-            SinkConfig::Nats { url, subject } => Box::new(queued::Queued::new(
+            SinkConfig::Nats { url, subject, queue } => Box::new(queued::Queued::new(
                 Box::new(NatsSink::new(&name("nats"), url, subject, rt)?),
-                queued::QUEUE,
+                *queue,
                 metrics.clone(),
             )),
         });

@@ -23,10 +23,11 @@ impl Sink for NatsSink {
         &self.name
     }
 
-    fn write(&mut self, rec: Record<'_>, json: &[u8]) -> Result<(), SinkError> {
+    fn write(&mut self, rec: &Record<'_>) -> Result<(), SinkError> {
         let mut headers = async_nats::HeaderMap::new();
-        headers.insert("Nats-Msg-Id", rec.id);
-        let (client, subject, body) = (self.client.clone(), self.subject.clone(), bytes::Bytes::copy_from_slice(json));
+        headers.insert("Nats-Msg-Id", rec.id());
+        let (client, subject, body) =
+            (self.client.clone(), self.subject.clone(), bytes::Bytes::copy_from_slice(rec.json()));
         self.rt
             .block_on(client.publish_with_headers(subject, headers, body))
             .map_err(|e| SinkError { sink: self.name.clone(), message: e.to_string() })

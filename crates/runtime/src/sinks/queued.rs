@@ -6,21 +6,10 @@
 //! never stop the engine. A checkpoint does not wait for the queue: these
 //! sinks are notifications, at most once across a crash.
 
-use super::{Record, Sink, SinkError};
+use super::{Owned, Record, Sink, SinkError};
 use crate::metrics::{Metrics, SinkLabel};
 use crossbeam_channel::{Sender, TrySendError};
 use std::sync::Arc;
-
-/// Records a queued sink holds at most.
-pub const QUEUE: usize = 10_000;
-
-struct Owned {
-    stream: &'static str,
-    id: String,
-    timestamp: String,
-    level: String,
-    json: Vec<u8>,
-}
 
 pub struct Queued {
     name: String,
@@ -41,8 +30,7 @@ impl Queued {
             while let Ok(first) = rx.recv() {
                 let mut next = Some(first);
                 while let Some(r) = next.take() {
-                    let rec = Record { stream: r.stream, id: &r.id, timestamp: &r.timestamp, level: &r.level };
-                    if let Err(e) = inner.write(rec, &r.json) {
+                    if let Err(e) = inner.write(&r.record()) {
                         m.sink_errors.get_or_create(&l).inc();
                         tracing::warn!(sink = %l.sink, "{e}");
                     }
@@ -64,22 +52,15 @@ impl Sink for Queued {
         &self.name
     }
 
-    fn write(&mut self, rec: Record<'_>, json: &[u8]) -> Result<(), SinkError> {
+    fn write(&mut self, rec: &Record<'_>) -> Result<(), SinkError> {
         let Some(tx) = &self.tx else { return Ok(()) };
-        let owned = Owned {
-            stream: rec.stream,
-            id: rec.id.to_string(),
-            timestamp: rec.timestamp.to_string(),
-            level: rec.level.to_string(),
-            json: json.to_vec(),
-        };
-        match tx.try_send(owned) {
+        match tx.try_send(rec.to_owned()) {
             Ok(()) => {
                 self.metrics.sink_queue.get_or_create(&self.label).set(tx.len() as i64);
             }
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
                 self.metrics.sink_dropped.get_or_create(&self.label).inc();
-                tracing::warn!(sink = %self.name, id = rec.id, "sink queue full: record dropped");
+                tracing::warn!(sink = %self.name, id = rec.id(), "sink queue full: record dropped");
             }
         }
         Ok(())
@@ -116,7 +97,7 @@ mod tests {
         fn name(&self) -> &str {
             "hung#0"
         }
-        fn write(&mut self, _: Record<'_>, _: &[u8]) -> Result<(), SinkError> {
+        fn write(&mut self, _: &Record<'_>) -> Result<(), SinkError> {
             while !self.0.load(Ordering::Relaxed) {
                 std::thread::sleep(std::time::Duration::from_millis(5));
             }
@@ -132,12 +113,20 @@ mod tests {
         let release = Arc::new(AtomicBool::new(false));
         let metrics = Arc::new(Metrics::default());
         let mut q = Queued::new(Box::new(Hung(release.clone())), 2, metrics.clone());
-        let rec = Record { stream: "alert", id: "a", timestamp: "t", level: "high" };
+        let alert: vigie_alert::Alert = serde_json::from_value(serde_json::json!({
+            "@timestamp": "2026-01-01T00:00:00.000Z",
+            "alert": {"id": "a", "kind": "sigma", "status": "new", "count": 1,
+                      "first_seen": "2026-01-01T00:00:00.000Z", "last_seen": "2026-01-01T00:00:00.000Z"},
+            "rule": {"id": "r", "name": "R", "level": "high", "author": "a"},
+            "reason": "why", "evidence": {}, "events": []
+        }))
+        .unwrap();
+        let rec = Record::alert(&alert);
         // One taken by the hung worker (after a moment), two queued, the rest dropped.
-        q.write(rec, b"{}").unwrap();
+        q.write(&rec).unwrap();
         std::thread::sleep(std::time::Duration::from_millis(100));
         for _ in 0..5 {
-            q.write(rec, b"{}").unwrap();
+            q.write(&rec).unwrap();
         }
         q.flush().unwrap();
         let text = metrics.render();

@@ -4,7 +4,7 @@
 //! checkpoint) waits until everything sent is committed. Each committed
 //! alert or action is announced on `live`, for the console's live updates.
 
-use super::{Record, Sink, SinkError};
+use super::{Item, Record, Sink, SinkError};
 use crossbeam_channel::{Receiver, Sender};
 use std::sync::Arc;
 use vigie_analytics::{Access, Pseudonymiser};
@@ -77,7 +77,7 @@ fn write_loop(store: &Store, key: &Pseudonymiser, live: &tokio::sync::broadcast:
                         let _ = live.send(Live {
                             stream: "alert",
                             id: a.alert.id.clone(),
-                            level: a.rule.level.clone(),
+                            level: a.rule.level,
                             account: a.user.as_ref().map(|u| u.name.clone()),
                         });
                     }
@@ -92,7 +92,7 @@ fn write_loop(store: &Store, key: &Pseudonymiser, live: &tokio::sync::broadcast:
                     let _ = live.send(Live {
                         stream: "action",
                         id: r.action.id.clone(),
-                        level: r.alert.level.clone(),
+                        level: r.alert.level,
                         account: r.user.as_ref().map(|u| u.name.clone()),
                     });
                 }
@@ -127,14 +127,15 @@ impl Sink for StoreSink {
         &self.name
     }
 
-    fn write(&mut self, rec: Record<'_>, json: &[u8]) -> Result<(), SinkError> {
-        let err = |m: String| SinkError { sink: self.name.clone(), message: m };
-        let op = if rec.stream == "alert" {
-            Op::Alert(Box::new(serde_json::from_slice(json).map_err(|e| err(e.to_string()))?))
-        } else {
-            Op::Action(Box::new(serde_json::from_slice(json).map_err(|e| err(e.to_string()))?))
+    fn write(&mut self, rec: &Record<'_>) -> Result<(), SinkError> {
+        let op = match rec.item {
+            Item::Alert(a) => Op::Alert(Box::new(a.clone())),
+            Item::Action(a) => Op::Action(Box::new(a.clone())),
         };
-        self.writer.tx.send(op).map_err(|_| err("the store writer has stopped".into()))
+        self.writer
+            .tx
+            .send(op)
+            .map_err(|_| SinkError { sink: self.name.clone(), message: "the store writer has stopped".into() })
     }
 
     fn flush(&mut self) -> Result<(), SinkError> {

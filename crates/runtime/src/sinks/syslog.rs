@@ -37,22 +37,11 @@ impl SyslogSink {
     }
 }
 
-/// Syslog severity for a Sigma level.
-fn severity(level: &str) -> u8 {
-    match level {
-        "critical" => 2,
-        "high" => 3,
-        "medium" => 4,
-        "low" => 5,
-        _ => 6,
-    }
-}
-
 /// One RFC 5424 line: facility security/authorization (4, as `auth`).
-pub fn format(rec: Record<'_>, json: &[u8], host: &str) -> Vec<u8> {
-    let pri = 4 * 8 + severity(rec.level) as u32;
-    let mut line = format!("<{pri}>1 {} {host} vigie - {} - ", rec.timestamp, rec.stream).into_bytes();
-    line.extend_from_slice(json);
+pub fn format(rec: &Record<'_>, host: &str) -> Vec<u8> {
+    let pri = 4 * 8 + rec.level().syslog() as u32;
+    let mut line = format!("<{pri}>1 {} {host} vigie - {} - ", rec.timestamp(), rec.stream()).into_bytes();
+    line.extend_from_slice(rec.json());
     line
 }
 
@@ -61,8 +50,8 @@ impl Sink for SyslogSink {
         &self.name
     }
 
-    fn write(&mut self, rec: Record<'_>, json: &[u8]) -> Result<(), SinkError> {
-        let msg = format(rec, json, &self.host);
+    fn write(&mut self, rec: &Record<'_>) -> Result<(), SinkError> {
+        let msg = format(rec, &self.host);
         match &mut self.conn {
             Conn::Udp(s) => s.send(&msg).map(|_| ()).map_err(|e| self.err(e)),
             Conn::Tcp(slot) => {

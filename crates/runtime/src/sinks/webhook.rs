@@ -179,13 +179,13 @@ impl Sink for WebhookSink {
     }
 
     /// Hand the alert over, or drop and count it when the sink is full.
-    fn write(&mut self, rec: Record<'_>, json: &[u8]) -> Result<(), SinkError> {
+    fn write(&mut self, rec: &Record<'_>) -> Result<(), SinkError> {
         let before = self.held.fetch_add(1, Ordering::AcqRel);
-        let item = (rec.stream, rec.id.to_string(), bytes::Bytes::copy_from_slice(json));
+        let item = (rec.stream(), rec.id().to_string(), bytes::Bytes::copy_from_slice(rec.json()));
         if before >= self.queue || self.tx.try_send(item).is_err() {
             self.held.fetch_sub(1, Ordering::AcqRel);
             self.metrics.sink_dropped.get_or_create(&self.label).inc();
-            tracing::warn!(sink = %self.name, id = rec.id, "webhook sink full: alert dropped");
+            tracing::warn!(sink = %self.name, id = rec.id(), "webhook sink full: alert dropped");
             return Ok(());
         }
         self.metrics.sink_queue.get_or_create(&self.label).set(self.held.load(Ordering::Acquire) as i64);

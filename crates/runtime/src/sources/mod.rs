@@ -83,12 +83,13 @@ impl InputConfig {
             InputConfig::Syslog { udp, tcp, format } => {
                 Box::new(syslog::Syslog { udp: udp.clone(), tcp: tcp.clone(), format: *format })
             }
-            InputConfig::Nats { url, stream, subject, durable, format } => Box::new(nats::NatsInput {
+            InputConfig::Nats { url, stream, subject, durable, format, ack_wait } => Box::new(nats::NatsInput {
                 url: url.clone(),
                 stream: stream.clone(),
                 subject: subject.clone(),
                 durable: durable.clone(),
                 format: *format,
+                ack_wait: ack_wait.clone(),
             }),
         }
     }

@@ -1,9 +1,10 @@
 //! Reading input files: format sniffing, decompression, and per-record errors.
 
-use crate::Value;
+use crate::error::{DecodeError, Place};
 use crate::limits::{Limits, MAX_JSON_DEPTH, check_json_depth};
 use evtx::{EvtxParser, ParserSettings};
 use flate2::read::MultiGzDecoder;
+use sonic_rs::Value;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Cursor, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -15,15 +16,6 @@ pub struct Record {
     pub value: Value,
     /// 1-based line (JSON lines), element index (JSON arrays) or EVTX record id.
     pub location: u64,
-}
-
-/// A record that could not be decoded. The rest of the file is still read.
-#[derive(Debug, Clone, Error)]
-#[error("{path}: {location}: {message}")]
-pub struct DecodeError {
-    pub path: String,
-    pub location: String,
-    pub message: String,
 }
 
 /// A file that could not be read at all.
@@ -164,9 +156,10 @@ fn input_error(path: &Path, e: std::io::Error) -> InputError {
     }
 }
 
-/// A decoder: given where to send records and (location, message) errors.
+/// A decoder: given where to send records and errors (placed, but not yet
+/// named after the file).
 type Decoder<'a> =
-    dyn FnMut(&mut LineHook<'_>, &mut dyn FnMut(Record), &mut dyn FnMut(String, String)) -> Result<(), InputError> + 'a;
+    dyn FnMut(&mut LineHook<'_>, &mut dyn FnMut(Record), &mut dyn FnMut(DecodeError)) -> Result<(), InputError> + 'a;
 
 /// Run a decoder, counting the records and errors it reports and naming the
 /// file in each error. Returns (records, errors).
@@ -189,9 +182,9 @@ fn counted(
             records.set(records.get() + 1);
             on_record(r)
         },
-        &mut |location, message| {
+        &mut |e: DecodeError| {
             errors += 1;
-            on_error(DecodeError { path: name.to_string(), location, message })
+            on_error(DecodeError { input: name.to_string(), ..e })
         },
     )?;
     Ok((records.get(), errors))
@@ -303,7 +296,7 @@ pub fn read_part_with(
 
 /// Decode JSON (lines, array or one document) from memory; for fuzzing and
 /// for inputs that do not come from files.
-pub fn read_json_bytes(data: &[u8], on_record: &mut dyn FnMut(Record), on_error: &mut dyn FnMut(String, String)) {
+pub fn read_json_bytes(data: &[u8], on_record: &mut dyn FnMut(Record), on_error: &mut dyn FnMut(DecodeError)) {
     // Reading from memory cannot fail with an I/O error.
     let _ = read_json(Cursor::new(data), &Limits::default(), &mut |_, _| false, on_record, on_error);
 }
@@ -312,7 +305,7 @@ pub fn read_json_bytes(data: &[u8], on_record: &mut dyn FnMut(Record), on_error:
 pub fn read_evtx_bytes(
     data: Vec<u8>,
     on_record: &mut dyn FnMut(Record),
-    on_error: &mut dyn FnMut(String, String),
+    on_error: &mut dyn FnMut(DecodeError),
 ) -> Result<(), String> {
     check_evtx_length(data.len() as u64, on_error);
     let parser = EvtxParser::from_buffer(data).map_err(|e| e.to_string())?;
@@ -335,7 +328,7 @@ fn read_evtx<R: Read + std::io::Seek>(
     parser: EvtxParser<R>,
     threads: usize,
     on_record: &mut dyn FnMut(Record),
-    on_error: &mut dyn FnMut(String, String),
+    on_error: &mut dyn FnMut(DecodeError),
 ) {
     let settings = ParserSettings::new().num_threads(threads.max(1)).indent(false);
     let mut parser = parser.with_configuration(settings);
@@ -343,21 +336,20 @@ fn read_evtx<R: Read + std::io::Seek>(
         match rec {
             Ok(r) => match check_json_depth(&r.data, MAX_JSON_DEPTH)
                 .map_err(|e| e.to_string())
-                .and_then(|()| sonic_rs::from_slice::<Value>(&r.data).map_err(|e| e.to_string()))
+                .and_then(|()| sonic_rs::from_slice::<Value>(&r.data).map_err(|e| crate::json_reason(&e)))
             {
                 Ok(value) => on_record(Record { value, location: r.event_record_id }),
-                Err(e) => on_error(format!("record {}", r.event_record_id), format!("invalid JSON rendering: {e}")),
+                Err(e) => {
+                    on_error(evtx_error(Place::Record(r.event_record_id), format!("invalid JSON rendering: {e}")))
+                }
             },
             Err(e) => {
-                let location = match &e {
-                    evtx::err::EvtxError::FailedToParseChunk { chunk_id, source } => {
-                        let offset = EVTX_HEADER + chunk_id * EVTX_CHUNK;
-                        return_chunk_error(on_error, *chunk_id, offset, &source.to_string());
-                        continue;
-                    }
-                    _ => "EVTX record".to_string(),
-                };
-                on_error(location, e.to_string())
+                if let evtx::err::EvtxError::FailedToParseChunk { chunk_id, source } = &e {
+                    let place = Place::Chunk { chunk: *chunk_id, byte: EVTX_HEADER + chunk_id * EVTX_CHUNK };
+                    on_error(evtx_error(place, format!("corrupt chunk, its records are skipped: {source}")));
+                    continue;
+                }
+                on_error(evtx_error(Place::Unknown, e.to_string()))
             }
         }
     }
@@ -366,25 +358,26 @@ fn read_evtx<R: Read + std::io::Seek>(
 const EVTX_HEADER: u64 = 4096;
 const EVTX_CHUNK: u64 = 65536;
 
-fn return_chunk_error(on_error: &mut dyn FnMut(String, String), chunk: u64, offset: u64, message: &str) {
-    on_error(
-        format!("chunk {chunk} at byte {offset:#x}"),
-        format!("corrupt chunk, its records are skipped: {message}"),
-    );
+fn evtx_error(place: Place, message: String) -> DecodeError {
+    DecodeError { place, ..DecodeError::new("evtx", "", message) }
+}
+
+fn json_error(place: Place, message: String) -> DecodeError {
+    DecodeError { place, ..DecodeError::new("json", "", message) }
 }
 
 /// An EVTX file is a 4 KiB header and whole 64 KiB chunks; bytes after the
 /// last whole chunk are a chunk cut short (a copy interrupted, a disk full),
 /// whose records cannot be read. Say so instead of silently reading nothing.
-fn check_evtx_length(len: u64, on_error: &mut dyn FnMut(String, String)) {
+fn check_evtx_length(len: u64, on_error: &mut dyn FnMut(DecodeError)) {
     if len > EVTX_HEADER {
         let tail = (len - EVTX_HEADER) % EVTX_CHUNK;
         if tail != 0 {
             let chunk = (len - EVTX_HEADER) / EVTX_CHUNK;
-            on_error(
-                format!("chunk {chunk} at byte {:#x}", EVTX_HEADER + chunk * EVTX_CHUNK),
+            on_error(evtx_error(
+                Place::Chunk { chunk, byte: EVTX_HEADER + chunk * EVTX_CHUNK },
                 format!("file ends {tail} bytes into a chunk: the file is truncated and that chunk's records are lost"),
-            );
+            ));
         }
     }
 }
@@ -395,7 +388,7 @@ fn read_json<R: BufRead>(
     limits: &Limits,
     on_line: &mut LineHook<'_>,
     on_record: &mut dyn FnMut(Record),
-    on_error: &mut dyn FnMut(String, String),
+    on_error: &mut dyn FnMut(DecodeError),
 ) -> std::io::Result<()> {
     let first = loop {
         let buf = r.fill_buf()?;
@@ -416,14 +409,14 @@ fn read_json<R: BufRead>(
             // The array itself is one level more than its events.
             let parsed = check_json_depth(&all, MAX_JSON_DEPTH + 1)
                 .map_err(|e| e.to_string())
-                .and_then(|()| sonic_rs::from_slice::<Vec<Value>>(&all).map_err(|e| e.to_string()));
+                .and_then(|()| sonic_rs::from_slice::<Vec<Value>>(&all).map_err(|e| crate::json_reason(&e)));
             match parsed {
                 Ok(items) => {
                     for (i, value) in items.into_iter().enumerate() {
                         on_record(Record { value, location: i as u64 + 1 });
                     }
                 }
-                Err(e) => on_error("JSON array".into(), e),
+                Err(e) => on_error(json_error(Place::Array, e)),
             }
             Ok(())
         }
@@ -558,8 +551,8 @@ struct Pending {
 }
 
 impl Pending {
-    fn place(&self, last: u64) -> String {
-        if last > self.first { format!("lines {}-{last}", self.first) } else { format!("line {}", self.first) }
+    fn place(&self, last: u64) -> Place {
+        if last > self.first { Place::Lines(self.first, last) } else { Place::Line(self.first) }
     }
 }
 
@@ -587,7 +580,7 @@ fn read_lines<R: BufRead>(
     limits: &Limits,
     on_line: &mut LineHook<'_>,
     on_record: &mut dyn FnMut(Record),
-    on_error: &mut dyn FnMut(String, String),
+    on_error: &mut dyn FnMut(DecodeError),
 ) -> std::io::Result<()> {
     let max = limits.max_line_bytes;
     let mut lineno = first_line;
@@ -598,12 +591,12 @@ fn read_lines<R: BufRead>(
             Line::Text(t) => t,
             Line::TooLong(n) => {
                 if let Some(p) = pending.take() {
-                    on_error(p.place(lineno - 1), "JSON document cut short by an over-long line".into());
+                    on_error(json_error(p.place(lineno - 1), "JSON document cut short by an over-long line".into()));
                 }
-                on_error(
-                    format!("line {lineno}"),
+                on_error(json_error(
+                    Place::Line(lineno),
                     format!("line of {n} bytes is longer than the limit ({max} bytes), skipped"),
-                );
+                ));
                 return Ok(());
             }
         };
@@ -629,17 +622,17 @@ fn read_lines<R: BufRead>(
                 }
                 let p = pending.take().expect("pending");
                 match &p.skipped {
-                    Some(reason) => on_error(p.place(lineno), format!("{reason}, skipped")),
+                    Some(reason) => on_error(json_error(p.place(lineno), format!("{reason}, skipped"))),
                     None => match sonic_rs::from_slice::<Value>(trim(&p.text)) {
                         Ok(value) => on_record(Record { value, location: p.first }),
-                        Err(e) => on_error(p.place(lineno), describe(&e, trim(&p.text))),
+                        Err(e) => on_error(json_error(p.place(lineno), describe(&e, trim(&p.text)))),
                     },
                 }
                 return Ok(());
             }
             // This line is an event of its own: the document before it was cut short.
             let p = pending.take().expect("pending");
-            on_error(p.place(lineno - 1), "JSON document is cut short".into());
+            on_error(json_error(p.place(lineno - 1), "JSON document is cut short".into()));
         }
         if text.is_empty() {
             return Ok(());
@@ -648,7 +641,7 @@ fn read_lines<R: BufRead>(
             return Ok(());
         }
         if let Err(e) = check_json_depth(text, MAX_JSON_DEPTH) {
-            on_error(format!("line {lineno}"), e.to_string());
+            on_error(json_error(Place::Line(lineno), e.to_string()));
             return Ok(());
         }
         match sonic_rs::from_slice::<Value>(text) {
@@ -661,12 +654,12 @@ fn read_lines<R: BufRead>(
                 text.push(b'\n');
                 pending = Some(Pending { first: lineno, text, nesting, skipped: None });
             }
-            Err(e) => on_error(format!("line {lineno}"), describe(&e, text)),
+            Err(e) => on_error(json_error(Place::Line(lineno), describe(&e, text))),
         }
         Ok(())
     })?;
     if let Some(p) = pending {
-        on_error(p.place(lineno), "JSON document is cut short at the end of the file".into());
+        on_error(json_error(p.place(lineno), "JSON document is cut short at the end of the file".into()));
     }
     Ok(())
 }
@@ -688,12 +681,13 @@ impl<R: Read> Capped<R> {
     }
 
     /// Say why the stream ended early, if it did.
-    fn report(&mut self, on_error: &mut dyn FnMut(String, String)) {
-        let at = format!("byte {} of the decompressed stream", self.read);
+    fn report(&mut self, on_error: &mut dyn FnMut(DecodeError)) {
+        let at = Place::Decompressed(self.read);
+        let gzip = |message| DecodeError { place: at.clone(), ..DecodeError::new("gzip", "", message) };
         if self.over {
-            on_error(at, format!("gzip: expands to more than the limit ({} bytes); the rest is not read", self.cap));
+            on_error(gzip(format!("expands to more than the limit ({} bytes); the rest is not read", self.cap)));
         } else if let Some(e) = self.error.take() {
-            on_error(at, format!("gzip: {e}"));
+            on_error(gzip(e.to_string()));
         }
     }
 }
@@ -736,7 +730,7 @@ fn describe(e: &sonic_rs::Error, text: &[u8]) -> String {
     if std::str::from_utf8(text).is_err() {
         return "invalid UTF-8".into();
     }
-    format!("invalid JSON: {e}")
+    format!("invalid JSON: {}", crate::json_reason(e))
 }
 
 fn trim(b: &[u8]) -> &[u8] {
@@ -789,7 +783,7 @@ mod tests {
             &Limits::default(),
             &mut |_, _| false,
             &mut |r| recs.push((r.location, r.value.to_string())),
-            &mut |l, m| errs.push(format!("{l}: {m}")),
+            &mut |e: DecodeError| errs.push(format!("{}: {}", e.place, e.message)),
         )
         .unwrap();
         (recs, errs)
@@ -828,7 +822,7 @@ mod tests {
             limits,
             &mut |_, _| false,
             &mut |r| recs.push((r.location, r.value.to_string())),
-            &mut |l, m| errs.push(format!("{l}: {m}")),
+            &mut |e: DecodeError| errs.push(format!("{}: {}", e.place, e.message)),
         )
         .unwrap();
         (recs, errs)
@@ -958,7 +952,7 @@ mod tests {
             .unwrap();
         assert_eq!(records, 1 << 17);
         assert_eq!(errs.len(), 2, "{errs:?}");
-        assert!(errs[0].contains("line 131073: line of 1048576 bytes is longer than the limit"), "{errs:?}");
+        assert!(errs[0].contains("line 131073: json: line of 1048576 bytes is longer than the limit"), "{errs:?}");
         assert!(errs[1].contains("expands to more than the limit (2097152 bytes)"), "{errs:?}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -991,13 +985,13 @@ mod tests {
         let mut errs = Vec::new();
         for part in &parts {
             read_part(&p, *part, &mut |r| seen.push((r.location, r.value["i"].as_u64().unwrap())), &mut |e| {
-                errs.push(e.location)
+                errs.push(e.place)
             })
             .unwrap();
         }
         assert_eq!(seen.len() as u64, n - 1);
         assert!(seen.iter().all(|(line, i)| *line == i + 1), "line numbers are global");
-        assert_eq!(errs, vec!["line 123457".to_string()]);
+        assert_eq!(errs, vec![Place::Line(123457)]);
         assert!(split_json_lines(&p, 1).unwrap().is_none());
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -1005,11 +999,11 @@ mod tests {
     #[test]
     fn truncated_evtx_is_reported_with_its_offset() {
         let mut errs = Vec::new();
-        check_evtx_length(4096 + 65536 + 100, &mut |l, m| errs.push(format!("{l}: {m}")));
+        check_evtx_length(4096 + 65536 + 100, &mut |e: DecodeError| errs.push(format!("{}: {}", e.place, e.message)));
         assert_eq!(errs.len(), 1);
         assert!(errs[0].starts_with("chunk 1 at byte 0x11000"), "{errs:?}");
         errs.clear();
-        check_evtx_length(4096 + 2 * 65536, &mut |l, m| errs.push(format!("{l}: {m}")));
+        check_evtx_length(4096 + 2 * 65536, &mut |e: DecodeError| errs.push(format!("{}: {}", e.place, e.message)));
         assert!(errs.is_empty());
     }
 
