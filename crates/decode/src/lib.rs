@@ -64,7 +64,7 @@ pub fn decode(format: Format, line: &[u8]) -> Result<Value, DecodeError> {
 /// decoding (and every walk of the tree after) recurses once per level.
 pub(crate) fn parse_json(text: &[u8]) -> Result<Value, String> {
     vigie_events::check_json_depth(text, vigie_events::MAX_JSON_DEPTH).map_err(|e| e.to_string())?;
-    sonic_rs::from_slice(text).map_err(|e| e.to_string())
+    sonic_rs::from_slice(text).map_err(|e| vigie_events::json_error(&e))
 }
 
 fn json(line: &[u8]) -> Result<Value, DecodeError> {
@@ -163,6 +163,29 @@ mod tests {
             let line = format!("{prefix}{body}{tail}");
             for f in FORMATS {
                 let _ = decode(f, line.as_bytes());
+            }
+        }
+    }
+
+    #[test]
+    fn errors_name_the_place_and_reason_never_the_bytes() {
+        // An identifier where each decoder fails: none may quote it.
+        let id = "2670355123";
+        let lines = [
+            format!("{{\"data_subject\": {{\"ids\": {id}x}}}}"),
+            format!("{{\"a\": \"{id}\" \u{0}}}"),
+            format!("<{id}>1 2026-01-01T00:00:00Z h a - - - m"),
+            format!("<13>1 {id}T00:00 h a - - - m"),
+            format!("<13>{id} 01 00:00:00 host tag: m"),
+            format!("<13>Jan {id}:00:00 host tag: m"),
+            format!("1.2.3.4 - - [{id}] \"GET / HTTP/1.0\" 200 1"),
+            format!("1.2.3.4 - - [10/Oct/2000:13:55:36 +0000] \"GET / HTTP/1.0\" {id}x 1"),
+        ];
+        for line in &lines {
+            for f in [Format::Auto, Format::Json, Format::Syslog, Format::Access] {
+                if let Err(e) = decode(f, line.as_bytes()) {
+                    assert!(!e.to_string().contains("26703"), "{f:?} {line}: {e}");
+                }
             }
         }
     }

@@ -17,7 +17,7 @@ pub fn decode(line: &str) -> Result<Value, DecodeError> {
     let Some(close) = rest.find('>') else {
         return Err(err(F, "PRI", "unterminated `<PRI>`"));
     };
-    let pri: u16 = rest[..close].parse().map_err(|_| err(F, "PRI", format!("`{}` is not a number", &rest[..close])))?;
+    let pri: u16 = rest[..close].parse().map_err(|_| err(F, "PRI", format!("not a number ({} bytes)", close)))?;
     if pri > 191 {
         return Err(err(F, "PRI", format!("{pri} is out of range (0-191)")));
     }
@@ -45,7 +45,7 @@ fn token<'a>(s: &'a str, field: &'static str) -> Result<(&'a str, &'a str), Deco
 fn rfc5424<'a>(s: &'a str, ev: &mut Event) -> Result<&'a str, DecodeError> {
     let (ts, s) = token(s, "TIMESTAMP")?;
     if ts != "-" {
-        let t: jiff::Timestamp = ts.parse().map_err(|_| err(F, "TIMESTAMP", format!("`{ts}` is not RFC 3339")))?;
+        let t: jiff::Timestamp = ts.parse().map_err(|_| err(F, "TIMESTAMP", "not RFC 3339"))?;
         ev.set("@timestamp", stamp(t).as_str());
     }
     let (host, s) = token(s, "HOSTNAME")?;
@@ -141,9 +141,9 @@ fn rfc3164<'a>(s: &'a str, ev: &mut Event) -> Result<&'a str, DecodeError> {
     let month = MONTHS
         .iter()
         .position(|m| *m == &ts[..3])
-        .ok_or_else(|| err(F, "TIMESTAMP", format!("`{}` is not a month", &ts[..3])))?;
-    let day: i8 = ts[4..6].trim().parse().map_err(|_| err(F, "TIMESTAMP", format!("bad day in `{ts}`")))?;
-    let time: jiff::civil::Time = ts[7..].parse().map_err(|_| err(F, "TIMESTAMP", format!("bad time in `{ts}`")))?;
+        .ok_or_else(|| err(F, "TIMESTAMP", "not a month name"))?;
+    let day: i8 = ts[4..6].trim().parse().map_err(|_| err(F, "TIMESTAMP", "bad day"))?;
+    let time: jiff::civil::Time = ts[7..].parse().map_err(|_| err(F, "TIMESTAMP", "bad time"))?;
     let now = jiff::Timestamp::now();
     let year = now.to_zoned_datetime(jiff::tz::TimeZone::UTC).year();
     let at = |y: i16| {
@@ -156,7 +156,7 @@ fn rfc3164<'a>(s: &'a str, ev: &mut Event) -> Result<&'a str, DecodeError> {
         Some(t) if t.as_second() > now.as_second() + 86_400 => at(year - 1),
         other => other,
     }
-    .ok_or_else(|| err(F, "TIMESTAMP", format!("`{ts}` is not a date")))?;
+    .ok_or_else(|| err(F, "TIMESTAMP", "not a date"))?;
     ev.set("@timestamp", stamp(t).as_str());
     let rest = s[15..].trim_start();
     let (host, rest) = token(rest, "HOSTNAME")?;

@@ -15,6 +15,6 @@ pub use input::{
     DecodeError, InputError, LineHook, Part, Record, discover, discover_with, read_evtx_bytes, read_file,
     read_file_with, read_json_bytes, read_part, read_part_with, split_json_lines,
 };
-pub use limits::{Limits, MAX_EXPANDED_BYTES, MAX_JSON_DEPTH, MAX_LINE_BYTES, TooDeep, check_json_depth};
+pub use limits::{Limits, MAX_EXPANDED_BYTES, MAX_JSON_DEPTH, MAX_LINE_BYTES, TooDeep, check_json_depth, json_error};
 pub use path::FieldPath;
 pub use sonic_rs::{JsonContainerTrait, JsonValueTrait, Value};
