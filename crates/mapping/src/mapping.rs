@@ -44,6 +44,9 @@ pub struct Mapping {
     default: Vec<String>,
     pub entries: Vec<Entry>,
     router: Router,
+    /// Fields holding personal data (`personal:`, dotted paths): every
+    /// alert's copy of them is pseudonymised, like `data_subject.ids`.
+    pub personal: Vec<String>,
 }
 
 const BUILTIN: &[(&str, &str)] = &[
@@ -183,6 +186,7 @@ impl Mapping {
             default: vec!["{field}".to_string()],
             entries: Vec::new(),
             router: Router::default(),
+            personal: doc.get("personal").map(strings).unwrap_or_default(),
         };
         let mut ts: Vec<String> = Vec::new();
         if let Some(b) = base {
@@ -193,6 +197,7 @@ impl Mapping {
             m.detect = b.detect;
             ts = b.timestamp.iter().map(|p| p.as_str().to_string()).collect();
             entries.splice(0..0, b.entries);
+            m.personal.extend(b.personal.into_iter().filter(|f| !m.personal.contains(f)));
         }
         m.fields = fields;
         if let Some(d) = own_default {

@@ -165,6 +165,7 @@ pub fn console(
             secure_cookies: cfg.console.secure_cookies,
             session_ms: duration_ms(&cfg.console.session).context("[console] session")?,
             max_failed_logins: cfg.console.max_failed_logins,
+            approve_suppressions: cfg.console.approve_suppressions,
         },
     ))
 }
@@ -190,6 +191,26 @@ pub fn pseudonym_key(cfg: &Config) -> Result<Vec<u8>> {
     secret_file(&path, "the pseudonymisation key (keep it: re-identification needs it)").map(String::into_bytes)
 }
 
+/// The audit chain's key and head file (`[store] audit_key_file`, default
+/// `<state_dir>/audit.key`; the head in `<state_dir>/audit.head`).
+pub fn audit_seal(cfg: &Config) -> Result<vigie_store::AuditSeal> {
+    let key = cfg.store.audit_key_file.clone().unwrap_or_else(|| cfg.engine.state_dir.join("audit.key"));
+    Ok(vigie_store::AuditSeal::open(&key, cfg.engine.state_dir.join("audit.head"))?)
+}
+
+/// The scrubber every alert goes through before it is kept or emitted:
+/// `data_subject.ids`, `[store] url_patterns`, `[store] personal_fields`
+/// and the fields the engine's mappings mark `personal:`.
+pub fn scrubber(cfg: &Config, key: vigie_analytics::Pseudonymiser, engine: &Engine) -> Result<vigie_analytics::Scrubber> {
+    Ok(vigie_analytics::Scrubber::new(key)
+        .with_url_patterns(&cfg.store.url_patterns)
+        .context("[store] url_patterns")?
+        .with_personal_fields(&cfg.store.personal_fields)
+        .context("[store] personal_fields")?
+        .with_personal_fields(&engine.personal_fields())
+        .context("mapping `personal:` fields")?)
+}
+
 /// Open the configured store (`None` when `[store] enabled = false`).
 pub fn open_store(cfg: &Config) -> Result<Option<StoreHandle>> {
     if !cfg.store.enabled {
@@ -200,7 +221,9 @@ pub fn open_store(cfg: &Config) -> Result<Option<StoreHandle>> {
         None => cfg.engine.state_dir.join("vigie.db").display().to_string(),
     };
     let store = Arc::new(
-        vigie_store::Store::open(&url).with_context(|| format!("[store] url = {}", vigie_store::redact(&url)))?,
+        vigie_store::Store::open(&url)
+            .with_context(|| format!("[store] url = {}", vigie_store::redact(&url)))?
+            .with_audit_seal(audit_seal(cfg)?),
     );
     let key = vigie_analytics::Pseudonymiser::new(&pseudonym_key(cfg)?);
     let (live, _) = tokio::sync::broadcast::channel(1024);
@@ -295,7 +318,13 @@ pub fn replay_to(cfg: &Config, inputs: &[PathBuf], out: ReplayOutputs<'_>) -> Re
     // One outlier must not move event time past the rest of the stream.
     stage_cfg.max_jump_ms = Some(duration_ms(&cfg.engine.max_time_jump).context("[engine] max_time_jump")?);
     let mut det = detector(cfg, engine.clone(), &stage_cfg.analytics)?;
-    let stage = Stage::new(engine, &stage_cfg)?;
+    let key = match out.store {
+        Some(h) => h.key.clone(),
+        None => vigie_analytics::Pseudonymiser::new(&pseudonym_key(cfg)?),
+    };
+    let scrub = scrubber(cfg, key, &engine)?;
+    let mut stage = Stage::new(engine, &stage_cfg)?;
+    stage.scrubber = Some(scrub);
     let metrics = Arc::new(metrics::Metrics::default());
     let mut sinks: Vec<Box<dyn sinks::Sink>> = Vec::new();
     if let Some(path) = out.alerts {
@@ -373,9 +402,15 @@ pub fn run(cfg: &Config, stop: Arc<AtomicBool>) -> Result<Summary> {
     let stage_cfg = stage_config(cfg)?;
     let mut det = detector(cfg, engine.clone(), &stage_cfg.analytics)?;
     let rules = rules_summary(&engine);
-    let stage = Stage::new(engine, &stage_cfg)?;
     let store = store::Store::open(&cfg.engine.state_dir)?;
     let handle = open_store(cfg)?;
+    let key = match &handle {
+        Some(h) => h.key.clone(),
+        None => vigie_analytics::Pseudonymiser::new(&pseudonym_key(cfg)?),
+    };
+    let scrub = scrubber(cfg, key, &engine)?;
+    let mut stage = Stage::new(engine, &stage_cfg)?;
+    stage.scrubber = Some(scrub);
     let restored = store.load()?;
     if restored.is_some() {
         tracing::info!(dir = %cfg.engine.state_dir.display(), "resuming from checkpoint");
