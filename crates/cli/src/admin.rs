@@ -48,12 +48,17 @@ pub enum UsersCommand {
 /// `vigie token NAME --role ROLE` creates a token; `list` and `revoke`
 /// manage them.
 #[derive(Args)]
-#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct TokenCommand {
     #[command(subcommand)]
     pub command: Option<TokenSub>,
+    /// A name for a new token (the script or system that uses it).
+    pub name: Option<String>,
+    /// The role the new token acts with: analyst, dpo or admin.
+    #[arg(long)]
+    pub role: Option<String>,
     #[command(flatten)]
-    pub create: Option<TokenArgs>,
+    pub store: StoreArgs,
 }
 
 #[derive(Subcommand)]
@@ -141,7 +146,12 @@ pub fn users(c: UsersCommand) -> Result<ExitCode> {
 }
 
 pub fn token_command(t: TokenCommand) -> Result<ExitCode> {
-    match (t.command, t.create) {
+    let create = match (t.name, t.role) {
+        (Some(name), Some(role)) => Some(TokenArgs { name, role, store: t.store }),
+        (Some(_), None) => bail!("give the new token's --role (analyst, dpo or admin)"),
+        _ => None,
+    };
+    match (t.command, create) {
         (Some(TokenSub::List { store, json }), _) => {
             let tokens = store.open()?.tokens()?;
             if json {

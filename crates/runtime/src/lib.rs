@@ -372,25 +372,39 @@ pub fn replay_to(cfg: &Config, inputs: &[PathBuf], out: ReplayOutputs<'_>) -> Re
     Ok(summary)
 }
 
-/// A secret kept in a file: read it, or create it once (owner-only).
+/// A secret kept in a file: read it, or create it once (owner-only from
+/// its creation, never readable by others even for an instant). Two
+/// processes or threads creating it at once agree: the secret is written
+/// to a private temporary file and linked into place only if no other got
+/// there first.
 pub(crate) fn secret_file(path: &std::path::Path, what: &str) -> Result<String> {
     if let Ok(t) = std::fs::read_to_string(path) {
         return Ok(t.trim().to_string());
     }
-    std::fs::create_dir_all(path.parent().unwrap_or(std::path::Path::new(".")))?;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    vigie_store::files::private_dir(dir)?;
     let t: String = {
         use rand::Rng;
         let bytes: [u8; 24] = rand::rng().random();
         hex::encode(bytes)
     };
-    std::fs::write(path, &t).with_context(|| format!("writing {}", path.display()))?;
-    #[cfg(unix)]
+    let tmp = dir.join(format!(".secret.{}.{:x}.tmp", std::process::id(), rand::random::<u64>()));
     {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        use std::io::Write;
+        let mut f = vigie_store::files::private_file(&tmp)?;
+        f.write_all(t.as_bytes()).and_then(|()| f.sync_all()).with_context(|| format!("writing {}", tmp.display()))?;
     }
-    tracing::info!(path = %path.display(), "created {what}");
-    Ok(t)
+    let linked = std::fs::hard_link(&tmp, path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => {
+            tracing::info!(path = %path.display(), "created {what}");
+            Ok(t)
+        }
+        // Another process or thread created it first: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(std::fs::read_to_string(path)?.trim().to_string()),
+        Err(e) => Err(e).with_context(|| format!("writing {}", path.display())),
+    }
 }
 
 /// `vigie run`: until every input ends (stdin at end of file) or `stop` is
