@@ -180,7 +180,10 @@ impl Scrubber {
 
     fn personal(&self, path: &str) -> bool {
         self.fields.iter().any(|f| {
-            path == f || (path.len() > f.len() && path.ends_with(f.as_str()) && path.as_bytes()[path.len() - f.len() - 1] == b'.')
+            path == f
+                || (path.len() > f.len()
+                    && path.ends_with(f.as_str())
+                    && path.as_bytes()[path.len() - f.len() - 1] == b'.')
         })
     }
 

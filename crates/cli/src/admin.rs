@@ -166,12 +166,19 @@ pub fn token_command(t: TokenCommand) -> Result<ExitCode> {
         (Some(TokenSub::Revoke { id, store }), _) => {
             let s = store.open()?;
             let row = s.revoke_token(&id)?;
-            s.audit(&whoami(), "token.revoke", &row.name, &serde_json::json!({"id": row.id, "role": row.role}).to_string())?;
+            s.audit(
+                &whoami(),
+                "token.revoke",
+                &row.name,
+                &serde_json::json!({"id": row.id, "role": row.role}).to_string(),
+            )?;
             eprintln!("token {} ({}, {}) revoked", row.id, row.name, row.role);
             Ok(ExitCode::SUCCESS)
         }
         (None, Some(a)) => token(a),
-        (None, None) => bail!("give a token name and --role to create one, or `list` or `revoke` (see vigie token --help)"),
+        (None, None) => {
+            bail!("give a token name and --role to create one, or `list` or `revoke` (see vigie token --help)")
+        }
     }
 }
 
@@ -192,7 +199,11 @@ pub fn audit(c: AuditCommand) -> Result<ExitCode> {
         println!("{}", serde_json::to_string(&r)?);
     } else if r.ok {
         let sealed = if r.sealed { "keyed, head file matches" } else { "NOT keyed: no audit key given" };
-        println!("audit log intact: {} entries ({sealed}), head {}", r.entries, r.head.chars().take(28).collect::<String>());
+        println!(
+            "audit log intact: {} entries ({sealed}), head {}",
+            r.entries,
+            r.head.chars().take(28).collect::<String>()
+        );
     } else {
         println!(
             "audit log BROKEN at entry {}: {}",

@@ -514,7 +514,11 @@ fn users_tokens_and_a_cut_audit_tail() {
     // The audit chain is keyed and its head kept beside the database.
     let out = vigie().args(["audit", "verify", "--json", "--store", &db_s]).output().unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!((out.status.code(), &v["ok"], &v["sealed"]), (Some(0), &serde_json::json!(true), &serde_json::json!(true)), "{v}");
+    assert_eq!(
+        (out.status.code(), &v["ok"], &v["sealed"]),
+        (Some(0), &serde_json::json!(true), &serde_json::json!(true)),
+        "{v}"
+    );
     let entries = v["entries"].as_i64().unwrap();
     assert!(entries >= 5, "{v}");
     // Cut the tail: the rest is a valid chain, but the head says otherwise.

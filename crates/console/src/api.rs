@@ -87,10 +87,7 @@ async fn login(State(c): State<Console>, ClientIp(ip): ClientIp, Json(l): Json<L
                 crate::auth::Refusal::Account { .. } => "this account",
                 crate::auth::Refusal::Address { .. } => "this address",
             };
-            return Err(ApiError::TooMany(format!(
-                "too many failed logins for {whom}; try again in {} s",
-                r.wait_s()
-            )));
+            return Err(ApiError::TooMany(format!("too many failed logins for {whom}; try again in {} s", r.wait_s())));
         }
     };
     let (s, name) = (c.store.clone(), l.user.clone());

@@ -204,8 +204,10 @@ impl LoginLimiter {
             t.addresses.retain(|_, x| fresh(x));
         }
         let wait = |until: i64| (until - now + 999) / 1000;
-        let mut a = t.accounts.get(&acct).copied().filter(|x| fresh(x)).unwrap_or(Tally { since: now, ..Tally::default() });
-        let mut i = t.addresses.get(&ip).copied().filter(|x| fresh(x)).unwrap_or(Tally { since: now, ..Tally::default() });
+        let mut a =
+            t.accounts.get(&acct).copied().filter(|x| fresh(x)).unwrap_or(Tally { since: now, ..Tally::default() });
+        let mut i =
+            t.addresses.get(&ip).copied().filter(|x| fresh(x)).unwrap_or(Tally { since: now, ..Tally::default() });
         if now < a.until {
             return Err(Refusal::Account { wait_s: wait(a.until) });
         }

@@ -257,7 +257,9 @@ async fn guards_hold_on_postgresql() {
 }
 
 async fn wrong(s: &Server, from: [u8; 4], user: &str) -> u16 {
-    call_from(s, from, "POST", "/api/login", &[], Some(json!({"user": user, "password": "not the password"}))).await.status
+    call_from(s, from, "POST", "/api/login", &[], Some(json!({"user": user, "password": "not the password"})))
+        .await
+        .status
 }
 
 /// The limiter's rows of the issue: a valid login no longer resets another
@@ -290,7 +292,15 @@ async fn login_limits(db: TestDb) {
     let checked = all.iter().filter(|c| **c == 401).count();
     assert!(checked <= 3 && all.iter().all(|c| *c == 401 || *c == 429), "{checked} checked: {all:?}");
     // ... and the right password is refused while the account waits.
-    let a = call_from(&s, [127, 0, 0, 2], "POST", "/api/login", &[], Some(json!({"user": "dora", "password": "dora-password-123"}))).await;
+    let a = call_from(
+        &s,
+        [127, 0, 0, 2],
+        "POST",
+        "/api/login",
+        &[],
+        Some(json!({"user": "dora", "password": "dora-password-123"})),
+    )
+    .await;
     assert_eq!(a.status, 429, "{:?}", a.body);
 
     // 100 guesses from 20 addresses against one account: at most the limit.
@@ -322,13 +332,27 @@ async fn credentials(db: TestDb) {
     let (dora, _) = login(&s, "dora").await;
     assert_eq!(call(&s, "GET", "/api/audit", &[("cookie", &dora)], None).await.status, 200);
     // dora becomes an analyst: her cookie no longer opens anything.
-    let a = call(&s, "POST", "/api/users", &admin, Some(json!({"name": "dora", "role": "analyst", "password": "dora-password-123"}))).await;
+    let a = call(
+        &s,
+        "POST",
+        "/api/users",
+        &admin,
+        Some(json!({"name": "dora", "role": "analyst", "password": "dora-password-123"})),
+    )
+    .await;
     assert_eq!(a.status, 200, "{:?}", a.body);
     assert_eq!(call(&s, "GET", "/api/audit", &[("cookie", &dora)], None).await.status, 401);
     assert_eq!(call(&s, "GET", "/api/session", &[("cookie", &dora)], None).await.status, 401);
     // A new password ends sessions too.
     let (dora, _) = login(&s, "dora").await;
-    let a = call(&s, "POST", "/api/users", &admin, Some(json!({"name": "dora", "role": "analyst", "password": "another-password-456"}))).await;
+    let a = call(
+        &s,
+        "POST",
+        "/api/users",
+        &admin,
+        Some(json!({"name": "dora", "role": "analyst", "password": "another-password-456"})),
+    )
+    .await;
     assert_eq!(a.status, 200);
     assert_eq!(call(&s, "GET", "/api/session", &[("cookie", &dora)], None).await.status, 401);
     // Removal.
@@ -343,13 +367,27 @@ async fn credentials(db: TestDb) {
     assert!(!a.body.to_string().contains("argon2"), "no hash in the list");
     // Names are checked.
     for bad in ["", " ", "a b", "root\n", "<script>"] {
-        let a = call(&s, "POST", "/api/users", &admin, Some(json!({"name": bad, "role": "analyst", "password": "long enough password"}))).await;
+        let a = call(
+            &s,
+            "POST",
+            "/api/users",
+            &admin,
+            Some(json!({"name": bad, "role": "analyst", "password": "long enough password"})),
+        )
+        .await;
         assert_eq!(a.status, 400, "{bad:?}: {:?}", a.body);
         let a = call(&s, "POST", "/api/tokens", &admin, Some(json!({"name": bad, "role": "analyst"}))).await;
         assert_eq!(a.status, 400, "{bad:?}: {:?}", a.body);
     }
     // The last admin can be neither demoted nor removed.
-    let a = call(&s, "POST", "/api/users", &admin, Some(json!({"name": "root", "role": "analyst", "password": "root-password-123"}))).await;
+    let a = call(
+        &s,
+        "POST",
+        "/api/users",
+        &admin,
+        Some(json!({"name": "root", "role": "analyst", "password": "root-password-123"})),
+    )
+    .await;
     assert_eq!(a.status, 400, "{:?}", a.body);
     assert_eq!(call(&s, "DELETE", "/api/users/root", &admin, None).await.status, 400);
     assert_eq!(call(&s, "GET", "/api/session", &[("cookie", &root)], None).await.status, 200);
@@ -366,7 +404,8 @@ async fn credentials(db: TestDb) {
     assert_eq!(call(&s, "GET", "/api/alerts", &[("authorization", &bearer)], None).await.status, 401);
     // All of it audited.
     let a = call(&s, "GET", "/api/audit", &[("cookie", &root)], None).await;
-    let actions: Vec<&str> = a.body["entries"].as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
+    let actions: Vec<&str> =
+        a.body["entries"].as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
     for expected in ["user.put", "user.remove", "token.create", "token.revoke"] {
         assert!(actions.contains(&expected), "{expected} not audited: {actions:?}");
     }
@@ -388,7 +427,14 @@ async fn four_eyes(db: TestDb) {
     let s = start_with(db, Settings { approve_suppressions: true, ..Settings::default() }).await;
     let (root, rc) = login(&s, "root").await;
     let admin = [("cookie", root.as_str()), ("x-csrf-token", rc.as_str())];
-    let a = call(&s, "POST", "/api/users", &admin, Some(json!({"name": "ana2", "role": "analyst", "password": "ana2-password-123"}))).await;
+    let a = call(
+        &s,
+        "POST",
+        "/api/users",
+        &admin,
+        Some(json!({"name": "ana2", "role": "analyst", "password": "ana2-password-123"})),
+    )
+    .await;
     assert_eq!(a.status, 200);
     let (ana, ac) = login(&s, "ana").await;
     let analyst = [("cookie", ana.as_str()), ("x-csrf-token", ac.as_str())];
@@ -407,7 +453,14 @@ async fn four_eyes(db: TestDb) {
     let (dora, dc) = login(&s, "dora").await;
     assert_eq!(call(&s, "POST", &approve, &[("cookie", &dora), ("x-csrf-token", &dc)], None).await.status, 403);
     // A suppression covering root cannot be approved by root.
-    let a = call(&s, "POST", "/api/suppressions", &analyst, Some(json!({"account": "root", "reason": "x", "expires": "1d"}))).await;
+    let a = call(
+        &s,
+        "POST",
+        "/api/suppressions",
+        &analyst,
+        Some(json!({"account": "root", "reason": "x", "expires": "1d"})),
+    )
+    .await;
     let rid = a.body["suppression"]["id"].as_str().unwrap().to_string();
     let a = call(&s, "POST", &format!("/api/suppressions/{rid}/approve"), &admin, None).await;
     assert_eq!(a.status, 400, "{:?}", a.body);
@@ -418,7 +471,14 @@ async fn four_eyes(db: TestDb) {
     let live = tokio::task::block_in_place(|| s.store.suppressions(vigie_store::now_ms())).unwrap();
     assert_eq!(live.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), [id.as_str()]);
     // A suppression of a rule alone needs no second person.
-    let a = call(&s, "POST", "/api/suppressions", &analyst, Some(json!({"rule_id": "r1", "reason": "noisy", "expires": "1d"}))).await;
+    let a = call(
+        &s,
+        "POST",
+        "/api/suppressions",
+        &analyst,
+        Some(json!({"rule_id": "r1", "reason": "noisy", "expires": "1d"})),
+    )
+    .await;
     assert_eq!(a.body["pending"], false);
     let a = call(&s, "GET", "/api/audit", &admin, None).await;
     assert!(a.body["entries"].as_array().unwrap().iter().any(|e| e["action"] == "suppression.approve"));

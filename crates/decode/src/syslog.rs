@@ -138,10 +138,7 @@ fn rfc3164<'a>(s: &'a str, ev: &mut Event) -> Result<&'a str, DecodeError> {
     if !ts.is_ascii() {
         return Err(err(F, "TIMESTAMP", "`Mmm dd hh:mm:ss` holds a non-ASCII character"));
     }
-    let month = MONTHS
-        .iter()
-        .position(|m| *m == &ts[..3])
-        .ok_or_else(|| err(F, "TIMESTAMP", "not a month name"))?;
+    let month = MONTHS.iter().position(|m| *m == &ts[..3]).ok_or_else(|| err(F, "TIMESTAMP", "not a month name"))?;
     let day: i8 = ts[4..6].trim().parse().map_err(|_| err(F, "TIMESTAMP", "bad day"))?;
     let time: jiff::civil::Time = ts[7..].parse().map_err(|_| err(F, "TIMESTAMP", "bad time"))?;
     let now = jiff::Timestamp::now();

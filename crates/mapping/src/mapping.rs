@@ -423,8 +423,9 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("vigie-mapping-personal-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("base.yml"), "name: base\npersonal: customer.iban\nlogsources: []\n").unwrap();
-        let m = Mapping::from_yaml("name: mine\nextends: base.yml\npersonal: [customer.email]\n", "mine.yml", Some(&dir))
-            .unwrap();
+        let m =
+            Mapping::from_yaml("name: mine\nextends: base.yml\npersonal: [customer.email]\n", "mine.yml", Some(&dir))
+                .unwrap();
         assert_eq!(m.personal, ["customer.email", "customer.iban"]);
         let _ = std::fs::remove_dir_all(&dir);
     }

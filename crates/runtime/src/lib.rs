@@ -201,14 +201,18 @@ pub fn audit_seal(cfg: &Config) -> Result<vigie_store::AuditSeal> {
 /// The scrubber every alert goes through before it is kept or emitted:
 /// `data_subject.ids`, `[store] url_patterns`, `[store] personal_fields`
 /// and the fields the engine's mappings mark `personal:`.
-pub fn scrubber(cfg: &Config, key: vigie_analytics::Pseudonymiser, engine: &Engine) -> Result<vigie_analytics::Scrubber> {
-    Ok(vigie_analytics::Scrubber::new(key)
+pub fn scrubber(
+    cfg: &Config,
+    key: vigie_analytics::Pseudonymiser,
+    engine: &Engine,
+) -> Result<vigie_analytics::Scrubber> {
+    vigie_analytics::Scrubber::new(key)
         .with_url_patterns(&cfg.store.url_patterns)
         .context("[store] url_patterns")?
         .with_personal_fields(&cfg.store.personal_fields)
         .context("[store] personal_fields")?
         .with_personal_fields(&engine.personal_fields())
-        .context("mapping `personal:` fields")?)
+        .context("mapping `personal:` fields")
 }
 
 /// Open the configured store (`None` when `[store] enabled = false`).
@@ -402,7 +406,9 @@ pub(crate) fn secret_file(path: &std::path::Path, what: &str) -> Result<String> 
             Ok(t)
         }
         // Another process or thread created it first: use theirs.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(std::fs::read_to_string(path)?.trim().to_string()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            Ok(std::fs::read_to_string(path)?.trim().to_string())
+        }
         Err(e) => Err(e).with_context(|| format!("writing {}", path.display())),
     }
 }

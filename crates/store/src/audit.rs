@@ -122,9 +122,10 @@ impl AuditSeal {
         Ok(AuditSeal::new(key.as_bytes(), head_file))
     }
 
-    fn mac(&self, prev: &str, seq: i64, at: i64, actor: &str, action: &str, target: &str, detail: &str) -> String {
+    /// `text`: actor, action, target, detail.
+    fn mac(&self, prev: &str, seq: i64, at: i64, text: [&str; 4]) -> String {
         let mut m = self.mac.clone();
-        for part in [prev, &seq.to_string(), &at.to_string(), actor, action, target, detail] {
+        for part in [prev, &seq.to_string(), &at.to_string()].into_iter().chain(text) {
             m.update(part.as_bytes());
             m.update(&[0x1f]);
         }
@@ -154,9 +155,9 @@ impl AuditSeal {
     }
 }
 
-fn digest(prev: &str, seq: i64, at: i64, actor: &str, action: &str, target: &str, detail: &str) -> String {
+fn digest(prev: &str, seq: i64, at: i64, text: [&str; 4]) -> String {
     let mut h = Sha256::new();
-    for part in [prev, &seq.to_string(), &at.to_string(), actor, action, target, detail] {
+    for part in [prev, &seq.to_string(), &at.to_string()].into_iter().chain(text) {
         h.update(part.as_bytes());
         h.update([0x1f]);
     }
@@ -201,8 +202,8 @@ impl Store {
             let (seq, prev) = last.first().map_or((1, GENESIS.to_string()), |r| (r.int(0) + 1, r.text(1)));
             let at = now_ms();
             let hash = match seal {
-                Some(s) => s.mac(&prev, seq, at, actor, action, target, detail),
-                None => digest(&prev, seq, at, actor, action, target, detail),
+                Some(s) => s.mac(&prev, seq, at, [actor, action, target, detail]),
+                None => digest(&prev, seq, at, [actor, action, target, detail]),
             };
             c.execute(
                 "INSERT INTO audit (seq, at_ms, actor, action, target, detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -282,13 +283,20 @@ impl Store {
                 Some("an unkeyed entry after keyed ones (the chain was recomputed without the key)".into())
             } else if keyed {
                 match seal {
-                    Some(s) if same(&s.mac(&prev, r.seq, r.at_ms, &r.actor, &r.action, &r.target, &r.detail), &r.hash) => {
+                    Some(s)
+                        if same(
+                            &s.mac(&prev, r.seq, r.at_ms, [&r.actor, &r.action, &r.target, &r.detail]),
+                            &r.hash,
+                        ) =>
+                    {
                         None
                     }
-                    Some(_) => Some("its content does not match its MAC (it was changed, or the chain recomputed)".into()),
+                    Some(_) => {
+                        Some("its content does not match its MAC (it was changed, or the chain recomputed)".into())
+                    }
                     None => Some("the chain is keyed but no audit key was given (see [store] audit_key_file)".into()),
                 }
-            } else if digest(&prev, r.seq, r.at_ms, &r.actor, &r.action, &r.target, &r.detail) != r.hash {
+            } else if digest(&prev, r.seq, r.at_ms, [&r.actor, &r.action, &r.target, &r.detail]) != r.hash {
                 Some("its content does not match its hash (it was changed)".into())
             } else {
                 None

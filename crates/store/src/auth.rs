@@ -173,7 +173,10 @@ impl Store {
     /// Every API token (id, name, role, creation), oldest first.
     pub fn tokens(&self) -> Result<Vec<TokenRow>, StoreError> {
         let rows = self.db.query("SELECT id, name, role, created_ms FROM tokens ORDER BY created_ms, id", &[])?;
-        Ok(rows.iter().map(|r| TokenRow { id: r.text(0), name: r.text(1), role: r.text(2), created_ms: r.int(3) }).collect())
+        Ok(rows
+            .iter()
+            .map(|r| TokenRow { id: r.text(0), name: r.text(1), role: r.text(2), created_ms: r.int(3) })
+            .collect())
     }
 
     /// Revoke a token by its id: it opens nothing from the next request on.

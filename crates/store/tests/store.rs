@@ -257,7 +257,10 @@ fn a_keyed_audit_chain_detects_edits_a_cut_tail_and_a_recomputed_chain() {
         assert!(s.verify_audit().unwrap().ok);
 
         // A cut tail: the newest entries deleted, the rest a valid chain.
-        let saved = s.db.query("SELECT seq, at_ms, actor, action, target, detail, prev_hash, hash FROM audit WHERE seq >= 15", &[]).unwrap();
+        let saved = s
+            .db
+            .query("SELECT seq, at_ms, actor, action, target, detail, prev_hash, hash FROM audit WHERE seq >= 15", &[])
+            .unwrap();
         s.db.execute("DELETE FROM audit WHERE seq >= 15", &[]).unwrap();
         let r = s.verify_audit().unwrap();
         assert!(!r.ok, "a cut tail must not verify: {r:?}");
