@@ -1,5 +1,7 @@
 //! `vigie users`, `vigie token`, `vigie audit verify`: who may use the
 //! console and API, and whether the record of what they did is intact.
+//! Every change is written to the audit log; a change of a user's role or
+//! password, or its removal, ends that user's console sessions at once.
 
 use crate::aftermath::{StoreArgs, whoami};
 use anyhow::{Context, Result, bail};
@@ -27,6 +29,55 @@ pub enum UsersCommand {
     List {
         #[command(flatten)]
         store: StoreArgs,
+        /// Print one JSON object: {"users": [{"name", "role"}]}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a console user: its sessions end at once.
+    ///
+    /// The last admin cannot be removed (make another admin first).
+    ///
+    /// Example: vigie users remove alice --config vigie.toml
+    Remove {
+        name: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// `vigie token NAME --role ROLE` creates a token; `list` and `revoke`
+/// manage them.
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct TokenCommand {
+    #[command(subcommand)]
+    pub command: Option<TokenSub>,
+    /// A name for a new token (the script or system that uses it).
+    pub name: Option<String>,
+    /// The role the new token acts with: analyst, dpo or admin.
+    #[arg(long)]
+    pub role: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Subcommand)]
+pub enum TokenSub {
+    /// List API tokens: id, name, role and creation time (never the token, which is shown once).
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Print one JSON object: {"tokens": [{"id", "name", "role", "created_ms"}]}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token by its id (from `vigie token list`): it opens nothing from the next request on.
+    ///
+    /// Example: vigie token revoke 3f9a0c1d2e4b5a69 --config vigie.toml
+    Revoke {
+        id: String,
+        #[command(flatten)]
+        store: StoreArgs,
     },
 }
 
@@ -43,7 +94,14 @@ pub struct TokenArgs {
 
 #[derive(Subcommand)]
 pub enum AuditCommand {
-    /// Walk the audit log's hash chain; exit 1 if any entry was changed, removed or inserted.
+    /// Walk the audit log's HMAC chain and hold its end against the head kept in the state folder.
+    ///
+    /// Exit status 1 if any entry was changed, removed (the newest included)
+    /// or inserted, or the chain was recomputed: the chain's key is in
+    /// <state_dir>/audit.key ([store] audit_key_file), never in the database,
+    /// and the newest entry's sequence and MAC in <state_dir>/audit.head.
+    ///
+    /// Example: vigie audit verify --config vigie.toml --json
     Verify {
         #[command(flatten)]
         store: StoreArgs,
@@ -67,13 +125,61 @@ pub fn users(c: UsersCommand) -> Result<ExitCode> {
             s.audit(&whoami(), "user.put", &name, &serde_json::json!({"role": role}).to_string())?;
             eprintln!("user {name} ({role}) saved");
         }
-        UsersCommand::List { store } => {
-            for u in store.open()?.users()? {
-                println!("{}\t{}", u.name, u.role);
+        UsersCommand::List { store, json } => {
+            let users = store.open()?.users()?;
+            if json {
+                println!("{}", serde_json::json!({ "users": users }));
+            } else {
+                for u in users {
+                    println!("{}\t{}", u.name, u.role);
+                }
             }
+        }
+        UsersCommand::Remove { name, store } => {
+            let s = store.open()?;
+            s.remove_user(&name)?;
+            s.audit(&whoami(), "user.remove", &name, "{}")?;
+            eprintln!("user {name} removed; its sessions are ended");
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+pub fn token_command(t: TokenCommand) -> Result<ExitCode> {
+    let create = match (t.name, t.role) {
+        (Some(name), Some(role)) => Some(TokenArgs { name, role, store: t.store }),
+        (Some(_), None) => bail!("give the new token's --role (analyst, dpo or admin)"),
+        _ => None,
+    };
+    match (t.command, create) {
+        (Some(TokenSub::List { store, json }), _) => {
+            let tokens = store.open()?.tokens()?;
+            if json {
+                println!("{}", serde_json::json!({ "tokens": tokens }));
+            } else {
+                for t in tokens {
+                    println!("{}\t{}\t{}\t{}", t.id, t.name, t.role, vigie_alert::rfc3339(t.created_ms));
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        (Some(TokenSub::Revoke { id, store }), _) => {
+            let s = store.open()?;
+            let row = s.revoke_token(&id)?;
+            s.audit(
+                &whoami(),
+                "token.revoke",
+                &row.name,
+                &serde_json::json!({"id": row.id, "role": row.role}).to_string(),
+            )?;
+            eprintln!("token {} ({}, {}) revoked", row.id, row.name, row.role);
+            Ok(ExitCode::SUCCESS)
+        }
+        (None, Some(a)) => token(a),
+        (None, None) => {
+            bail!("give a token name and --role to create one, or `list` or `revoke` (see vigie token --help)")
+        }
+    }
 }
 
 pub fn token(a: TokenArgs) -> Result<ExitCode> {
@@ -92,7 +198,12 @@ pub fn audit(c: AuditCommand) -> Result<ExitCode> {
     if json {
         println!("{}", serde_json::to_string(&r)?);
     } else if r.ok {
-        println!("audit log intact: {} entries, head {}", r.entries, &r.head[..16]);
+        let sealed = if r.sealed { "keyed, head file matches" } else { "NOT keyed: no audit key given" };
+        println!(
+            "audit log intact: {} entries ({sealed}), head {}",
+            r.entries,
+            r.head.chars().take(28).collect::<String>()
+        );
     } else {
         println!(
             "audit log BROKEN at entry {}: {}",

@@ -37,7 +37,15 @@ impl StoreArgs {
         if !url.contains("://") && !std::path::Path::new(&url).exists() {
             bail!("no store at {url}: give --store, or --config with the [store] of a `vigie run`");
         }
-        vigie_store::Store::open(&url).with_context(|| format!("opening the store {url}"))
+        // The audit chain's key and head live in the state folder: the
+        // configuration's, else the folder of a SQLite file given alone.
+        let mut seal_cfg = cfg.clone();
+        if self.config.is_none() && !url.contains("://") {
+            let dir = std::path::Path::new(&url).parent().filter(|d| !d.as_os_str().is_empty());
+            seal_cfg.engine.state_dir = dir.map_or_else(|| PathBuf::from("."), PathBuf::from);
+        }
+        let seal = vigie_runtime::audit_seal(&seal_cfg)?;
+        Ok(vigie_store::Store::open(&url).with_context(|| format!("opening the store {url}"))?.with_audit_seal(seal))
     }
 }
 

@@ -183,11 +183,17 @@ enum Command {
     /// Console users (argon2 passwords; roles analyst, dpo, admin).
     #[command(subcommand)]
     Users(admin::UsersCommand),
-    /// Create an API token for scripts (sent as Authorization: Bearer <token>).
+    /// API tokens for scripts (sent as Authorization: Bearer <token>): create, list, revoke.
     ///
-    /// Example: vigie token siem-export --role analyst --config vigie.toml
-    Token(admin::TokenArgs),
-    /// The hash-chained audit log of analyst actions.
+    /// Examples:
+    ///
+    ///   vigie token siem-export --role analyst --config vigie.toml
+    ///
+    ///   vigie token list --config vigie.toml --json
+    ///
+    ///   vigie token revoke 3f9a0c1d2e4b5a69 --config vigie.toml
+    Token(admin::TokenCommand),
+    /// The HMAC-chained audit log of analyst actions.
     #[command(subcommand)]
     Audit(admin::AuditCommand),
 }
@@ -215,7 +221,20 @@ enum RulesCommand {
     },
 }
 
+/// Files vigie creates hold alerts, password hashes and keys: owner-only,
+/// whatever umask the shell or service manager gave (0600 files, 0700
+/// folders; SQLite, redb, JSONL sinks and checkpoints all follow it).
+fn private_umask() {
+    #[cfg(unix)]
+    // SAFETY: umask only sets the process's file mode creation mask; it
+    // cannot fail and touches no memory.
+    unsafe {
+        libc::umask(0o077);
+    }
+}
+
 fn main() -> ExitCode {
+    private_umask();
     let cli = Cli::parse();
     // Logs go to standard error; RUST_LOG=debug shows more.
     tracing_subscriber::fmt()
@@ -241,7 +260,7 @@ fn main() -> ExitCode {
         Command::Notify(args) => aftermath::notify(args),
         Command::Reidentify(args) => aftermath::reidentify(args),
         Command::Users(c) => admin::users(c),
-        Command::Token(args) => admin::token(args),
+        Command::Token(c) => admin::token_command(c),
         Command::Audit(c) => admin::audit(c),
     };
     match result {

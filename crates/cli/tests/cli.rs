@@ -353,3 +353,177 @@ fn hunt_table_keeps_the_first_rows_and_counts_the_rest() {
     assert!(table.contains("5  high          Whoami"), "{table}");
     assert!(summary(&out).contains("high: 5"), "{}", summary(&out));
 }
+
+/// `vigie <args>` under umask 022 (a common default): what vigie creates
+/// must still be owner-only.
+#[cfg(unix)]
+fn vigie_umask_022(args: &[&str], stdin: Option<&Path>) -> std::process::Output {
+    let mut c = Command::new("sh");
+    c.arg("-c").arg("umask 022; exec \"$0\" \"$@\"").arg(env!("CARGO_BIN_EXE_vigie")).args(args);
+    if let Some(p) = stdin {
+        c.stdin(std::fs::File::open(p).unwrap());
+    }
+    c.output().unwrap()
+}
+
+#[cfg(unix)]
+fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            files_under(&p, out);
+        }
+        out.push(p);
+    }
+}
+
+/// The issue's privacy rows end to end through `vigie run`: a person's id
+/// sent in every shape (string, number, array, objects, a URL path, a field
+/// the configuration marks as personal, a line that does not decode) is in
+/// clear in no file vigie writes (the store, its WAL, the alert file, the
+/// checkpoint) and in no log line; and every file vigie creates is 0600 and
+/// every folder 0700 under umask 022.
+#[cfg(unix)]
+#[test]
+fn a_persons_id_is_nowhere_in_clear_and_state_is_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    const RAW: &str = "267035512349876";
+    let d = tmp("privacy");
+    let state = d.join("state");
+    std::fs::create_dir_all(d.join("rules")).unwrap();
+    write(
+        &d.join("rules"),
+        "view.yml",
+        "title: Beneficiary viewed\nid: 33333333-3333-3333-3333-333333333333\nauthor: t\nlevel: high\n\
+         logsource: {product: vigie, category: data_access}\ndetection:\n  sel:\n    event.action: beneficiary.view\n  condition: sel\n",
+    );
+    let ev = |user: &str, extra: &str| {
+        format!(
+            r#"{{"@timestamp":"2026-03-02T10:00:00Z","user":{{"name":"{user}"}},"source":{{"ip":"10.0.0.1"}},"event":{{"action":"beneficiary.view"}},{extra}}}"#
+        )
+    };
+    let events = [
+        ev("adv1", &format!(r#""data_subject":{{"ids":"{RAW}","count":1200}}"#)),
+        ev("adv2", &format!(r#""data_subject":{{"ids":{RAW}}}"#)),
+        ev("adv3", &format!(r#""data_subject":{{"ids":["{RAW}",{RAW}]}}"#)),
+        ev("adv4", &format!(r#""data_subject":{{"ids":[{{"nir":"{RAW}"}},{{"id":{{"v":{RAW}}}}}]}}"#)),
+        ev("adv5", &format!(r#""data_subject":{{"count":1}},"url":{{"path":"/beneficiaries/{RAW}"}}"#)),
+        ev("adv6", &format!(r#""data_subject":{{"count":1}},"beneficiary":{{"nir":"{RAW}"}}"#)),
+        format!(r#"{{"data_subject":{{"ids":{RAW}x}}}}"#),
+    ];
+    let input = write(&d, "events.jsonl", &(events.join("\n") + "\n"));
+    let cfg = write(
+        &d,
+        "vigie.toml",
+        &format!(
+            "[rules]\npaths = [\"{rules}\"]\n[engine]\nstate_dir = \"{state}\"\n[server]\nlisten = \"127.0.0.1:0\"\n\
+             [[inputs]]\ntype = \"stdin\"\n[[sinks]]\ntype = \"jsonl\"\npath = \"{state}/alerts/alerts.jsonl\"\n\
+             [store]\nurl_patterns = [\"/beneficiaries/{{id}}\"]\npersonal_fields = [\"beneficiary.nir\"]\n",
+            rules = d.join("rules").display(),
+            state = state.display()
+        ),
+    );
+    let out = vigie_umask_022(&["run", "--config", cfg.to_str().unwrap()], Some(&input));
+    let logs = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{logs}");
+    assert!(logs.contains("1 decode errors") || logs.contains("decode"), "{logs}");
+    assert!(!logs.contains(RAW) && !logs.contains("26703551"), "the logs quote the id: {logs}");
+
+    // Every alert reached the file, with the pseudonym in place of the id.
+    let key = std::fs::read_to_string(state.join("pseudonym.key")).unwrap();
+    let pseudonym = vigie_analytics::Pseudonymiser::new(key.trim().as_bytes()).pseudonym(RAW);
+    let alerts = std::fs::read_to_string(state.join("alerts/alerts.jsonl")).unwrap();
+    let users: std::collections::BTreeSet<String> = alerts
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|a| a["rule"]["id"] == "33333333-3333-3333-3333-333333333333")
+        .filter_map(|a| a["user"]["name"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(users.len(), 6, "{alerts}");
+    assert!(alerts.contains(&pseudonym), "{alerts}");
+
+    // No file vigie wrote holds the id, and each is owner-only.
+    let mut files = Vec::new();
+    files_under(&state, &mut files);
+    assert!(files.iter().any(|f| f.ends_with("vigie.db")), "{files:?}");
+    assert!(files.iter().any(|f| f.ends_with("state.redb")), "{files:?}");
+    for f in &files {
+        let mode = std::fs::metadata(f).unwrap().permissions().mode() & 0o777;
+        if f.is_dir() {
+            assert_eq!(mode, 0o700, "{}", f.display());
+        } else {
+            assert_eq!(mode, 0o600, "{}", f.display());
+            let bytes = std::fs::read(f).unwrap();
+            assert!(!bytes.windows(RAW.len()).any(|w| w == RAW.as_bytes()), "{} holds the id in clear", f.display());
+        }
+    }
+    assert_eq!(std::fs::metadata(&state).unwrap().permissions().mode() & 0o777, 0o700);
+
+    // The store's alert rows carry the pseudonym too.
+    let store = vigie_store::Store::open(&state.join("vigie.db").display().to_string()).unwrap();
+    let bodies = format!("{:?}", store.db.query("SELECT body, reason FROM alerts", &[]).unwrap());
+    assert!(bodies.contains(&pseudonym) && !bodies.contains(RAW));
+}
+
+/// Users can be removed (never the last admin), tokens listed and revoked,
+/// and `audit verify` finds a cut tail that a plain hash chain would not.
+#[test]
+fn users_tokens_and_a_cut_audit_tail() {
+    let d = tmp("admin");
+    let db = d.join("state").join("vigie.db");
+    let db_s = db.display().to_string();
+    let add = |name: &str, role: &str| {
+        let mut child = vigie()
+            .args(["users", "add", name, "--role", role, "--store", &db_s])
+            .stdin(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(b"a long enough password\n").unwrap();
+        child.wait_with_output().unwrap()
+    };
+    std::fs::create_dir_all(db.parent().unwrap()).unwrap();
+    vigie_store::Store::open(&db_s).unwrap();
+    assert!(add("root", "admin").status.success());
+    assert!(add("ana", "analyst").status.success());
+    for bad in ["", "a b", "-x"] {
+        let out = add(bad, "analyst");
+        assert!(!out.status.success(), "{bad:?}");
+    }
+    let out = vigie().args(["users", "remove", "root", "--store", &db_s]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("last admin"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(vigie().args(["users", "remove", "ana", "--store", &db_s]).status().unwrap().success());
+    let out = vigie().args(["users", "list", "--json", "--store", &db_s]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["users"].as_array().unwrap().len(), 1);
+
+    // Tokens: created (the old form still works), listed, revoked.
+    let out = vigie().args(["token", "siem", "--role", "analyst", "--store", &db_s]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let out = vigie().args(["token", "list", "--json", "--store", &db_s]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = v["tokens"][0]["id"].as_str().unwrap().to_string();
+    assert!(!v.to_string().contains(&token));
+    assert!(vigie().args(["token", "revoke", &id, "--store", &db_s]).status().unwrap().success());
+    let store = vigie_store::Store::open(&db_s).unwrap();
+    assert_eq!(store.token(&token).unwrap(), None);
+
+    // The audit chain is keyed and its head kept beside the database.
+    let out = vigie().args(["audit", "verify", "--json", "--store", &db_s]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (out.status.code(), &v["ok"], &v["sealed"]),
+        (Some(0), &serde_json::json!(true), &serde_json::json!(true)),
+        "{v}"
+    );
+    let entries = v["entries"].as_i64().unwrap();
+    assert!(entries >= 5, "{v}");
+    // Cut the tail: the rest is a valid chain, but the head says otherwise.
+    store.db.execute("DELETE FROM audit WHERE seq >= $1", &[vigie_store::Sql::Int(entries - 1)]).unwrap();
+    let out = vigie().args(["audit", "verify", "--store", &db_s]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("tail was cut"));
+}

@@ -10,7 +10,7 @@ use axum::http::header;
 use axum::http::request::Parts;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -33,6 +33,7 @@ pub fn routes() -> Router<Console> {
         .route("/api/alerts/{id}/triage", post(triage))
         .route("/api/alerts/{id}/notes", post(note))
         .route("/api/suppressions", get(suppressions).post(suppress))
+        .route("/api/suppressions/{id}/approve", post(approve_suppression))
         .route("/api/accounts/{name}", get(account))
         .route("/api/incidents", get(incidents))
         .route("/api/incidents/{id}", get(incident))
@@ -41,8 +42,10 @@ pub fn routes() -> Router<Console> {
         .route("/api/impact", post(impact))
         .route("/api/rules", get(rules))
         .route("/api/audit", get(audit))
-        .route("/api/users", post(add_user))
-        .route("/api/tokens", post(add_token))
+        .route("/api/users", get(users).post(add_user))
+        .route("/api/users/{name}", delete(remove_user))
+        .route("/api/tokens", get(tokens).post(add_token))
+        .route("/api/tokens/{id}", delete(revoke_token))
         .route("/api/stream", get(stream))
 }
 
@@ -74,9 +77,20 @@ struct Login {
 
 async fn login(State(c): State<Console>, ClientIp(ip): ClientIp, Json(l): Json<Login>) -> Res<Response> {
     let now = now_ms();
-    if let Err(wait) = c.limiter.check(ip, now) {
-        return Err(ApiError::TooMany(format!("too many failed logins from this address; try again in {wait} s")));
+    if l.user.len() > vigie_store::auth::MAX_NAME || l.password.len() > 1024 {
+        return Err(ApiError::BadRequest("user or password too long".into()));
     }
+    // Admitted and counted as a failure in one step; a success takes it back.
+    let attempt = match c.limiter.begin(&l.user, ip, now) {
+        Ok(a) => a,
+        Err(r) => {
+            let whom = match r {
+                crate::auth::Refusal::Account { .. } => "this account",
+                crate::auth::Refusal::Address { .. } => "this address",
+            };
+            return Err(ApiError::TooMany(format!("too many failed logins for {whom}; try again in {} s", r.wait_s())));
+        }
+    };
     let (s, name) = (c.store.clone(), l.user.clone());
     let user = c.blocking(move || s.user(&name)).await?;
     // Verify against a dummy hash when the user is unknown, so that the
@@ -89,11 +103,12 @@ async fn login(State(c): State<Console>, ClientIp(ip): ClientIp, Json(l): Json<L
         }
     };
     let Some(user) = user.filter(|_| ok) else {
-        c.limiter.failed(ip, now);
-        audit_log(&c, &l.user, "login.failed", &ip.to_string(), json!({})).await?;
+        let locked = c.limiter.locked(&l.user, now);
+        let detail = if locked { json!({"locked": true}) } else { json!({}) };
+        audit_log(&c, &l.user, "login.failed", &ip.to_string(), detail).await?;
         return Err(ApiError::Unauthorized("wrong user or password".into()));
     };
-    c.limiter.succeeded(ip);
+    c.limiter.succeeded(attempt);
     let cookie = random_token();
     let sess = vigie_store::auth::Session {
         user: user.name.clone(),
@@ -267,7 +282,20 @@ async fn note(
 
 async fn suppressions(State(c): State<Console>, _: Principal) -> Res<Json<Value>> {
     let s = c.store.clone();
-    Ok(Json(json!({"suppressions": c.blocking(move || s.suppressions(now_ms())).await?})))
+    let active = c.blocking(move || s.suppressions(now_ms())).await?;
+    let s = c.store.clone();
+    let pending = c.blocking(move || s.pending_suppressions(now_ms())).await?;
+    Ok(Json(json!({"suppressions": active, "pending": pending})))
+}
+
+/// Approve a suppression waiting for a second person (`[console]
+/// approve_suppressions`): not its author, not the account it covers.
+async fn approve_suppression(State(c): State<Console>, p: Principal, Path(id): Path<String>) -> Res<Json<Value>> {
+    p.require(&["analyst"])?;
+    let (s, i, u) = (c.store.clone(), id.clone(), p.user.clone());
+    let row = c.blocking(move || s.approve_suppression(&i, &u, now_ms())).await?;
+    audit_log(&c, &p.user, "suppression.approve", &id, serde_json::to_value(&row).unwrap_or(Value::Null)).await?;
+    Ok(Json(json!({"suppression": row, "approved_by": p.user})))
 }
 
 #[derive(Deserialize)]
@@ -309,10 +337,15 @@ async fn suppress(State(c): State<Console>, p: Principal, Json(i): Json<Suppress
         created_ms: now_ms(),
         expires_ms,
     };
+    // Four eyes: a suppression that covers an account waits for a second
+    // person when the console is so configured.
+    let pending = c.settings.approve_suppressions && row.account.is_some();
     let (s, r) = (c.store.clone(), row.clone());
-    c.blocking(move || s.add_suppression(&r)).await?;
-    audit_log(&c, &p.user, "suppression.create", &row.id, serde_json::to_value(&row).unwrap_or(Value::Null)).await?;
-    Ok(Json(json!({"suppression": row})))
+    c.blocking(move || if pending { s.add_pending_suppression(&r) } else { s.add_suppression(&r) }).await?;
+    let mut detail = serde_json::to_value(&row).unwrap_or(Value::Null);
+    detail["pending"] = json!(pending);
+    audit_log(&c, &p.user, "suppression.create", &row.id, detail).await?;
+    Ok(Json(json!({"suppression": row, "pending": pending})))
 }
 
 async fn account(State(c): State<Console>, _: Principal, Path(name): Path<String>) -> Res<Json<Value>> {
@@ -478,6 +511,36 @@ async fn add_user(State(c): State<Console>, p: Principal, Json(u): Json<UserIn>)
     c.blocking(move || s.put_user(&n, &r, &hash)).await?;
     audit_log(&c, &p.user, "user.put", &u.name, json!({"role": u.role})).await?;
     Ok(Json(json!({"user": u.name, "role": u.role})))
+}
+
+async fn users(State(c): State<Console>, p: Principal) -> Res<Json<Value>> {
+    p.require(&[])?;
+    let s = c.store.clone();
+    Ok(Json(json!({"users": c.blocking(move || s.users()).await?})))
+}
+
+/// Remove a user: its sessions end at once. The last admin stays.
+async fn remove_user(State(c): State<Console>, p: Principal, Path(name): Path<String>) -> Res<Json<Value>> {
+    p.require(&[])?;
+    let (s, n) = (c.store.clone(), name.clone());
+    c.blocking(move || s.remove_user(&n)).await?;
+    audit_log(&c, &p.user, "user.remove", &name, json!({})).await?;
+    Ok(Json(json!({"removed": name})))
+}
+
+async fn tokens(State(c): State<Console>, p: Principal) -> Res<Json<Value>> {
+    p.require(&[])?;
+    let s = c.store.clone();
+    Ok(Json(json!({"tokens": c.blocking(move || s.tokens()).await?})))
+}
+
+/// Revoke an API token by its id: it opens nothing from the next request.
+async fn revoke_token(State(c): State<Console>, p: Principal, Path(id): Path<String>) -> Res<Json<Value>> {
+    p.require(&[])?;
+    let (s, i) = (c.store.clone(), id.clone());
+    let row = c.blocking(move || s.revoke_token(&i)).await?;
+    audit_log(&c, &p.user, "token.revoke", &row.name, json!({"id": row.id, "role": row.role})).await?;
+    Ok(Json(json!({"revoked": row})))
 }
 
 #[derive(Deserialize)]

@@ -104,48 +104,154 @@ impl FromRequestParts<Console> for Principal {
     }
 }
 
-/// Failed logins per address in a fixed window.
+/// The most failed logins an account may have before it is locked: NIST
+/// SP 800-63B allows at most 100, the CNIL's password recommendation at
+/// most 10 before a block or a delay. A configured limit above is lowered.
+pub const MAX_FAILURES_CAP: u32 = 10;
+/// Failures after which each further attempt on the account waits, twice as
+/// long each time (1 s, 2 s, 4 s, ...).
+const BACKOFF_AFTER: u32 = 2;
+/// Accounts or addresses remembered at most (entries whose window is over
+/// are forgotten first; beyond, new ones are refused: fail closed).
+const MAX_TRACKED: usize = 100_000;
+
+/// Why a login attempt is refused before its password is checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The account is locked, or must wait after its last failure.
+    Account { wait_s: i64 },
+    /// Too many failures from this address.
+    Address { wait_s: i64 },
+}
+
+impl Refusal {
+    pub fn wait_s(&self) -> i64 {
+        match self {
+            Refusal::Account { wait_s } | Refusal::Address { wait_s } => *wait_s,
+        }
+    }
+}
+
+/// What is known of one account's or one address's recent failures.
+#[derive(Debug, Clone, Copy, Default)]
+struct Tally {
+    /// Failures (and attempts in flight) since `since`.
+    failures: u32,
+    since: i64,
+    /// No attempt before this time (backoff, or a lock).
+    until: i64,
+}
+
+#[derive(Default)]
+struct Tallies {
+    accounts: HashMap<String, Tally>,
+    addresses: HashMap<IpAddr, Tally>,
+}
+
+/// Failed logins per account and per address. An attempt is admitted and
+/// counted as a failure in one step, under one lock, before its password
+/// is checked: parallel attempts cannot all pass one check. A success then
+/// takes its own attempt back and clears that account's failures only.
+///
+/// Per account: after [`BACKOFF_AFTER`] failures each attempt waits twice
+/// as long as the one before; after `max_failures` (at most
+/// [`MAX_FAILURES_CAP`]) the account is locked for `lock_ms`, whatever the
+/// address. Per address: after `max_failures` × 4 failures within
+/// `window_ms` (guesses spread over many accounts), the address waits for
+/// the rest of the window.
 pub struct LoginLimiter {
     pub max_failures: u32,
+    pub max_address_failures: u32,
     pub window_ms: i64,
-    seen: Mutex<HashMap<IpAddr, (i64, u32)>>,
+    pub lock_ms: i64,
+    seen: Mutex<Tallies>,
+}
+
+/// A login attempt admitted by the limiter: say how it ended.
+#[derive(Debug, PartialEq)]
+pub struct Attempt {
+    account: String,
+    ip: IpAddr,
+}
+
+fn key(account: &str) -> String {
+    account.trim().to_lowercase()
 }
 
 impl LoginLimiter {
     pub fn new(max_failures: u32) -> LoginLimiter {
-        LoginLimiter { max_failures, window_ms: 15 * 60_000, seen: Mutex::new(HashMap::new()) }
-    }
-
-    /// May this address try now? (`Err`: seconds until it may.)
-    pub fn check(&self, ip: IpAddr, now: i64) -> Result<(), i64> {
-        let Ok(seen) = self.seen.lock() else { return Ok(()) };
-        match seen.get(&ip) {
-            Some((start, n)) if now - start < self.window_ms && *n >= self.max_failures => {
-                Err((self.window_ms - (now - start)) / 1000 + 1)
-            }
-            _ => Ok(()),
+        let max_failures = max_failures.clamp(1, MAX_FAILURES_CAP);
+        LoginLimiter {
+            max_failures,
+            max_address_failures: max_failures * 4,
+            window_ms: 15 * 60_000,
+            lock_ms: 15 * 60_000,
+            seen: Mutex::new(Tallies::default()),
         }
     }
 
-    pub fn failed(&self, ip: IpAddr, now: i64) {
-        if let Ok(mut seen) = self.seen.lock() {
-            let e = seen.entry(ip).or_insert((now, 0));
-            if now - e.0 >= self.window_ms {
-                *e = (now, 0);
-            }
-            e.1 += 1;
-            // Bounded: forget windows that are over.
-            if seen.len() > 100_000 {
-                let w = self.window_ms;
-                seen.retain(|_, (s, _)| now - *s < w);
-            }
+    /// Admit an attempt on `account` from `ip` at `now` (counting it as a
+    /// failure until [`LoginLimiter::succeeded`] says otherwise), or refuse.
+    pub fn begin(&self, account: &str, ip: IpAddr, now: i64) -> Result<Attempt, Refusal> {
+        let mut t = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        let (w, acct) = (self.window_ms, key(account));
+        let fresh = |x: &Tally| now - x.since < w || now < x.until;
+        // Bounded: forget what is over; if still full, refuse (fail closed).
+        if t.accounts.len() >= MAX_TRACKED {
+            t.accounts.retain(|_, x| fresh(x));
+        }
+        if t.addresses.len() >= MAX_TRACKED {
+            t.addresses.retain(|_, x| fresh(x));
+        }
+        let wait = |until: i64| (until - now + 999) / 1000;
+        let mut a =
+            t.accounts.get(&acct).copied().filter(|x| fresh(x)).unwrap_or(Tally { since: now, ..Tally::default() });
+        let mut i =
+            t.addresses.get(&ip).copied().filter(|x| fresh(x)).unwrap_or(Tally { since: now, ..Tally::default() });
+        if now < a.until {
+            return Err(Refusal::Account { wait_s: wait(a.until) });
+        }
+        if now < i.until {
+            return Err(Refusal::Address { wait_s: wait(i.until) });
+        }
+        if (!t.accounts.contains_key(&acct) && t.accounts.len() >= MAX_TRACKED)
+            || (!t.addresses.contains_key(&ip) && t.addresses.len() >= MAX_TRACKED)
+        {
+            return Err(Refusal::Address { wait_s: w / 1000 });
+        }
+        a.failures += 1;
+        // An account's failures are forgotten only after a quiet window.
+        a.since = now;
+        i.failures += 1;
+        a.until = if a.failures >= self.max_failures {
+            now + self.lock_ms
+        } else if a.failures >= BACKOFF_AFTER {
+            now + 1000 * (1i64 << (a.failures - BACKOFF_AFTER).min(20))
+        } else {
+            now
+        };
+        if i.failures >= self.max_address_failures {
+            i.until = i.since + w;
+        }
+        t.accounts.insert(acct.clone(), a);
+        t.addresses.insert(ip, i);
+        Ok(Attempt { account: acct, ip })
+    }
+
+    /// The attempt's password was right: take the attempt back from its
+    /// address, and clear its account's failures (only that account's).
+    pub fn succeeded(&self, at: Attempt) {
+        let mut t = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        t.accounts.remove(&at.account);
+        if let Some(i) = t.addresses.get_mut(&at.ip) {
+            i.failures = i.failures.saturating_sub(1);
         }
     }
 
-    pub fn succeeded(&self, ip: IpAddr) {
-        if let Ok(mut seen) = self.seen.lock() {
-            seen.remove(&ip);
-        }
+    /// Is the account locked (not just waiting) at `now`?
+    pub fn locked(&self, account: &str, now: i64) -> bool {
+        let t = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        t.accounts.get(&key(account)).is_some_and(|a| a.failures >= self.max_failures && now < a.until)
     }
 }
 
@@ -162,16 +268,77 @@ mod tests {
         assert!(!verify_password("x", "not a hash"));
     }
 
+    fn ip(n: u8) -> IpAddr {
+        IpAddr::from([127, 0, 0, n])
+    }
+
     #[test]
-    fn the_limiter_blocks_after_too_many_failures_then_forgets() {
-        let l = LoginLimiter::new(3);
-        let ip: IpAddr = "127.0.0.1".parse().unwrap();
-        for _ in 0..3 {
-            assert!(l.check(ip, 0).is_ok());
-            l.failed(ip, 0);
+    fn an_account_is_locked_after_its_limit_whatever_the_address() {
+        let l = LoginLimiter::new(5);
+        // 100 guesses from 20 addresses, 5 s apart (past every backoff
+        // before the lock, all within the lock).
+        let checked = (0..100i64).filter(|n| l.begin("admin", ip(*n as u8 % 20 + 1), n * 5000).is_ok()).count();
+        assert_eq!(checked, 5);
+        assert!(l.locked("admin", 499_000));
+        assert!(l.begin("admin", ip(99), 20_000 + 15 * 60_000).is_ok(), "the lock lapses");
+    }
+
+    #[test]
+    fn failures_back_off_exponentially_then_lock() {
+        let l = LoginLimiter::new(10);
+        let (mut now, mut waits, mut failures) = (0, Vec::new(), 0);
+        while failures < 10 {
+            match l.begin("bob", ip(failures as u8 % 2 + 1), now) {
+                Ok(_) => failures += 1,
+                Err(Refusal::Account { wait_s }) => {
+                    waits.push(wait_s);
+                    now += wait_s * 1000;
+                }
+                Err(r) => panic!("{r:?}"),
+            }
         }
-        assert!(l.check(ip, 1000).is_err());
-        assert!(l.check(ip, 15 * 60_000 + 1).is_ok());
+        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 64, 128]);
+        assert!(l.locked("bob", now));
+        assert_eq!(l.begin("bob", ip(3), now), Err(Refusal::Account { wait_s: 15 * 60 }));
+    }
+
+    #[test]
+    fn a_success_clears_only_its_own_account() {
+        let l = LoginLimiter::new(3);
+        let mut checked = 0;
+        for k in 0..6 {
+            let now = k * 5000;
+            checked += l.begin("admin", ip(1), now).is_ok() as u32;
+            let ok = l.begin("analyst1", ip(1), now).unwrap();
+            l.succeeded(ok);
+        }
+        assert_eq!(checked, 3, "the analyst's logins must not reset the admin's failures");
+        assert!(l.locked("admin", 30_000));
+        assert!(l.begin("ADMIN", ip(2), 30_000).is_err(), "names are compared without case");
+    }
+
+    #[test]
+    fn parallel_attempts_cannot_pass_one_check_together() {
+        let l = std::sync::Arc::new(LoginLimiter::new(5));
+        let admitted: usize = std::thread::scope(|s| {
+            let hs: Vec<_> = (0..40)
+                .map(|_| {
+                    let l = l.clone();
+                    s.spawn(move || l.begin("root", ip(1), 0).is_ok() as usize)
+                })
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap()).sum()
+        });
+        assert!(admitted <= 5, "{admitted}");
+    }
+
+    #[test]
+    fn an_address_guessing_many_accounts_is_limited() {
+        let l = LoginLimiter::new(3);
+        let admitted = (0..100).filter(|n| l.begin(&format!("user{n}"), ip(1), 0).is_ok()).count();
+        assert_eq!(admitted, 12);
+        assert!(matches!(l.begin("other", ip(1), 1), Err(Refusal::Address { .. })));
+        assert!(l.begin("other", ip(2), 1).is_ok());
         assert!(same("abc", "abc") && !same("abc", "abd") && !same("abc", "ab"));
     }
 }

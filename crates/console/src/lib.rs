@@ -46,12 +46,16 @@ pub struct Rejected {
 pub struct Settings {
     pub secure_cookies: bool,
     pub session_ms: i64,
+    /// Failed logins per account before it is locked (at most 10); an
+    /// address may fail four times as often, across accounts.
     pub max_failed_logins: u32,
+    /// A suppression covering an account waits for a second person.
+    pub approve_suppressions: bool,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { secure_cookies: true, session_ms: 12 * 3_600_000, max_failed_logins: 5 }
+        Settings { secure_cookies: true, session_ms: 12 * 3_600_000, max_failed_logins: 5, approve_suppressions: false }
     }
 }
 

@@ -37,6 +37,10 @@ fn seed(db: &TestDb) -> Arc<Store> {
 }
 
 async fn start(db: TestDb) -> Server {
+    start_with(db, Settings { max_failed_logins: 3, ..Settings::default() }).await
+}
+
+async fn start_with(db: TestDb, settings: Settings) -> Server {
     let store = tokio::task::block_in_place(|| seed(&db));
     let (live, _) = tokio::sync::broadcast::channel(16);
     let c = Console::new(
@@ -46,7 +50,7 @@ async fn start(db: TestDb) -> Server {
         RulesInfo::default(),
         Default::default(),
         Default::default(),
-        Settings { max_failed_logins: 3, ..Settings::default() },
+        settings,
     );
     let app = vigie_console::router(c);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -64,10 +68,22 @@ struct Answer {
 }
 
 async fn call(s: &Server, method: &str, path: &str, headers: &[(&str, &str)], body: Option<Value>) -> Answer {
+    call_from(s, [127, 0, 0, 1], method, path, headers, body).await
+}
+
+/// A call from another loopback address (127.0.0.0/8 is all local).
+async fn call_from(
+    s: &Server,
+    from: [u8; 4],
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<Value>,
+) -> Answer {
     // In the workspace build reqwest has rustls without a provider (the
     // engine picks ring); plain HTTP still needs one installed.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = reqwest::Client::new();
+    let client = reqwest::Client::builder().local_address(std::net::IpAddr::from(from)).build().unwrap();
     let mut req = client.request(method.parse().unwrap(), format!("{}{path}", s.base));
     for (k, v) in headers {
         req = req.header(*k, *v);
@@ -157,6 +173,10 @@ async fn guards(db: TestDb) {
         ("GET", "/api/audit"),
         ("POST", "/api/users"),
         ("POST", "/api/tokens"),
+        ("GET", "/api/users"),
+        ("GET", "/api/tokens"),
+        ("DELETE", "/api/users/dora"),
+        ("DELETE", "/api/tokens/a1"),
     ] {
         let body = json!({"name": "x", "role": "admin", "password": "long enough password"});
         let a = call(&s, method, path, &[("cookie", &ana), ("x-csrf-token", &csrf)], Some(body)).await;
@@ -198,11 +218,15 @@ async fn guards(db: TestDb) {
     assert_eq!(a.status, 200);
     assert_eq!(call(&s, "GET", "/api/alerts", &[("cookie", &ana)], None).await.status, 401);
 
-    // Login rate limiting: after 3 failures even the right password waits.
+    // Login rate limiting: after failures (backoff, then a lock at 3) even
+    // the right password waits.
+    let mut statuses = Vec::new();
     for _ in 0..3 {
         let a = call(&s, "POST", "/api/login", &[], Some(json!({"user": "ana", "password": "wrong"}))).await;
-        assert_eq!(a.status, 401);
+        statuses.push(a.status);
     }
+    assert_eq!(statuses[..2], [401, 401]);
+    assert!(matches!(statuses[2], 401 | 429), "{statuses:?}");
     let a = call(&s, "POST", "/api/login", &[], Some(json!({"user": "ana", "password": "ana-password-123"}))).await;
     assert_eq!(a.status, 429, "{:?}", a.body);
 
@@ -230,4 +254,291 @@ async fn guards_hold_on_sqlite() {
 async fn guards_hold_on_postgresql() {
     let db = tokio::task::block_in_place(TestDb::postgres);
     guards(db).await;
+}
+
+async fn wrong(s: &Server, from: [u8; 4], user: &str) -> u16 {
+    call_from(s, from, "POST", "/api/login", &[], Some(json!({"user": user, "password": "not the password"})))
+        .await
+        .status
+}
+
+/// The limiter's rows of the issue: a valid login no longer resets another
+/// account's failures; parallel attempts cannot pass one check together;
+/// guesses spread over many addresses still lock the account.
+async fn login_limits(db: TestDb) {
+    let s = start(db).await;
+    // 6 rounds from one address: 4 wrong passwords for root, then a right
+    // one for ana. At most 3 (the limit) of root's guesses are checked.
+    let mut checked = 0;
+    for _ in 0..6 {
+        for _ in 0..4 {
+            match wrong(&s, [127, 0, 0, 1], "root").await {
+                401 => checked += 1,
+                429 => {}
+                other => panic!("{other}"),
+            }
+        }
+        login(&s, "ana").await;
+    }
+    assert!((1..=3).contains(&checked), "{checked} of root's guesses were checked");
+
+    // 40 parallel wrong logins for one account: at most the limit checked.
+    let s = std::sync::Arc::new(s);
+    let all: Vec<u16> = futures_util::future::join_all((0..40).map(|_| {
+        let s = s.clone();
+        async move { wrong(&s, [127, 0, 0, 2], "dora").await }
+    }))
+    .await;
+    let checked = all.iter().filter(|c| **c == 401).count();
+    assert!(checked <= 3 && all.iter().all(|c| *c == 401 || *c == 429), "{checked} checked: {all:?}");
+    // ... and the right password is refused while the account waits.
+    let a = call_from(
+        &s,
+        [127, 0, 0, 2],
+        "POST",
+        "/api/login",
+        &[],
+        Some(json!({"user": "dora", "password": "dora-password-123"})),
+    )
+    .await;
+    assert_eq!(a.status, 429, "{:?}", a.body);
+
+    // 100 guesses from 20 addresses against one account: at most the limit.
+    let mut checked = 0;
+    for n in 0..100u8 {
+        if wrong(&s, [127, 0, 1, n % 20 + 1], "ana").await == 401 {
+            checked += 1;
+        }
+    }
+    assert!(checked <= 3, "{checked} guesses from 20 addresses were checked");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_limits_hold_on_sqlite() {
+    login_limits(tokio::task::block_in_place(TestDb::sqlite)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_limits_hold_on_postgresql() {
+    login_limits(tokio::task::block_in_place(TestDb::postgres)).await;
+}
+
+/// Role and password changes and removals end sessions at once; users and
+/// tokens can be removed and revoked; names are checked; an admin remains.
+async fn credentials(db: TestDb) {
+    let s = start(db).await;
+    let (root, rc) = login(&s, "root").await;
+    let admin = [("cookie", root.as_str()), ("x-csrf-token", rc.as_str())];
+    let (dora, _) = login(&s, "dora").await;
+    assert_eq!(call(&s, "GET", "/api/audit", &[("cookie", &dora)], None).await.status, 200);
+    // dora becomes an analyst: her cookie no longer opens anything.
+    let a = call(
+        &s,
+        "POST",
+        "/api/users",
+        &admin,
+        Some(json!({"name": "dora", "role": "analyst", "password": "dora-password-123"})),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    assert_eq!(call(&s, "GET", "/api/audit", &[("cookie", &dora)], None).await.status, 401);
+    assert_eq!(call(&s, "GET", "/api/session", &[("cookie", &dora)], None).await.status, 401);
+    // A new password ends sessions too.
+    let (dora, _) = login(&s, "dora").await;
+    let a = call(
+        &s,
+        "POST",
+        "/api/users",
+        &admin,
+        Some(json!({"name": "dora", "role": "analyst", "password": "another-password-456"})),
+    )
+    .await;
+    assert_eq!(a.status, 200);
+    assert_eq!(call(&s, "GET", "/api/session", &[("cookie", &dora)], None).await.status, 401);
+    // Removal.
+    let (ana, _) = login(&s, "ana").await;
+    let a = call(&s, "DELETE", "/api/users/ana", &admin, None).await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    assert_eq!(call(&s, "GET", "/api/alerts", &[("cookie", &ana)], None).await.status, 401);
+    assert_eq!(call(&s, "DELETE", "/api/users/ana", &admin, None).await.status, 404);
+    let a = call(&s, "GET", "/api/users", &admin, None).await;
+    let names: Vec<&str> = a.body["users"].as_array().unwrap().iter().filter_map(|u| u["name"].as_str()).collect();
+    assert_eq!(names, ["dora", "root"]);
+    assert!(!a.body.to_string().contains("argon2"), "no hash in the list");
+    // Names are checked.
+    for bad in ["", " ", "a b", "root\n", "<script>"] {
+        let a = call(
+            &s,
+            "POST",
+            "/api/users",
+            &admin,
+            Some(json!({"name": bad, "role": "analyst", "password": "long enough password"})),
+        )
+        .await;
+        assert_eq!(a.status, 400, "{bad:?}: {:?}", a.body);
+        let a = call(&s, "POST", "/api/tokens", &admin, Some(json!({"name": bad, "role": "analyst"}))).await;
+        assert_eq!(a.status, 400, "{bad:?}: {:?}", a.body);
+    }
+    // The last admin can be neither demoted nor removed.
+    let a = call(
+        &s,
+        "POST",
+        "/api/users",
+        &admin,
+        Some(json!({"name": "root", "role": "analyst", "password": "root-password-123"})),
+    )
+    .await;
+    assert_eq!(a.status, 400, "{:?}", a.body);
+    assert_eq!(call(&s, "DELETE", "/api/users/root", &admin, None).await.status, 400);
+    assert_eq!(call(&s, "GET", "/api/session", &[("cookie", &root)], None).await.status, 200);
+    // Tokens: listed without their secret, revoked by id.
+    let a = call(&s, "POST", "/api/tokens", &admin, Some(json!({"name": "soar", "role": "analyst"}))).await;
+    let (id, token) = (a.body["id"].as_str().unwrap().to_string(), a.body["token"].as_str().unwrap().to_string());
+    let bearer = format!("Bearer {token}");
+    assert_eq!(call(&s, "GET", "/api/alerts", &[("authorization", &bearer)], None).await.status, 200);
+    let a = call(&s, "GET", "/api/tokens", &admin, None).await;
+    assert_eq!(a.body["tokens"][0]["id"], id.as_str());
+    assert!(!a.body.to_string().contains(&token));
+    let a = call(&s, "DELETE", &format!("/api/tokens/{id}"), &admin, None).await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    assert_eq!(call(&s, "GET", "/api/alerts", &[("authorization", &bearer)], None).await.status, 401);
+    // All of it audited.
+    let a = call(&s, "GET", "/api/audit", &[("cookie", &root)], None).await;
+    let actions: Vec<&str> =
+        a.body["entries"].as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
+    for expected in ["user.put", "user.remove", "token.create", "token.revoke"] {
+        assert!(actions.contains(&expected), "{expected} not audited: {actions:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_on_sqlite() {
+    credentials(tokio::task::block_in_place(TestDb::sqlite)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_on_postgresql() {
+    credentials(tokio::task::block_in_place(TestDb::postgres)).await;
+}
+
+/// With `approve_suppressions`, a suppression covering an account waits
+/// for a second person, who may not be its author or the account itself.
+async fn four_eyes(db: TestDb) {
+    let s = start_with(db, Settings { approve_suppressions: true, ..Settings::default() }).await;
+    let (root, rc) = login(&s, "root").await;
+    let admin = [("cookie", root.as_str()), ("x-csrf-token", rc.as_str())];
+    let a = call(
+        &s,
+        "POST",
+        "/api/users",
+        &admin,
+        Some(json!({"name": "ana2", "role": "analyst", "password": "ana2-password-123"})),
+    )
+    .await;
+    assert_eq!(a.status, 200);
+    let (ana, ac) = login(&s, "ana").await;
+    let analyst = [("cookie", ana.as_str()), ("x-csrf-token", ac.as_str())];
+    // ana silences alerts about herself: it waits.
+    let sup = json!({"account": "ana", "reason": "my own campaign", "expires": "90d"});
+    let a = call(&s, "POST", "/api/suppressions", &analyst, Some(sup)).await;
+    assert_eq!((a.status, &a.body["pending"]), (200, &json!(true)), "{:?}", a.body);
+    let id = a.body["suppression"]["id"].as_str().unwrap().to_string();
+    let a = call(&s, "GET", "/api/suppressions", &analyst, None).await;
+    assert_eq!(a.body["suppressions"].as_array().unwrap().len(), 0, "{:?}", a.body);
+    assert_eq!(a.body["pending"][0]["id"], id.as_str());
+    assert!(tokio::task::block_in_place(|| s.store.suppressions(vigie_store::now_ms())).unwrap().is_empty());
+    // Not by its author; not by a DPO (no triage role).
+    let approve = format!("/api/suppressions/{id}/approve");
+    assert_eq!(call(&s, "POST", &approve, &analyst, None).await.status, 400);
+    let (dora, dc) = login(&s, "dora").await;
+    assert_eq!(call(&s, "POST", &approve, &[("cookie", &dora), ("x-csrf-token", &dc)], None).await.status, 403);
+    // A suppression covering root cannot be approved by root.
+    let a = call(
+        &s,
+        "POST",
+        "/api/suppressions",
+        &analyst,
+        Some(json!({"account": "root", "reason": "x", "expires": "1d"})),
+    )
+    .await;
+    let rid = a.body["suppression"]["id"].as_str().unwrap().to_string();
+    let a = call(&s, "POST", &format!("/api/suppressions/{rid}/approve"), &admin, None).await;
+    assert_eq!(a.status, 400, "{:?}", a.body);
+    // A second analyst approves: it applies.
+    let (ana2, a2c) = login(&s, "ana2").await;
+    let a = call(&s, "POST", &approve, &[("cookie", &ana2), ("x-csrf-token", &a2c)], None).await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    let live = tokio::task::block_in_place(|| s.store.suppressions(vigie_store::now_ms())).unwrap();
+    assert_eq!(live.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), [id.as_str()]);
+    // A suppression of a rule alone needs no second person.
+    let a = call(
+        &s,
+        "POST",
+        "/api/suppressions",
+        &analyst,
+        Some(json!({"rule_id": "r1", "reason": "noisy", "expires": "1d"})),
+    )
+    .await;
+    assert_eq!(a.body["pending"], false);
+    let a = call(&s, "GET", "/api/audit", &admin, None).await;
+    assert!(a.body["entries"].as_array().unwrap().iter().any(|e| e["action"] == "suppression.approve"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_eyes_on_sqlite() {
+    four_eyes(tokio::task::block_in_place(TestDb::sqlite)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_eyes_on_postgresql() {
+    four_eyes(tokio::task::block_in_place(TestDb::postgres)).await;
+}
+
+/// Identifiers of people are never in an answer: every shape of
+/// `data_subject.ids` the engine may pass is pseudonymised by the store.
+async fn no_raw_ids(db: TestDb) {
+    let s = start(db).await;
+    const RAW: &str = "267035512349876";
+    let n: u64 = RAW.parse().unwrap();
+    let key = vigie_analytics::Pseudonymiser::new(b"k");
+    let shapes = [
+        json!({"ids": RAW, "count": 1200}),
+        json!({"ids": n}),
+        json!({"ids": [RAW, n]}),
+        json!({"ids": [{"nir": RAW}]}),
+        json!({"ids": {"primary": {"nir": n}}}),
+    ];
+    for (i, ds) in shapes.iter().enumerate() {
+        let alert: vigie_alert::Alert = serde_json::from_value(json!({
+            "@timestamp": "2026-03-02T20:00:00.000Z",
+            "alert": {"id": format!("s{i}"), "kind": "sigma", "status": "new", "count": 1,
+                      "first_seen": "2026-03-02T20:00:00.000Z", "last_seen": "2026-03-02T20:00:00.000Z"},
+            "rule": {"id": "r", "name": "r", "level": "high", "author": "x"},
+            "user": {"name": "adv1"}, "reason": format!("data_subject.ids={RAW}"),
+            "evidence": {"matched": {"data_subject.ids": RAW}}, "events": [],
+            "event": {"data_subject": ds, "user": {"name": "adv1"}}
+        }))
+        .unwrap();
+        tokio::task::block_in_place(|| s.store.write_alert(&alert, Some(&key))).unwrap();
+    }
+    let (root, _) = login(&s, "root").await;
+    let mut answers = call(&s, "GET", "/api/alerts", &[("cookie", &root)], None).await.body.to_string();
+    for i in 0..shapes.len() {
+        answers += &call(&s, "GET", &format!("/api/alerts/s{i}"), &[("cookie", &root)], None).await.body.to_string();
+    }
+    answers += &call(&s, "GET", "/api/accounts/adv1", &[("cookie", &root)], None).await.body.to_string();
+    assert!(answers.contains(&key.pseudonym(RAW)));
+    assert!(!answers.contains(RAW), "{answers}");
+    let stored = tokio::task::block_in_place(|| s.store.db.query("SELECT body FROM alerts", &[])).unwrap();
+    assert!(!format!("{stored:?}").contains(RAW));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_raw_ids_on_sqlite() {
+    no_raw_ids(tokio::task::block_in_place(TestDb::sqlite)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_raw_ids_on_postgresql() {
+    no_raw_ids(tokio::task::block_in_place(TestDb::postgres)).await;
 }

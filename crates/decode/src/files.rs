@@ -336,7 +336,7 @@ fn read_evtx<R: Read + std::io::Seek>(
         match rec {
             Ok(r) => match check_json_depth(&r.data, MAX_JSON_DEPTH)
                 .map_err(|e| e.to_string())
-                .and_then(|()| sonic_rs::from_slice::<Value>(&r.data).map_err(|e| crate::json_reason(&e)))
+                .and_then(|()| sonic_rs::from_slice::<Value>(&r.data).map_err(|e| crate::json_error(&e)))
             {
                 Ok(value) => on_record(Record { value, location: r.event_record_id }),
                 Err(e) => {
@@ -409,7 +409,7 @@ fn read_json<R: BufRead>(
             // The array itself is one level more than its events.
             let parsed = check_json_depth(&all, MAX_JSON_DEPTH + 1)
                 .map_err(|e| e.to_string())
-                .and_then(|()| sonic_rs::from_slice::<Vec<Value>>(&all).map_err(|e| crate::json_reason(&e)));
+                .and_then(|()| sonic_rs::from_slice::<Vec<Value>>(&all).map_err(|e| crate::json_error(&e)));
             match parsed {
                 Ok(items) => {
                     for (i, value) in items.into_iter().enumerate() {
@@ -730,7 +730,7 @@ fn describe(e: &sonic_rs::Error, text: &[u8]) -> String {
     if std::str::from_utf8(text).is_err() {
         return "invalid UTF-8".into();
     }
-    format!("invalid JSON: {}", crate::json_reason(e))
+    format!("invalid JSON: {}", crate::json_error(e))
 }
 
 fn trim(b: &[u8]) -> &[u8] {

@@ -28,7 +28,7 @@ pub use files::{
     FileStats, InputError, LineHook, Part, Record, discover, discover_with, read_evtx_bytes, read_file, read_file_with,
     read_json_bytes, read_part, read_part_with, split_json_lines,
 };
-pub use limits::{Limits, MAX_EXPANDED_BYTES, MAX_JSON_DEPTH, MAX_LINE_BYTES, TooDeep, check_json_depth};
+pub use limits::{Limits, MAX_EXPANDED_BYTES, MAX_JSON_DEPTH, MAX_LINE_BYTES, TooDeep, check_json_depth, json_error};
 
 pub use sonic_rs::Value;
 
@@ -47,18 +47,6 @@ pub enum Format {
 
 pub(crate) fn err(format: &'static str, field: &'static str, message: impl Into<String>) -> DecodeError {
     DecodeError::new(format, field, message)
-}
-
-/// Why sonic-rs refused a JSON text, without the text: its message quotes
-/// the bytes around the error, which may be personal data.
-pub fn json_reason(e: &sonic_rs::Error) -> String {
-    let full = e.to_string();
-    let reason = full.lines().next().unwrap_or_default().trim_end();
-    if reason.contains('"') || reason.contains('`') && !e.is_syntax() {
-        // A message that may quote a value (a type error): its kind only.
-        return format!("{:?} error at line {} column {}", e.classify(), e.line(), e.column());
-    }
-    reason.to_string()
 }
 
 /// Decode one line (without its line terminator).
@@ -83,7 +71,7 @@ pub fn decode(format: Format, line: &[u8]) -> Result<Value, DecodeError> {
 /// (and every walk of the tree after) recurses once per level.
 pub(crate) fn parse_json(text: &[u8]) -> Result<Value, String> {
     check_json_depth(text, MAX_JSON_DEPTH).map_err(|e| e.to_string())?;
-    sonic_rs::from_slice(text).map_err(|e| json_reason(&e))
+    sonic_rs::from_slice(text).map_err(|e| json_error(&e))
 }
 
 fn json(line: &[u8]) -> Result<Value, DecodeError> {

@@ -80,12 +80,33 @@ pub fn check_json_depth(json: &[u8], max: usize) -> Result<(), TooDeep> {
     Ok(())
 }
 
+/// A JSON parse error as the place and the reason only: sonic-rs's own
+/// message quotes the bytes around the error, which may be a person's
+/// identifier, and must not reach the logs.
+pub fn json_error(e: &sonic_rs::Error) -> String {
+    let kind = match e.classify() {
+        sonic_rs::error::Category::Eof => "the JSON ends early",
+        sonic_rs::error::Category::Syntax => "invalid JSON syntax",
+        sonic_rs::error::Category::Io => "a read failed",
+        _ => "unexpected JSON",
+    };
+    format!("{kind} at line {} column {} (byte {})", e.line(), e.column(), e.offset())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn nested(depth: usize) -> String {
         format!("{{\"a\":{}{}}}", "[".repeat(depth - 1), "]".repeat(depth - 1))
+    }
+
+    #[test]
+    fn json_errors_name_the_place_not_the_bytes() {
+        let e = sonic_rs::from_slice::<sonic_rs::Value>(b"{\"nir\": 2670355123x49876}").unwrap_err();
+        let m = super::json_error(&e);
+        assert!(!m.contains("2670") && !m.contains("49876"), "{m}");
+        assert!(m.contains("line 1 column"), "{m}");
     }
 
     #[test]

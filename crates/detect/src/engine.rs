@@ -288,6 +288,17 @@ impl Engine {
         &self.shapes[shape].mapping
     }
 
+    /// The fields the loaded mappings mark as personal (`personal:`).
+    pub fn personal_fields(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for f in self.shapes.iter().flat_map(|s| s.mapping.personal.iter()) {
+            if !out.contains(f) {
+                out.push(f.clone());
+            }
+        }
+        out
+    }
+
     /// Which mapping reads this (flattened) event; `None` when no shape is
     /// recognised.
     fn shape_of(&self, ev: &Flat) -> Option<usize> {

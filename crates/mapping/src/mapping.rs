@@ -44,6 +44,9 @@ pub struct Mapping {
     default: Vec<String>,
     pub entries: Vec<Entry>,
     router: Router,
+    /// Fields holding personal data (`personal:`, dotted paths): every
+    /// alert's copy of them is pseudonymised, like `data_subject.ids`.
+    pub personal: Vec<String>,
 }
 
 const BUILTIN: &[(&str, &str)] = &[
@@ -183,6 +186,7 @@ impl Mapping {
             default: vec!["{field}".to_string()],
             entries: Vec::new(),
             router: Router::default(),
+            personal: doc.get("personal").map(strings).unwrap_or_default(),
         };
         let mut ts: Vec<String> = Vec::new();
         if let Some(b) = base {
@@ -193,6 +197,11 @@ impl Mapping {
             m.detect = b.detect;
             ts = b.timestamp.iter().map(|p| p.as_str().to_string()).collect();
             entries.splice(0..0, b.entries);
+            for f in b.personal {
+                if !m.personal.contains(&f) {
+                    m.personal.push(f);
+                }
+            }
         }
         m.fields = fields;
         if let Some(d) = own_default {
@@ -407,6 +416,18 @@ mod tests {
             }
         }
         assert!(!shared.routes.is_empty(), "routes are remembered");
+    }
+
+    #[test]
+    fn personal_fields_are_read_and_inherited() {
+        let dir = std::env::temp_dir().join(format!("vigie-mapping-personal-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("base.yml"), "name: base\npersonal: customer.iban\nlogsources: []\n").unwrap();
+        let m =
+            Mapping::from_yaml("name: mine\nextends: base.yml\npersonal: [customer.email]\n", "mine.yml", Some(&dir))
+                .unwrap();
+        assert_eq!(m.personal, ["customer.email", "customer.iban"]);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

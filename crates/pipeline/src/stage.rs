@@ -72,6 +72,9 @@ pub struct Stage {
     held: Vec<Detected>,
     /// Trusted events applied since the first held one.
     since_held: usize,
+    /// Pseudonymises every identifier of a person in an alert before it is
+    /// kept, merged, checkpointed or emitted (see `vigie_analytics::scrub`).
+    pub scrubber: Option<vigie_analytics::Scrubber>,
 }
 
 /// Events that must agree (within `max_jump`) before event time jumps
@@ -128,6 +131,7 @@ impl Stage {
             max_jump_ms: cfg.max_jump_ms,
             held: Vec::new(),
             since_held: 0,
+            scrubber: None,
         })
     }
 
@@ -330,7 +334,10 @@ impl Stage {
 
     /// Offer an alert to the merger; a new alert naming an account also
     /// feeds that account's risk score, which may raise an incident.
-    fn emit(&mut self, a: Alert, ts: i64, name: Option<&str>, out: &mut Vec<Alert>) {
+    fn emit(&mut self, mut a: Alert, ts: i64, name: Option<&str>, out: &mut Vec<Alert>) {
+        if let Some(s) = &self.scrubber {
+            s.scrub_alert(&mut a);
+        }
         let Some(a) = self.merger.offer(a, ts, name) else { return };
         self.count(&a);
         let incident = match (&a.user, a.alert.kind) {

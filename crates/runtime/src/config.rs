@@ -61,6 +61,17 @@ pub struct StoreSection {
     pub trail_retention: String,
     /// How long alerts, actions and notes are kept.
     pub alert_retention: String,
+    /// The audit chain's HMAC key; default `<state_dir>/audit.key`, created
+    /// once (owner-only). Keep it apart from the database: whoever holds
+    /// both can rewrite the audit log undetected.
+    pub audit_key_file: Option<PathBuf>,
+    /// URL path patterns whose `{name}` segments identify a person
+    /// (`/beneficiaries/{id}`): pseudonymised in every alert, wherever the
+    /// path appears.
+    pub url_patterns: Vec<String>,
+    /// Fields (dotted paths) that hold personal data, pseudonymised in every
+    /// alert like `data_subject.ids`.
+    pub personal_fields: Vec<String>,
 }
 
 impl Default for StoreSection {
@@ -73,6 +84,9 @@ impl Default for StoreSection {
             trail: true,
             trail_retention: "180d".into(),
             alert_retention: "400d".into(),
+            audit_key_file: None,
+            url_patterns: Vec::new(),
+            personal_fields: Vec::new(),
         }
     }
 }
@@ -86,14 +100,25 @@ pub struct ConsoleSection {
     pub secure_cookies: bool,
     /// Session lifetime.
     pub session: String,
-    /// Failed logins per address within 15 minutes before logins from it are
-    /// refused for the rest of that window.
+    /// Failed logins of one account before it is locked for 15 minutes (at
+    /// most 10: a higher value is lowered); attempts after the second
+    /// failure wait 1 s, 2 s, 4 s... An address may fail four times this
+    /// often within 15 minutes, across accounts.
     pub max_failed_logins: u32,
+    /// A suppression that covers an account applies only once a second
+    /// person approves it (never the account's own user).
+    pub approve_suppressions: bool,
 }
 
 impl Default for ConsoleSection {
     fn default() -> Self {
-        ConsoleSection { enabled: true, secure_cookies: true, session: "12h".into(), max_failed_logins: 5 }
+        ConsoleSection {
+            enabled: true,
+            secure_cookies: true,
+            session: "12h".into(),
+            max_failed_logins: 5,
+            approve_suppressions: false,
+        }
     }
 }
 

@@ -168,6 +168,7 @@ pub fn console(
             secure_cookies: cfg.console.secure_cookies,
             session_ms: duration_ms(&cfg.console.session).context("[console] session")?,
             max_failed_logins: cfg.console.max_failed_logins,
+            approve_suppressions: cfg.console.approve_suppressions,
         },
     ))
 }
@@ -193,6 +194,30 @@ pub fn pseudonym_key(cfg: &Config) -> Result<Vec<u8>> {
     secret_file(&path, "the pseudonymisation key (keep it: re-identification needs it)").map(String::into_bytes)
 }
 
+/// The audit chain's key and head file (`[store] audit_key_file`, default
+/// `<state_dir>/audit.key`; the head in `<state_dir>/audit.head`).
+pub fn audit_seal(cfg: &Config) -> Result<vigie_store::AuditSeal> {
+    let key = cfg.store.audit_key_file.clone().unwrap_or_else(|| cfg.engine.state_dir.join("audit.key"));
+    Ok(vigie_store::AuditSeal::open(&key, cfg.engine.state_dir.join("audit.head"))?)
+}
+
+/// The scrubber every alert goes through before it is kept or emitted:
+/// `data_subject.ids`, `[store] url_patterns`, `[store] personal_fields`
+/// and the fields the engine's mappings mark `personal:`.
+pub fn scrubber(
+    cfg: &Config,
+    key: vigie_analytics::Pseudonymiser,
+    engine: &Engine,
+) -> Result<vigie_analytics::Scrubber> {
+    vigie_analytics::Scrubber::new(key)
+        .with_url_patterns(&cfg.store.url_patterns)
+        .context("[store] url_patterns")?
+        .with_personal_fields(&cfg.store.personal_fields)
+        .context("[store] personal_fields")?
+        .with_personal_fields(&engine.personal_fields())
+        .context("mapping `personal:` fields")
+}
+
 /// Open the configured store (`None` when `[store] enabled = false`).
 pub fn open_store(cfg: &Config) -> Result<Option<StoreHandle>> {
     if !cfg.store.enabled {
@@ -203,7 +228,9 @@ pub fn open_store(cfg: &Config) -> Result<Option<StoreHandle>> {
         None => cfg.engine.state_dir.join("vigie.db").display().to_string(),
     };
     let store = Arc::new(
-        vigie_store::Store::open(&url).with_context(|| format!("[store] url = {}", vigie_store::redact(&url)))?,
+        vigie_store::Store::open(&url)
+            .with_context(|| format!("[store] url = {}", vigie_store::redact(&url)))?
+            .with_audit_seal(audit_seal(cfg)?),
     );
     let key = vigie_analytics::Pseudonymiser::new(&pseudonym_key(cfg)?);
     let (live, _) = tokio::sync::broadcast::channel(1024);
@@ -322,25 +349,41 @@ pub fn replay_to(cfg: &Config, inputs: &[PathBuf], out: ReplayOutputs<'_>) -> Re
     Ok(summary)
 }
 
-/// A secret kept in a file: read it, or create it once (owner-only).
+/// A secret kept in a file: read it, or create it once (owner-only from
+/// its creation, never readable by others even for an instant). Two
+/// processes or threads creating it at once agree: the secret is written
+/// to a private temporary file and linked into place only if no other got
+/// there first.
 pub(crate) fn secret_file(path: &std::path::Path, what: &str) -> Result<String> {
     if let Ok(t) = std::fs::read_to_string(path) {
         return Ok(t.trim().to_string());
     }
-    std::fs::create_dir_all(path.parent().unwrap_or(std::path::Path::new(".")))?;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    vigie_store::files::private_dir(dir)?;
     let t: String = {
         use rand::Rng;
         let bytes: [u8; 24] = rand::rng().random();
         hex::encode(bytes)
     };
-    std::fs::write(path, &t).with_context(|| format!("writing {}", path.display()))?;
-    #[cfg(unix)]
+    let tmp = dir.join(format!(".secret.{}.{:x}.tmp", std::process::id(), rand::random::<u64>()));
     {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        use std::io::Write;
+        let mut f = vigie_store::files::private_file(&tmp)?;
+        f.write_all(t.as_bytes()).and_then(|()| f.sync_all()).with_context(|| format!("writing {}", tmp.display()))?;
     }
-    tracing::info!(path = %path.display(), "created {what}");
-    Ok(t)
+    let linked = std::fs::hard_link(&tmp, path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => {
+            tracing::info!(path = %path.display(), "created {what}");
+            Ok(t)
+        }
+        // Another process or thread created it first: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            Ok(std::fs::read_to_string(path)?.trim().to_string())
+        }
+        Err(e) => Err(e).with_context(|| format!("writing {}", path.display())),
+    }
 }
 
 /// `vigie run`: until every input ends (stdin at end of file) or `stop` is

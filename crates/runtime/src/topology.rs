@@ -15,7 +15,7 @@ use crate::metrics::Metrics;
 use crate::sinks::{self, Sink, StoreWriter};
 use crate::sources::{self, Routes, Source};
 use crate::store::Checkpoint;
-use crate::{StoreHandle, build_engine, detector, policy, respond, stage_config, workers};
+use crate::{StoreHandle, build_engine, detector, policy, pseudonym_key, respond, scrubber, stage_config, workers};
 use anyhow::{Context, Result};
 use crossbeam_channel::Receiver;
 use std::sync::Arc;
@@ -93,7 +93,10 @@ impl Topology {
         let mut stage_cfg = stage_config(cfg)?;
         stage_cfg.max_jump_ms = max_jump_ms;
         let detector = detector(cfg, engine.clone(), &stage_cfg.analytics)?;
-        let stage = Stage::new(engine.clone(), &stage_cfg)?;
+        let mut stage = Stage::new(engine.clone(), &stage_cfg)?;
+        // Every alert is scrubbed of identifiers before it is kept or emitted.
+        let key = vigie_analytics::Pseudonymiser::new(&pseudonym_key(cfg)?);
+        stage.scrubber = Some(scrubber(cfg, key, &engine)?);
         Ok(Topology {
             rt,
             engine,

@@ -121,34 +121,15 @@ fn ms(rfc3339: &str) -> i64 {
     rfc3339.parse::<jiff::Timestamp>().map_or(0, |t| t.as_millisecond())
 }
 
-/// The raw subject ids an alert's event may carry, replaced by their
-/// pseudonyms: the store keeps no id in clear, evidence included.
-fn scrub(v: &mut Value, key: &Pseudonymiser) {
-    if let Some(ids) = v.pointer_mut("/data_subject/ids").and_then(Value::as_array_mut) {
-        for id in ids.iter_mut() {
-            let raw = match id {
-                Value::String(s) => s.clone(),
-                Value::Number(n) => n.to_string(),
-                _ => continue,
-            };
-            *id = Value::String(key.pseudonym(&raw));
-        }
-    }
-    if let Some(Value::Array(ids)) = v.as_object_mut().and_then(|o| o.get_mut("data_subject.ids")) {
-        for id in ids.iter_mut() {
-            if let Some(s) = id.as_str().map(str::to_string) {
-                *id = Value::String(key.pseudonym(&s));
-            }
-        }
-    }
-}
-
 impl Store {
     /// Insert an alert, or update the tally of one already stored.
     pub fn write_alert(&self, a: &Alert, key: Option<&Pseudonymiser>) -> Result<(), StoreError> {
+        // The engine's stage scrubbed it already (with the configured URL
+        // patterns and personal fields); this second pass, idempotent, keeps
+        // any subject id that another writer left in clear out of the store.
         let mut a = a.clone();
-        if let (Some(ev), Some(key)) = (a.event.as_mut(), key) {
-            scrub(ev, key);
+        if let Some(key) = key {
+            vigie_analytics::Scrubber::new(key.clone()).scrub_alert(&mut a);
         }
         let body =
             serde_json::to_string(&a).map_err(|e| StoreError::Invalid { field: "alert", message: e.to_string() })?;
@@ -356,12 +337,59 @@ impl Store {
         Ok(())
     }
 
-    /// Suppressions not yet expired at `now`.
+    /// Suppressions in force at `now`: not expired, and approved when they
+    /// needed a second person (the engine applies these).
     pub fn suppressions(&self, now: i64) -> Result<Vec<SuppressionRow>, StoreError> {
+        self.suppressions_where(now, 0)
+    }
+
+    /// Suppressions waiting for a second person's approval.
+    pub fn pending_suppressions(&self, now: i64) -> Result<Vec<SuppressionRow>, StoreError> {
+        self.suppressions_where(now, 1)
+    }
+
+    /// Record a suppression that applies only once someone other than its
+    /// author (and other than the account it covers) approves it.
+    pub fn add_pending_suppression(&self, s: &SuppressionRow) -> Result<(), StoreError> {
+        self.add_suppression(s)?;
+        self.db.execute("UPDATE suppressions SET pending = 1 WHERE id = $1", &[s.id.as_str().into()])?;
+        Ok(())
+    }
+
+    /// Approve a pending suppression: refused to its author and to the
+    /// person it covers. Returns it as it now stands.
+    pub fn approve_suppression(&self, id: &str, approver: &str, now: i64) -> Result<SuppressionRow, StoreError> {
+        let pending = self.pending_suppressions(now)?;
+        let Some(s) = pending.into_iter().find(|s| s.id == id) else {
+            return Err(StoreError::NotFound { what: "pending suppression", id: id.into() });
+        };
+        if s.created_by == approver {
+            return Err(StoreError::Invalid {
+                field: "approver",
+                message: "a suppression must be approved by someone other than its author".into(),
+            });
+        }
+        if s.account.as_deref() == Some(approver) {
+            return Err(StoreError::Invalid {
+                field: "approver",
+                message: "nobody may approve a suppression of alerts about themselves".into(),
+            });
+        }
+        let n = self.db.execute(
+            "UPDATE suppressions SET pending = 0, approved_by = $2 WHERE id = $1 AND pending = 1",
+            &[id.into(), approver.into()],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound { what: "pending suppression", id: id.into() });
+        }
+        Ok(s)
+    }
+
+    fn suppressions_where(&self, now: i64, pending: i64) -> Result<Vec<SuppressionRow>, StoreError> {
         let rows = self.db.query(
             "SELECT id, rule_id, account, source_ip, reason, created_by, created_ms, expires_ms FROM suppressions \
-             WHERE expires_ms > $1 ORDER BY created_ms",
-            &[Sql::Int(now)],
+             WHERE expires_ms > $1 AND pending = $2 ORDER BY created_ms",
+            &[Sql::Int(now), Sql::Int(pending)],
         )?;
         Ok(rows
             .iter()

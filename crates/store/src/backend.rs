@@ -224,11 +224,16 @@ impl Backend {
             return Ok(Backend::Postgres(Mutex::new(Some(client))));
         }
         let path = url.strip_prefix("sqlite://").unwrap_or(url);
-        if let Some(dir) = std::path::Path::new(path).parent()
-            && !dir.as_os_str().is_empty()
-        {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::Io(format!("{}: {e}", dir.display())))?;
+        let file = std::path::Path::new(path);
+        if let Some(dir) = file.parent() {
+            crate::files::private_dir(dir)?;
         }
+        // Owner-only before SQLite first opens it: it gives the -wal and
+        // -shm files the database file's permissions.
+        if path != ":memory:" && !file.exists() {
+            drop(crate::files::private_file(file)?);
+        }
+        crate::files::restrict_sqlite(file)?;
         let c = rusqlite::Connection::open(path)?;
         // WAL: the console reads while the engine writes. NORMAL sync is
         // durable across process crashes, which is what a checkpointed
@@ -242,6 +247,7 @@ impl Backend {
         c.pragma_update(None, "cache_size", -65_536)?;
         c.pragma_update(None, "temp_store", "MEMORY")?;
         c.busy_timeout(std::time::Duration::from_secs(10))?;
+        crate::files::restrict_sqlite(file)?;
         Ok(Backend::Sqlite(Mutex::new(c)))
     }
 

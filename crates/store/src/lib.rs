@@ -9,20 +9,23 @@
 //! - `trail`: the data-access trail, pseudonymised, that breach impact is
 //!   computed from;
 //! - `auth`: console users, API tokens and sessions (hashes only);
-//! - `audit`: the hash-chained log of analyst actions;
+//! - `audit`: the HMAC-chained log of analyst actions, its head kept
+//!   outside the database;
+//! - `files`: owner-only files and folders;
 //! - `retention`: what is deleted, and when.
 
 pub mod alerts;
 pub mod audit;
 pub mod auth;
 pub mod backend;
+pub mod files;
 pub mod migrate;
 pub mod retention;
 pub mod testing;
 pub mod trail;
 
 pub use alerts::{AlertFilter, AlertRow, NoteRow, StoredAction, SuppressionRow, Triage};
-pub use audit::{AuditEntry, AuditReport};
+pub use audit::{AuditEntry, AuditReport, AuditSeal};
 pub use backend::{Backend, Row, Sql};
 pub use retention::Retention;
 pub use trail::Scope;
@@ -52,6 +55,9 @@ pub struct Store {
     pub db: Backend,
     /// What the URL named, with any password removed (for logs).
     pub location: String,
+    /// The audit chain's key and head file (see `audit`); without one the
+    /// chain is plain SHA-256, which only detects accidents.
+    pub seal: Option<AuditSeal>,
 }
 
 impl Store {
@@ -59,7 +65,7 @@ impl Store {
     pub fn open(url: &str) -> Result<Store, StoreError> {
         let db = Backend::open(url)?;
         migrate::migrate(&db)?;
-        Ok(Store { db, location: redact(url) })
+        Ok(Store { db, location: redact(url), seal: None })
     }
 
     /// The newest schema version applied.

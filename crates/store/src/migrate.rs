@@ -6,7 +6,10 @@ use crate::StoreError;
 use crate::backend::{Backend, Sql};
 
 /// (version, name, SQL). Append only: a released migration never changes.
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "initial", include_str!("../migrations/0001_initial.sql"))];
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "initial", include_str!("../migrations/0001_initial.sql")),
+    (2, "four_eyes", include_str!("../migrations/0002_four_eyes.sql")),
+];
 
 /// Statements of a migration file (comments dropped, split on `;`).
 fn statements(sql: &str) -> Vec<String> {

@@ -41,7 +41,7 @@ fn access(id: &str, ts: i64, account: &str, ip: &str, subjects: &[&str], key: &P
 fn migrations_apply_once_and_are_recorded() {
     for db in TestDb::both() {
         let s = Store::open(&db.url).unwrap();
-        assert_eq!(s.schema_version().unwrap(), 1);
+        assert_eq!(s.schema_version().unwrap(), 2);
         drop(s);
         // Opening again applies nothing and keeps the data.
         let s = Store::open(&db.url).unwrap();
@@ -216,4 +216,207 @@ fn users_tokens_and_sessions_keep_hashes_only() {
         s.end_session("cookie").unwrap();
         assert_eq!(s.session("cookie", 50).unwrap(), None);
     }
+}
+
+/// A sealed store: the audit chain keyed by a file beside the database, its
+/// head recorded in another.
+fn sealed(db: &TestDb, dir: &std::path::Path) -> Store {
+    let seal = vigie_store::AuditSeal::open(&dir.join("audit.key"), dir.join("audit.head")).unwrap();
+    Store::open(&db.url).unwrap().with_audit_seal(seal)
+}
+
+#[test]
+fn a_keyed_audit_chain_detects_edits_a_cut_tail_and_a_recomputed_chain() {
+    for db in TestDb::both() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = sealed(&db, dir.path());
+        for i in 0..20 {
+            let action = if i % 3 == 0 { "login.failed" } else { "alert.close" };
+            s.audit("alice", action, &format!("a{i}"), "{}").unwrap();
+        }
+        let ok = s.verify_audit().unwrap();
+        assert!(ok.ok && ok.sealed && ok.entries == 20 && ok.head_seq == Some(20), "{ok:?}");
+        assert!(ok.head.starts_with("hmac-sha256:"), "{ok:?}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            for f in ["audit.key", "audit.head"] {
+                let mode = std::fs::metadata(dir.path().join(f)).unwrap().permissions().mode() & 0o777;
+                assert_eq!(mode, 0o600, "{f}");
+            }
+        }
+        // The key is not in the database.
+        let key = std::fs::read_to_string(dir.path().join("audit.key")).unwrap();
+        let dump = format!("{:?}", s.db.query("SELECT * FROM audit", &[]).unwrap());
+        assert!(!dump.contains(key.trim()));
+
+        // An edit.
+        s.db.execute("UPDATE audit SET detail = '{\"x\":1}' WHERE seq = 4", &[]).unwrap();
+        let r = s.verify_audit().unwrap();
+        assert_eq!((r.ok, r.broken_at), (false, Some(4)), "{r:?}");
+        s.db.execute("UPDATE audit SET detail = '{}' WHERE seq = 4", &[]).unwrap();
+        assert!(s.verify_audit().unwrap().ok);
+
+        // A cut tail: the newest entries deleted, the rest a valid chain.
+        let saved = s
+            .db
+            .query("SELECT seq, at_ms, actor, action, target, detail, prev_hash, hash FROM audit WHERE seq >= 15", &[])
+            .unwrap();
+        s.db.execute("DELETE FROM audit WHERE seq >= 15", &[]).unwrap();
+        let r = s.verify_audit().unwrap();
+        assert!(!r.ok, "a cut tail must not verify: {r:?}");
+        assert!(r.problem.as_deref().unwrap().contains("tail was cut"), "{r:?}");
+        for row in &saved {
+            s.db.execute(
+                "INSERT INTO audit (seq, at_ms, actor, action, target, detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                &row.0,
+            )
+            .unwrap();
+        }
+        assert!(s.verify_audit().unwrap().ok);
+
+        // Every login.failed removed and the chain recomputed as plain
+        // SHA-256 (as an attacker without the key would).
+        s.db.execute("DELETE FROM audit WHERE action = 'login.failed'", &[]).unwrap();
+        let rows = s.db.query("SELECT at_ms, actor, action, target, detail FROM audit ORDER BY seq", &[]).unwrap();
+        s.db.execute("DELETE FROM audit", &[]).unwrap();
+        let plain = Store::open(&db.url).unwrap();
+        for r in &rows {
+            plain.audit(&r.text(1), &r.text(2), &r.text(3), &r.text(4)).unwrap();
+        }
+        assert!(plain.verify_audit().unwrap().ok, "the plain chain is self-consistent");
+        let r = s.verify_audit().unwrap();
+        assert!(!r.ok, "a recomputed chain must not verify: {r:?}");
+
+        // A keyed chain cannot be verified without its key.
+        let db2 = TestDb::sqlite();
+        let dir2 = tempfile::tempdir().unwrap();
+        let k = sealed(&db2, dir2.path());
+        k.audit("a", "b", "c", "{}").unwrap();
+        assert!(!Store::open(&db2.url).unwrap().verify_audit().unwrap().ok);
+        // Another key, another MAC.
+        let other = Store::open(&db2.url)
+            .unwrap()
+            .with_audit_seal(vigie_store::AuditSeal::new(&[7u8; 32], dir2.path().join("audit.head")));
+        assert!(!other.verify_audit().unwrap().ok);
+    }
+}
+
+#[test]
+fn a_legacy_plain_chain_still_verifies_and_is_continued_keyed() {
+    for db in TestDb::both() {
+        let plain = Store::open(&db.url).unwrap();
+        for i in 0..3 {
+            plain.audit("alice", "alert.close", &format!("a{i}"), "{}").unwrap();
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let s = sealed(&db, dir.path());
+        let r = s.verify_audit().unwrap();
+        assert!(r.ok && r.legacy == 3, "{r:?}");
+        s.audit("bob", "login", "", "{}").unwrap();
+        let r = s.verify_audit().unwrap();
+        assert!(r.ok && r.legacy == 3 && r.entries == 4, "{r:?}");
+        // A plain entry may not follow a keyed one.
+        plain.audit("mallory", "login", "", "{}").unwrap();
+        assert!(!s.verify_audit().unwrap().ok);
+    }
+}
+
+#[test]
+fn user_changes_end_sessions_and_an_admin_always_remains() {
+    let sess = |user: &str, role: &str| vigie_store::auth::Session {
+        user: user.into(),
+        role: role.into(),
+        csrf: "c".into(),
+        expires_ms: i64::MAX,
+    };
+    for db in TestDb::both() {
+        let s = Store::open(&db.url).unwrap();
+        for bad in ["", " ", "a b", "x\n", "-opt"] {
+            assert!(s.put_user(bad, "analyst", "h").is_err(), "{bad:?}");
+            assert!(s.put_token(bad, "analyst", "t").is_err(), "{bad:?}");
+        }
+        s.put_user("root", "admin", "h0").unwrap();
+        s.put_user("dpo1", "dpo", "h1").unwrap();
+        s.put_session("c1", &sess("dpo1", "dpo")).unwrap();
+        assert_eq!(s.session("c1", 0).unwrap().unwrap().role, "dpo");
+        // A role change ends the session.
+        s.put_user("dpo1", "analyst", "h1").unwrap();
+        assert_eq!(s.session("c1", 0).unwrap(), None);
+        // So does a password change.
+        s.put_session("c2", &sess("dpo1", "analyst")).unwrap();
+        assert!(s.session("c2", 0).unwrap().is_some());
+        s.put_user("dpo1", "analyst", "h1").unwrap();
+        assert!(s.session("c2", 0).unwrap().is_some(), "an unchanged user keeps its session");
+        s.put_user("dpo1", "analyst", "h2").unwrap();
+        assert_eq!(s.session("c2", 0).unwrap(), None);
+        // And the user's removal.
+        s.put_session("c3", &sess("dpo1", "analyst")).unwrap();
+        s.remove_user("dpo1").unwrap();
+        assert_eq!(s.session("c3", 0).unwrap(), None);
+        assert_eq!(s.session_count("dpo1", 0).unwrap(), 0);
+        assert!(matches!(s.remove_user("dpo1"), Err(vigie_store::StoreError::NotFound { .. })));
+        // The last admin can be neither demoted nor removed.
+        assert!(s.put_user("root", "analyst", "h0").is_err());
+        assert!(s.remove_user("root").is_err());
+        s.put_user("root2", "admin", "h").unwrap();
+        s.put_user("root", "analyst", "h0").unwrap();
+        assert!(s.remove_user("root2").is_err());
+        // Tokens: listed without their secret, revoked by id.
+        let id = s.put_token("ci", "analyst", "secret-token").unwrap();
+        let list = s.tokens().unwrap();
+        assert_eq!((list.len(), list[0].id.as_str(), list[0].name.as_str()), (1, id.as_str(), "ci"));
+        assert!(!format!("{list:?}").contains("secret-token"));
+        s.revoke_token(&id).unwrap();
+        assert_eq!(s.token("secret-token").unwrap(), None);
+        assert!(s.revoke_token(&id).is_err());
+    }
+}
+
+#[test]
+fn suppressions_of_an_account_can_wait_for_a_second_person() {
+    for db in TestDb::both() {
+        let s = Store::open(&db.url).unwrap();
+        let sup = SuppressionRow {
+            id: "p1".into(),
+            rule_id: None,
+            account: Some("ana".into()),
+            source_ip: None,
+            reason: "campaign".into(),
+            created_by: "bob".into(),
+            created_ms: 0,
+            expires_ms: 100,
+        };
+        s.add_pending_suppression(&sup).unwrap();
+        assert!(s.suppressions(5).unwrap().is_empty(), "a pending suppression is not applied");
+        assert_eq!(s.pending_suppressions(5).unwrap().len(), 1);
+        assert!(s.approve_suppression("p1", "bob", 5).is_err(), "not by its author");
+        assert!(s.approve_suppression("p1", "ana", 5).is_err(), "not by the person it covers");
+        s.approve_suppression("p1", "carol", 5).unwrap();
+        assert_eq!(s.suppressions(5).unwrap().len(), 1);
+        assert!(s.pending_suppressions(5).unwrap().is_empty());
+        assert!(s.approve_suppression("p1", "carol", 5).is_err());
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn the_database_and_its_wal_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state").join("vigie.db");
+    let s = Store::open(&path.display().to_string()).unwrap();
+    s.audit("a", "b", "c", "{}").unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir.path().join("state")), 0o700);
+    for suffix in ["", "-wal", "-shm"] {
+        let p = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+        assert!(p.exists(), "{}", p.display());
+        assert_eq!(mode(&p), 0o600, "{}", p.display());
+    }
+    drop(s);
+    // A database left world-readable by an older vigie is narrowed.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let _s = Store::open(&path.display().to_string()).unwrap();
+    assert_eq!(mode(&path), 0o600);
 }

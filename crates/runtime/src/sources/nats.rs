@@ -77,8 +77,7 @@ async fn consume(input: usize, name: &str, cfg: &NatsInput, pos: &Position, feed
             Err(e) if e.to_string().contains("not found") => {}
             Err(e) => anyhow::bail!("consumer {}: {e}", cfg.durable),
         }
-        config.deliver_policy =
-            jetstream::consumer::DeliverPolicy::ByStartSequence { start_sequence: pos.covered + 1 };
+        config.deliver_policy = jetstream::consumer::DeliverPolicy::ByStartSequence { start_sequence: pos.covered + 1 };
         tracing::info!(input = %name, from = pos.covered + 1, "NATS consumer resumes after its checkpoint");
     }
     let consumer: jetstream::consumer::Consumer<pull::Config> = stream
