@@ -43,6 +43,16 @@ fn replayed(rules: &Path, input: &Path, out: &Path) -> Vec<String> {
     lines(out)
 }
 
+/// Where the kill tests strike: a small linear congruential generator from
+/// a fixed seed, so that every run kills at the same points. `next(n)` is in
+/// `0..n`.
+fn kill_points(mut seed: u64) -> impl FnMut(u64) -> u64 {
+    move |n| {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (seed >> 33) % n
+    }
+}
+
 fn wait(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
     let t = Instant::now();
     while !f() {
@@ -101,11 +111,7 @@ fn kill_9_and_restart_lose_nothing_and_duplicate_nothing() {
     write_config("50ms");
     let mut file = std::fs::OpenOptions::new().append(true).open(&input).unwrap();
     child = start(&config);
-    let mut seed: u64 = 0x5eed_f11e;
-    let mut next = |n: u64| {
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        (seed >> 33) % n
-    };
+    let mut next = kill_points(0x5eed_f11e);
     let mut kills = 0;
     for day in days.iter().skip(half) {
         file.write_all(day.as_bytes()).unwrap();
@@ -253,12 +259,7 @@ fn kill_9_at_random_during_http_ingest_with_idempotency_keys_changes_nothing() {
     };
     let mut child = start(&config);
     assert!(up(), "vigie run did not start");
-    // A small linear congruential generator: the same kills on every run.
-    let mut seed: u64 = 0x5eed_1e16;
-    let mut next = |n: u64| {
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        (seed >> 33) % n
-    };
+    let mut next = kill_points(0x5eed_1e16);
     let mut kills = 0;
     for (i, day) in days.iter().enumerate() {
         let key = format!("day-{i}");
@@ -372,11 +373,7 @@ fn kill_9_at_random_during_nats_ingest_changes_nothing() {
     let up = || wait(Duration::from_secs(30), || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
     let mut child = start();
     assert!(up(), "vigie run did not start");
-    let mut seed: u64 = 0x5eed_4a75;
-    let mut next = |n: u64| {
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        (seed >> 33) % n
-    };
+    let mut next = kill_points(0x5eed_4a75);
     let mut kills = 0;
     for day in &days {
         // About one day in three is hit, 0 to 60 ms after its first event.
