@@ -29,7 +29,7 @@ pub enum UsersCommand {
     List {
         #[command(flatten)]
         store: StoreArgs,
-        /// Print one JSON object: {"users": [{"name", "role"}]}.
+        /// Print one JSON object: {"users": [{"name", "role", "mfa"}]}.
         #[arg(long)]
         json: bool,
     },
@@ -39,6 +39,17 @@ pub enum UsersCommand {
     ///
     /// Example: vigie users remove alice --config vigie.toml
     Remove {
+        name: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Remove a user's second factor (a lost or replaced device): its
+    /// sessions end, and it enrols a new one at its next login (the console
+    /// asks for it when [console] require_mfa is on and the user is an
+    /// admin or dpo; anyone can enrol one from the console's "2FA" page).
+    ///
+    /// Example: vigie users reset-mfa alice --config vigie.toml
+    ResetMfa {
         name: String,
         #[command(flatten)]
         store: StoreArgs,
@@ -131,7 +142,7 @@ pub fn users(c: UsersCommand) -> Result<ExitCode> {
                 println!("{}", serde_json::json!({ "users": users }));
             } else {
                 for u in users {
-                    println!("{}\t{}", u.name, u.role);
+                    println!("{}\t{}\t{}", u.name, u.role, if u.mfa { "2fa" } else { "password only" });
                 }
             }
         }
@@ -140,6 +151,12 @@ pub fn users(c: UsersCommand) -> Result<ExitCode> {
             s.remove_user(&name)?;
             s.audit(&whoami(), "user.remove", &name, "{}")?;
             eprintln!("user {name} removed; its sessions are ended");
+        }
+        UsersCommand::ResetMfa { name, store } => {
+            let s = store.open()?;
+            s.reset_mfa(&name)?;
+            s.audit(&whoami(), "mfa.reset", &name, "{}")?;
+            eprintln!("second factor of {name} removed; its sessions are ended");
         }
     }
     Ok(ExitCode::SUCCESS)

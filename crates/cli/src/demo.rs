@@ -43,6 +43,10 @@ pub struct DemoArgs {
     /// Print the story as one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Require a second factor of admins and DPOs ([console] require_mfa):
+    /// the demo user, an admin, enrols one at its first login.
+    #[arg(long)]
+    pub require_mfa: bool,
 }
 
 const DAYS: u32 = 14;
@@ -247,6 +251,7 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
     let mut cfg = Config::default();
     cfg.engine.state_dir = dir.join("state");
     cfg.server.listen = a.listen.clone();
+    cfg.console.require_mfa = a.require_mfa;
     cfg.organisation.name = Some("Agence simulée (vigie demo)".into());
     cfg.organisation.dpo_email = Some("dpo@agence.example".into());
     for t in vigie_respond::ActionType::ALL {

@@ -28,7 +28,7 @@ async function api(method, path, body) {
   if (res.status === 401 && path !== "/api/login") { showLogin(); throw new Error("log in first"); }
   const type = res.headers.get("content-type") || "";
   const data = type.includes("json") ? await res.json() : await res.text();
-  if (!res.ok) throw new Error((data && data.error) || res.statusText);
+  if (!res.ok) { const e = new Error((data && data.error) || res.statusText); e.data = data; throw e; }
   return data;
 }
 
@@ -61,23 +61,51 @@ function showLogin(message) {
   const err = h("div", { class: "error", id: "login-error" }, message || "");
   const user = h("input", { id: "user", placeholder: "user", autocomplete: "username" });
   const pass = h("input", { id: "password", type: "password", placeholder: "password", autocomplete: "current-password" });
+  const code = h("input", { id: "code", placeholder: "6-digit code", autocomplete: "one-time-code", inputmode: "numeric", hidden: true });
   const form = h("form", { class: "login", id: "login-form", onsubmit: async (e) => {
     e.preventDefault();
     try {
-      const s = await api("POST", "/api/login", { user: user.value, password: pass.value });
+      const body = { user: user.value, password: pass.value };
+      if (!code.hidden && code.value) body.code = code.value;
+      const s = await api("POST", "/api/login", body);
       signedIn(s);
       route();
-    } catch (x) { err.textContent = x.message; }
-  } }, h("h1", {}, "Sign in to vigie"), user, pass, h("button", { id: "login-btn", type: "submit" }, "Sign in"), err);
+    } catch (x) {
+      if (x.data && x.data.mfa) { code.hidden = false; code.focus(); }
+      err.textContent = x.message;
+    }
+  } }, h("h1", {}, "Sign in to vigie"), user, pass, code, h("button", { id: "login-btn", type: "submit" }, "Sign in"), err);
   main().replaceChildren(form);
 }
 
 function signedIn(s) {
-  state.csrf = s.csrf; state.user = s.user; state.role = s.role;
-  document.getElementById("nav").hidden = false;
+  state.csrf = s.csrf; state.user = s.user; state.role = s.role; state.enrolOnly = !!s.enrol_only;
+  document.getElementById("nav").hidden = state.enrolOnly;
   document.getElementById("logout").hidden = false;
   document.getElementById("who").textContent = s.user + " (" + s.role + ")";
-  startLive();
+  if (!state.enrolOnly) startLive();
+}
+
+// Enrol a second factor: a new secret to type (or paste as a URI) into an
+// authenticator app, confirmed by the first code it shows.
+async function mfaPage() {
+  const e = await api("POST", "/api/mfa/enrol");
+  const err = h("div", { class: "error", id: "mfa-error" });
+  const code = h("input", { id: "mfa-code", placeholder: "6-digit code", autocomplete: "one-time-code", inputmode: "numeric" });
+  const form = h("form", { class: "login", id: "mfa-form", onsubmit: async (ev) => {
+    ev.preventDefault();
+    try {
+      await api("POST", "/api/mfa/confirm", { code: code.value });
+      if (source) { source.close(); source = null; }
+      showLogin("Second factor enabled. Sign in again with a code from your app.");
+    } catch (x) { err.textContent = x.message; }
+  } },
+    h("h1", {}, "Second factor"),
+    h("p", {}, state.enrolOnly ? "Your role requires a second factor. Add this key to an authenticator app (TOTP, 6 digits, 30 s), then type the code it shows." : "Add this key to an authenticator app (TOTP, 6 digits, 30 s), then type the code it shows."),
+    h("p", {}, "Key: ", h("code", { id: "mfa-secret" }, e.secret)),
+    h("p", {}, "Or as a URI: ", h("code", { id: "mfa-uri" }, e.uri)),
+    code, h("button", { id: "mfa-confirm", type: "submit" }, "Confirm"), err);
+  main().replaceChildren(form);
 }
 
 let source = null;
@@ -298,8 +326,9 @@ async function route() {
     incidents: () => parts[1] ? incidentPage(parts[1]) : incidentsPage(),
     rules: () => rulesPage(),
     audit: () => auditPage(),
+    mfa: () => mfaPage(),
   };
-  const page = pages[parts[0]] || pages.overview;
+  const page = state.enrolOnly ? pages.mfa : (pages[parts[0]] || pages.overview);
   state.refresh = ["overview", "alerts", "incidents"].includes(parts[0]) && !parts[1] ? page : null;
   try { await page(); } catch (x) { if (state.csrf) main().append(h("p", { class: "error" }, x.message)); }
 }

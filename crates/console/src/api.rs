@@ -44,6 +44,9 @@ pub fn routes() -> Router<Console> {
         .route("/api/audit", get(audit))
         .route("/api/users", get(users).post(add_user))
         .route("/api/users/{name}", delete(remove_user))
+        .route("/api/users/{name}/mfa", delete(crate::mfa::reset))
+        .route("/api/mfa/enrol", post(crate::mfa::enrol))
+        .route("/api/mfa/confirm", post(crate::mfa::confirm))
         .route("/api/tokens", get(tokens).post(add_token))
         .route("/api/tokens/{id}", delete(revoke_token))
         .route("/api/stream", get(stream))
@@ -64,7 +67,7 @@ impl<S: Sync> FromRequestParts<S> for ClientIp {
     }
 }
 
-async fn audit_log(c: &Console, actor: &str, action: &str, target: &str, detail: Value) -> Res<()> {
+pub(crate) async fn audit_log(c: &Console, actor: &str, action: &str, target: &str, detail: Value) -> Res<()> {
     let (s, actor, action, target) = (c.store.clone(), actor.to_string(), action.to_string(), target.to_string());
     c.blocking(move || s.audit(&actor, &action, &target, &detail.to_string()).map(|_| ())).await
 }
@@ -73,6 +76,9 @@ async fn audit_log(c: &Console, actor: &str, action: &str, target: &str, detail:
 struct Login {
     user: String,
     password: String,
+    /// The authenticator's code, for a user with a second factor.
+    #[serde(default)]
+    code: Option<String>,
 }
 
 async fn login(State(c): State<Console>, ClientIp(ip): ClientIp, Json(l): Json<Login>) -> Res<Response> {
@@ -108,24 +114,49 @@ async fn login(State(c): State<Console>, ClientIp(ip): ClientIp, Json(l): Json<L
         audit_log(&c, &l.user, "login.failed", &ip.to_string(), detail).await?;
         return Err(ApiError::Unauthorized("wrong user or password".into()));
     };
+    if user.mfa {
+        // The attempt stays counted as a failure until the code is right,
+        // so codes are guessed no faster than passwords.
+        let Some(code) = l.code.as_deref().filter(|c| !c.trim().is_empty()) else {
+            return Err(ApiError::SecondFactor("enter the 6-digit code from your authenticator app".into()));
+        };
+        let (s, name) = (c.store.clone(), user.name.clone());
+        let secret = c.blocking(move || s.mfa(&name)).await?.and_then(|m| m.secret).unwrap_or_default();
+        let spent = match crate::mfa::check(&secret, code, (now / 1000).max(0) as u64) {
+            Some(step) => {
+                let (s, name) = (c.store.clone(), user.name.clone());
+                c.blocking(move || s.spend_mfa_step(&name, step)).await?
+            }
+            None => false,
+        };
+        if !spent {
+            let locked = c.limiter.locked(&l.user, now);
+            audit_log(&c, &l.user, "login.failed", &ip.to_string(), json!({"second_factor": true, "locked": locked}))
+                .await?;
+            return Err(ApiError::Unauthorized("wrong or already used code".into()));
+        }
+    }
     c.limiter.succeeded(attempt);
+    // Without a second factor where one is required, the session may only enrol one.
+    let enrol_only = c.settings.require_mfa && !user.mfa && matches!(user.role.as_str(), "admin" | "dpo");
     let cookie = random_token();
     let sess = vigie_store::auth::Session {
         user: user.name.clone(),
         role: user.role.clone(),
         csrf: random_token(),
         expires_ms: now + c.settings.session_ms,
+        enrol_only,
     };
     let (s, k, v) = (c.store.clone(), cookie.clone(), sess.clone());
     c.blocking(move || s.put_session(&k, &v)).await?;
-    audit_log(&c, &user.name, "login", &ip.to_string(), json!({"role": user.role})).await?;
+    audit_log(&c, &user.name, "login", &ip.to_string(), json!({"role": user.role, "mfa": user.mfa})).await?;
     let secure = if c.settings.secure_cookies { "; Secure" } else { "" };
     let set = format!(
         "{COOKIE}={cookie}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}",
         c.settings.session_ms / 1000
     );
-    Ok(([(header::SET_COOKIE, set)], Json(json!({"user": sess.user, "role": sess.role, "csrf": sess.csrf})))
-        .into_response())
+    let body = json!({"user": sess.user, "role": sess.role, "csrf": sess.csrf, "enrol_only": enrol_only});
+    Ok(([(header::SET_COOKIE, set)], Json(body)).into_response())
 }
 
 /// An argon2id hash of a random string, for timing-equal failures.
@@ -143,7 +174,7 @@ async fn logout(State(c): State<Console>, p: Principal) -> Res<Response> {
 }
 
 async fn session(p: Principal) -> Json<Value> {
-    Json(json!({"user": p.user, "role": p.role, "csrf": p.csrf}))
+    Json(json!({"user": p.user, "role": p.role, "csrf": p.csrf, "enrol_only": p.enrol_only}))
 }
 
 async fn openapi(_: Principal) -> Response {

@@ -24,7 +24,12 @@ pub struct Principal {
     /// The session's cookie value (to log out), when it came by cookie.
     pub cookie: Option<String>,
     pub csrf: Option<String>,
+    /// The session may only enrol a second factor (see [`ENROL_ROUTES`]).
+    pub enrol_only: bool,
 }
+
+/// What a session that must first enrol a second factor may call.
+pub const ENROL_ROUTES: &[&str] = &["/api/session", "/api/logout", "/api/mfa/enrol", "/api/mfa/confirm"];
 
 impl Principal {
     /// Refuse unless the caller has one of `roles` (admin always may).
@@ -81,7 +86,7 @@ impl FromRequestParts<Console> for Principal {
             let store = c.store.clone();
             let found = c.blocking(move || store.token(&token)).await?;
             return match found {
-                Some((user, role)) => Ok(Principal { user, role, cookie: None, csrf: None }),
+                Some((user, role)) => Ok(Principal { user, role, cookie: None, csrf: None, enrol_only: false }),
                 None => Err(ApiError::Unauthorized("unknown API token".into())),
             };
         }
@@ -100,7 +105,13 @@ impl FromRequestParts<Console> for Principal {
                 return Err(ApiError::Forbidden("missing or wrong X-CSRF-Token".into()));
             }
         }
-        Ok(Principal { user: s.user, role: s.role, cookie: Some(cookie), csrf: Some(s.csrf) })
+        if s.enrol_only && !ENROL_ROUTES.contains(&parts.uri.path()) {
+            return Err(ApiError::Forbidden(
+                "your role requires a second factor: enrol one first (POST /api/mfa/enrol, then /api/mfa/confirm)"
+                    .into(),
+            ));
+        }
+        Ok(Principal { user: s.user, role: s.role, cookie: Some(cookie), csrf: Some(s.csrf), enrol_only: s.enrol_only })
     }
 }
 

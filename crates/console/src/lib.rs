@@ -3,6 +3,7 @@
 //! analyst can do, a script with a token can do too).
 //!
 //! - `auth`: sessions, API tokens, roles, CSRF, login rate limiting;
+//! - `mfa`: the second factor (TOTP, RFC 6238): enrolment and checks;
 //! - `api`: the endpoints (alerts and triage, accounts, incidents, impact,
 //!   notification drafts, rules, audit, the live stream);
 //! - `series`: the hourly series behind the charts;
@@ -15,6 +16,7 @@
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod mfa;
 pub mod series;
 
 use axum::Router;
@@ -51,11 +53,20 @@ pub struct Settings {
     pub max_failed_logins: u32,
     /// A suppression covering an account waits for a second person.
     pub approve_suppressions: bool,
+    /// Admins and DPOs must have a second factor: without one, a login
+    /// opens a session that may only enrol one.
+    pub require_mfa: bool,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { secure_cookies: true, session_ms: 12 * 3_600_000, max_failed_logins: 5, approve_suppressions: false }
+        Settings {
+            secure_cookies: true,
+            session_ms: 12 * 3_600_000,
+            max_failed_logins: 5,
+            approve_suppressions: false,
+            require_mfa: false,
+        }
     }
 }
 
@@ -119,6 +130,9 @@ pub enum ApiError {
     BadRequest(String),
     #[error("{0}")]
     TooMany(String),
+    /// The password was right; a code from the authenticator is needed.
+    #[error("{0}")]
+    SecondFactor(String),
     #[error("{0}")]
     Internal(String),
 }
@@ -136,7 +150,7 @@ impl From<vigie_store::StoreError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = match &self {
-            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized(_) | ApiError::SecondFactor(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -148,7 +162,13 @@ impl IntoResponse for ApiError {
         };
         let message =
             if status == StatusCode::INTERNAL_SERVER_ERROR { "internal error".into() } else { self.to_string() };
-        (status, axum::Json(serde_json::json!({"error": message}))).into_response()
+        let mfa = matches!(self, ApiError::SecondFactor(_));
+        let body = if mfa {
+            serde_json::json!({"error": message, "mfa": true})
+        } else {
+            serde_json::json!({"error": message})
+        };
+        (status, axum::Json(body)).into_response()
     }
 }
 

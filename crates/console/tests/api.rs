@@ -13,12 +13,15 @@ struct Server {
     base: String,
     store: Arc<Store>,
     _db: TestDb,
+    /// The audit head (the store is keyed, as `vigie run` keys it).
+    _state: tempfile::TempDir,
 }
 
 /// The store's synchronous set-up, off the async threads (the PostgreSQL
 /// client blocks on its own runtime).
-fn seed(db: &TestDb) -> Arc<Store> {
-    let store = Arc::new(Store::open(&db.url).unwrap());
+fn seed(db: &TestDb, state: &std::path::Path) -> Arc<Store> {
+    let seal = vigie_store::AuditSeal::new(&[7u8; 32], state.join("audit.head"));
+    let store = Arc::new(Store::open(&db.url).unwrap().with_audit_seal(seal));
     for (name, role) in [("ana", "analyst"), ("dora", "dpo"), ("root", "admin")] {
         let hash = vigie_console::auth::hash_password(&format!("{name}-password-123")).unwrap();
         store.put_user(name, role, &hash).unwrap();
@@ -41,7 +44,8 @@ async fn start(db: TestDb) -> Server {
 }
 
 async fn start_with(db: TestDb, settings: Settings) -> Server {
-    let store = tokio::task::block_in_place(|| seed(&db));
+    let state = tempfile::tempdir().unwrap();
+    let store = tokio::task::block_in_place(|| seed(&db, state.path()));
     let (live, _) = tokio::sync::broadcast::channel(16);
     let c = Console::new(
         store.clone(),
@@ -58,7 +62,7 @@ async fn start_with(db: TestDb, settings: Settings) -> Server {
     tokio::spawn(async move {
         axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap();
     });
-    Server { base, store, _db: db }
+    Server { base, store, _db: db, _state: state }
 }
 
 struct Answer {
@@ -541,4 +545,116 @@ async fn no_raw_ids_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_raw_ids_on_postgresql() {
     no_raw_ids(tokio::task::block_in_place(TestDb::postgres)).await;
+}
+
+fn cookie_of(a: &Answer) -> String {
+    a.headers.get("set-cookie").unwrap().to_str().unwrap().split(';').next().unwrap().to_string()
+}
+
+async fn login_with(s: &Server, from: [u8; 4], user: &str, code: Option<&str>) -> Answer {
+    let mut body = json!({"user": user, "password": format!("{user}-password-123")});
+    if let Some(c) = code {
+        body["code"] = json!(c);
+    }
+    call_from(s, from, "POST", "/api/login", &[], Some(body)).await
+}
+
+/// The second factor: with `require_mfa`, an admin without one may only
+/// enrol one; once enrolled, a login needs a code, each code works once,
+/// a wrong code counts as a failed login, and an admin's reset ends the
+/// user's sessions. Analysts are not required to have one; tokens cannot
+/// enrol one.
+async fn second_factor(db: TestDb) {
+    let s = start_with(db, Settings { max_failed_logins: 10, require_mfa: true, ..Settings::default() }).await;
+    let now = vigie_console::mfa::now_s();
+    // The admin's first login opens an enrol-only session.
+    let a = login_with(&s, [127, 0, 0, 1], "root", None).await;
+    assert_eq!((a.status, &a.body["enrol_only"]), (200, &json!(true)), "{:?}", a.body);
+    let (root, rc) = (cookie_of(&a), a.body["csrf"].as_str().unwrap().to_string());
+    for path in ["/api/alerts", "/api/audit", "/api/users", "/api/stream"] {
+        let a = call(&s, "GET", path, &[("cookie", &root)], None).await;
+        assert_eq!(a.status, 403, "enrol-only session reached {path}: {:?}", a.body);
+    }
+    let a = call(&s, "GET", "/api/session", &[("cookie", &root)], None).await;
+    assert_eq!(a.body["enrol_only"], json!(true));
+    // Enrol: a key, pending until a code confirms it.
+    let e = call(&s, "POST", "/api/mfa/enrol", &[("cookie", &root), ("x-csrf-token", &rc)], None).await;
+    assert_eq!(e.status, 200, "{:?}", e.body);
+    let secret = vigie_console::mfa::from_base32(e.body["secret"].as_str().unwrap()).unwrap();
+    assert!(e.body["uri"].as_str().unwrap().starts_with("otpauth://totp/vigie:root?"));
+    let code_at = |t: u64| vigie_console::mfa::code(&secret, t).unwrap();
+    let bad = json!({"code": if code_at(now) == "000000" { "111111" } else { "000000" }});
+    let a = call(&s, "POST", "/api/mfa/confirm", &[("cookie", &root), ("x-csrf-token", &rc)], Some(bad)).await;
+    assert_eq!(a.status, 400, "{:?}", a.body);
+    let a = call(
+        &s,
+        "POST",
+        "/api/mfa/confirm",
+        &[("cookie", &root), ("x-csrf-token", &rc)],
+        Some(json!({"code": code_at(now)})),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    assert_eq!(
+        call(&s, "GET", "/api/session", &[("cookie", &root)], None).await.status,
+        401,
+        "confirming ends sessions"
+    );
+    let users = tokio::task::block_in_place(|| s.store.users().unwrap());
+    assert!(users.iter().any(|u| u.name == "root" && u.mfa));
+    // A login now needs a code: without one, 401 and `mfa: true`.
+    let a = login_with(&s, [127, 0, 0, 1], "root", None).await;
+    assert_eq!((a.status, &a.body["mfa"]), (401, &json!(true)), "{:?}", a.body);
+    // The confirming code is spent; the next one opens a full session.
+    let next = code_at(now + 30);
+    let a = login_with(&s, [127, 0, 0, 1], "root", Some(&next)).await;
+    assert_eq!((a.status, &a.body["enrol_only"]), (200, &json!(false)), "{:?}", a.body);
+    let (root, rc) = (cookie_of(&a), a.body["csrf"].as_str().unwrap().to_string());
+    assert_eq!(call(&s, "GET", "/api/alerts", &[("cookie", &root)], None).await.status, 200);
+    // The same code again, and a wrong one: refused, and counted.
+    assert_eq!(login_with(&s, [127, 0, 0, 3], "root", Some(&next)).await.status, 401, "a code works once");
+    assert_eq!(login_with(&s, [127, 0, 0, 3], "root", Some(&code_at(now + 3600))).await.status, 401);
+    // Analysts are not required to enrol; tokens cannot.
+    let a = login_with(&s, [127, 0, 0, 1], "ana", None).await;
+    assert_eq!((a.status, &a.body["enrol_only"]), (200, &json!(false)), "{:?}", a.body);
+    let t = call(
+        &s,
+        "POST",
+        "/api/tokens",
+        &[("cookie", &root), ("x-csrf-token", &rc)],
+        Some(json!({"name": "ci", "role": "analyst"})),
+    )
+    .await;
+    let token = format!("Bearer {}", t.body["token"].as_str().unwrap());
+    assert_eq!(call(&s, "POST", "/api/mfa/enrol", &[("authorization", &token)], None).await.status, 403);
+    // An admin's reset (a lost device) ends the user's sessions; the next
+    // login must enrol again.
+    let a = call(&s, "DELETE", "/api/users/root/mfa", &[("cookie", &root), ("x-csrf-token", &rc)], None).await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    assert_eq!(call(&s, "GET", "/api/alerts", &[("cookie", &root)], None).await.status, 401);
+    // (root's two failures above make its next attempt wait a second.)
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let a = login_with(&s, [127, 0, 0, 4], "root", None).await;
+    assert_eq!((a.status, &a.body["enrol_only"]), (200, &json!(true)), "{:?}", a.body);
+    // Every step is in the audit log.
+    let actions: Vec<String> =
+        tokio::task::block_in_place(|| s.store.audit_entries(10_000).unwrap()).into_iter().map(|e| e.action).collect();
+    for want in ["mfa.enrol", "mfa.confirm.failed", "mfa.enable", "mfa.reset"] {
+        assert!(actions.iter().any(|a| a == want), "{want} not audited: {actions:?}");
+    }
+    let failed = tokio::task::block_in_place(|| s.store.audit_entries(10_000).unwrap())
+        .into_iter()
+        .filter(|e| e.action == "login.failed" && e.detail.contains("second_factor"))
+        .count();
+    assert_eq!(failed, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn second_factor_on_sqlite() {
+    second_factor(tokio::task::block_in_place(TestDb::sqlite)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn second_factor_on_postgresql() {
+    second_factor(tokio::task::block_in_place(TestDb::postgres)).await;
 }

@@ -108,6 +108,9 @@ pub struct ConsoleSection {
     /// A suppression that covers an account applies only once a second
     /// person approves it (never the account's own user).
     pub approve_suppressions: bool,
+    /// Admins and DPOs must have a second factor (TOTP): one without it may
+    /// only enrol one after logging in. Analysts may enrol one too.
+    pub require_mfa: bool,
 }
 
 impl Default for ConsoleSection {
@@ -118,6 +121,7 @@ impl Default for ConsoleSection {
             session: "12h".into(),
             max_failed_logins: 5,
             approve_suppressions: false,
+            require_mfa: false,
         }
     }
 }

@@ -169,6 +169,7 @@ pub fn console(
             session_ms: duration_ms(&cfg.console.session).context("[console] session")?,
             max_failed_logins: cfg.console.max_failed_logins,
             approve_suppressions: cfg.console.approve_suppressions,
+            require_mfa: cfg.console.require_mfa,
         },
     ))
 }

@@ -122,6 +122,16 @@ impl AuditSeal {
         Ok(AuditSeal::new(key.as_bytes(), head_file))
     }
 
+    /// A 32-byte key for another purpose, derived from the audit key under
+    /// `label` (an HMAC of the label, as HKDF-Expand does for one block),
+    /// so that vigie keeps one secret file apart from the database.
+    pub fn derive_key(&self, label: &[u8]) -> [u8; 32] {
+        let mut m = self.mac.clone();
+        m.update(b"vigie key derivation\x1f");
+        m.update(label);
+        m.finalize().into_bytes().into()
+    }
+
     /// `text`: actor, action, target, detail.
     fn mac(&self, prev: &str, seq: i64, at: i64, text: [&str; 4]) -> String {
         let mut m = self.mac.clone();

@@ -27,6 +27,8 @@ pub struct User {
     pub role: String,
     #[serde(skip)]
     pub password_hash: String,
+    /// Has a confirmed second factor (TOTP).
+    pub mfa: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -35,6 +37,9 @@ pub struct Session {
     pub role: String,
     pub csrf: String,
     pub expires_ms: i64,
+    /// The session may only enrol a second factor (and log out): an admin
+    /// or dpo without one, when `[console] require_mfa` is on.
+    pub enrol_only: bool,
 }
 
 /// An API token as listed (never the token itself, which is shown once).
@@ -90,6 +95,14 @@ fn other_admins(c: &mut dyn Conn, name: &str) -> Result<i64, StoreError> {
     Ok(rows.first().map_or(0, |r| r.int(0)))
 }
 
+fn user_row(r: &crate::Row) -> User {
+    User { name: r.text(0), role: r.text(1), password_hash: r.text(2), mfa: r.int(3) != 0 }
+}
+
+fn scope(enrol_only: bool) -> &'static str {
+    if enrol_only { "enrol" } else { "full" }
+}
+
 impl Store {
     /// Create or replace a user. A change of role or password ends the
     /// user's sessions; the last admin cannot be demoted.
@@ -142,13 +155,18 @@ impl Store {
     }
 
     pub fn user(&self, name: &str) -> Result<Option<User>, StoreError> {
-        let rows = self.db.query("SELECT name, role, password_hash FROM users WHERE name = $1", &[name.into()])?;
-        Ok(rows.first().map(|r| User { name: r.text(0), role: r.text(1), password_hash: r.text(2) }))
+        let rows = self.db.query(
+            "SELECT name, role, password_hash, CASE WHEN totp_secret IS NULL THEN 0 ELSE 1 END FROM users WHERE name = $1",
+            &[name.into()],
+        )?;
+        Ok(rows.first().map(user_row))
     }
 
     pub fn users(&self) -> Result<Vec<User>, StoreError> {
-        let rows = self.db.query("SELECT name, role, password_hash FROM users ORDER BY name", &[])?;
-        Ok(rows.iter().map(|r| User { name: r.text(0), role: r.text(1), password_hash: r.text(2) }).collect())
+        let rows = self
+            .db
+            .query("SELECT name, role, password_hash, CASE WHEN totp_secret IS NULL THEN 0 ELSE 1 END FROM users ORDER BY name", &[])?;
+        Ok(rows.iter().map(user_row).collect())
     }
 
     /// Record an API token (its hash); the token itself is shown once.
@@ -193,13 +211,14 @@ impl Store {
 
     pub fn put_session(&self, cookie: &str, s: &Session) -> Result<(), StoreError> {
         self.db.execute(
-            "INSERT INTO sessions (id_hash, user_name, role, csrf, expires_ms) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO sessions (id_hash, user_name, role, csrf, expires_ms, scope) VALUES ($1, $2, $3, $4, $5, $6)",
             &[
                 sha256_hex(cookie).into(),
                 s.user.as_str().into(),
                 s.role.as_str().into(),
                 s.csrf.as_str().into(),
                 Sql::Int(s.expires_ms),
+                scope(s.enrol_only).into(),
             ],
         )?;
         Ok(())
@@ -209,11 +228,17 @@ impl Store {
     /// stands now (a removed user's session opens nothing).
     pub fn session(&self, cookie: &str, now: i64) -> Result<Option<Session>, StoreError> {
         let rows = self.db.query(
-            "SELECT s.user_name, u.role, s.csrf, s.expires_ms FROM sessions s JOIN users u ON u.name = s.user_name \
+            "SELECT s.user_name, u.role, s.csrf, s.expires_ms, s.scope FROM sessions s JOIN users u ON u.name = s.user_name \
              WHERE s.id_hash = $1 AND s.expires_ms > $2 AND s.role = u.role",
             &[sha256_hex(cookie).into(), Sql::Int(now)],
         )?;
-        Ok(rows.first().map(|r| Session { user: r.text(0), role: r.text(1), csrf: r.text(2), expires_ms: r.int(3) }))
+        Ok(rows.first().map(|r| Session {
+            user: r.text(0),
+            role: r.text(1),
+            csrf: r.text(2),
+            expires_ms: r.int(3),
+            enrol_only: r.text(4) == scope(true),
+        }))
     }
 
     /// How many live sessions a user has (for tests and the users list).

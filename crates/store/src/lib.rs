@@ -9,6 +9,7 @@
 //! - `trail`: the data-access trail, pseudonymised, that breach impact is
 //!   computed from;
 //! - `auth`: console users, API tokens and sessions (hashes only);
+//! - `mfa`: their second factors (TOTP secrets, sealed);
 //! - `audit`: the HMAC-chained log of analyst actions, its head kept
 //!   outside the database;
 //! - `files`: owner-only files and folders;
@@ -19,6 +20,7 @@ pub mod audit;
 pub mod auth;
 pub mod backend;
 pub mod files;
+pub mod mfa;
 pub mod migrate;
 pub mod retention;
 pub mod testing;

@@ -9,6 +9,7 @@ use crate::backend::{Backend, Sql};
 pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "initial", include_str!("../migrations/0001_initial.sql")),
     (2, "four_eyes", include_str!("../migrations/0002_four_eyes.sql")),
+    (3, "mfa", include_str!("../migrations/0003_mfa.sql")),
 ];
 
 /// Statements of a migration file (comments dropped, split on `;`).

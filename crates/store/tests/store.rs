@@ -41,7 +41,7 @@ fn access(id: &str, ts: i64, account: &str, ip: &str, subjects: &[&str], key: &P
 fn migrations_apply_once_and_are_recorded() {
     for db in TestDb::both() {
         let s = Store::open(&db.url).unwrap();
-        assert_eq!(s.schema_version().unwrap(), 2);
+        assert_eq!(s.schema_version().unwrap(), 3);
         drop(s);
         // Opening again applies nothing and keeps the data.
         let s = Store::open(&db.url).unwrap();
@@ -208,8 +208,13 @@ fn users_tokens_and_sessions_keep_hashes_only() {
         assert_eq!(s.token("other").unwrap(), None);
         let stored = s.db.query("SELECT token_hash FROM tokens", &[]).unwrap();
         assert_ne!(stored[0].text(0), "secret-token");
-        let sess =
-            vigie_store::auth::Session { user: "bob".into(), role: "dpo".into(), csrf: "c".into(), expires_ms: 100 };
+        let sess = vigie_store::auth::Session {
+            user: "bob".into(),
+            role: "dpo".into(),
+            csrf: "c".into(),
+            expires_ms: 100,
+            enrol_only: true,
+        };
         s.put_session("cookie", &sess).unwrap();
         assert_eq!(s.session("cookie", 50).unwrap(), Some(sess));
         assert_eq!(s.session("cookie", 150).unwrap(), None);
@@ -329,6 +334,7 @@ fn user_changes_end_sessions_and_an_admin_always_remains() {
         role: role.into(),
         csrf: "c".into(),
         expires_ms: i64::MAX,
+        enrol_only: false,
     };
     for db in TestDb::both() {
         let s = Store::open(&db.url).unwrap();
@@ -419,4 +425,48 @@ fn the_database_and_its_wal_are_owner_only() {
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
     let _s = Store::open(&path.display().to_string()).unwrap();
     assert_eq!(mode(&path), 0o600);
+}
+
+#[test]
+fn second_factors_are_sealed_bound_to_their_user_and_spent_once() {
+    for db in TestDb::both() {
+        let dir = tempfile::tempdir().unwrap();
+        let seal = vigie_store::AuditSeal::open(&dir.path().join("audit.key"), dir.path().join("audit.head")).unwrap();
+        let s = Store::open(&db.url).unwrap().with_audit_seal(seal);
+        s.put_user("ann", "admin", "h").unwrap();
+        s.put_user("bob", "dpo", "h").unwrap();
+        let secret = b"0123456789abcdefghij";
+        s.begin_mfa("ann", secret).unwrap();
+        assert!(!s.user("ann").unwrap().unwrap().mfa, "pending until a code confirms it");
+        let cookie = vigie_store::auth::Session {
+            user: "ann".into(),
+            role: "admin".into(),
+            csrf: "c".into(),
+            expires_ms: i64::MAX,
+            enrol_only: true,
+        };
+        s.put_session("k", &cookie).unwrap();
+        s.confirm_mfa("ann", 100).unwrap();
+        assert_eq!(s.session("k", 0).unwrap(), None, "confirming ends the user's sessions");
+        let m = s.mfa("ann").unwrap().unwrap();
+        assert_eq!((m.secret.as_deref(), m.pending, m.last_step), (Some(&secret[..]), None, 100));
+        assert!(s.user("ann").unwrap().unwrap().mfa);
+        // Sealed: the raw secret is nowhere in the row.
+        let raw = s.db.query("SELECT totp_secret FROM users WHERE name = 'ann'", &[]).unwrap()[0].text(0);
+        assert!(!raw.contains(&hex::encode(secret)) && !raw.contains("0123456789"), "{raw}");
+        // A step is spent once; an older one never.
+        assert!(!s.spend_mfa_step("ann", 100).unwrap());
+        assert!(s.spend_mfa_step("ann", 101).unwrap());
+        assert!(!s.spend_mfa_step("ann", 101).unwrap());
+        assert!(!s.spend_mfa_step("ann", 99).unwrap());
+        // Moved to another user's row, the sealed secret does not open.
+        s.db.execute("UPDATE users SET totp_secret = $1 WHERE name = 'bob'", &[raw.as_str().into()]).unwrap();
+        assert!(s.mfa("bob").is_err());
+        // Without the key, nothing opens and nothing can be enrolled.
+        let keyless = Store::open(&db.url).unwrap();
+        assert!(keyless.mfa("ann").is_err() && keyless.begin_mfa("bob", secret).is_err());
+        s.reset_mfa("ann").unwrap();
+        assert_eq!(s.mfa("ann").unwrap().unwrap().secret, None);
+        assert!(s.reset_mfa("nobody").is_err());
+    }
 }
