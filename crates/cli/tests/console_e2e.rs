@@ -30,11 +30,12 @@ fn shots() -> PathBuf {
 }
 
 /// Start the demo; returns it, its URL, its password and its story.
-fn demo(dir: &std::path::Path) -> (Kill, String, String, serde_json::Value) {
+fn demo(dir: &std::path::Path, require_mfa: bool) -> (Kill, String, String, serde_json::Value) {
     let port = free_port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_vigie"))
         .args(["demo", "--accounts", "300", "--listen", &format!("127.0.0.1:{port}"), "--dir"])
         .arg(dir)
+        .args(if require_mfa { &["--require-mfa"][..] } else { &[] })
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -104,9 +105,25 @@ async fn shot(c: &fantoccini::Client, name: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_analyst_logs_in_triages_and_opens_the_incident() {
+    journey(false).await;
+}
+
+/// The same, with `[console] require_mfa`: the demo user (an admin) must
+/// enrol a second factor at its first login, then sign in with a code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_second_factor_required_the_admin_enrols_then_signs_in_with_a_code() {
+    journey(true).await;
+}
+
+async fn click(c: &fantoccini::Client, css: &str) {
+    c.find(Locator::Css(css)).await.unwrap().click().await.unwrap();
+}
+
+async fn journey(mfa: bool) {
     let dir = tempfile::tempdir().unwrap();
-    let (_demo, url, password, _story) = demo(dir.path());
+    let (_demo, url, password, _story) = demo(dir.path(), mfa);
     let (_driver, driver_url) = chromedriver();
+    let tag = if mfa { "mfa-" } else { "" };
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
@@ -124,12 +141,41 @@ async fn an_analyst_logs_in_triages_and_opens_the_incident() {
     c.goto(&url).await.unwrap();
     c.wait().for_element(Locator::Css("#user")).await.unwrap().send_keys("demo").await.unwrap();
     c.find(Locator::Css("#password")).await.unwrap().send_keys(&password).await.unwrap();
-    shot(&c, "01-login.png").await;
-    c.find(Locator::Css("#login-btn")).await.unwrap().click().await.unwrap();
+    shot(&c, &format!("{tag}01-login.png")).await;
+    click(&c, "#login-btn").await;
+    if mfa {
+        // The admin has no second factor: the console shows only the enrolment.
+        let key = text(&c, "#mfa-secret").await;
+        assert!(c.find(Locator::Css("#nav")).await.unwrap().attr("hidden").await.unwrap().is_some());
+        let secret = vigie_console::mfa::from_base32(&key).expect("a base32 key");
+        let now = vigie_console::mfa::now_s();
+        let code = vigie_console::mfa::code(&secret, now).unwrap();
+        c.find(Locator::Css("#mfa-code")).await.unwrap().send_keys(&code).await.unwrap();
+        shot(&c, "mfa-01b-enrol.png").await;
+        click(&c, "#mfa-confirm").await;
+        // Signed out; the password alone now asks for a code.
+        c.wait().for_element(Locator::Css("#login-form")).await.unwrap();
+        c.find(Locator::Css("#user")).await.unwrap().send_keys("demo").await.unwrap();
+        c.find(Locator::Css("#password")).await.unwrap().send_keys(&password).await.unwrap();
+        click(&c, "#login-btn").await;
+        // The code field appears once the server has said a code is needed.
+        for _ in 0..100 {
+            let field = c.find(Locator::Css("#code")).await.unwrap();
+            if field.attr("hidden").await.unwrap().is_none() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(text(&c, "#login-error").await.contains("6-digit code"));
+        // The confirming code is spent: the next one signs in.
+        let next = vigie_console::mfa::code(&secret, now + 30).unwrap();
+        c.find(Locator::Css("#code")).await.unwrap().send_keys(&next).await.unwrap();
+        click(&c, "#login-btn").await;
+    }
     let incidents = text(&c, "#open-incidents").await;
     assert!(incidents.parse::<u32>().unwrap() >= 1, "open incidents: {incidents}");
     assert!(text(&c, "#who").await.contains("demo"));
-    shot(&c, "02-overview.png").await;
+    shot(&c, &format!("{tag}02-overview.png")).await;
 
     // Triage the first open alert: acknowledge, then close as a true positive.
     c.goto(&format!("{url}#/alerts?status=open&min_level=high")).await.unwrap();
@@ -152,7 +198,7 @@ async fn an_analyst_logs_in_triages_and_opens_the_incident() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(text(&c, "#status").await, "closed");
-    shot(&c, "03-alert-triaged.png").await;
+    shot(&c, &format!("{tag}03-alert-triaged.png")).await;
 
     // Open the incident: impact, countdown, drafts.
     c.goto(&format!("{url}#/incidents")).await.unwrap();
@@ -163,11 +209,11 @@ async fn an_analyst_logs_in_triages_and_opens_the_incident() {
     assert!(clock.contains("GDPR Art. 33") && (clock.contains("left") || clock.contains("overdue")), "{clock}");
     let draft = text(&c, "#draft").await;
     assert!(draft.contains("Art. 33") && draft.contains(&people.replace(',', "")), "{draft}");
-    shot(&c, "04-incident.png").await;
+    shot(&c, &format!("{tag}04-incident.png")).await;
 
     // The audit log recorded the triage.
     c.goto(&format!("{url}#/audit")).await.unwrap();
     assert!(text(&c, "#audit-status").await.starts_with("Chain intact"));
-    shot(&c, "05-audit.png").await;
+    shot(&c, &format!("{tag}05-audit.png")).await;
     c.close().await.unwrap();
 }
