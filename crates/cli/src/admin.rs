@@ -112,12 +112,21 @@ pub enum AuditCommand {
     /// <state_dir>/audit.key ([store] audit_key_file), never in the database,
     /// and the newest entry's sequence and MAC in <state_dir>/audit.head.
     ///
+    /// The chain is also held against the head recorded in the engine's last
+    /// checkpoint (<state_dir>/state.redb; not readable while `vigie run`
+    /// holds it), and against any head given with --head, as kept by a
+    /// receiver of the [store] audit_sinks.
+    ///
     /// Example: vigie audit verify --config vigie.toml --json
+    /// Example: vigie audit verify --config vigie.toml --head 1532:hmac-sha256:9f2c...
     Verify {
         #[command(flatten)]
         store: StoreArgs,
         #[arg(long)]
         json: bool,
+        /// A head kept elsewhere (the "seq" and "mac" of an audit_head record), as SEQ:MAC; repeatable.
+        #[arg(long = "head", value_name = "SEQ:MAC")]
+        heads: Vec<String>,
     },
 }
 
@@ -210,10 +219,28 @@ pub fn token(a: TokenArgs) -> Result<ExitCode> {
 }
 
 pub fn audit(c: AuditCommand) -> Result<ExitCode> {
-    let AuditCommand::Verify { store, json } = c;
-    let r = store.open()?.verify_audit()?;
+    let AuditCommand::Verify { store, json, heads } = c;
+    let mut elsewhere = Vec::new();
+    for h in &heads {
+        let (seq, mac) = h.split_once(':').context("--head: expected SEQ:MAC")?;
+        let seq = seq.trim().parse().with_context(|| format!("--head: `{seq}` is not a sequence number"))?;
+        elsewhere.push((format!("--head {seq}"), vigie_store::audit::Head { seq, mac: mac.trim().to_string() }));
+    }
+    // The last checkpoint's copy, unless the engine holds the state store.
+    let mut notes = Vec::new();
+    let state = store.state_dir()?;
+    if state.join("state.redb").exists() {
+        match vigie_runtime::store::Store::open(&state).and_then(|s| s.audit_head()) {
+            Ok(Some(h)) => elsewhere.push(("the last checkpoint".to_string(), h)),
+            Ok(None) => notes.push("the last checkpoint records no audit head".to_string()),
+            Err(e) => notes.push(format!("the last checkpoint was not checked ({e}): is `vigie run` running?")),
+        }
+    }
+    let r = store.open()?.verify_audit_with(&elsewhere)?;
     if json {
-        println!("{}", serde_json::to_string(&r)?);
+        let mut v = serde_json::to_value(&r)?;
+        v["notes"] = serde_json::json!(notes);
+        println!("{v}");
     } else if r.ok {
         let sealed = if r.sealed { "keyed, head file matches" } else { "NOT keyed: no audit key given" };
         println!(
@@ -221,6 +248,12 @@ pub fn audit(c: AuditCommand) -> Result<ExitCode> {
             r.entries,
             r.head.chars().take(28).collect::<String>()
         );
+        for label in &r.checked_against {
+            println!("  matches the head recorded in {label}");
+        }
+        for n in &notes {
+            println!("  note: {n}");
+        }
     } else {
         println!(
             "audit log BROKEN at entry {}: {}",

@@ -31,19 +31,27 @@ impl StoreArgs {
         Ok(cfg)
     }
 
+    /// The state folder, where the audit chain's key and head live (and
+    /// the engine's checkpoints): the configuration's, else the folder of a
+    /// SQLite file given alone.
+    pub fn state_dir(&self) -> Result<PathBuf> {
+        let cfg = self.config()?;
+        let url = cfg.store.url.clone().unwrap_or_default();
+        if self.config.is_none() && !url.is_empty() && !url.contains("://") {
+            let dir = std::path::Path::new(&url).parent().filter(|d| !d.as_os_str().is_empty());
+            return Ok(dir.map_or_else(|| PathBuf::from("."), PathBuf::from));
+        }
+        Ok(cfg.engine.state_dir)
+    }
+
     pub fn open(&self) -> Result<vigie_store::Store> {
         let cfg = self.config()?;
         let url = cfg.store.url.clone().unwrap_or_else(|| cfg.engine.state_dir.join("vigie.db").display().to_string());
         if !url.contains("://") && !std::path::Path::new(&url).exists() {
             bail!("no store at {url}: give --store, or --config with the [store] of a `vigie run`");
         }
-        // The audit chain's key and head live in the state folder: the
-        // configuration's, else the folder of a SQLite file given alone.
         let mut seal_cfg = cfg.clone();
-        if self.config.is_none() && !url.contains("://") {
-            let dir = std::path::Path::new(&url).parent().filter(|d| !d.as_os_str().is_empty());
-            seal_cfg.engine.state_dir = dir.map_or_else(|| PathBuf::from("."), PathBuf::from);
-        }
+        seal_cfg.engine.state_dir = self.state_dir()?;
         let seal = vigie_runtime::audit_seal(&seal_cfg)?;
         Ok(vigie_store::Store::open(&url).with_context(|| format!("opening the store {url}"))?.with_audit_seal(seal))
     }

@@ -527,3 +527,81 @@ fn users_tokens_and_a_cut_audit_tail() {
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
     assert!(String::from_utf8_lossy(&out.stdout).contains("tail was cut"));
 }
+
+/// The audit chain's head is kept outside the database three times: the
+/// head file, each checkpoint of `vigie run`, and the `[store] audit_sinks`.
+/// Someone who can write the database and the head file (but not the
+/// checkpoint, nor the receiver of the sink) cuts the tail and rewrites the
+/// head file to match: the checkpoint's copy and the sink's copy still
+/// expose it.
+#[test]
+fn the_audit_head_is_kept_in_checkpoints_and_sent_to_the_audit_sinks() {
+    let d = tmp("audit-head");
+    let state = d.join("state");
+    let cfg = write(
+        &d,
+        "vigie.toml",
+        &format!(
+            "[engine]\nstate_dir = \"{state}\"\n[server]\nlisten = \"127.0.0.1:0\"\n[[inputs]]\ntype = \"stdin\"\n\
+             [[store.audit_sinks]]\ntype = \"jsonl\"\npath = \"{heads}\"\n",
+            state = state.display(),
+            heads = d.join("heads.jsonl").display()
+        ),
+    );
+    let cfg_s = cfg.to_str().unwrap();
+    std::fs::create_dir_all(&state).unwrap();
+    vigie_store::Store::open(&state.join("vigie.db").display().to_string()).unwrap();
+    for (name, role) in [("root", "admin"), ("ana", "analyst"), ("dora", "dpo")] {
+        let mut child = vigie()
+            .args(["users", "add", name, "--role", role, "--config", cfg_s])
+            .stdin(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(b"a long enough password\n").unwrap();
+        assert!(child.wait_with_output().unwrap().status.success());
+    }
+    let input = write(&d, "events.jsonl", "{\"@timestamp\":\"2026-03-02T10:00:00Z\",\"user\":{\"name\":\"a\"}}\n");
+    let out = vigie_umask_022(&["run", "--config", cfg_s], Some(&input));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // The sink received the head as it stands in the head file.
+    let head: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(state.join("audit.head")).unwrap()).unwrap();
+    let sent = std::fs::read_to_string(d.join("heads.jsonl")).unwrap();
+    let last: serde_json::Value = serde_json::from_str(sent.lines().last().unwrap()).unwrap();
+    assert_eq!(
+        (&last["type"], &last["seq"], &last["mac"]),
+        (&serde_json::json!("audit_head"), &head["seq"], &head["mac"])
+    );
+    assert_eq!(head["seq"], 3, "{head}");
+    let sink_head = format!("{}:{}", last["seq"], last["mac"].as_str().unwrap());
+
+    let verify = |extra: &[&str]| {
+        let out = vigie().args(["audit", "verify", "--json", "--config", cfg_s]).args(extra).output().unwrap();
+        (out.status.code(), serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap())
+    };
+    let (code, v) = verify(&["--head", &sink_head]);
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(v["checked_against"], serde_json::json!(["--head 3", "the last checkpoint"]), "{v}");
+
+    // Cut the newest entry and rewrite the head file to the one before.
+    let store = vigie_store::Store::open(&state.join("vigie.db").display().to_string()).unwrap();
+    let second = store.db.query("SELECT hash FROM audit WHERE seq = 2", &[]).unwrap()[0].text(0);
+    store.db.execute("DELETE FROM audit WHERE seq = 3", &[]).unwrap();
+    std::fs::write(state.join("audit.head"), serde_json::json!({"seq": 2, "mac": second}).to_string()).unwrap();
+    let (code, v) = verify(&[]);
+    assert_eq!(code, Some(1), "the checkpoint's copy exposes the cut: {v}");
+    assert!(v["problem"].as_str().unwrap().contains("the last checkpoint"), "{v}");
+    // Without the checkpoint, the head kept by the sink's receiver does.
+    std::fs::rename(state.join("state.redb"), d.join("state.redb.moved")).unwrap();
+    let (code, v) = verify(&[]);
+    assert_eq!(code, Some(0), "with the head file rewritten and no other copy, nothing can tell: {v}");
+    let (code, v) = verify(&["--head", &sink_head]);
+    assert_eq!(code, Some(1), "{v}");
+    assert!(
+        v["problem"].as_str().unwrap().contains("--head 3") && v["problem"].as_str().unwrap().contains("tail was cut"),
+        "{v}"
+    );
+}

@@ -72,6 +72,12 @@ pub struct StoreSection {
     /// Fields (dotted paths) that hold personal data, pseudonymised in every
     /// alert like `data_subject.ids`.
     pub personal_fields: Vec<String>,
+    /// Where the audit chain's head (its newest sequence number and MAC) is
+    /// also sent each time it moves, checked at every checkpoint: sinks of
+    /// the `[[sinks]]` kinds, best a syslog or webhook receiver on a machine
+    /// the database's administrators cannot write to. `vigie audit verify
+    /// --head SEQ:MAC` holds the chain against a head kept there.
+    pub audit_sinks: Vec<SinkConfig>,
 }
 
 impl Default for StoreSection {
@@ -87,6 +93,7 @@ impl Default for StoreSection {
             audit_key_file: None,
             url_patterns: Vec::new(),
             personal_fields: Vec::new(),
+            audit_sinks: Vec::new(),
         }
     }
 }

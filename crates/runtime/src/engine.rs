@@ -154,6 +154,60 @@ pub struct EngineOptions {
     pub max_skew_ms: Option<i64>,
 }
 
+/// The audit chain's head, copied into each checkpoint and sent to the
+/// `[store] audit_sinks` whenever it moves (see `vigie_store::audit`).
+pub struct AuditHeads {
+    seal: vigie_store::AuditSeal,
+    sinks: Vec<Box<dyn Sink>>,
+    sent: Option<vigie_store::audit::Head>,
+}
+
+impl AuditHeads {
+    pub fn new(seal: vigie_store::AuditSeal, sinks: Vec<Box<dyn Sink>>) -> AuditHeads {
+        AuditHeads { seal, sinks, sent: None }
+    }
+
+    /// The head as recorded now; sent to the audit sinks if it moved since
+    /// the last time. A sink that fails is logged, never fatal: the head
+    /// file and the checkpoint still hold it.
+    fn poll(&mut self) -> Option<vigie_store::audit::Head> {
+        let head = match self.seal.head() {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::warn!("audit head not read: {e}");
+                return self.sent.clone();
+            }
+        };
+        if head.is_some() && head != self.sent {
+            if let Some(h) = &head {
+                let rec = crate::sinks::AuditHead::new(h, jiff::Timestamp::now().as_millisecond());
+                for s in &mut self.sinks {
+                    if let Err(e) = s.write(&Record::audit_head(&rec)).and_then(|()| s.flush()) {
+                        tracing::warn!("audit head not sent: {e}");
+                    }
+                }
+            }
+            self.sent = head.clone();
+        }
+        head
+    }
+
+    /// Has the head moved since it was last sent (so that a checkpoint is
+    /// due even without new events)?
+    fn moved(&self) -> bool {
+        self.seal.head().ok().flatten().is_some_and(|h| Some(&h) != self.sent.as_ref())
+    }
+}
+
+/// What a checkpoint records beside the detection state: where each input
+/// had got to, the idempotency keys seen, and the audit chain's head.
+#[derive(Default)]
+struct Ledger {
+    positions: BTreeMap<String, serde_json::Value>,
+    keys: crate::idempotency::Keys,
+    audit: Option<AuditHeads>,
+}
+
 /// What the engine reports at the end.
 #[derive(Debug, Default, Clone, serde::Serialize)]
 pub struct Summary {
@@ -203,15 +257,17 @@ pub struct EngineParts<'a> {
     pub rx: Receiver<(u64, Msg)>,
     pub opts: EngineOptions,
     pub metrics: Arc<Metrics>,
+    /// The audit chain's head, recorded in each checkpoint.
+    pub audit: Option<AuditHeads>,
 }
 
 /// Run until every input is done. `restored` positions were already handed
 /// to the inputs; the stage and sinks are restored here.
 pub fn run_engine(parts: EngineParts<'_>) -> anyhow::Result<Summary> {
-    let EngineParts { detector, mut stage, mut sinks, mut responder, store, restored, rx, opts, metrics } = parts;
+    let EngineParts { detector, mut stage, mut sinks, mut responder, store, restored, rx, opts, metrics, audit } =
+        parts;
     let started = Instant::now();
-    let mut positions: BTreeMap<String, serde_json::Value> = BTreeMap::new();
-    let mut keys = crate::idempotency::Keys::default();
+    let mut ledger = Ledger { audit, ..Ledger::default() };
     let restored_none = restored.is_none();
     if let Some(c) = restored {
         for s in sinks.iter_mut() {
@@ -227,8 +283,8 @@ pub fn run_engine(parts: EngineParts<'_>) -> anyhow::Result<Summary> {
         responder.policy.state = c.response;
         responder.restore_in_flight(c.actions_in_flight)?;
         stage.restore(c.stage, c.rows);
-        positions = c.inputs;
-        keys = crate::idempotency::Keys::restore(c.idempotency);
+        ledger.positions = c.inputs;
+        ledger.keys = crate::idempotency::Keys::restore(c.idempotency);
     }
     let first_start = restored_none;
     let (out_tx, out_rx) = crossbeam_channel::bounded::<(u64, Option<Processed>, Option<usize>)>(opts.queue * 2 + 4);
@@ -262,6 +318,7 @@ pub fn run_engine(parts: EngineParts<'_>) -> anyhow::Result<Summary> {
     let mut acks: Vec<Ack> = Vec::new();
     let mut alerts: Vec<Alert> = Vec::new();
     let mut last_checkpoint = Instant::now();
+    let mut last_audit_look = Instant::now();
     let mut last_cost = Duration::ZERO;
     let mut dirty = false;
     let mut clock = (stage.event_time(), Instant::now());
@@ -271,7 +328,7 @@ pub fn run_engine(parts: EngineParts<'_>) -> anyhow::Result<Summary> {
     // this engine wrote anything, so that a crash before the next one cuts
     // the sinks back to it instead of leaving alerts that will be redone.
     if first_start && !opts.finite {
-        checkpoint(store, &mut stage, &mut sinks, &mut responder, &positions, &keys, &metrics)?;
+        checkpoint(store, &mut stage, &mut sinks, &mut responder, &mut ledger, &metrics)?;
     }
 
     while live > 0 {
@@ -291,18 +348,18 @@ pub fn run_engine(parts: EngineParts<'_>) -> anyhow::Result<Summary> {
             dirty = true;
             let name = &opts.inputs[p.input].0;
             if let Some(pos) = p.position {
-                positions.insert(name.clone(), pos);
+                ledger.positions.insert(name.clone(), pos);
             }
             acks.extend(p.ack);
             if let Some(k) = p.key {
                 let now = jiff::Timestamp::now().as_millisecond();
-                if keys.seen(&k, now) {
+                if ledger.keys.seen(&k, now) {
                     // Already processed: acknowledged again, not applied.
                     metrics.duplicates.get_or_create(&metrics.input(name)).inc();
                     tracing::info!(input = %name, "batch already processed (same idempotency key): acknowledged");
                     continue;
                 }
-                keys.insert(k, now);
+                ledger.keys.insert(k, now);
             }
             decode_errors += p.decode_errors;
             let mut trail = Vec::new();
@@ -357,9 +414,15 @@ pub fn run_engine(parts: EngineParts<'_>) -> anyhow::Result<Summary> {
         // Before any acknowledgement: a client that reads the metrics once
         // answered must see its own batch counted.
         update_state_metrics(&stage, &metrics);
+        // The audit head moves with the console's and the CLI's actions, not
+        // with events: look at it once per interval, and checkpoint if it moved.
+        if !dirty && !opts.finite && last_audit_look.elapsed() >= opts.checkpoint_every {
+            last_audit_look = Instant::now();
+            dirty = ledger.audit.as_ref().is_some_and(AuditHeads::moved);
+        }
         if dirty && due && !opts.finite {
             let t = Instant::now();
-            checkpoint(store, &mut stage, &mut sinks, &mut responder, &positions, &keys, &metrics)?;
+            checkpoint(store, &mut stage, &mut sinks, &mut responder, &mut ledger, &metrics)?;
             last_cost = t.elapsed();
             acks.drain(..).for_each(|a| a(true));
             last_checkpoint = Instant::now();
@@ -375,7 +438,7 @@ pub fn run_engine(parts: EngineParts<'_>) -> anyhow::Result<Summary> {
     }
     responder.flush(true)?;
     if !opts.finite {
-        checkpoint(store, &mut stage, &mut sinks, &mut responder, &positions, &keys, &metrics)?;
+        checkpoint(store, &mut stage, &mut sinks, &mut responder, &mut ledger, &metrics)?;
     }
     acks.drain(..).for_each(|a| a(true));
     for w in workers {
@@ -489,20 +552,20 @@ fn checkpoint(
     stage: &mut Stage,
     sinks: &mut [Box<dyn Sink>],
     responder: &mut Responder,
-    positions: &BTreeMap<String, serde_json::Value>,
-    keys: &crate::idempotency::Keys,
+    ledger: &mut Ledger,
     metrics: &Metrics,
 ) -> anyhow::Result<()> {
     for s in sinks.iter_mut() {
         s.flush()?;
     }
     let actions_in_flight = responder.checkpoint()?;
+    let audit_head = ledger.audit.as_mut().and_then(AuditHeads::poll);
     let Some(store) = store else { return Ok(()) };
     let changes = stage.row_changes();
     let c = Checkpoint {
         rows: Default::default(),
         stage: stage.snapshot(),
-        inputs: positions.clone(),
+        inputs: ledger.positions.clone(),
         sinks: sinks
             .iter()
             .chain(responder.sinks.iter())
@@ -510,7 +573,8 @@ fn checkpoint(
             .collect(),
         response: responder.policy.state.clone(),
         actions_in_flight,
-        idempotency: keys.snapshot(),
+        idempotency: ledger.keys.snapshot(),
+        audit_head,
     };
     let bytes = store.save(&c, &changes)?;
     metrics.checkpoints.inc();

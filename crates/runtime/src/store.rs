@@ -38,6 +38,10 @@ pub struct Checkpoint {
     /// Idempotency keys of the batches processed lately.
     #[serde(default)]
     pub idempotency: crate::idempotency::KeysState,
+    /// The audit chain's head when the checkpoint was written (a copy
+    /// outside the database, for `vigie audit verify`).
+    #[serde(default)]
+    pub audit_head: Option<vigie_store::audit::Head>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -106,6 +110,28 @@ impl Store {
             Ok(())
         })?;
         Ok(Some(c))
+    }
+
+    /// The audit head recorded in the last checkpoint (only that is read).
+    pub fn audit_head(&self) -> Result<Option<vigie_store::audit::Head>, StoreError> {
+        #[derive(Deserialize)]
+        struct Only {
+            #[serde(default)]
+            audit_head: Option<vigie_store::audit::Head>,
+        }
+        let fail = |m: String| StoreError::Db { path: self.path.display().to_string(), message: m };
+        let tx = self.db.begin_read().map_err(|e| fail(e.to_string()))?;
+        let table = match tx.open_table(TABLE) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(fail(e.to_string())),
+        };
+        let Some(v) = table.get(KEY).map_err(|e| fail(e.to_string()))? else {
+            return Ok(None);
+        };
+        let only: Only = serde_json::from_slice(v.value())
+            .map_err(|e| StoreError::Corrupt { path: self.path.display().to_string(), message: e.to_string() })?;
+        Ok(only.audit_head)
     }
 
     /// Write a checkpoint and the rows that changed since the last one

@@ -38,6 +38,11 @@ pub struct Topology {
     pub sinks: Vec<Box<dyn Sink>>,
     /// Action sinks.
     pub action_sinks: Vec<Box<dyn Sink>>,
+    /// Where the audit chain's head is also sent (`[store] audit_sinks`).
+    pub audit_sinks: Vec<Box<dyn Sink>>,
+    /// The audit chain's head, recorded in each checkpoint (once a store
+    /// with a keyed audit chain is attached).
+    audit: Option<engine::AuditHeads>,
     policy: vigie_respond::Policy,
     /// Call response webhooks (`false`: actions are decided and recorded as
     /// dry runs).
@@ -72,6 +77,7 @@ impl Topology {
         t.sources = cfg.inputs.iter().map(|i| i.build()).collect();
         t.sinks = sinks::build("", &cfg.sinks, t.rt.handle(), &t.metrics)?;
         t.action_sinks = sinks::build("actions:", &cfg.action_sinks, t.rt.handle(), &t.metrics)?;
+        t.audit_sinks = sinks::build("audit:", &cfg.store.audit_sinks, t.rt.handle(), &t.metrics)?;
         t.act = true;
         Ok(t)
     }
@@ -105,6 +111,8 @@ impl Topology {
             sources: Vec::new(),
             sinks: Vec::new(),
             action_sinks: Vec::new(),
+            audit_sinks: Vec::new(),
+            audit: None,
             policy: policy(cfg)?,
             act: false,
             trail: None,
@@ -123,10 +131,14 @@ impl Topology {
     }
 
     /// Alerts and actions also go to the store, and the data-access trail
-    /// when the store keeps one.
+    /// when the store keeps one; the store's audit head goes into each
+    /// checkpoint and to the audit sinks.
     pub fn attach_store(&mut self, h: &StoreHandle) {
         self.sinks.push(Box::new(sinks::StoreSink::new("store", h.writer.clone())));
         self.action_sinks.push(Box::new(sinks::StoreSink::new("actions:store", h.writer.clone())));
+        if let Some(seal) = h.store.seal.clone() {
+            self.audit = Some(engine::AuditHeads::new(seal, std::mem::take(&mut self.audit_sinks)));
+        }
         if h.trail {
             self.detector.trail = Some(vigie_analytics::Trail::new(h.key.clone()));
             self.trail = Some(h.writer.clone());
@@ -214,6 +226,7 @@ impl Topology {
             rx,
             opts,
             metrics: self.metrics,
+            audit: self.audit,
         };
         Ok((parts, self.rt))
     }

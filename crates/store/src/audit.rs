@@ -51,6 +51,9 @@ pub struct AuditReport {
     pub head_seq: Option<i64>,
     /// Entries from before the chain was keyed (plain SHA-256).
     pub legacy: u64,
+    /// The heads recorded elsewhere that the chain was held against
+    /// (besides the head file), by label.
+    pub checked_against: Vec<String>,
 }
 
 /// The newest entry, as recorded outside the database.
@@ -256,6 +259,14 @@ impl Store {
     /// Walk the whole chain from the first entry, then hold its end
     /// against the head recorded outside the database.
     pub fn verify_audit(&self) -> Result<AuditReport, StoreError> {
+        self.verify_audit_with(&[])
+    }
+
+    /// The same, also holding the chain against heads recorded elsewhere
+    /// (a checkpoint, a syslog or webhook receiver): each, named by its
+    /// label, must be an entry of the chain with the same MAC. A head older
+    /// than the newest entry is fine (entries were appended since).
+    pub fn verify_audit_with(&self, elsewhere: &[(String, Head)]) -> Result<AuditReport, StoreError> {
         let rows = self
             .db
             .query("SELECT seq, at_ms, actor, action, target, detail, prev_hash, hash FROM audit ORDER BY seq", &[])?;
@@ -264,6 +275,36 @@ impl Store {
             Some(s) => s.head()?,
             None => None,
         };
+        let mut report = self.walk(&rows, seal, head)?;
+        if !report.ok {
+            return Ok(report);
+        }
+        for (label, h) in elsewhere {
+            let found = rows.iter().map(entry).find(|e| e.seq == h.seq);
+            let problem = match found {
+                None => Some(format!(
+                    "the head recorded in {label} is entry {}, but the log ends at {} (its tail was cut)",
+                    h.seq,
+                    rows.len()
+                )),
+                Some(e) if !same(&e.hash, &h.mac) => Some(format!(
+                    "entry {} does not match the head recorded in {label} (the chain was rewritten)",
+                    h.seq
+                )),
+                Some(_) => None,
+            };
+            if let Some(p) = problem {
+                report.ok = false;
+                report.broken_at = Some(h.seq);
+                report.problem = Some(p);
+                return Ok(report);
+            }
+            report.checked_against.push(label.clone());
+        }
+        Ok(report)
+    }
+
+    fn walk(&self, rows: &[Row], seal: Option<&AuditSeal>, head: Option<Head>) -> Result<AuditReport, StoreError> {
         let mut prev = GENESIS.to_string();
         let mut report = AuditReport {
             entries: rows.len() as u64,
@@ -274,6 +315,7 @@ impl Store {
             sealed: seal.is_some(),
             head_seq: head.as_ref().map(|h| h.seq),
             legacy: 0,
+            checked_against: Vec::new(),
         };
         let broken = |mut report: AuditReport, at: i64, p: String| {
             report.ok = false;

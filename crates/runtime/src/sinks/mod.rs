@@ -29,6 +29,35 @@ use std::sync::Arc;
 pub enum Item<'a> {
     Alert(&'a vigie_alert::Alert),
     Action(&'a vigie_respond::ActionRecord),
+    /// The audit chain's head, for the `[store] audit_sinks`.
+    AuditHead(&'a AuditHead),
+}
+
+/// The audit chain's head as sent to a sink: a copy kept where the
+/// database's administrators cannot reach (see `vigie_store::audit`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AuditHead {
+    #[serde(rename = "@timestamp")]
+    pub timestamp: String,
+    /// Always `audit_head`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// `audit-head-<seq>`.
+    pub id: String,
+    pub seq: i64,
+    pub mac: String,
+}
+
+impl AuditHead {
+    pub fn new(head: &vigie_store::audit::Head, at_ms: i64) -> AuditHead {
+        AuditHead {
+            timestamp: vigie_alert::rfc3339(at_ms),
+            kind: "audit_head",
+            id: format!("audit-head-{}", head.seq),
+            seq: head.seq,
+            mac: head.mac.clone(),
+        }
+    }
 }
 
 /// An item on its way to the sinks, with its serialised form made at most once.
@@ -47,11 +76,16 @@ impl<'a> Record<'a> {
         Record { item: Item::Action(a), json: Default::default() }
     }
 
-    /// `alert` or `action`.
+    pub fn audit_head(h: &'a AuditHead) -> Record<'a> {
+        Record { item: Item::AuditHead(h), json: Default::default() }
+    }
+
+    /// `alert`, `action` or `audit_head`.
     pub fn stream(&self) -> &'static str {
         match self.item {
             Item::Alert(_) => "alert",
             Item::Action(_) => "action",
+            Item::AuditHead(_) => "audit_head",
         }
     }
 
@@ -60,6 +94,7 @@ impl<'a> Record<'a> {
         match self.item {
             Item::Alert(a) => &a.alert.id,
             Item::Action(a) => &a.action.id,
+            Item::AuditHead(h) => &h.id,
         }
     }
 
@@ -68,6 +103,7 @@ impl<'a> Record<'a> {
         match self.item {
             Item::Alert(a) => &a.timestamp,
             Item::Action(a) => &a.timestamp,
+            Item::AuditHead(h) => &h.timestamp,
         }
     }
 
@@ -76,6 +112,7 @@ impl<'a> Record<'a> {
         match self.item {
             Item::Alert(a) => a.rule.level,
             Item::Action(a) => a.alert.level,
+            Item::AuditHead(_) => vigie_alert::Severity::Informational,
         }
     }
 
@@ -85,6 +122,7 @@ impl<'a> Record<'a> {
             let v = match self.item {
                 Item::Alert(a) => serde_json::to_vec(a),
                 Item::Action(a) => serde_json::to_vec(a),
+                Item::AuditHead(h) => serde_json::to_vec(h),
             };
             // Typed records have string keys only: serialising cannot fail.
             v.unwrap_or_default()
@@ -96,6 +134,7 @@ impl<'a> Record<'a> {
         match self.item {
             Item::Alert(a) => Owned::Alert(Box::new(a.clone())),
             Item::Action(a) => Owned::Action(Box::new(a.clone())),
+            Item::AuditHead(h) => Owned::AuditHead(Box::new(h.clone())),
         }
     }
 }
@@ -105,6 +144,7 @@ impl<'a> Record<'a> {
 pub enum Owned {
     Alert(Box<vigie_alert::Alert>),
     Action(Box<vigie_respond::ActionRecord>),
+    AuditHead(Box<AuditHead>),
 }
 
 impl Owned {
@@ -112,6 +152,7 @@ impl Owned {
         match self {
             Owned::Alert(a) => Record::alert(a),
             Owned::Action(a) => Record::action(a),
+            Owned::AuditHead(h) => Record::audit_head(h),
         }
     }
 }
