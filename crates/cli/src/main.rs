@@ -235,6 +235,7 @@ fn private_umask() {
 
 fn main() -> ExitCode {
     private_umask();
+    vigie_runtime::install_panic_hook();
     let cli = Cli::parse();
     // Logs go to standard error; RUST_LOG=debug shows more.
     tracing_subscriber::fmt()

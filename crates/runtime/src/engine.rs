@@ -363,18 +363,23 @@ pub fn run_engine(parts: EngineParts<'_>) -> anyhow::Result<Summary> {
             }
             decode_errors += p.decode_errors;
             let mut trail = Vec::new();
+            let mut failed = 0u64;
             for mut d in p.detected {
                 if let Some(a) = d.access.take() {
                     trail.push(a);
                 }
                 let now = jiff::Timestamp::now().as_millisecond();
-                match (opts.max_skew_ms, d.ts) {
-                    (Some(skew), Some(t)) if t > now.saturating_add(skew) => {
-                        tracing::warn!(input = %d.origin.input, offset = d.origin.offset, "event time {t} ms is ahead of the clock: not trusted");
-                        stage.apply_clamped(d, &mut alerts);
-                    }
-                    _ => stage.apply(d, &mut alerts),
+                let ahead = matches!((opts.max_skew_ms, d.ts), (Some(skew), Some(t)) if t > now.saturating_add(skew));
+                if ahead {
+                    tracing::warn!(input = %d.origin.input, offset = d.origin.offset, "event time {:?} ms is ahead of the clock: not trusted", d.ts);
                 }
+                if !apply_guarded(&mut stage, d, ahead, &mut alerts) {
+                    failed += 1;
+                }
+            }
+            if failed > 0 {
+                metrics.batches_failed.get_or_create(&metrics.input(name)).inc();
+                decode_errors += failed;
             }
             if let Some(w) = &opts.trail {
                 w.trail(trail);
@@ -462,6 +467,30 @@ pub fn run_engine(parts: EngineParts<'_>) -> anyhow::Result<Summary> {
     summary.actions = responder.written.clone();
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
+}
+
+/// Apply one event to the stateful stage. A panic there (a bug the event
+/// triggers in the correlations, the analytics or the merge) is caught:
+/// the event is skipped and logged with its input and offset (never its
+/// bytes), and the stream goes on. The state the event was changing may be
+/// half-updated; it stays consistent enough to go on (every structure is
+/// bounded and self-correcting as later events arrive), which is better
+/// than an engine that stops for everyone. Returns false if it panicked.
+fn apply_guarded(stage: &mut Stage, d: Detected, ahead: bool, alerts: &mut Vec<Alert>) -> bool {
+    let (input, offset) = (d.origin.input.clone(), d.origin.offset);
+    let applied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        #[cfg(feature = "fault-injection")]
+        {
+            if d.activity.as_ref().is_some_and(|a| a.user == "vigie-test-stage-panic") {
+                panic!("fault injection (stage)");
+            }
+        }
+        if ahead { stage.apply_clamped(d, alerts) } else { stage.apply(d, alerts) }
+    }));
+    if applied.is_err() {
+        tracing::error!(input = %input, offset, "skipped: the stateful stage panicked on this event");
+    }
+    applied.is_ok()
 }
 
 /// Decode and match one batch on a worker thread. A line that cannot be

@@ -39,6 +39,27 @@ pub fn install_crypto() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
+/// Report panics by their place only: a panic's message may quote the
+/// input that caused it (a slice of a line, a field's value), and input is
+/// personal data until proven otherwise. The engine catches panics on
+/// events and goes on; this makes the log line that says so safe.
+/// `VIGIE_PANIC_DETAIL=1` restores the message, for a developer reproducing
+/// a bug on data they may see.
+pub fn install_panic_hook() {
+    if std::env::var_os("VIGIE_PANIC_DETAIL").is_some_and(|v| v == "1") {
+        return;
+    }
+    std::panic::set_hook(Box::new(|info| {
+        let place =
+            info.location().map_or_else(|| "unknown place".to_string(), |l| format!("{}:{}", l.file(), l.line()));
+        let thread = std::thread::current();
+        eprintln!(
+            "vigie: thread '{}' panicked at {place} (message withheld: it may quote input; VIGIE_PANIC_DETAIL=1 shows it)",
+            thread.name().unwrap_or("unnamed")
+        );
+    }));
+}
+
 /// Rules and mappings as configured: the user's, or the built-in pack.
 pub fn build_engine(cfg: &Config) -> Result<Engine> {
     let set = if cfg.rules.paths.is_empty() {

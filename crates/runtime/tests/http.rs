@@ -339,6 +339,32 @@ fn a_panicking_event_is_skipped_and_its_batch_goes_on() {
     assert!(s.events >= 75, "{s:?}");
 }
 
+/// Issue 16: a panic in the stateful stage itself (correlations, analytics,
+/// merge) stopped the engine thread and with it every input. Now the event
+/// is skipped, logged by its place, the batch counted, and the events
+/// before and after it are applied and alerted on. (An account named
+/// `vigie-test-stage-panic` makes the stage panic in test builds.)
+#[test]
+fn a_panic_in_the_stage_skips_the_event_and_the_stream_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = start(dir.path(), "");
+    let addr = e.addr.clone();
+    let sample = auth_sample();
+    let lines: Vec<&str> = sample.lines().collect();
+    let bomb = r#"{"@timestamp":"2026-03-02T10:00:00Z","event":{"action":"beneficiary.view"},"user":{"name":"vigie-test-stage-panic"},"source":{"ip":"10.0.0.9"},"data_subject":{"count":1}}"#;
+    let body = format!("{}\n{bomb}\n{}\n", lines[..12].join("\n"), lines[12..].join("\n"));
+    let (status, reply) = post(&addr, "/ingest", "application/x-ndjson", body.as_bytes());
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(metric(&addr, TOKEN, "vigie_batches_failed_total{input=\"http#0\"}"), 1.0);
+    assert_eq!(alerts(&dir.path().join("alerts.jsonl")).len(), 3, "the sample's alerts, as without the bad event");
+    // The engine still takes events afterwards.
+    let again = auth_sample().replace("\"2026-03-02T", "\"2026-03-03T");
+    let (status, reply) = post(&addr, "/ingest", "application/x-ndjson", again.as_bytes());
+    assert_eq!(status, 200, "{reply}");
+    let s = e.finish();
+    assert!(s.events >= 50, "{s:?}");
+}
+
 /// Issue 16: a batch checkpointed but never acknowledged (the engine was
 /// killed between the two) was processed twice when resent. With an
 /// `Idempotency-Key` (or the `_bulk` documents' `_id`s) it is processed
