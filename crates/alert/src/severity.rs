@@ -59,7 +59,7 @@ impl Severity {
     /// Syslog severity (RFC 5424): critical 2, high 3, medium 4, low 5,
     /// informational 6.
     pub fn syslog(self) -> u8 {
-        6 - self.rank().min(4)
+        6 - self.rank()
     }
 }
 

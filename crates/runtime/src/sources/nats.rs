@@ -74,7 +74,9 @@ async fn consume(input: usize, name: &str, cfg: &NatsInput, pos: &Position, feed
         // Resume exactly after the checkpoint (see the module's comment).
         match stream.delete_consumer(&cfg.durable).await {
             Ok(_) => {}
-            Err(e) if e.to_string().contains("not found") => {}
+            // Not there (a first start after the checkpoint, or deleted by hand).
+            Err(e) if matches!(e.kind(), jetstream::stream::ConsumerErrorKind::JetStream(j)
+                if j.error_code() == jetstream::ErrorCode::CONSUMER_NOT_FOUND) => {}
             Err(e) => anyhow::bail!("consumer {}: {e}", cfg.durable),
         }
         config.deliver_policy = jetstream::consumer::DeliverPolicy::ByStartSequence { start_sequence: pos.covered + 1 };
