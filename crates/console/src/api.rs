@@ -384,11 +384,7 @@ async fn account(State(c): State<Console>, _: Principal, Path(name): Path<String
     let alerts =
         c.blocking(move || s.alerts(&AlertFilter { account: Some(n), limit: Some(500), ..Default::default() })).await?;
     let (s, n) = (c.store.clone(), name.clone());
-    let last = c
-        .blocking(move || s.db.query("SELECT MAX(ts_ms) FROM access WHERE account = $1", &[n.as_str().into()]))
-        .await?
-        .first()
-        .and_then(|r| r.opt_int(0));
+    let last = c.blocking(move || s.last_access(&n)).await?;
     let end = last.into_iter().chain(alerts.iter().map(|a| a.last_seen_ms)).max().unwrap_or_else(now_ms);
     let (from, to) = (end - 72 * HOUR, end + HOUR);
     let rows = trail(&c, &name, from, to).await?;

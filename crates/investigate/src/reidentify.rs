@@ -21,9 +21,13 @@ pub fn wanted(pseudonyms_csv: &str) -> BTreeSet<&str> {
         .lines()
         .filter_map(|l| l.split(',').next())
         .map(str::trim)
-        .filter(|p| p.len() == 64 && p.bytes().all(|b| b.is_ascii_hexdigit()))
+        .filter(|p| (p.len() == 64 || p.len() == TRAIL_PSEUDONYM) && p.bytes().all(|b| b.is_ascii_hexdigit()))
         .collect()
 }
+
+/// Hex digits of a pseudonym as the embedded store's trail keeps it (its
+/// first 128 bits; see `vigie_store::segments`); alerts carry all 64.
+const TRAIL_PSEUDONYM: usize = 2 * 16;
 
 /// `pseudonyms_csv` is the impact export (`subject_pseudonym,...`);
 /// `subjects_csv` is the organisation's list, whose first column is the
@@ -37,7 +41,7 @@ pub fn reidentify(key: &Pseudonymiser, pseudonyms_csv: &str, subjects_csv: &str)
             continue;
         }
         let p = key.pseudonym(id);
-        if let Some(w) = wanted.get(p.as_str()) {
+        if let Some(w) = wanted.get(p.as_str()).or_else(|| wanted.get(&p[..TRAIL_PSEUDONYM])) {
             found.entry(w).or_insert_with(|| (id.to_string(), line.to_string()));
         }
     }
@@ -62,5 +66,8 @@ mod tests {
         assert_eq!(m.unmatched, [key.pseudonym("99")]);
         // With another key nothing links.
         assert!(reidentify(&Pseudonymiser::new(b"guess"), &export, list).people.is_empty());
+        // The trail's shorter pseudonyms (128 bits) resolve too.
+        let short = format!("subject_pseudonym\n{}\n", &key.pseudonym("18")[..32]);
+        assert_eq!(reidentify(&key, &short, list).people, [("18".to_string(), "18,Bob Durand".to_string())]);
     }
 }

@@ -69,12 +69,19 @@ fn the_impact_of_a_simulated_incident_equals_the_ground_truth() {
             "{}",
             d.deadlines.gdpr_art33.remaining
         );
-        // No raw subject id anywhere in the store.
+        // No raw subject id anywhere in the store: the access table, and
+        // the trail's day files beside SQLite.
         let n = store
             .db
             .query("SELECT COUNT(*) FROM access WHERE subjects LIKE $1", &[format!("%{raw_id}%").into()])
             .unwrap();
         assert_eq!(n[0].int(0), 0);
+        if let Some(files) = &store.trail_files {
+            for e in std::fs::read_dir(files.dir()).unwrap() {
+                let bytes = std::fs::read(e.unwrap().path()).unwrap();
+                assert!(!bytes.windows(raw_id.len()).any(|w| w == raw_id.as_bytes()));
+            }
+        }
         let alerts_with_id = store
             .db
             .query("SELECT COUNT(*) FROM alerts WHERE body LIKE $1", &[format!("%\"{raw_id}\"%").into()])

@@ -39,6 +39,20 @@ pub fn private_file(path: &Path) -> Result<std::fs::File, StoreError> {
     Ok(f)
 }
 
+/// Open `path` for appending (created if need be), owner-only.
+pub fn private_append(path: &Path) -> Result<std::fs::File, StoreError> {
+    let mut o = std::fs::OpenOptions::new();
+    o.append(true).create(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    let f = o.open(path).map_err(|e| io(path, e))?;
+    restrict(path, 0o600)?;
+    Ok(f)
+}
+
 /// Narrow an existing file's or folder's permissions to `mode` (no-op
 /// where it does not exist, and off Unix).
 pub fn restrict(path: &Path, mode: u32) -> Result<(), StoreError> {

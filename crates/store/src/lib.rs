@@ -7,7 +7,8 @@
 //! - `alerts`: alerts, incidents, response actions, triage, notes and
 //!   suppressions;
 //! - `trail`: the data-access trail, pseudonymised, that breach impact is
-//!   computed from;
+//!   computed from: day files of column blocks beside SQLite (`segments`),
+//!   the `access` table on PostgreSQL;
 //! - `auth`: console users, API tokens and sessions (hashes only);
 //! - `mfa`: their second factors (TOTP secrets, sealed);
 //! - `audit`: the HMAC-chained log of analyst actions, its head kept
@@ -23,6 +24,7 @@ pub mod files;
 pub mod mfa;
 pub mod migrate;
 pub mod retention;
+pub mod segments;
 pub mod testing;
 pub mod trail;
 
@@ -60,6 +62,10 @@ pub struct Store {
     /// The audit chain's key and head file (see `audit`); without one the
     /// chain is plain SHA-256, which only detects accidents.
     pub seal: Option<AuditSeal>,
+    /// The data-access trail's day files, beside a SQLite database (in its
+    /// folder's `trail/`); `None` on PostgreSQL, where the trail is the
+    /// `access` table (see `segments` and `trail`).
+    pub trail_files: Option<segments::Segments>,
 }
 
 impl Store {
@@ -67,7 +73,16 @@ impl Store {
     pub fn open(url: &str) -> Result<Store, StoreError> {
         let db = Backend::open(url)?;
         migrate::migrate(&db)?;
-        Ok(Store { db, location: redact(url), seal: None })
+        let trail_files = match &db {
+            Backend::Sqlite(_) => {
+                let path = url.strip_prefix("sqlite://").unwrap_or(url);
+                let dir = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty());
+                let dir = dir.map_or_else(|| std::path::PathBuf::from("."), std::path::Path::to_path_buf);
+                if path == ":memory:" { None } else { Some(segments::Segments::open(&dir.join("trail"))?) }
+            }
+            Backend::Postgres(_) => None,
+        };
+        Ok(Store { db, location: redact(url), seal: None, trail_files })
     }
 
     /// The newest schema version applied.

@@ -31,9 +31,14 @@ impl Store {
     pub fn enforce(&self, r: &Retention, now: i64) -> Result<Purged, StoreError> {
         let trail = Sql::Int(now - r.trail_ms);
         let alerts = Sql::Int(now - r.alerts_ms);
+        // Day files go whole, once the whole day is past the retention.
+        let dropped = match &self.trail_files {
+            Some(files) => files.drop_before(now - r.trail_ms)?,
+            None => 0,
+        };
         self.db.transaction(|c| {
             Ok(Purged {
-                access: c.execute("DELETE FROM access WHERE ts_ms < $1", std::slice::from_ref(&trail))?,
+                access: dropped + c.execute("DELETE FROM access WHERE ts_ms < $1", std::slice::from_ref(&trail))?,
                 notes: c.execute(
                     "DELETE FROM notes WHERE alert_id IN (SELECT id FROM alerts WHERE last_seen_ms < $1)",
                     std::slice::from_ref(&alerts),

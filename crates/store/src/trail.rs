@@ -3,7 +3,7 @@
 //! and for the account pages.
 
 use crate::backend::{Row, Sql};
-use crate::{Store, StoreError};
+use crate::{Store, StoreError, segments};
 use serde::{Deserialize, Serialize};
 use vigie_analytics::Access;
 
@@ -49,6 +49,10 @@ impl Store {
         if rows.is_empty() {
             return Ok(0);
         }
+        if let Some(files) = &self.trail_files {
+            files.append(rows.to_vec());
+            return files.flush();
+        }
         // Many rows per statement: one round trip per 200 rows on
         // PostgreSQL, one parse per batch on SQLite.
         const PER: usize = 200;
@@ -93,6 +97,9 @@ impl Store {
     /// The rows in scope, in time order. An empty scope (no account, no
     /// source) selects nothing rather than everything.
     pub fn accesses(&self, s: &Scope) -> Result<Vec<Access>, StoreError> {
+        if let Some(files) = &self.trail_files {
+            return files.accesses(s);
+        }
         if s.accounts.is_empty() && s.sources.is_empty() {
             return Ok(Vec::new());
         }
@@ -116,8 +123,38 @@ impl Store {
         Ok(self.db.query(&sql, &params)?.iter().map(access_row).collect())
     }
 
+    /// Queue rows for the next [`Store::flush_accesses`] (the engine's
+    /// writer, between checkpoints); on PostgreSQL, written at once.
+    pub fn queue_accesses(&self, rows: Vec<Access>) -> Result<u64, StoreError> {
+        match &self.trail_files {
+            Some(files) => {
+                let n = rows.len() as u64;
+                files.append(rows);
+                Ok(n)
+            }
+            None => self.write_accesses(&rows),
+        }
+    }
+
+    /// Make the queued rows durable (at each checkpoint).
+    pub fn flush_accesses(&self) -> Result<u64, StoreError> {
+        self.trail_files.as_ref().map_or(Ok(0), segments::Segments::flush)
+    }
+
+    /// The newest read by an account, if any.
+    pub fn last_access(&self, account: &str) -> Result<Option<i64>, StoreError> {
+        if let Some(files) = &self.trail_files {
+            return files.last_access(account);
+        }
+        let rows = self.db.query("SELECT MAX(ts_ms) FROM access WHERE account = $1", &[account.into()])?;
+        Ok(rows.first().and_then(|r| r.opt_int(0)))
+    }
+
     /// Number of trail rows (for status and tests).
     pub fn access_count(&self) -> Result<i64, StoreError> {
+        if let Some(files) = &self.trail_files {
+            return files.count();
+        }
         Ok(self.db.query("SELECT COUNT(*) FROM access", &[])?.first().map_or(0, |r| r.int(0)))
     }
 }

@@ -23,17 +23,39 @@ pub enum Op {
 #[derive(Clone)]
 pub struct StoreWriter {
     tx: Sender<Op>,
+    store: Arc<Store>,
 }
 
 impl StoreWriter {
     pub fn spawn(store: Arc<Store>, key: Pseudonymiser, live: tokio::sync::broadcast::Sender<Live>) -> StoreWriter {
         let (tx, rx) = crossbeam_channel::bounded(256);
+        let writer = StoreWriter { tx, store: store.clone() };
         std::thread::Builder::new()
             .name("store-writer".into())
             .spawn(move || write_loop(&store, &key, &live, rx))
             .map(|_| ())
             .unwrap_or_else(|e| tracing::error!("cannot start the store writer: {e}"));
-        StoreWriter { tx }
+        writer
+    }
+
+    /// Where the trail's day files stand (after a flush), for the checkpoint.
+    pub fn trail_position(&self) -> Option<serde_json::Value> {
+        let files = self.store.trail_files.as_ref()?;
+        match files.position() {
+            Ok(p) => serde_json::to_value(p).ok(),
+            Err(e) => {
+                tracing::error!("store: trail position unknown: {e}");
+                None
+            }
+        }
+    }
+
+    /// Cut the trail's day files back to a checkpoint's position.
+    pub fn restore_trail(&self, pos: &serde_json::Value) -> Result<(), String> {
+        let Some(files) = &self.store.trail_files else { return Ok(()) };
+        let pos: std::collections::BTreeMap<String, u64> =
+            serde_json::from_value(pos.clone()).map_err(|e| format!("trail position: {e}"))?;
+        files.restore(&pos).map_err(|e| e.to_string())
     }
 
     pub fn trail(&self, rows: Vec<Access>) {
@@ -55,8 +77,12 @@ fn write_loop(store: &Store, key: &Pseudonymiser, live: &tokio::sync::broadcast:
     // to the checkpoint, which then does not claim what was not stored).
     let mut failed: Option<String> = None;
     let mut trail: Vec<Access> = Vec::new();
+    // Day files (beside SQLite) take the rows in memory and make them
+    // durable at each flush; the PostgreSQL table takes them in batches.
+    let files = store.trail_files.is_some();
     let commit_trail = |trail: &mut Vec<Access>, failed: &mut Option<String>| {
-        if let Err(e) = store.write_accesses(trail) {
+        let written = if files { store.flush_accesses() } else { store.write_accesses(trail) };
+        if let Err(e) = written {
             tracing::error!("store: trail not written: {e}");
             failed.get_or_insert(e.to_string());
         }
@@ -64,6 +90,11 @@ fn write_loop(store: &Store, key: &Pseudonymiser, live: &tokio::sync::broadcast:
     };
     while let Ok(op) = rx.recv() {
         match op {
+            Op::Trail(rows) if files => {
+                if let Err(e) = store.queue_accesses(rows) {
+                    failed.get_or_insert(e.to_string());
+                }
+            }
             Op::Trail(rows) => {
                 trail.extend(rows);
                 if trail.len() >= 4096 {
@@ -71,7 +102,9 @@ fn write_loop(store: &Store, key: &Pseudonymiser, live: &tokio::sync::broadcast:
                 }
             }
             Op::Alert(a) => {
-                commit_trail(&mut trail, &mut failed);
+                if !files {
+                    commit_trail(&mut trail, &mut failed);
+                }
                 match store.write_alert(&a, Some(key)) {
                     Ok(()) => {
                         let _ = live.send(Live {
@@ -142,5 +175,16 @@ impl Sink for StoreSink {
 
     fn flush(&mut self) -> Result<(), SinkError> {
         self.writer.flush().map_err(|m| SinkError { sink: self.name.clone(), message: m })
+    }
+
+    /// The trail's day files, as of the flush just made: a checkpoint
+    /// records them, and a restart cuts the files back to them, so that
+    /// every read of an acknowledged event is in the trail exactly once.
+    fn position(&self) -> Option<serde_json::Value> {
+        self.writer.trail_position()
+    }
+
+    fn restore(&mut self, pos: &serde_json::Value) -> Result<(), SinkError> {
+        self.writer.restore_trail(pos).map_err(|m| SinkError { sink: self.name.clone(), message: m })
     }
 }

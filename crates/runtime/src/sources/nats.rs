@@ -75,7 +75,8 @@ async fn consume(input: usize, name: &str, cfg: &NatsInput, pos: &Position, feed
         match stream.delete_consumer(&cfg.durable).await {
             Ok(_) => {}
             // Not there (a first start after the checkpoint, or deleted by hand).
-            Err(e) if matches!(e.kind(), jetstream::stream::ConsumerErrorKind::JetStream(j)
+            Err(e)
+                if matches!(e.kind(), jetstream::stream::ConsumerErrorKind::JetStream(j)
                 if j.error_code() == jetstream::ErrorCode::CONSUMER_NOT_FOUND) => {}
             Err(e) => anyhow::bail!("consumer {}: {e}", cfg.durable),
         }
