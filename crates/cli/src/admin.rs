@@ -230,7 +230,7 @@ pub fn audit(c: AuditCommand) -> Result<ExitCode> {
     let mut notes = Vec::new();
     let state = store.state_dir()?;
     if state.join("state.redb").exists() {
-        match vigie_runtime::store::Store::open(&state).and_then(|s| s.audit_head()) {
+        match vigie_runtime::store::Store::read_audit_head(&state) {
             Ok(Some(h)) => elsewhere.push(("the last checkpoint".to_string(), h)),
             Ok(None) => notes.push("the last checkpoint records no audit head".to_string()),
             Err(e) => notes.push(format!("the last checkpoint was not checked ({e}): is `vigie run` running?")),

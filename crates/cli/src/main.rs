@@ -8,6 +8,7 @@ mod admin;
 mod aftermath;
 mod bench;
 mod bench_state;
+mod bench_trail;
 mod demo;
 mod eval;
 mod gen_events;
@@ -158,6 +159,15 @@ enum Command {
     ///
     /// Example: vigie bench-state --accounts 1000000
     BenchState(bench_state::BenchStateArgs),
+    /// Measure the data-access trail: write rate, bytes per read, impact queries.
+    ///
+    /// Writes a synthetic trail of reads, each of a different person, through
+    /// the store as the engine does (flushed at each simulated checkpoint),
+    /// then times the impact of one account over the window and of every
+    /// account that used one source address (docs/performance.md).
+    ///
+    /// Example: vigie bench-trail --dir /tmp/trail-bench --reads 10000000 --accounts 10000 --days 30
+    BenchTrail(bench_trail::BenchTrailArgs),
     /// Breach impact: exactly whose records an incident, accounts or addresses read, from the store's trail.
     ///
     /// People are counted from pseudonyms (the store never holds raw ids), per
@@ -256,6 +266,7 @@ fn main() -> ExitCode {
         Command::Simulate(args) => simulate::run(args),
         Command::Eval(args) => eval::run(args),
         Command::BenchState(args) => bench_state::run(args),
+        Command::BenchTrail(args) => bench_trail::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Impact(args) => aftermath::impact(args),
         Command::Notify(args) => aftermath::notify(args),

@@ -118,6 +118,10 @@ async fn login(State(c): State<Console>, ClientIp(ip): ClientIp, Json(l): Json<L
         // The attempt stays counted as a failure until the code is right,
         // so codes are guessed no faster than passwords.
         let Some(code) = l.code.as_deref().filter(|c| !c.trim().is_empty()) else {
+            // Not a failure (the password was right), but on the record: a
+            // password guessed right shows here.
+            c.limiter.release(attempt);
+            audit_log(&c, &user.name, "login.code_needed", &ip.to_string(), json!({})).await?;
             return Err(ApiError::SecondFactor("enter the 6-digit code from your authenticator app".into()));
         };
         let (s, name) = (c.store.clone(), user.name.clone());
@@ -144,8 +148,10 @@ async fn login(State(c): State<Console>, ClientIp(ip): ClientIp, Json(l): Json<L
         user: user.name.clone(),
         role: user.role.clone(),
         csrf: random_token(),
-        expires_ms: now + c.settings.session_ms,
+        // An enrol-only session is for enrolling now, not for 12 hours.
+        expires_ms: now + if enrol_only { c.settings.session_ms.min(ENROL_SESSION_MS) } else { c.settings.session_ms },
         enrol_only,
+        mfa: user.mfa,
     };
     let (s, k, v) = (c.store.clone(), cookie.clone(), sess.clone());
     c.blocking(move || s.put_session(&k, &v)).await?;
@@ -153,11 +159,14 @@ async fn login(State(c): State<Console>, ClientIp(ip): ClientIp, Json(l): Json<L
     let secure = if c.settings.secure_cookies { "; Secure" } else { "" };
     let set = format!(
         "{COOKIE}={cookie}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}",
-        c.settings.session_ms / 1000
+        (sess.expires_ms - now) / 1000
     );
     let body = json!({"user": sess.user, "role": sess.role, "csrf": sess.csrf, "enrol_only": enrol_only});
     Ok(([(header::SET_COOKIE, set)], Json(body)).into_response())
 }
+
+/// How long a session that may only enrol a second factor lasts.
+const ENROL_SESSION_MS: i64 = 15 * 60_000;
 
 /// An argon2id hash of a random string, for timing-equal failures.
 const DUMMY_HASH: &str =

@@ -105,13 +105,18 @@ impl FromRequestParts<Console> for Principal {
                 return Err(ApiError::Forbidden("missing or wrong X-CSRF-Token".into()));
             }
         }
-        if s.enrol_only && !ENROL_ROUTES.contains(&parts.uri.path()) {
+        // Decided again at each request: sessions opened before
+        // `require_mfa` was turned on, or before the user became an admin,
+        // are held to it too.
+        let enrol_only =
+            s.enrol_only || (c.settings.require_mfa && !s.mfa && matches!(s.role.as_str(), "admin" | "dpo"));
+        if enrol_only && !ENROL_ROUTES.contains(&parts.uri.path()) {
             return Err(ApiError::Forbidden(
                 "your role requires a second factor: enrol one first (POST /api/mfa/enrol, then /api/mfa/confirm)"
                     .into(),
             ));
         }
-        Ok(Principal { user: s.user, role: s.role, cookie: Some(cookie), csrf: Some(s.csrf), enrol_only: s.enrol_only })
+        Ok(Principal { user: s.user, role: s.role, cookie: Some(cookie), csrf: Some(s.csrf), enrol_only })
     }
 }
 
@@ -259,6 +264,22 @@ impl LoginLimiter {
         }
     }
 
+    /// The password was right but the second factor's code is still to
+    /// come: take the attempt back from the account and the address without
+    /// clearing their earlier failures (a wrong code, later, counts).
+    pub fn release(&self, at: Attempt) {
+        let mut t = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(a) = t.accounts.get_mut(&at.account) {
+            a.failures = a.failures.saturating_sub(1);
+            if a.failures < BACKOFF_AFTER {
+                a.until = a.until.min(a.since);
+            }
+        }
+        if let Some(i) = t.addresses.get_mut(&at.ip) {
+            i.failures = i.failures.saturating_sub(1);
+        }
+    }
+
     /// Is the account locked (not just waiting) at `now`?
     pub fn locked(&self, account: &str, now: i64) -> bool {
         let t = self.seen.lock().unwrap_or_else(|p| p.into_inner());
@@ -326,6 +347,22 @@ mod tests {
         assert_eq!(checked, 3, "the analyst's logins must not reset the admin's failures");
         assert!(l.locked("admin", 30_000));
         assert!(l.begin("ADMIN", ip(2), 30_000).is_err(), "names are compared without case");
+    }
+
+    /// A right password awaiting its code is not a failure, but does not
+    /// wipe the failures before it either.
+    #[test]
+    fn an_attempt_awaiting_its_code_is_released_not_cleared() {
+        let l = LoginLimiter::new(2);
+        for k in 0..5 {
+            let a = l.begin("ann", ip(1), k * 10).expect("released attempts never add up");
+            l.release(a);
+        }
+        assert!(l.begin("ann", ip(1), 100).is_ok(), "one real failure");
+        let a = l.begin("ann", ip(1), 200).unwrap();
+        l.release(a);
+        assert!(l.begin("ann", ip(1), 300).is_ok());
+        assert!(l.locked("ann", 300), "the two real failures still lock");
     }
 
     #[test]

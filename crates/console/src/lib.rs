@@ -114,7 +114,11 @@ impl Console {
         &self,
         f: impl FnOnce() -> Result<T, vigie_store::StoreError> + Send + 'static,
     ) -> Result<T, ApiError> {
-        tokio::task::spawn_blocking(f).await.map_err(|e| ApiError::Internal(e.to_string()))?.map_err(ApiError::from)
+        tokio::task::spawn_blocking(f)
+            .await
+            // A panic's message may quote data: say where, not what.
+            .map_err(|e| ApiError::Internal(if e.is_panic() { "a store task panicked".into() } else { e.to_string() }))?
+            .map_err(ApiError::from)
     }
 }
 

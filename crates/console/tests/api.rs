@@ -614,6 +614,19 @@ async fn second_factor(db: TestDb) {
     // The same code again, and a wrong one: refused, and counted.
     assert_eq!(login_with(&s, [127, 0, 0, 3], "root", Some(&next)).await.status, 401, "a code works once");
     assert_eq!(login_with(&s, [127, 0, 0, 3], "root", Some(&code_at(now + 3600))).await.status, 401);
+    // A session opened before `require_mfa` applied (here: written as a
+    // full session) is held to it at its next request.
+    let before = vigie_store::auth::Session {
+        user: "dora".into(),
+        role: "dpo".into(),
+        csrf: "c".into(),
+        expires_ms: i64::MAX,
+        enrol_only: false,
+        mfa: false,
+    };
+    tokio::task::block_in_place(|| s.store.put_session("from-before", &before).unwrap());
+    let a = call(&s, "GET", "/api/alerts", &[("cookie", "vigie_session=from-before")], None).await;
+    assert_eq!(a.status, 403, "{:?}", a.body);
     // Analysts are not required to enrol; tokens cannot.
     let a = login_with(&s, [127, 0, 0, 1], "ana", None).await;
     assert_eq!((a.status, &a.body["enrol_only"]), (200, &json!(false)), "{:?}", a.body);
@@ -639,7 +652,7 @@ async fn second_factor(db: TestDb) {
     // Every step is in the audit log.
     let actions: Vec<String> =
         tokio::task::block_in_place(|| s.store.audit_entries(10_000).unwrap()).into_iter().map(|e| e.action).collect();
-    for want in ["mfa.enrol", "mfa.confirm.failed", "mfa.enable", "mfa.reset"] {
+    for want in ["mfa.enrol", "mfa.confirm.failed", "mfa.enable", "mfa.reset", "login.code_needed"] {
         assert!(actions.iter().any(|a| a == want), "{want} not audited: {actions:?}");
     }
     let failed = tokio::task::block_in_place(|| s.store.audit_entries(10_000).unwrap())

@@ -167,6 +167,12 @@ impl AuditHeads {
         AuditHeads { seal, sinks, sent: None }
     }
 
+    /// Start from the head the last checkpoint recorded (it is sent again
+    /// only once it moves, and may never move back).
+    fn restore(&mut self, head: Option<vigie_store::audit::Head>) {
+        self.sent = head;
+    }
+
     /// The head as recorded now; sent to the audit sinks if it moved since
     /// the last time. A sink that fails is logged, never fatal: the head
     /// file and the checkpoint still hold it.
@@ -178,6 +184,19 @@ impl AuditHeads {
                 return self.sent.clone();
             }
         };
+        // The head only moves forward: one that went back means the audit
+        // log's tail was cut and the head file rewritten to match. Say so,
+        // and keep recording the head known before.
+        if let (Some(h), Some(before)) = (&head, &self.sent)
+            && h.seq < before.seq
+        {
+            tracing::error!(
+                from = before.seq,
+                to = h.seq,
+                "the audit head went back: the audit log's newest entries may have been removed (run `vigie audit verify`)"
+            );
+            return self.sent.clone();
+        }
         if head.is_some() && head != self.sent {
             if let Some(h) = &head {
                 let rec = crate::sinks::AuditHead::new(h, jiff::Timestamp::now().as_millisecond());
@@ -285,6 +304,9 @@ pub fn run_engine(parts: EngineParts<'_>) -> anyhow::Result<Summary> {
         stage.restore(c.stage, c.rows);
         ledger.positions = c.inputs;
         ledger.keys = crate::idempotency::Keys::restore(c.idempotency);
+        if let Some(a) = ledger.audit.as_mut() {
+            a.restore(c.audit_head);
+        }
     }
     let first_start = restored_none;
     let (out_tx, out_rx) = crossbeam_channel::bounded::<(u64, Option<Processed>, Option<usize>)>(opts.queue * 2 + 4);
@@ -319,6 +341,7 @@ pub fn run_engine(parts: EngineParts<'_>) -> anyhow::Result<Summary> {
     let mut alerts: Vec<Alert> = Vec::new();
     let mut last_checkpoint = Instant::now();
     let mut last_audit_look = Instant::now();
+    let mut panics_in_a_row = 0u32;
     let mut last_cost = Duration::ZERO;
     let mut dirty = false;
     let mut clock = (stage.event_time(), Instant::now());
@@ -373,8 +396,18 @@ pub fn run_engine(parts: EngineParts<'_>) -> anyhow::Result<Summary> {
                 if ahead {
                     tracing::warn!(input = %d.origin.input, offset = d.origin.offset, "event time {:?} ms is ahead of the clock: not trusted", d.ts);
                 }
-                if !apply_guarded(&mut stage, d, ahead, &mut alerts) {
+                if apply_guarded(&mut stage, d, ahead, &mut alerts) {
+                    panics_in_a_row = 0;
+                } else {
                     failed += 1;
+                    panics_in_a_row += 1;
+                    // A bug every event now triggers: stop loudly rather
+                    // than acknowledge events the stage no longer applies.
+                    if panics_in_a_row >= MAX_PANICS_IN_A_ROW {
+                        anyhow::bail!(
+                            "the stateful stage panicked on {panics_in_a_row} events in a row: stopping (the last checkpoint is kept)"
+                        );
+                    }
                 }
             }
             if failed > 0 {
@@ -468,6 +501,9 @@ pub fn run_engine(parts: EngineParts<'_>) -> anyhow::Result<Summary> {
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
 }
+
+/// Consecutive events on which the stage may panic before the engine stops.
+const MAX_PANICS_IN_A_ROW: u32 = 1000;
 
 /// Apply one event to the stateful stage. A panic there (a bug the event
 /// triggers in the correlations, the analytics or the merge) is caught:
@@ -638,5 +674,35 @@ fn update_state_metrics(stage: &Stage, metrics: &Metrics) {
     }
     if stage.merger.state.merged > metrics.merged.get() {
         metrics.merged.inc_by(stage.merger.state.merged - metrics.merged.get());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The audit head is recorded as it moves forward, and never back: a
+    /// head file rewound (a cut tail made to look whole) keeps the head
+    /// known before, in the next checkpoint and at the sinks.
+    #[test]
+    fn the_audit_head_never_goes_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let head_file = dir.path().join("audit.head");
+        let seal = vigie_store::AuditSeal::new(&[1u8; 32], head_file.clone());
+        let mut heads = AuditHeads::new(seal, Vec::new());
+        assert_eq!(heads.poll(), None);
+        let write = |seq: i64| std::fs::write(&head_file, format!(r#"{{"seq":{seq},"mac":"m{seq}"}}"#)).unwrap();
+        write(5);
+        assert_eq!(heads.poll().map(|h| h.seq), Some(5));
+        assert!(!heads.moved());
+        write(7);
+        assert!(heads.moved());
+        assert_eq!(heads.poll().map(|h| h.seq), Some(7));
+        write(3);
+        assert_eq!(heads.poll().map(|h| h.seq), Some(7), "a head that went back is not recorded");
+        // After a restart, the checkpoint's head is the floor.
+        let mut again = AuditHeads::new(vigie_store::AuditSeal::new(&[1u8; 32], head_file), Vec::new());
+        again.restore(Some(vigie_store::audit::Head { seq: 7, mac: "m7".into() }));
+        assert_eq!(again.poll().map(|h| h.seq), Some(7));
     }
 }

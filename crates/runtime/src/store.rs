@@ -112,26 +112,24 @@ impl Store {
         Ok(Some(c))
     }
 
+    /// The audit head of the last checkpoint in `dir`, read through a
+    /// read-only handle (a running engine is not disturbed; if it holds the
+    /// file, this fails and says so).
+    pub fn read_audit_head(dir: &Path) -> Result<Option<vigie_store::audit::Head>, StoreError> {
+        let path = dir.join("state.redb");
+        let fail = |m: String| StoreError::Db { path: path.display().to_string(), message: m };
+        let db = redb::ReadOnlyDatabase::open(&path).map_err(|e| fail(e.to_string()))?;
+        let tx = db.begin_read().map_err(|e| fail(e.to_string()))?;
+        head_of(&tx, &path)
+    }
+
     /// The audit head recorded in the last checkpoint (only that is read).
     pub fn audit_head(&self) -> Result<Option<vigie_store::audit::Head>, StoreError> {
-        #[derive(Deserialize)]
-        struct Only {
-            #[serde(default)]
-            audit_head: Option<vigie_store::audit::Head>,
-        }
-        let fail = |m: String| StoreError::Db { path: self.path.display().to_string(), message: m };
-        let tx = self.db.begin_read().map_err(|e| fail(e.to_string()))?;
-        let table = match tx.open_table(TABLE) {
-            Ok(t) => t,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-            Err(e) => return Err(fail(e.to_string())),
-        };
-        let Some(v) = table.get(KEY).map_err(|e| fail(e.to_string()))? else {
-            return Ok(None);
-        };
-        let only: Only = serde_json::from_slice(v.value())
-            .map_err(|e| StoreError::Corrupt { path: self.path.display().to_string(), message: e.to_string() })?;
-        Ok(only.audit_head)
+        let tx = self
+            .db
+            .begin_read()
+            .map_err(|e| StoreError::Db { path: self.path.display().to_string(), message: e.to_string() })?;
+        head_of(&tx, &self.path)
     }
 
     /// Write a checkpoint and the rows that changed since the last one
@@ -152,6 +150,27 @@ impl Store {
         tx.commit().map_err(|e| fail(e.to_string()))?;
         Ok(bytes)
     }
+}
+
+/// The audit head in a checkpoint (only that field is read).
+fn head_of(tx: &redb::ReadTransaction, path: &Path) -> Result<Option<vigie_store::audit::Head>, StoreError> {
+    #[derive(Deserialize)]
+    struct Only {
+        #[serde(default)]
+        audit_head: Option<vigie_store::audit::Head>,
+    }
+    let fail = |m: String| StoreError::Db { path: path.display().to_string(), message: m };
+    let table = match tx.open_table(TABLE) {
+        Ok(t) => t,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+        Err(e) => return Err(fail(e.to_string())),
+    };
+    let Some(v) = table.get(KEY).map_err(|e| fail(e.to_string()))? else {
+        return Ok(None);
+    };
+    let only: Only = serde_json::from_slice(v.value())
+        .map_err(|e| StoreError::Corrupt { path: path.display().to_string(), message: e.to_string() })?;
+    Ok(only.audit_head)
 }
 
 /// Called on each stored row (key, value) while loading.

@@ -40,6 +40,9 @@ pub struct Session {
     /// The session may only enrol a second factor (and log out): an admin
     /// or dpo without one, when `[console] require_mfa` is on.
     pub enrol_only: bool,
+    /// The user has a second factor now (read with the session; not stored
+    /// in it).
+    pub mfa: bool,
 }
 
 /// An API token as listed (never the token itself, which is shown once).
@@ -228,7 +231,8 @@ impl Store {
     /// stands now (a removed user's session opens nothing).
     pub fn session(&self, cookie: &str, now: i64) -> Result<Option<Session>, StoreError> {
         let rows = self.db.query(
-            "SELECT s.user_name, u.role, s.csrf, s.expires_ms, s.scope FROM sessions s JOIN users u ON u.name = s.user_name \
+            "SELECT s.user_name, u.role, s.csrf, s.expires_ms, s.scope, CASE WHEN u.totp_secret IS NULL THEN 0 ELSE 1 END \
+             FROM sessions s JOIN users u ON u.name = s.user_name \
              WHERE s.id_hash = $1 AND s.expires_ms > $2 AND s.role = u.role",
             &[sha256_hex(cookie).into(), Sql::Int(now)],
         )?;
@@ -238,6 +242,7 @@ impl Store {
             csrf: r.text(2),
             expires_ms: r.int(3),
             enrol_only: r.text(4) == scope(true),
+            mfa: r.int(5) != 0,
         }))
     }
 

@@ -220,6 +220,7 @@ fn users_tokens_and_sessions_keep_hashes_only() {
             csrf: "c".into(),
             expires_ms: 100,
             enrol_only: true,
+            mfa: false,
         };
         s.put_session("cookie", &sess).unwrap();
         assert_eq!(s.session("cookie", 50).unwrap(), Some(sess));
@@ -341,6 +342,7 @@ fn user_changes_end_sessions_and_an_admin_always_remains() {
         csrf: "c".into(),
         expires_ms: i64::MAX,
         enrol_only: false,
+        mfa: false,
     };
     for db in TestDb::both() {
         let s = Store::open(&db.url).unwrap();
@@ -450,6 +452,7 @@ fn second_factors_are_sealed_bound_to_their_user_and_spent_once() {
             csrf: "c".into(),
             expires_ms: i64::MAX,
             enrol_only: true,
+            mfa: false,
         };
         s.put_session("k", &cookie).unwrap();
         s.confirm_mfa("ann", 100).unwrap();

@@ -77,7 +77,11 @@ impl WebhookSink {
                 loop {
                     let next = rx.lock().await.recv().await;
                     let Some((stream, id, body)) = next else { break };
-                    let header = if stream == "action" { "x-vigie-action-id" } else { "x-vigie-alert-id" };
+                    let header = match stream {
+                        "action" => "x-vigie-action-id",
+                        "audit_head" => "x-vigie-audit-head-id",
+                        _ => "x-vigie-alert-id",
+                    };
                     let d =
                         post_signed(&client, &url, &secret, (header, &id), body, opts.max_retries, opts.timeout).await;
                     if !d.ok {
