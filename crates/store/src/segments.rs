@@ -357,13 +357,16 @@ fn parse_header(h: &[u8; HEADER]) -> Option<FrameHeader> {
     })
 }
 
+/// Called on each frame: its offset, header and payload (when wanted).
+type OnFrame<'a> = dyn FnMut(u64, &FrameHeader, Option<&[u8]>) -> Result<(), StoreError> + 'a;
+
 /// Walk a file's frames: `f(offset, header, payload if wanted)`. A frame
 /// cut short or failing its CRC ends the walk (the file's tail after a
 /// crash, before the restore cuts it).
 fn walk(
     path: &Path,
     want: &mut dyn FnMut(&FrameHeader) -> bool,
-    f: &mut dyn FnMut(u64, &FrameHeader, Option<&[u8]>) -> Result<(), StoreError>,
+    f: &mut OnFrame<'_>,
 ) -> Result<(), StoreError> {
     let mut file = match File::open(path) {
         Ok(f) => f,
