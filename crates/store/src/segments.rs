@@ -14,7 +14,8 @@
 //! actions, targets, categories), then each column in turn: times as
 //! zigzag deltas, dictionary ids and counts as varints, and each subject as
 //! the first 16 bytes of its pseudonym (128 bits: two of 37 million people
-//! share a prefix with odds under 10^-23).
+//! share a prefix with odds under 10^-23), and each row's id as 32 bits, for
+//! the readers' de-duplication.
 //!
 //! - **Appends** happen at each flush (the engine's checkpoint), after
 //!   which the files are synced; [`Segments::position`] (each file's
@@ -45,8 +46,13 @@ const HEADER: usize = 4 + 4 + 4 + 4 + 8 + 8;
 const DAY_MS: i64 = 86_400_000;
 /// Bytes of a pseudonym kept (the first 128 bits of the HMAC-SHA256).
 pub const SUBJECT_BYTES: usize = 16;
+/// Bytes of a row's id kept, for the readers' de-duplication.
+const ID_BYTES: usize = 4;
 /// Rows per block at most (a flush with more writes several).
 const BLOCK_ROWS: usize = 65_536;
+/// Rows of one day that are written as a block without waiting for the
+/// flush.
+const EAGER_ROWS: usize = 16_384;
 /// The largest payload a reader accepts (a corrupt length cannot make it
 /// allocate more).
 const MAX_PAYLOAD: usize = 64 << 20;
@@ -138,7 +144,7 @@ impl<'a> Cursor<'a> {
 /// Strings of a block, each stored once.
 #[derive(Default)]
 struct Dict<'a> {
-    ids: HashMap<&'a str, u64>,
+    ids: HashMap<&'a str, u64, rustc_hash::FxBuildHasher>,
     list: Vec<&'a str>,
 }
 
@@ -157,13 +163,15 @@ impl<'a> Dict<'a> {
     }
 }
 
-/// The row's id as 8 bytes: the first 64 bits of vigie's 128-bit hex ids
-/// (FNV-1a of anything else). Readers drop a row whose time and id were
-/// already read, so that reading the same input twice (two replays into
-/// one store) never counts a read twice.
-fn id_bytes(id: &str) -> [u8; 8] {
-    if let Some(Ok(b)) = id.get(..16).map(hex::decode) {
-        let mut out = [0u8; 8];
+/// The row's id as [`ID_BYTES`] bytes: the first 32 bits of vigie's
+/// 128-bit hex ids (FNV-1a of anything else). Readers drop a row whose time
+/// (to the millisecond) and id were already read, so that reading the same
+/// input twice (two replays into one store) never counts a read twice; two
+/// different reads in the same millisecond share 32 bits by chance once in
+/// four billion.
+fn id_bytes(id: &str) -> [u8; ID_BYTES] {
+    let mut out = [0u8; ID_BYTES];
+    if let Some(Ok(b)) = id.get(..2 * ID_BYTES).map(hex::decode) {
         out.copy_from_slice(&b);
         return out;
     }
@@ -171,7 +179,8 @@ fn id_bytes(id: &str) -> [u8; 8] {
     for b in id.bytes() {
         h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
     }
-    h.to_be_bytes()
+    out.copy_from_slice(&h.to_be_bytes()[..ID_BYTES]);
+    out
 }
 
 fn subject_bytes(pseudonym: &str) -> [u8; SUBJECT_BYTES] {
@@ -268,9 +277,9 @@ fn decode(buf: &[u8], filter: Option<&Filter<'_>>) -> Option<Vec<Access>> {
         last = last.wrapping_add(unzigzag(c.varint()?));
         ts.push(last);
     }
-    let ids = c.bytes(rows.checked_mul(8)?)?;
+    let ids = c.bytes(rows.checked_mul(ID_BYTES)?)?;
     let mut out = Vec::new();
-    for (t, id) in ts.into_iter().zip(ids.chunks(8)) {
+    for (t, id) in ts.into_iter().zip(ids.chunks(ID_BYTES)) {
         let account = c.varint()?;
         let source = c.varint()?;
         let agent = c.varint()?;
@@ -439,12 +448,19 @@ pub struct Segments {
     pending: Mutex<BTreeMap<i64, Vec<Access>>>,
     /// Day files whose tail this process has checked before appending.
     checked: Mutex<std::collections::HashSet<i64>>,
+    /// Day files written since the last sync.
+    unsynced: Mutex<std::collections::BTreeSet<i64>>,
 }
 
 impl Segments {
     pub fn open(dir: &Path) -> Result<Segments, StoreError> {
         crate::files::private_dir(dir)?;
-        Ok(Segments { dir: dir.to_path_buf(), pending: Mutex::new(BTreeMap::new()), checked: Mutex::default() })
+        Ok(Segments {
+            dir: dir.to_path_buf(),
+            pending: Mutex::new(BTreeMap::new()),
+            checked: Mutex::default(),
+            unsynced: Mutex::default(),
+        })
     }
 
     pub fn dir(&self) -> &Path {
@@ -469,31 +485,54 @@ impl Segments {
         Ok(out)
     }
 
-    /// Queue rows for the next flush.
-    pub fn append(&self, rows: Vec<Access>) {
-        let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        for r in rows {
-            p.entry(day_of(r.ts)).or_default().push(r);
+    /// Queue rows for the next flush. A day that has gathered a full block
+    /// is written at once (not yet synced), so that encoding keeps pace with
+    /// ingest and a flush has only the remainder to write.
+    pub fn append(&self, rows: Vec<Access>) -> Result<(), StoreError> {
+        let full: Vec<(i64, Vec<Access>)> = {
+            let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            for r in rows {
+                p.entry(day_of(r.ts)).or_default().push(r);
+            }
+            let days: Vec<i64> = p.iter().filter(|(_, v)| v.len() >= EAGER_ROWS).map(|(d, _)| *d).collect();
+            days.into_iter().filter_map(|d| p.remove(&d).map(|v| (d, v))).collect()
+        };
+        for (day, rows) in full {
+            self.write(day, &rows)?;
         }
+        Ok(())
+    }
+
+    /// Append `rows` to their day's file as blocks (not synced).
+    fn write(&self, day: i64, rows: &[Access]) -> Result<(), StoreError> {
+        let path = self.dir.join(file_name(day));
+        if self.checked.lock().unwrap_or_else(|e| e.into_inner()).insert(day) {
+            repair(&path)?;
+        }
+        let mut f = crate::files::private_append(&path)?;
+        let refs: Vec<&Access> = rows.iter().collect();
+        for chunk in refs.chunks(BLOCK_ROWS) {
+            f.write_all(&frame(chunk).map_err(|e| io(&path, e))?).map_err(|e| io(&path, e))?;
+        }
+        self.unsynced.lock().unwrap_or_else(|e| e.into_inner()).insert(day);
+        Ok(())
     }
 
     /// Write the queued rows as blocks at the end of their day files and
-    /// sync them. Returns the rows written.
+    /// sync every file written since the last flush. Returns the rows
+    /// written by this call.
     pub fn flush(&self) -> Result<u64, StoreError> {
         let pending = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
         let mut n = 0;
         for (day, rows) in pending {
-            let path = self.dir.join(file_name(day));
-            if self.checked.lock().unwrap_or_else(|e| e.into_inner()).insert(day) {
-                repair(&path)?;
-            }
-            let mut f = crate::files::private_append(&path)?;
-            let refs: Vec<&Access> = rows.iter().collect();
-            for chunk in refs.chunks(BLOCK_ROWS) {
-                f.write_all(&frame(chunk).map_err(|e| io(&path, e))?).map_err(|e| io(&path, e))?;
-            }
-            f.sync_data().map_err(|e| io(&path, e))?;
+            self.write(day, &rows)?;
             n += rows.len() as u64;
+        }
+        let days = std::mem::take(&mut *self.unsynced.lock().unwrap_or_else(|e| e.into_inner()));
+        for day in days {
+            let path = self.dir.join(file_name(day));
+            let f = std::fs::OpenOptions::new().append(true).open(&path).map_err(|e| io(&path, e))?;
+            f.sync_data().map_err(|e| io(&path, e))?;
         }
         Ok(n)
     }
@@ -515,6 +554,7 @@ impl Segments {
     /// did not know are deleted. Rows still queued are dropped.
     pub fn restore(&self, pos: &BTreeMap<String, u64>) -> Result<(), StoreError> {
         self.pending.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.unsynced.lock().unwrap_or_else(|e| e.into_inner()).clear();
         for (_, path) in self.days()? {
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
             match pos.get(&name) {
@@ -683,6 +723,23 @@ mod tests {
         }
     }
 
+    /// Full blocks are written as rows arrive; the flush writes the rest and
+    /// syncs; a restore cuts what was written after the checkpoint, eager
+    /// blocks included.
+    #[test]
+    fn full_blocks_are_written_before_the_flush_and_cut_back_by_a_restore() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Segments::open(dir.path()).unwrap();
+        s.append((0..10).map(|i| row(i, "a", "1.1.1.1", &[])).collect()).unwrap();
+        s.flush().unwrap();
+        let pos = s.position().unwrap();
+        s.append((0..EAGER_ROWS as i64 + 5).map(|i| row(100 + i, "a", "1.1.1.1", &[])).collect()).unwrap();
+        assert_eq!(s.count().unwrap(), 10 + EAGER_ROWS as i64 + 5, "written before any flush");
+        s.restore(&pos).unwrap();
+        assert_eq!(s.count().unwrap(), 10);
+        assert_eq!(s.flush().unwrap(), 0, "nothing left queued after a restore");
+    }
+
     #[test]
     fn corrupt_payloads_never_panic_nor_allocate_wildly() {
         let rows = [row(1, "a", "1.1.1.1", &[&pseudonym(1)]), row(2, "b", "2.2.2.2", &[])];
@@ -711,7 +768,8 @@ mod tests {
             row(10, "adv1", "10.0.0.1", &[&pseudonym(1)]),
             row(20, "adv2", "203.0.113.9", &[&pseudonym(2)]),
             row(day + 5, "adv1", "203.0.113.9", &[&pseudonym(3), &pseudonym(4)]),
-        ]);
+        ])
+        .unwrap();
         assert_eq!(s.flush().unwrap(), 3);
         let pos = s.position().unwrap();
         assert_eq!(pos.len(), 2, "{pos:?}");
@@ -732,7 +790,7 @@ mod tests {
 
         // Appended after the checkpoint, then a crash: cut back, and a day
         // file the checkpoint did not know is removed.
-        s.append(vec![row(30, "adv1", "10.0.0.1", &[]), row(3 * day, "adv3", "10.0.0.3", &[])]);
+        s.append(vec![row(30, "adv1", "10.0.0.1", &[]), row(3 * day, "adv3", "10.0.0.3", &[])]).unwrap();
         s.flush().unwrap();
         assert_eq!(s.count().unwrap(), 5);
         s.restore(&pos).unwrap();
@@ -750,8 +808,8 @@ mod tests {
         // The same reads written twice (two replays of one file) are read once.
         let mut again = row(50, "adv1", "10.0.0.1", &[&pseudonym(9)]);
         again.id = format!("{:032x}", 77);
-        s.append(vec![again.clone()]);
-        s.append(vec![again]);
+        s.append(vec![again.clone()]).unwrap();
+        s.append(vec![again]).unwrap();
         s.flush().unwrap();
         let window = Scope { accounts: vec!["adv1".into()], sources: vec![], from_ms: 50, to_ms: 50 };
         assert_eq!(s.accesses(&window).unwrap().len(), 1);

@@ -50,8 +50,8 @@ impl Store {
             return Ok(0);
         }
         if let Some(files) = &self.trail_files {
-            files.append(rows.to_vec());
-            return files.flush();
+            files.append(rows.to_vec())?;
+            return Ok(rows.len() as u64).and_then(|n| files.flush().map(|_| n));
         }
         // Many rows per statement: one round trip per 200 rows on
         // PostgreSQL, one parse per batch on SQLite.
@@ -129,7 +129,7 @@ impl Store {
         match &self.trail_files {
             Some(files) => {
                 let n = rows.len() as u64;
-                files.append(rows);
+                files.append(rows)?;
                 Ok(n)
             }
             None => self.write_accesses(&rows),
