@@ -96,7 +96,12 @@ pub fn run(a: BenchTrailArgs) -> Result<ExitCode> {
     let write_s = t.elapsed().as_secs_f64();
     let bytes = match &store.trail_files {
         Some(f) => f.bytes()?,
-        None => std::fs::metadata(a.dir.join("vigie.db")).map(|m| m.len()).unwrap_or(0),
+        // PostgreSQL: the table with its indexes.
+        None => store
+            .db
+            .query("SELECT pg_total_relation_size('access')", &[])?
+            .first()
+            .map_or(0, |r| r.int(0).max(0) as u64),
     };
 
     // One account over the whole window; every account of one source.

@@ -222,7 +222,18 @@ fn ingest(port: u16, key: &str, body: &str) -> Option<u16> {
 fn kill_9_at_random_during_http_ingest_with_idempotency_keys_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let days = days(30);
+    // Each day also has one read of a person's record, for the data-access
+    // trail (issue 18): it must hold each read exactly once.
+    let days: Vec<String> = days(30)
+        .into_iter()
+        .enumerate()
+        .map(|(i, day)| {
+            let date = day.split("\"@timestamp\":\"").nth(1).unwrap()[..10].to_string();
+            format!(
+                "{day}{{\"@timestamp\":\"{date}T09:05:00.000Z\",\"event\":{{\"category\":[\"database\"],\"type\":[\"access\"],\"action\":\"beneficiary.view\",\"outcome\":\"success\",\"dataset\":\"portal.audit\"}},\"user\":{{\"name\":\"adv00042\",\"roles\":[\"advisor\"],\"group\":{{\"name\":\"agence-013\"}}}},\"source\":{{\"ip\":\"217.108.13.44\"}},\"data_subject\":{{\"ids\":[\"person-{i}\"],\"count\":1,\"categories\":[\"identity\"]}}}}\n"
+            )
+        })
+        .collect();
     let whole = d.join("all.jsonl");
     std::fs::write(&whole, days.concat()).unwrap();
     let rules = repo().join("rules/vigie");
@@ -236,7 +247,7 @@ fn kill_9_at_random_during_http_ingest_with_idempotency_keys_changes_nothing() {
     std::fs::write(
         &config,
         format!(
-            "[rules]\npaths = [{rules:?}]\n[engine]\nstate_dir = {state:?}\ncheckpoint_interval = \"20ms\"\nadvance_when_idle = false\n[server]\nlisten = \"127.0.0.1:{port}\"\ntoken = \"t\"\n[[inputs]]\ntype = \"http\"\nformat = \"json\"\n[[sinks]]\ntype = \"jsonl\"\npath = {alerts:?}\n",
+            "[rules]\npaths = [{rules:?}]\n[engine]\nstate_dir = {state:?}\ncheckpoint_interval = \"20ms\"\nadvance_when_idle = false\n[server]\nlisten = \"127.0.0.1:{port}\"\ntoken = \"t\"\n[[inputs]]\ntype = \"http\"\nformat = \"json\"\n[[sinks]]\ntype = \"jsonl\"\npath = {alerts:?}\n[store]\ntrail_retention = \"100000d\"\n",
             rules = rules.display().to_string(),
             state = d.join("state").display().to_string(),
             alerts = alerts.display().to_string(),
@@ -301,6 +312,13 @@ fn kill_9_at_random_during_http_ingest_with_idempotency_keys_changes_nothing() {
     expected.sort();
     assert_eq!(got.len(), expected.len(), "{kills} kills: an alert lost or written twice");
     assert_eq!(got, expected, "after {kills} kills the live run and the replay must agree alert for alert");
+    // The trail: every read once, none lost and none stored twice (rows
+    // written after the last checkpoint before a kill were cut at restart).
+    let store = vigie_store::Store::open(&d.join("state").join("vigie.db").display().to_string()).unwrap();
+    assert!(store.trail_files.is_some());
+    assert_eq!(store.access_count().unwrap(), 30, "{kills} kills: trail rows stored");
+    let scope = vigie_store::Scope { accounts: vec!["adv00042".into()], sources: vec![], from_ms: 0, to_ms: i64::MAX };
+    assert_eq!(store.accesses(&scope).unwrap().len(), 30);
 }
 
 /// Issue 16, fault injection on NATS: the days are published to a
@@ -477,4 +495,65 @@ fn an_action_in_flight_at_a_kill_is_recorded_unknown_on_restart_and_not_resent()
     }
     // Not called again after the restart: it may have been carried out.
     assert_eq!(got.load(Ordering::SeqCst), 3);
+}
+
+/// Issue 18: trail rows written after the last checkpoint (a flush whose
+/// checkpoint a kill prevented) are cut when the engine restarts, so that
+/// the replay of the unacknowledged events that follows appends them once.
+#[test]
+fn trail_rows_written_after_the_last_checkpoint_are_cut_at_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let config = d.join("vigie.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[engine]\nstate_dir = {state:?}\n[server]\nlisten = \"127.0.0.1:{port}\"\ntoken = \"t\"\n[[inputs]]\ntype = \"http\"\nformat = \"json\"\n[store]\ntrail_retention = \"100000d\"\n",
+            state = d.join("state").display().to_string(),
+        ),
+    )
+    .unwrap();
+    let up = || wait(Duration::from_secs(30), || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+    let read = |n: u32| {
+        format!(
+            "{{\"@timestamp\":\"2026-03-02T09:0{n}:00.000Z\",\"event\":{{\"category\":[\"database\"],\"type\":[\"access\"],\"action\":\"beneficiary.view\",\"outcome\":\"success\"}},\"user\":{{\"name\":\"adv1\",\"roles\":[\"advisor\"]}},\"source\":{{\"ip\":\"10.0.0.1\"}},\"data_subject\":{{\"ids\":[\"p{n}\"],\"count\":1}}}}\n"
+        )
+    };
+    let stop = |child: &mut Child| {
+        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        assert!(child.wait().unwrap().success());
+    };
+    let mut child = start(&config);
+    assert!(up());
+    assert_eq!(ingest(port, "a", &read(1)), Some(200));
+    stop(&mut child);
+    let db = d.join("state").join("vigie.db").display().to_string();
+    let count = || vigie_store::Store::open(&db).unwrap().access_count().unwrap();
+    assert_eq!(count(), 1);
+    // Rows past the checkpoint, as a flush leaves them when a kill comes
+    // before its checkpoint is written.
+    let store = vigie_store::Store::open(&db).unwrap();
+    let key = vigie_analytics::Pseudonymiser::new(b"k");
+    let extra = vigie_analytics::Access {
+        id: "x".into(),
+        ts: 1_772_442_000_000,
+        account: "adv1".into(),
+        source_ip: None,
+        user_agent: None,
+        kind: "read".into(),
+        action: "beneficiary.view".into(),
+        target: None,
+        categories: vec![],
+        subjects: vec![key.pseudonym("p9")],
+        records: 1,
+        bytes: None,
+    };
+    store.write_accesses(&[extra]).unwrap();
+    drop(store);
+    assert_eq!(count(), 2);
+    let mut child = start(&config);
+    assert!(up());
+    stop(&mut child);
+    assert_eq!(count(), 1, "the restart cut the rows the checkpoint did not cover");
 }

@@ -372,11 +372,7 @@ type OnFrame<'a> = dyn FnMut(u64, &FrameHeader, Option<&[u8]>) -> Result<(), Sto
 /// Walk a file's frames: `f(offset, header, payload if wanted)`. A frame
 /// cut short or failing its CRC ends the walk (the file's tail after a
 /// crash, before the restore cuts it).
-fn walk(
-    path: &Path,
-    want: &mut dyn FnMut(&FrameHeader) -> bool,
-    f: &mut OnFrame<'_>,
-) -> Result<(), StoreError> {
+fn walk(path: &Path, want: &mut dyn FnMut(&FrameHeader) -> bool, f: &mut OnFrame<'_>) -> Result<(), StoreError> {
     let mut file = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
