@@ -69,19 +69,13 @@ impl Store {
     pub fn load(&self) -> Result<Option<Checkpoint>, StoreError> {
         let fail = |m: String| StoreError::Db { path: self.path.display().to_string(), message: m };
         let tx = self.db.begin_read().map_err(|e| fail(e.to_string()))?;
-        let table = match tx.open_table(TABLE) {
-            Ok(t) => t,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-            Err(e) => return Err(fail(e.to_string())),
-        };
-        let Some(v) = table.get(KEY).map_err(|e| fail(e.to_string()))? else {
+        let Some(mut c) = engine_row::<Checkpoint>(&tx, &self.path)? else {
             return Ok(None);
         };
         let corrupt = |e: serde_json::Error| StoreError::Corrupt {
             path: self.path.display().to_string(),
             message: e.to_string(),
         };
-        let mut c: Checkpoint = serde_json::from_slice(v.value()).map_err(corrupt)?;
         let rows = |def: TableDefinition<&str, &[u8]>, f: &mut RowFn| match tx.open_table(def) {
             Ok(t) => {
                 for row in t.iter().map_err(|e| fail(e.to_string()))? {
@@ -159,6 +153,15 @@ fn head_of(tx: &redb::ReadTransaction, path: &Path) -> Result<Option<vigie_store
         #[serde(default)]
         audit_head: Option<vigie_store::audit::Head>,
     }
+    Ok(engine_row::<Only>(tx, path)?.and_then(|o| o.audit_head))
+}
+
+/// The checkpoint's own row, read as `T` (the whole checkpoint, or the
+/// fields a caller needs).
+fn engine_row<T: serde::de::DeserializeOwned>(
+    tx: &redb::ReadTransaction,
+    path: &Path,
+) -> Result<Option<T>, StoreError> {
     let fail = |m: String| StoreError::Db { path: path.display().to_string(), message: m };
     let table = match tx.open_table(TABLE) {
         Ok(t) => t,
@@ -168,9 +171,9 @@ fn head_of(tx: &redb::ReadTransaction, path: &Path) -> Result<Option<vigie_store
     let Some(v) = table.get(KEY).map_err(|e| fail(e.to_string()))? else {
         return Ok(None);
     };
-    let only: Only = serde_json::from_slice(v.value())
-        .map_err(|e| StoreError::Corrupt { path: path.display().to_string(), message: e.to_string() })?;
-    Ok(only.audit_head)
+    serde_json::from_slice(v.value())
+        .map(Some)
+        .map_err(|e| StoreError::Corrupt { path: path.display().to_string(), message: e.to_string() })
 }
 
 /// Called on each stored row (key, value) while loading.
