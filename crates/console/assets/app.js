@@ -55,6 +55,7 @@ function chart(container, title, xs, series, opts) {
 
 function showLogin(message) {
   state.csrf = null;
+  state.enrolment = null;
   document.getElementById("nav").hidden = true;
   document.getElementById("logout").hidden = true;
   document.getElementById("who").textContent = "";
@@ -89,13 +90,17 @@ function signedIn(s) {
 // Enrol a second factor: a new secret to type (or paste as a URI) into an
 // authenticator app, confirmed by the first code it shows.
 async function mfaPage() {
-  const e = await api("POST", "/api/mfa/enrol");
+  // One key per visit: moving between pages must not replace the key the
+  // user may already have added to their app.
+  if (!state.enrolment) state.enrolment = await api("POST", "/api/mfa/enrol");
+  const e = state.enrolment;
   const err = h("div", { class: "error", id: "mfa-error" });
   const code = h("input", { id: "mfa-code", placeholder: "6-digit code", autocomplete: "one-time-code", inputmode: "numeric" });
   const form = h("form", { class: "login", id: "mfa-form", onsubmit: async (ev) => {
     ev.preventDefault();
     try {
       await api("POST", "/api/mfa/confirm", { code: code.value });
+      state.enrolment = null;
       if (source) { source.close(); source = null; }
       showLogin("Second factor enabled. Sign in again with a code from your app.");
     } catch (x) { err.textContent = x.message; }

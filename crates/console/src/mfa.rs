@@ -131,7 +131,7 @@ pub async fn confirm(State(c): State<Console>, p: Principal, Json(i): Json<CodeI
         return Err(ApiError::BadRequest("wrong code: type the 6 digits the app shows now".into()));
     };
     let (s, name) = (c.store.clone(), p.user.clone());
-    c.blocking(move || s.confirm_mfa(&name, step)).await?;
+    c.blocking(move || s.confirm_mfa(&name, step, &pending)).await?;
     crate::api::audit_log(&c, &p.user, "mfa.enable", &p.user, json!({})).await?;
     let clear = format!("{}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0", crate::auth::COOKIE);
     Ok(([(header::SET_COOKIE, clear)], Json(json!({"ok": true, "login_again": true}))).into_response())

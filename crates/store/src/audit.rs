@@ -86,8 +86,12 @@ pub fn write_private_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError>
     use std::io::Write;
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     crate::files::private_dir(dir)?;
+    // Unique per write: two threads of one process recording a head at
+    // once must not write, and rename, the same temporary file.
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let tmp = dir.join(format!(
-        ".{}.{}.tmp",
+        ".{}.{}.{n}.tmp",
         path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
         std::process::id()
     ));
@@ -160,6 +164,10 @@ impl AuditSeal {
     /// Record a new head, unless the file already records a later one
     /// (another process appended after this one).
     fn advance(&self, head: &Head) -> Result<(), StoreError> {
+        // Check and write as one step within this process, so that two
+        // appends finishing together never leave the older head last.
+        static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
         if self.head()?.is_some_and(|h| h.seq >= head.seq) {
             return Ok(());
         }

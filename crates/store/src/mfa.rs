@@ -99,18 +99,28 @@ impl Store {
     /// The pending secret becomes the user's second factor, `step` (the
     /// code that confirmed it) is spent, and the user's sessions end: the
     /// next login asks for a code.
-    pub fn confirm_mfa(&self, user: &str, step: i64) -> Result<(), StoreError> {
+    ///
+    /// `checked` is the pending secret the code was checked against: if
+    /// another enrolment replaced it meanwhile, nothing is confirmed (the
+    /// user would otherwise hold a code for a key that is not theirs).
+    pub fn confirm_mfa(&self, user: &str, step: i64, checked: &[u8]) -> Result<(), StoreError> {
+        let changed = || StoreError::Invalid {
+            field: "second factor",
+            message: format!("the enrolment of `{user}` changed or ended meanwhile: start again"),
+        };
         self.db.transaction(|c| {
+            let rows = c.query("SELECT totp_pending FROM users WHERE name = $1", &[user.into()])?;
+            let sealed = rows.first().map(|r| r.text(0)).filter(|s| !s.is_empty()).ok_or_else(changed)?;
+            if self.open_secret(user, &sealed)? != checked {
+                return Err(changed());
+            }
             let n = c.execute(
                 "UPDATE users SET totp_secret = totp_pending, totp_pending = NULL, totp_last_step = $2 \
-                 WHERE name = $1 AND totp_pending IS NOT NULL",
-                &[user.into(), Sql::Int(step)],
+                 WHERE name = $1 AND totp_pending = $3",
+                &[user.into(), Sql::Int(step), sealed.as_str().into()],
             )?;
             if n == 0 {
-                return Err(StoreError::Invalid {
-                    field: "second factor",
-                    message: format!("`{user}` has no enrolment in progress"),
-                });
+                return Err(changed());
             }
             c.execute("DELETE FROM sessions WHERE user_name = $1", &[user.into()])?;
             Ok(())

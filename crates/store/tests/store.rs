@@ -455,7 +455,10 @@ fn second_factors_are_sealed_bound_to_their_user_and_spent_once() {
             mfa: false,
         };
         s.put_session("k", &cookie).unwrap();
-        s.confirm_mfa("ann", 100).unwrap();
+        // A code checked against a key that another enrolment replaced
+        // confirms nothing.
+        assert!(s.confirm_mfa("ann", 100, b"another key, not ann's").is_err());
+        s.confirm_mfa("ann", 100, secret).unwrap();
         assert_eq!(s.session("k", 0).unwrap(), None, "confirming ends the user's sessions");
         let m = s.mfa("ann").unwrap().unwrap();
         assert_eq!((m.secret.as_deref(), m.pending, m.last_step), (Some(&secret[..]), None, 100));
@@ -477,5 +480,30 @@ fn second_factors_are_sealed_bound_to_their_user_and_spent_once() {
         s.reset_mfa("ann").unwrap();
         assert_eq!(s.mfa("ann").unwrap().unwrap().secret, None);
         assert!(s.reset_mfa("nobody").is_err());
+    }
+}
+
+/// Appends from many threads at once (parallel failed logins) each record
+/// the head without tripping over one another's temporary file, and the
+/// head ends at the newest entry.
+#[test]
+fn parallel_audit_appends_all_succeed_and_the_head_is_the_newest() {
+    for db in TestDb::both() {
+        let dir = tempfile::tempdir().unwrap();
+        let seal = vigie_store::AuditSeal::open(&dir.path().join("audit.key"), dir.path().join("audit.head")).unwrap();
+        let s = std::sync::Arc::new(Store::open(&db.url).unwrap().with_audit_seal(seal.clone()));
+        std::thread::scope(|scope| {
+            for t in 0..8 {
+                let s = s.clone();
+                scope.spawn(move || {
+                    for k in 0..10 {
+                        s.audit("x", "login.failed", &format!("{t}-{k}"), "{}").unwrap();
+                    }
+                });
+            }
+        });
+        assert_eq!(seal.head().unwrap().unwrap().seq, 80);
+        let r = s.verify_audit().unwrap();
+        assert!(r.ok && r.entries == 80, "{r:?}");
     }
 }
