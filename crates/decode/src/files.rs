@@ -776,17 +776,7 @@ mod tests {
     }
 
     fn run(data: &[u8]) -> (Vec<(u64, String)>, Vec<String>) {
-        let mut recs = Vec::new();
-        let mut errs = Vec::new();
-        read_json(
-            Cursor::new(data),
-            &Limits::default(),
-            &mut |_, _| false,
-            &mut |r| recs.push((r.location, r.value.to_string())),
-            &mut |e: DecodeError| errs.push(format!("{}: {}", e.place, e.message)),
-        )
-        .unwrap();
-        (recs, errs)
+        run_with(data, &Limits::default())
     }
 
     #[test]

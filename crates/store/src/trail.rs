@@ -51,7 +51,8 @@ impl Store {
         }
         if let Some(files) = &self.trail_files {
             files.append(rows.to_vec())?;
-            return Ok(rows.len() as u64).and_then(|n| files.flush().map(|_| n));
+            files.flush()?;
+            return Ok(rows.len() as u64);
         }
         // Many rows per statement: one round trip per 200 rows on
         // PostgreSQL, one parse per batch on SQLite.
