@@ -38,6 +38,10 @@ pub struct BenchTrailArgs {
     /// Print the results as one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Only time the queries, on the trail an earlier run wrote in --dir
+    /// (give it the same --reads, --accounts and --days).
+    #[arg(long)]
+    pub queries_only: bool,
 }
 
 const DAY_MS: i64 = 86_400_000;
@@ -58,9 +62,58 @@ pub fn run(a: BenchTrailArgs) -> Result<ExitCode> {
     std::fs::create_dir_all(&a.dir).with_context(|| a.dir.display().to_string())?;
     let url = a.store.clone().unwrap_or_else(|| a.dir.join("vigie.db").display().to_string());
     let store = vigie_store::Store::open(&url).with_context(|| format!("opening the store {url}"))?;
-    let key = Pseudonymiser::new(b"bench-trail");
     let start = 1_767_225_600_000i64; // 2026-01-01
     let span = a.days.max(1) as i64 * DAY_MS;
+    let (write_s, settle_s) = if a.queries_only { (f64::NAN, f64::NAN) } else { write(&store, &a, start, span)? };
+    let bytes = match &store.trail_files {
+        Some(f) => f.bytes()?,
+        // PostgreSQL: the table with its indexes.
+        None => store
+            .db
+            .query("SELECT pg_total_relation_size('access')", &[])?
+            .first()
+            .map_or(0, |r| r.int(0).max(0) as u64),
+    };
+
+    // One account over the whole window; every account of one source.
+    let (from_ms, to_ms) = (start, start + span);
+    let t = Instant::now();
+    let one = vigie_investigate::impact::of_scope(
+        &store,
+        Scope { accounts: vec!["adv00042".into()], sources: vec![], from_ms, to_ms },
+    )?;
+    let account_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let by_source = vigie_investigate::impact::of_scope(
+        &store,
+        Scope { accounts: vec![], sources: vec!["10.0.42.1".into()], from_ms, to_ms },
+    )?;
+    let source_s = t.elapsed().as_secs_f64();
+    let out = serde_json::json!({
+        "store": if store.trail_files.is_some() { "day files" } else { "table" },
+        "reads": a.reads,
+        "accounts": a.accounts,
+        "days": a.days,
+        "write_seconds": write_s,
+        "reads_per_second": a.reads as f64 / write_s,
+        "compaction_wait_seconds": settle_s,
+        "bytes": bytes,
+        "bytes_per_read": bytes as f64 / a.reads.max(1) as f64,
+        "impact_one_account": {"seconds": account_s, "people": one.subjects},
+        "impact_one_source": {"seconds": source_s, "people": by_source.subjects},
+    });
+    if a.json {
+        println!("{out}");
+    } else {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Write the synthetic trail; returns the seconds spent writing and then
+/// waiting for the last compaction.
+fn write(store: &vigie_store::Store, a: &BenchTrailArgs, start: i64, span: i64) -> Result<(f64, f64)> {
+    let key = Pseudonymiser::new(b"bench-trail");
     let step = (span / a.reads.max(1) as i64).max(1);
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let bar = if a.json { ProgressBar::hidden() } else { ProgressBar::new(a.reads) };
@@ -94,46 +147,12 @@ pub fn run(a: BenchTrailArgs) -> Result<ExitCode> {
     store.flush_accesses()?;
     bar.finish_and_clear();
     let write_s = t.elapsed().as_secs_f64();
-    let bytes = match &store.trail_files {
-        Some(f) => f.bytes()?,
-        // PostgreSQL: the table with its indexes.
-        None => store
-            .db
-            .query("SELECT pg_total_relation_size('access')", &[])?
-            .first()
-            .map_or(0, |r| r.int(0).max(0) as u64),
-    };
-
-    // One account over the whole window; every account of one source.
-    let (from_ms, to_ms) = (start, start + span);
+    // Days that are over are compacted by account on a thread of their own
+    // while the writing goes on; wait for the last of them.
     let t = Instant::now();
-    let one = vigie_investigate::impact::of_scope(
-        &store,
-        Scope { accounts: vec!["adv00042".into()], sources: vec![], from_ms, to_ms },
-    )?;
-    let account_s = t.elapsed().as_secs_f64();
-    let t = Instant::now();
-    let by_source = vigie_investigate::impact::of_scope(
-        &store,
-        Scope { accounts: vec![], sources: vec!["10.0.42.1".into()], from_ms, to_ms },
-    )?;
-    let source_s = t.elapsed().as_secs_f64();
-    let out = serde_json::json!({
-        "store": if store.trail_files.is_some() { "day files" } else { "table" },
-        "reads": a.reads,
-        "accounts": a.accounts,
-        "days": a.days,
-        "write_seconds": write_s,
-        "reads_per_second": a.reads as f64 / write_s,
-        "bytes": bytes,
-        "bytes_per_read": bytes as f64 / a.reads.max(1) as f64,
-        "impact_one_account": {"seconds": account_s, "people": one.subjects},
-        "impact_one_source": {"seconds": source_s, "people": by_source.subjects},
-    });
-    if a.json {
-        println!("{out}");
-    } else {
-        println!("{}", serde_json::to_string_pretty(&out)?);
+    if let Some(f) = &store.trail_files {
+        f.compact_days_over()?;
     }
-    Ok(ExitCode::SUCCESS)
+    let settle_s = t.elapsed().as_secs_f64();
+    Ok((write_s, settle_s))
 }
