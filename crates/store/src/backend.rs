@@ -285,6 +285,23 @@ impl Backend {
         self.transaction(|c| c.execute(sql, params))
     }
 
+    /// Run `f` in one PostgreSQL transaction, with the client's own API
+    /// (COPY, savepoints); `None` on SQLite.
+    pub fn postgres<R: Send>(
+        &self,
+        f: impl FnOnce(&mut postgres::Transaction<'_>) -> Result<R, StoreError> + Send,
+    ) -> Option<Result<R, StoreError>> {
+        let Backend::Postgres(m) = self else { return None };
+        Some(off_runtime(|| {
+            let mut guard = m.lock().map_err(|_| StoreError::Poisoned)?;
+            let c = guard.as_mut().ok_or(StoreError::Poisoned)?;
+            let mut tx = c.transaction()?;
+            let r = f(&mut tx)?;
+            tx.commit()?;
+            Ok(r)
+        }))
+    }
+
     pub fn query(&self, sql: &str, params: &[Sql]) -> Result<Vec<Row>, StoreError> {
         self.transaction(|c| c.query(sql, params))
     }

@@ -31,14 +31,23 @@ impl Store {
     pub fn enforce(&self, r: &Retention, now: i64) -> Result<Purged, StoreError> {
         let trail = Sql::Int(now - r.trail_ms);
         let alerts = Sql::Int(now - r.alerts_ms);
-        // Day files go whole, once the whole day is past the retention.
+        // Day files and day partitions go whole, once the whole day is past
+        // the retention; rows go one by one only from a store in memory and
+        // from PostgreSQL's default partition (rows dated far from now).
         let dropped = match &self.trail_files {
             Some(files) => files.drop_before(now - r.trail_ms)?,
+            None if self.db.is_postgres() => self.drop_partitions_before(now - r.trail_ms)?,
             None => 0,
         };
+        let by_row = self.trail_files.is_none() && !self.db.is_postgres();
         self.db.transaction(|c| {
             Ok(Purged {
-                access: dropped + c.execute("DELETE FROM access WHERE ts_ms < $1", std::slice::from_ref(&trail))?,
+                access: dropped
+                    + if by_row {
+                        c.execute("DELETE FROM access WHERE ts_ms < $1", std::slice::from_ref(&trail))?
+                    } else {
+                        0
+                    },
                 notes: c.execute(
                     "DELETE FROM notes WHERE alert_id IN (SELECT id FROM alerts WHERE last_seen_ms < $1)",
                     std::slice::from_ref(&alerts),

@@ -1598,7 +1598,7 @@ mod tests {
         let (mut want, _) = all(&raw);
         want.sort_by(|a, b| (a.ts, &a.id).cmp(&(b.ts, &b.id)));
         for run_rows in [1_000, 7_777, 1 << 20] {
-        assert_eq!(compact_file(&raw, len, &runs, &tmp, run_rows).unwrap(), want.len() as u64);
+            assert_eq!(compact_file(&raw, len, &runs, &tmp, run_rows).unwrap(), want.len() as u64);
             assert!(!runs.exists());
             let (got, ranges) = all(&tmp);
             let keys: Vec<u64> = got.iter().map(|r| account_key(&r.account)).collect();

@@ -42,7 +42,141 @@ fn access_row(r: &Row) -> Access {
 const COLUMNS: &str =
     "id, ts_ms, account, source_ip, user_agent, kind, action, target, categories, subjects, records, bytes";
 
+const DAY_MS: i64 = 86_400_000;
+/// Days further than this from now (either way) get no partition of their
+/// own: their rows go to the default partition, so that hostile dates
+/// cannot make thousands of tables.
+const PARTITION_DAYS: i64 = 3_660;
+
+/// A day's partition of the trail on PostgreSQL.
+fn partition_name(day: i64) -> Option<String> {
+    let t = jiff::Timestamp::from_millisecond(day.checked_mul(DAY_MS)?).ok()?;
+    Some(format!("access_d{}", t.strftime("%Y%m%d")))
+}
+
+/// The day of a partition's name (`access_dYYYYMMDD`).
+fn partition_day(name: &str) -> Option<i64> {
+    let d = name.strip_prefix("access_d")?;
+    if d.len() != 8 || !d.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let ts: jiff::Timestamp = format!("{}-{}-{}T00:00:00Z", &d[..4], &d[4..6], &d[6..]).parse().ok()?;
+    Some(ts.as_millisecond().div_euclid(DAY_MS))
+}
+
+/// A value for COPY's text format: backslash, tab and line ends escaped;
+/// NUL, which PostgreSQL text cannot hold, replaced.
+fn copy_text(out: &mut String, v: &str) {
+    for c in v.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\0' => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+}
+
+fn copy_opt(out: &mut String, v: Option<&str>) {
+    match v {
+        Some(v) => copy_text(out, v),
+        None => out.push_str("\\N"),
+    }
+}
+
+/// PostgreSQL: the rows' day partitions made where missing, the rows sent
+/// by COPY to a staging table of the transaction, then inserted from it,
+/// skipping rows already stored (the same event read again after a
+/// restart). Returns rows added.
+fn copy_accesses(tx: &mut postgres::Transaction<'_>, rows: &[Access]) -> Result<u64, StoreError> {
+    use std::io::Write;
+    let today = crate::now_ms().div_euclid(DAY_MS);
+    let mut days: Vec<i64> = rows.iter().map(|r| r.ts.div_euclid(DAY_MS)).collect();
+    days.sort_unstable();
+    days.dedup();
+    for day in days.into_iter().filter(|d| (d - today).abs() <= PARTITION_DAYS) {
+        let Some(name) = partition_name(day) else { continue };
+        let sql = format!(
+            "CREATE TABLE IF NOT EXISTS {name} PARTITION OF access FOR VALUES FROM ({}) TO ({})",
+            day * DAY_MS,
+            (day + 1) * DAY_MS
+        );
+        // Another node making it at the same moment, or rows of that day
+        // already in the default partition: the rows go where they can.
+        let mut sp = tx.savepoint("partition")?;
+        match sp.batch_execute(&sql) {
+            Ok(()) => sp.commit()?,
+            Err(e) => {
+                tracing::debug!("trail: partition {name} not made: {e}");
+                sp.rollback()?;
+            }
+        }
+    }
+    tx.batch_execute("CREATE TEMP TABLE IF NOT EXISTS access_stage (LIKE access) ON COMMIT DELETE ROWS")?;
+    let mut buf = String::with_capacity(rows.len() * 160);
+    for a in rows {
+        copy_text(&mut buf, &a.id);
+        buf.push_str(&format!("\t{}\t", a.ts));
+        copy_text(&mut buf, &a.account);
+        buf.push('\t');
+        copy_opt(&mut buf, a.source_ip.as_deref());
+        buf.push('\t');
+        copy_opt(&mut buf, a.user_agent.as_deref());
+        buf.push('\t');
+        copy_text(&mut buf, &a.kind);
+        buf.push('\t');
+        copy_text(&mut buf, &a.action);
+        buf.push('\t');
+        copy_opt(&mut buf, a.target.as_deref());
+        buf.push('\t');
+        copy_text(&mut buf, &a.categories.join(","));
+        buf.push('\t');
+        copy_text(&mut buf, &a.subjects.join(" "));
+        buf.push_str(&format!("\t{}\t{}\t", a.subjects.len(), a.records.min(i64::MAX as u64)));
+        match a.bytes {
+            Some(b) => buf.push_str(&b.min(i64::MAX as u64).to_string()),
+            None => buf.push_str("\\N"),
+        }
+        buf.push('\n');
+    }
+    let mut w = tx.copy_in(&format!("COPY access_stage ({COLUMNS_COPY}) FROM STDIN"))?;
+    w.write_all(buf.as_bytes()).map_err(|e| StoreError::Io(format!("COPY of the trail: {e}")))?;
+    w.finish()?;
+    Ok(tx.execute(
+        &format!("INSERT INTO access ({COLUMNS_COPY}) SELECT {COLUMNS_COPY} FROM access_stage ON CONFLICT (ts_ms, id) DO NOTHING"),
+        &[],
+    )?)
+}
+
+const COLUMNS_COPY: &str = "id, ts_ms, account, source_ip, user_agent, kind, action, target, categories, subjects, subject_count, records, bytes";
+
 impl Store {
+    /// Drop the trail's day partitions wholly older than `before_ms`
+    /// (PostgreSQL), and delete the older rows of its default partition;
+    /// returns the rows they held.
+    pub(crate) fn drop_partitions_before(&self, before_ms: i64) -> Result<u64, StoreError> {
+        let dropped = self.db.postgres(|tx| {
+            let parts = tx.query(
+                "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
+                 JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'access'",
+                &[],
+            )?;
+            let mut n = 0u64;
+            for r in parts {
+                let name: String = r.get(0);
+                if partition_day(&name).is_some_and(|d| (d + 1) * DAY_MS <= before_ms) {
+                    let rows: i64 = tx.query_one(&format!("SELECT COUNT(*) FROM {name}"), &[])?.get(0);
+                    tx.batch_execute(&format!("DROP TABLE {name}"))?;
+                    n += rows.max(0) as u64;
+                }
+            }
+            Ok(n + tx.execute("DELETE FROM access_default WHERE ts_ms < $1", &[&before_ms])?)
+        });
+        dropped.unwrap_or(Ok(0))
+    }
+
     /// Append rows in one transaction; a row already stored (the same
     /// event read again after a restart) is skipped. Returns rows added.
     pub fn write_accesses(&self, rows: &[Access]) -> Result<u64, StoreError> {
@@ -54,8 +188,11 @@ impl Store {
             files.flush()?;
             return Ok(rows.len() as u64);
         }
-        // Many rows per statement: one round trip per 200 rows on
-        // PostgreSQL, one parse per batch on SQLite.
+        if let Some(written) = self.db.postgres(|tx| copy_accesses(tx, rows)) {
+            return written;
+        }
+        // SQLite without day files (a store in memory): many rows per
+        // statement, one parse per batch.
         const PER: usize = 200;
         const COLS: usize = 13;
         self.db.transaction(|c| {

@@ -41,7 +41,7 @@ fn access(id: &str, ts: i64, account: &str, ip: &str, subjects: &[&str], key: &P
 fn migrations_apply_once_and_are_recorded() {
     for db in TestDb::both() {
         let s = Store::open(&db.url).unwrap();
-        assert_eq!(s.schema_version().unwrap(), 3);
+        assert_eq!(s.schema_version().unwrap(), 4);
         drop(s);
         // Opening again applies nothing and keeps the data.
         let s = Store::open(&db.url).unwrap();
@@ -506,4 +506,62 @@ fn parallel_audit_appends_all_succeed_and_the_head_is_the_newest() {
         let r = s.verify_audit().unwrap();
         assert!(r.ok && r.entries == 80, "{r:?}");
     }
+}
+
+/// Issue 18 on PostgreSQL: the trail goes by COPY into one partition per
+/// day (rows dated far from now into the default one), hostile text comes
+/// back as it went in, the same rows written again are skipped, and
+/// retention drops whole days.
+#[test]
+fn the_trail_on_postgres_is_copied_into_day_partitions_and_dropped_whole() {
+    let key = Pseudonymiser::new(b"k");
+    let day = 86_400_000i64;
+    let db = TestDb::postgres();
+    let s = Store::open(&db.url).unwrap();
+    let today = vigie_store::now_ms().div_euclid(day);
+    let mut hostile = access("h", today * day + 5, "adv1", "10.0.0.1", &["9"], &key);
+    hostile.user_agent = Some("a\tb\\c\nd\re\0f".into());
+    hostile.target = None;
+    hostile.bytes = None;
+    let rows = vec![
+        access("a", (today - 2) * day + 1, "adv1", "10.0.0.1", &["1"], &key),
+        access("b", (today - 2) * day + 2, "adv2", "10.0.0.2", &["2"], &key),
+        access("c", (today - 1) * day, "adv1", "10.0.0.1", &["3"], &key),
+        hostile,
+        access("far", 4_102_444_800_000, "adv1", "10.0.0.1", &["4"], &key), // 2100-01-01
+    ];
+    assert_eq!(s.write_accesses(&rows).unwrap(), 5);
+    assert_eq!(s.write_accesses(&rows).unwrap(), 0, "rows already stored are skipped");
+    assert_eq!(s.access_count().unwrap(), 5);
+    let parts =
+        s.db.query(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
+             JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'access' ORDER BY 1",
+            &[],
+        )
+        .unwrap();
+    let names: Vec<String> = parts.iter().map(|r| r.text(0)).collect();
+    assert_eq!(names.len(), 4, "three days and the default: {names:?}");
+    assert!(names.contains(&"access_default".to_string()));
+    let in_default = s.db.query("SELECT COUNT(*) FROM access_default", &[]).unwrap()[0].int(0);
+    assert_eq!(in_default, 1, "the row of 2100 has no partition of its own");
+
+    let one = Scope { accounts: vec!["adv1".into()], sources: vec![], from_ms: 0, to_ms: i64::MAX };
+    let got = s.accesses(&one).unwrap();
+    assert_eq!(got.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["a", "c", "h", "far"]);
+    assert_eq!(got[2].user_agent.as_deref(), Some("a\tb\\c\nd\re\u{FFFD}f"));
+    assert_eq!((got[2].target.as_deref(), got[2].bytes), (None, None));
+
+    // Retention at the start of today, keeping one day: the partition of
+    // two days ago goes whole; the others and the far row stay.
+    let purged = s.enforce(&Retention { trail_ms: day, alerts_ms: 365 * day }, today * day).unwrap();
+    assert_eq!(purged.access, 2);
+    assert_eq!(s.access_count().unwrap(), 3);
+    let left =
+        s.db.query(
+            "SELECT COUNT(*) FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'access'",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(left[0].int(0), 3);
 }
