@@ -67,10 +67,14 @@ pub fn run(a: BenchTrailArgs) -> Result<ExitCode> {
     let (write_s, settle_s) = if a.queries_only { (f64::NAN, f64::NAN) } else { write(&store, &a, start, span)? };
     let bytes = match &store.trail_files {
         Some(f) => f.bytes()?,
-        // PostgreSQL: the table with its indexes.
+        // PostgreSQL: the day partitions with their indexes.
         None => store
             .db
-            .query("SELECT pg_total_relation_size('access')", &[])?
+            .query(
+                "SELECT COALESCE(SUM(pg_total_relation_size(inhrelid)), 0)::BIGINT FROM pg_inherits \
+                 WHERE inhparent = 'access'::regclass",
+                &[],
+            )?
             .first()
             .map_or(0, |r| r.int(0).max(0) as u64),
     };

@@ -66,6 +66,9 @@ pub struct Store {
     /// folder's `trail/`); `None` on PostgreSQL, where the trail is the
     /// `access` table (see `segments` and `trail`).
     pub trail_files: Option<segments::Segments>,
+    /// PostgreSQL: the days whose trail partition this process has made or
+    /// found.
+    partitions: std::sync::Mutex<std::collections::HashSet<i64>>,
 }
 
 impl Store {
@@ -82,7 +85,7 @@ impl Store {
             }
             Backend::Postgres(_) => None,
         };
-        Ok(Store { db, location: redact(url), seal: None, trail_files })
+        Ok(Store { db, location: redact(url), seal: None, trail_files, partitions: Default::default() })
     }
 
     /// The newest schema version applied.

@@ -90,13 +90,21 @@ fn copy_opt(out: &mut String, v: Option<&str>) {
 /// by COPY to a staging table of the transaction, then inserted from it,
 /// skipping rows already stored (the same event read again after a
 /// restart). Returns rows added.
-fn copy_accesses(tx: &mut postgres::Transaction<'_>, rows: &[Access]) -> Result<u64, StoreError> {
+fn copy_accesses(
+    tx: &mut postgres::Transaction<'_>,
+    rows: &[Access],
+    made: &std::sync::Mutex<std::collections::HashSet<i64>>,
+) -> Result<u64, StoreError> {
     use std::io::Write;
+    // "already exists, skipping" is not news.
+    tx.batch_execute("SET LOCAL client_min_messages = warning")?;
     let today = crate::now_ms().div_euclid(DAY_MS);
     let mut days: Vec<i64> = rows.iter().map(|r| r.ts.div_euclid(DAY_MS)).collect();
     days.sort_unstable();
     days.dedup();
-    for day in days.into_iter().filter(|d| (d - today).abs() <= PARTITION_DAYS) {
+    let mut made = made.lock().map_err(|_| StoreError::Poisoned)?;
+    days.retain(|d| (d - today).abs() <= PARTITION_DAYS && !made.contains(d));
+    for day in days {
         let Some(name) = partition_name(day) else { continue };
         let sql = format!(
             "CREATE TABLE IF NOT EXISTS {name} PARTITION OF access FOR VALUES FROM ({}) TO ({})",
@@ -107,7 +115,10 @@ fn copy_accesses(tx: &mut postgres::Transaction<'_>, rows: &[Access]) -> Result<
         // already in the default partition: the rows go where they can.
         let mut sp = tx.savepoint("partition")?;
         match sp.batch_execute(&sql) {
-            Ok(()) => sp.commit()?,
+            Ok(()) => {
+                sp.commit()?;
+                made.insert(day);
+            }
             Err(e) => {
                 tracing::debug!("trail: partition {name} not made: {e}");
                 sp.rollback()?;
@@ -166,9 +177,10 @@ impl Store {
             let mut n = 0u64;
             for r in parts {
                 let name: String = r.get(0);
-                if partition_day(&name).is_some_and(|d| (d + 1) * DAY_MS <= before_ms) {
+                if let Some(day) = partition_day(&name).filter(|d| (d + 1) * DAY_MS <= before_ms) {
                     let rows: i64 = tx.query_one(&format!("SELECT COUNT(*) FROM {name}"), &[])?.get(0);
                     tx.batch_execute(&format!("DROP TABLE {name}"))?;
+                    self.partitions.lock().map_err(|_| StoreError::Poisoned)?.remove(&day);
                     n += rows.max(0) as u64;
                 }
             }
@@ -188,7 +200,7 @@ impl Store {
             files.flush()?;
             return Ok(rows.len() as u64);
         }
-        if let Some(written) = self.db.postgres(|tx| copy_accesses(tx, rows)) {
+        if let Some(written) = self.db.postgres(|tx| copy_accesses(tx, rows, &self.partitions)) {
             return written;
         }
         // SQLite without day files (a store in memory): many rows per
