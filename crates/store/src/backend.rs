@@ -217,6 +217,22 @@ pub fn off_runtime<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     std::thread::scope(|s| s.spawn(f).join()).unwrap_or_else(|p| std::panic::resume_unwind(p))
 }
 
+/// Run `f` in one transaction on the PostgreSQL client, off the async
+/// runtime; commit when it succeeds.
+fn pg_transaction<R: Send>(
+    m: &Mutex<Option<postgres::Client>>,
+    f: impl FnOnce(&mut postgres::Transaction<'_>) -> Result<R, StoreError> + Send,
+) -> Result<R, StoreError> {
+    off_runtime(|| {
+        let mut guard = m.lock().map_err(|_| StoreError::Poisoned)?;
+        let c = guard.as_mut().ok_or(StoreError::Poisoned)?;
+        let mut tx = c.transaction()?;
+        let r = f(&mut tx)?;
+        tx.commit()?;
+        Ok(r)
+    })
+}
+
 impl Backend {
     pub fn open(url: &str) -> Result<Backend, StoreError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -270,14 +286,7 @@ impl Backend {
                 tx.commit()?;
                 Ok(r)
             }
-            Backend::Postgres(m) => off_runtime(|| {
-                let mut guard = m.lock().map_err(|_| StoreError::Poisoned)?;
-                let c = guard.as_mut().ok_or(StoreError::Poisoned)?;
-                let mut tx = c.transaction()?;
-                let r = f(&mut tx)?;
-                tx.commit()?;
-                Ok(r)
-            }),
+            Backend::Postgres(m) => pg_transaction(m, |tx| f(tx)),
         }
     }
 
@@ -292,14 +301,7 @@ impl Backend {
         f: impl FnOnce(&mut postgres::Transaction<'_>) -> Result<R, StoreError> + Send,
     ) -> Option<Result<R, StoreError>> {
         let Backend::Postgres(m) = self else { return None };
-        Some(off_runtime(|| {
-            let mut guard = m.lock().map_err(|_| StoreError::Poisoned)?;
-            let c = guard.as_mut().ok_or(StoreError::Poisoned)?;
-            let mut tx = c.transaction()?;
-            let r = f(&mut tx)?;
-            tx.commit()?;
-            Ok(r)
-        }))
+        Some(pg_transaction(m, f))
     }
 
     pub fn query(&self, sql: &str, params: &[Sql]) -> Result<Vec<Row>, StoreError> {
