@@ -11,6 +11,6 @@ mod severity;
 pub use duration::{DurationError, duration_ms, duration_text};
 pub use merge::{Merger, MergerState, Open, Suppression, SuppressionError};
 pub use model::{
-    Alert, AlertHeader, AlertKind, Origin, RuleRef, SourceRef, Status, UserRef, alert_id, event_id, rfc3339,
+    Alert, AlertHeader, AlertKind, IdBuilder, Origin, RuleRef, SourceRef, Status, UserRef, alert_id, event_id, rfc3339,
 };
 pub use severity::{Severity, UnknownSeverity};

@@ -250,8 +250,9 @@ impl<'a> Dict<'a> {
 /// four billion.
 fn id_bytes(id: &str) -> [u8; ID_BYTES] {
     let mut out = [0u8; ID_BYTES];
-    if let Some(Ok(b)) = id.get(..2 * ID_BYTES).map(hex::decode) {
-        out.copy_from_slice(&b);
+    if let Some(h) = id.get(..2 * ID_BYTES)
+        && hex::decode_to_slice(h, &mut out).is_ok()
+    {
         return out;
     }
     let mut h = 0xcbf2_9ce4_8422_2325u64;
@@ -264,15 +265,22 @@ fn id_bytes(id: &str) -> [u8; ID_BYTES] {
 
 fn subject_bytes(pseudonym: &str) -> [u8; SUBJECT_BYTES] {
     let mut out = [0u8; SUBJECT_BYTES];
-    // Pseudonyms are hex; anything else (never written by vigie) keeps its
-    // first bytes, so that it still counts as one person.
-    match hex::decode(pseudonym.get(..2 * SUBJECT_BYTES).unwrap_or(pseudonym)) {
-        Ok(b) => out[..b.len().min(SUBJECT_BYTES)].copy_from_slice(&b[..b.len().min(SUBJECT_BYTES)]),
-        Err(_) => {
-            let b = pseudonym.as_bytes();
-            out[..b.len().min(SUBJECT_BYTES)].copy_from_slice(&b[..b.len().min(SUBJECT_BYTES)]);
-        }
+    // Pseudonyms are hex (decoded without an allocation: this runs for every
+    // person read); anything else (never written by vigie) keeps its first
+    // bytes, so that it still counts as one person.
+    if let Some(h) = pseudonym.get(..2 * SUBJECT_BYTES)
+        && hex::decode_to_slice(h, &mut out).is_ok()
+    {
+        return out;
     }
+    out = [0u8; SUBJECT_BYTES];
+    let hex_prefix = pseudonym.len().is_multiple_of(2) && pseudonym.len() < 2 * SUBJECT_BYTES;
+    if hex_prefix && hex::decode_to_slice(pseudonym, &mut out[..pseudonym.len() / 2]).is_ok() {
+        return out;
+    }
+    out = [0u8; SUBJECT_BYTES];
+    let b = pseudonym.as_bytes();
+    out[..b.len().min(SUBJECT_BYTES)].copy_from_slice(&b[..b.len().min(SUBJECT_BYTES)]);
     out
 }
 
