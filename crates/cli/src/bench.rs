@@ -4,10 +4,11 @@
 //! spreads files over all cores.
 
 use crate::gen_events;
+use crate::varied::{self, CorpusKind};
 use anyhow::{Context, Result};
 use clap::Args;
 use serde::Serialize;
-use std::io::BufRead;
+use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -23,12 +24,25 @@ pub struct BenchArgs {
     /// Values for `%placeholder%` names.
     #[arg(long, value_name = "FILE")]
     placeholders: Option<PathBuf>,
-    /// Number of generated Sysmon-shaped JSON events.
+    /// Number of JSON events in the corpus.
     #[arg(long, default_value_t = 1_000_000)]
     events: u64,
-    /// Where the generated corpus is written (reused when it already has the right size).
-    #[arg(long, default_value = "bench-data/sysmon-v2.jsonl")]
-    corpus: PathBuf,
+    /// Which corpus: `generated` (vigie's fleet generator; its values
+    /// repeat, which the memos feed on), `varied` (SigmaHQ's regression
+    /// events with 80% of free-text values made unique and random process
+    /// ids) or `mix` (99% benign events derived from the regression events,
+    /// 1% varied ones). See docs/performance.md, "The corpora".
+    #[arg(long, value_enum, default_value = "generated")]
+    corpus_kind: CorpusKind,
+    /// The regression data the `varied` and `mix` corpora are drawn from
+    /// (every EVTX file below it).
+    #[arg(long, value_name = "DIR", default_value = "../shared/sigma/regression_data")]
+    regression: PathBuf,
+    /// Where the corpus is written (reused when it already has the right
+    /// size); default `bench-data/sysmon-v2.jsonl` for the generated corpus,
+    /// `bench-data/<kind>.jsonl` for the others.
+    #[arg(long)]
+    corpus: Option<PathBuf>,
     /// Generate the flat Windows shape (`EventID`, `Image`, ... at the top
     /// level) instead of the nested EVTX-as-JSON shape.
     #[arg(long)]
@@ -52,6 +66,7 @@ pub struct BenchArgs {
 
 #[derive(Serialize, Default)]
 struct Results {
+    corpus: &'static str,
     rules_loaded: usize,
     rules_rejected: usize,
     rule_load_seconds: f64,
@@ -90,8 +105,13 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         r.rules_loaded, r.rules_rejected, r.rule_load_seconds, engine.stats.wanted_paths
     );
 
-    let corpus = if args.flat { args.corpus.with_extension("flat.jsonl") } else { args.corpus.clone() };
-    ensure_corpus(&corpus, args.events, args.flat)?;
+    let named = args.corpus.clone().unwrap_or_else(|| match args.corpus_kind {
+        CorpusKind::Generated => PathBuf::from("bench-data/sysmon-v2.jsonl"),
+        k => PathBuf::from(format!("bench-data/{}.jsonl", k.name())),
+    });
+    let corpus = if args.flat { named.with_extension("flat.jsonl") } else { named };
+    r.corpus = args.corpus_kind.name();
+    ensure_corpus(&corpus, args.events, args.flat, args.corpus_kind, &args.regression)?;
     r.json_events = args.events;
     r.json_bytes = std::fs::metadata(&corpus)?.len();
     let (secs, _) = json_pass(&corpus, None)?;
@@ -106,8 +126,13 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     r.json_mb_per_s_per_core = r.json_bytes as f64 / 1e6 / secs;
     r.json_detections = hits;
     eprintln!(
-        "json: {} events, decode only {:.0}/s, decode+match {:.0}/s ({:.0} MB/s) per core, {hits} detections",
-        args.events, r.json_decode_only_eps, r.json_eps_per_core, r.json_mb_per_s_per_core
+        "json ({} corpus): {} events, decode only {:.0}/s, decode+match {:.0}/s ({:.0} MB/s) per core, {hits} detections ({:.1} per 1,000 events)",
+        r.corpus,
+        args.events,
+        r.json_decode_only_eps,
+        r.json_eps_per_core,
+        r.json_mb_per_s_per_core,
+        hits as f64 * 1000.0 / args.events.max(1) as f64
     );
 
     if let Some(dir) = &args.evtx {
@@ -136,7 +161,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
 
     if args.scaling {
         let subset = corpus.with_extension("scaling.jsonl");
-        ensure_corpus(&subset, 200_000, args.flat)?;
+        ensure_corpus(&subset, 200_000, args.flat, args.corpus_kind, &args.regression)?;
         for n in [100usize, 500, 1000, 2000, sources.len()] {
             // An evenly spread sample of the files, so every subset has the
             // same mix of log sources as the whole set.
@@ -160,7 +185,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn ensure_corpus(path: &Path, n: u64, flat: bool) -> Result<()> {
+fn ensure_corpus(path: &Path, n: u64, flat: bool, kind: CorpusKind, regression: &Path) -> Result<()> {
     let lines = std::fs::File::open(path).map(|f| std::io::BufReader::new(f).lines().count() as u64).unwrap_or(0);
     if lines == n {
         return Ok(());
@@ -168,8 +193,15 @@ fn ensure_corpus(path: &Path, n: u64, flat: bool) -> Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    eprintln!("generating {n} events into {}", path.display());
-    gen_events::write_corpus(path, n, 42, flat).with_context(|| format!("writing {}", path.display()))
+    eprintln!("generating {n} events ({} corpus) into {}", kind.name(), path.display());
+    if kind == CorpusKind::Generated {
+        return gen_events::write_corpus(path, n, 42, flat).with_context(|| format!("writing {}", path.display()));
+    }
+    let seeds = varied::seeds(regression)?;
+    eprintln!("  drawn from {} regression events under {}", seeds.len(), regression.display());
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+    varied::write_corpus(&mut f, kind, &seeds, n, 42, flat)?;
+    f.flush().with_context(|| format!("writing {}", path.display()))
 }
 
 /// Hand every non-empty line of a JSON-lines file to `f`. The file is

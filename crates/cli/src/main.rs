@@ -18,6 +18,7 @@ mod loadgen;
 mod output;
 mod rules;
 mod simulate;
+mod varied;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
