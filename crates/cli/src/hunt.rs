@@ -155,6 +155,8 @@ impl Worker<'_> {
     /// Write out the detections in `self.hits` for the event they were found in.
     fn report(&mut self, value: &sonic_rs::Value, location: u64) {
         let engine = self.engine;
+        // The event's JSON, made at its first detection and shared by the others.
+        let mut event: Option<Box<serde_json::value::RawValue>> = None;
         for hit in &self.hits {
             let rule = &engine.set.rules[hit.rule as usize];
             if !self.standalone[hit.rule as usize] {
@@ -171,12 +173,19 @@ impl Worker<'_> {
             }
             let matched: BTreeMap<String, String> = engine.explain(value, hit, &mut self.scratch).into_iter().collect();
             if self.jsonl {
+                let event = match &mut event {
+                    Some(e) => e,
+                    None => match serde_json::value::to_raw_value(value) {
+                        Ok(e) => event.insert(e),
+                        Err(_) => continue,
+                    },
+                };
                 let d = Detection {
                     timestamp,
                     rule: RuleRef::new(&rule.meta, &rule.path),
                     log: Log { file: File { path: self.shown.to_string() }, offset: location },
                     matched,
-                    event: value,
+                    event,
                 };
                 if serde_json::to_writer(&mut self.out_buf, &d).is_ok() {
                     self.out_buf.push(b'\n');

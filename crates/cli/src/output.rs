@@ -13,7 +13,8 @@ pub struct Detection<'a> {
     pub log: Log,
     /// Sigma field name -> the event value that satisfied the rule.
     pub matched: BTreeMap<String, String>,
-    pub event: &'a sonic_rs::Value,
+    /// The event, serialised once however many rules it fired.
+    pub event: &'a serde_json::value::RawValue,
 }
 
 #[derive(Serialize)]

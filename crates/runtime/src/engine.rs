@@ -642,6 +642,13 @@ fn checkpoint(
         audit_head,
     };
     let bytes = store.save(&c, &changes)?;
+    // Committed: the sinks may let go of what only older checkpoints named
+    // (the trail's day files replaced by sorted ones).
+    for s in sinks.iter_mut().chain(responder.sinks.iter_mut()) {
+        if let Some(pos) = c.sinks.get(s.name()) {
+            s.committed(pos)?;
+        }
+    }
     metrics.checkpoints.inc();
     metrics.checkpoint_bytes.set(bytes as i64);
     Ok(())

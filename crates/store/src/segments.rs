@@ -43,8 +43,9 @@
 //!   is written on a thread of its own from the synced part of the day
 //!   file, then installed at a flush: the day file's later frames (late
 //!   reads) are copied after it, it is synced and renamed into place, and
-//!   the day file is deleted at the next flush, after the checkpoint that
-//!   names the sorted file has been committed. Late reads of a compacted
+//!   the day file is deleted once a checkpoint that names the sorted file
+//!   has been committed (the engine says so: [`Segments::committed`]; it
+//!   may flush several times per checkpoint). Late reads of a compacted
 //!   day are appended to the sorted file. A crash before that checkpoint
 //!   leaves a sorted file the restore does not know, so it is deleted and
 //!   the day file, cut back, is the day again.
@@ -659,9 +660,10 @@ fn parse_header(h: &[u8; HEAD]) -> Option<FrameHeader> {
 type OnFrame<'a> = dyn FnMut(u64, &FrameHeader, Option<&[u8]>) -> Result<(), StoreError> + 'a;
 
 /// Walk a file's frames that end within its first `end` bytes:
-/// `f(offset, header, payload if wanted)`. A frame cut short or failing
-/// its CRC ends the walk (the file's tail after a crash, before the
-/// restore cuts it). `false` when the file does not exist.
+/// `f(offset, header, payload if wanted)`. A frame cut short, or bytes
+/// that are no frame, end the walk (the file's tail after a crash, before
+/// the restore cuts it); a whole frame failing its CRC is skipped, with a
+/// warning, and the walk goes on. `false` when the file does not exist.
 fn walk(
     path: &Path,
     end: u64,
@@ -710,7 +712,11 @@ fn walk(
             }
             crc.update(&payload);
             if crc.finalize() != h.crc {
-                return damaged(at, "block damaged");
+                // A whole block whose bytes changed (the disk, a hand): it
+                // is skipped and the blocks after it are still read.
+                tracing::warn!(file = %path.display(), offset = at, "trail: block damaged (CRC); skipped");
+                at += h.size();
+                continue;
             }
             f(at, &h, Some(&payload))?;
         } else {
@@ -792,6 +798,18 @@ impl<'a> Filter<'a> {
 /// each range read from the runs' blocks that overlap it. Returns the rows
 /// written, which are the rows read.
 fn compact_file(raw: &Path, upto: u64, runs: &Path, tmp: &Path, run_rows: usize) -> Result<u64, StoreError> {
+    // A day file with a damaged block is left as it is (its readers skip
+    // that block): compacting it would make the loss permanent.
+    let mut next = 0u64;
+    let mut gap = false;
+    walk(raw, upto, &mut |_| true, &mut |at, h, _| {
+        gap |= at != next;
+        next = at + h.size();
+        Ok(())
+    })?;
+    if gap || next != upto {
+        return Err(corrupt(raw, "a block of the day is damaged; the day is not compacted"));
+    }
     let rows_in = {
         let mut out = BufWriter::with_capacity(1 << 20, crate::files::private_file(runs)?);
         let mut rows = 0u64;
@@ -894,9 +912,13 @@ pub struct Segments {
     newest: AtomicI64,
     /// The compaction running, if any.
     job: Mutex<Option<Job>>,
-    /// Day files replaced by their sorted file at a flush, deleted at the
-    /// next one (once a checkpoint names the sorted file).
-    superseded: Mutex<Vec<PathBuf>>,
+    /// Day files replaced by their sorted file (named beside them), deleted
+    /// once a committed checkpoint names the sorted file ([`committed`]):
+    /// until then a restart may go back to a checkpoint that knows only the
+    /// day file.
+    ///
+    /// [`committed`]: Segments::committed
+    superseded: Mutex<Vec<(PathBuf, String)>>,
     /// Days whose compaction failed: left as written by this process.
     failed: Mutex<HashSet<i64>>,
 }
@@ -909,16 +931,12 @@ struct Day {
 }
 
 impl Segments {
+    /// Open the folder, to read it or to be its writer. Opening changes no
+    /// file: readers (`vigie impact`, the console of another process) open
+    /// it while the engine writes, and a compaction of the engine's may be
+    /// writing its temporary files.
     pub fn open(dir: &Path) -> Result<Segments, StoreError> {
         crate::files::private_dir(dir)?;
-        // Compactions a process did not finish.
-        if let Ok(rd) = std::fs::read_dir(dir) {
-            for e in rd.flatten() {
-                if e.file_name().to_str().is_some_and(|n| n.ends_with(".tmp")) {
-                    let _ = std::fs::remove_file(e.path());
-                }
-            }
-        }
         Ok(Segments {
             dir: dir.to_path_buf(),
             pending: Mutex::new(BTreeMap::new()),
@@ -1043,18 +1061,43 @@ impl Segments {
         Ok(n)
     }
 
-    /// One step of compaction, at a flush: delete the day files replaced at
-    /// the flush before (a checkpoint naming their sorted files has been
-    /// committed since), install a finished compaction, start the next.
-    /// `wait`: wait for a running one (tools without checkpoints).
-    fn compaction(&self, wait: bool) -> Result<(), StoreError> {
-        for path in std::mem::take(&mut *self.superseded.lock().unwrap_or_else(|e| e.into_inner())) {
-            match std::fs::remove_file(&path) {
+    /// A checkpoint recording `pos` (a [`position`](Segments::position)
+    /// taken after a flush) is committed: the day files whose sorted file it
+    /// names are no longer needed by any restart, and are deleted. The
+    /// engine may flush several times per checkpoint, so deleting at a flush
+    /// would not do: a crash before the checkpoint commits would go back to
+    /// one that names the deleted day file only.
+    pub fn committed(&self, pos: &BTreeMap<String, u64>) -> Result<(), StoreError> {
+        self.delete_superseded(|sorted| pos.contains_key(sorted))
+    }
+
+    /// Delete the superseded day files whose sorted file `named` accepts.
+    fn delete_superseded(&self, named: impl Fn(&str) -> bool) -> Result<(), StoreError> {
+        let mut sup = self.superseded.lock().unwrap_or_else(|e| e.into_inner());
+        let mut keep = Vec::new();
+        let mut failed = None;
+        for (raw, sorted) in std::mem::take(&mut *sup) {
+            if !named(&sorted) {
+                keep.push((raw, sorted));
+                continue;
+            }
+            match std::fs::remove_file(&raw) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(io(&path, e)),
+                Err(e) => {
+                    failed.get_or_insert(io(&raw, e));
+                    keep.push((raw, sorted));
+                }
             }
         }
+        *sup = keep;
+        failed.map_or(Ok(()), Err)
+    }
+
+    /// One step of compaction, at a flush: install a finished compaction,
+    /// start the next. `wait`: wait for a running one (tools without
+    /// checkpoints).
+    fn compaction(&self, wait: bool) -> Result<(), StoreError> {
         let mut job = self.job.lock().unwrap_or_else(|e| e.into_inner());
         if job.as_ref().is_some_and(|j| wait || j.handle.is_finished())
             && let Some(j) = job.take()
@@ -1108,11 +1151,20 @@ impl Segments {
 
     /// Put a compacted day in place: the day file's frames written after
     /// `upto` are copied after the sorted ones, the file is synced and
-    /// renamed, and the day file is deleted at the next flush.
+    /// renamed, and the day file is deleted once a committed checkpoint
+    /// names the sorted file.
     fn install(&self, day: i64, upto: u64) -> Result<(), StoreError> {
         let (raw, tmp, sorted) =
             (self.dir.join(file_name(day)), self.dir.join(tmp_name(day)), self.dir.join(sorted_name(day)));
-        let mut src = File::open(&raw).map_err(|e| io(&raw, e))?;
+        let mut src = match File::open(&raw) {
+            Ok(f) => f,
+            // Retention dropped the day meanwhile: nothing to install.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let _ = std::fs::remove_file(&tmp);
+                return Ok(());
+            }
+            Err(e) => return Err(io(&raw, e)),
+        };
         src.seek(std::io::SeekFrom::Start(upto)).map_err(|e| io(&raw, e))?;
         let mut dst = crate::files::private_append(&tmp)?;
         std::io::copy(&mut src, &mut dst).map_err(|e| io(&tmp, e))?;
@@ -1120,7 +1172,7 @@ impl Segments {
         std::fs::rename(&tmp, &sorted).map_err(|e| io(&sorted, e))?;
         File::open(&self.dir).and_then(|d| d.sync_all()).map_err(|e| io(&self.dir, e))?;
         self.checked.lock().unwrap_or_else(|e| e.into_inner()).insert(sorted);
-        self.superseded.lock().unwrap_or_else(|e| e.into_inner()).push(raw);
+        self.superseded.lock().unwrap_or_else(|e| e.into_inner()).push((raw, sorted_name(day)));
         Ok(())
     }
 
@@ -1131,8 +1183,9 @@ impl Segments {
         loop {
             self.compaction(true)?;
             if self.job.lock().unwrap_or_else(|e| e.into_inner()).is_none() {
-                // Nothing left to start: delete what the last install replaced.
-                return self.compaction(false);
+                // Nothing left to start: no checkpoint to wait for, delete
+                // what the installs replaced.
+                return self.delete_superseded(|_| true);
             }
         }
     }
@@ -1141,7 +1194,12 @@ impl Segments {
     pub fn position(&self) -> Result<BTreeMap<String, u64>, StoreError> {
         let mut out = BTreeMap::new();
         for (_, _, path) in self.files()? {
-            let len = std::fs::metadata(&path).map_err(|e| io(&path, e))?.len();
+            let len = match std::fs::metadata(&path) {
+                Ok(m) => m.len(),
+                // Dropped by retention since it was listed.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io(&path, e)),
+            };
             if let Some(name) = path.file_name().and_then(|n| n.to_str()) {
                 out.insert(name.to_string(), len);
             }
@@ -1163,6 +1221,15 @@ impl Segments {
         self.pending.lock().unwrap_or_else(|e| e.into_inner()).clear();
         self.unsynced.lock().unwrap_or_else(|e| e.into_inner()).clear();
         self.superseded.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        // Compactions a writer did not finish (this one's was abandoned
+        // above; a compaction truncates its files when it starts anyway).
+        if let Ok(rd) = std::fs::read_dir(&self.dir) {
+            for e in rd.flatten() {
+                if e.file_name().to_str().is_some_and(|n| n.ends_with(".tmp")) {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
         for (_, _, path) in self.files()? {
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
             match pos.get(&name) {
@@ -1223,7 +1290,8 @@ impl Segments {
         Ok(None)
     }
 
-    /// Rows stored (from the block headers, nothing inflated).
+    /// Rows stored (from the block headers, nothing inflated: a damaged
+    /// block's rows, which readers skip, are still counted).
     pub fn count(&self) -> Result<i64, StoreError> {
         let mut n = 0i64;
         for (day, d) in self.days()? {
@@ -1360,6 +1428,59 @@ mod tests {
         assert_eq!(s.flush().unwrap(), 0, "nothing left queued after a restore");
     }
 
+    /// A block damaged in the middle of a day file (a flipped byte) costs
+    /// its own rows only: the blocks after it are read, nothing cuts them,
+    /// and the day is not compacted (which would make the loss permanent).
+    #[test]
+    fn a_damaged_block_is_skipped_and_its_day_is_not_compacted() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Segments::open(dir.path()).unwrap();
+        // Three blocks of day 0 (one per flush), then a read of day 1.
+        for b in 0..3i64 {
+            s.append((0..10).map(|i| row(b * 1_000 + i, &format!("adv{i}"), "10.1.1.1", &[])).collect()).unwrap();
+            s.flush().unwrap();
+        }
+        s.append(vec![row(DAY_MS + GRACE_MS + 1, "adv1", "10.9.9.9", &[])]).unwrap();
+        s.flush().unwrap();
+        let n = 31usize;
+        wait_for_compaction(&s);
+        // Damage the second block of the day file, before its compaction
+        // is installed (a restart abandons it and starts again).
+        let raw = dir.path().join(file_name(0));
+        let mut offsets = Vec::new();
+        walk(&raw, u64::MAX, &mut |_| false, &mut |at, h, _| {
+            offsets.push((at, h.size(), h.rows));
+            Ok(())
+        })
+        .unwrap();
+        assert!(offsets.len() >= 3, "{offsets:?}");
+        let (at, size, lost) = offsets[1];
+        let mut bytes = std::fs::read(&raw).unwrap();
+        bytes[(at + size / 2) as usize] ^= 0x55;
+        std::fs::write(&raw, &bytes).unwrap();
+        let pos = s.position().unwrap();
+        s.restore(&pos).unwrap();
+        let s = Segments::open(dir.path()).unwrap();
+        assert_eq!(lost, 10);
+        let all = Scope {
+            accounts: (0..10).map(|a| format!("adv{a}")).collect(),
+            sources: vec![],
+            from_ms: 0,
+            to_ms: 2 * DAY_MS,
+        };
+        let read = s.accesses(&all).unwrap();
+        assert_eq!(read.len(), n - lost as usize, "only the damaged block's rows are missing");
+        assert!(read.iter().any(|r| r.ts >= 2_000 && r.ts < DAY_MS), "the block after the damaged one is read");
+        // The next writer's repair keeps the blocks after it.
+        s.append(vec![row(DAY_MS + GRACE_MS + 9, "adv1", "10.9.9.9", &[])]).unwrap();
+        s.flush().unwrap();
+        wait_for_compaction(&s);
+        s.flush().unwrap();
+        assert_eq!(std::fs::read(&raw).unwrap()[..bytes.len()], bytes[..], "nothing was cut");
+        assert!(!dir.path().join(sorted_name(0)).exists(), "a damaged day is not compacted");
+        assert_eq!(s.accesses(&all).unwrap().len(), n + 1 - lost as usize);
+    }
+
     #[test]
     fn corrupt_payloads_never_panic_nor_allocate_wildly() {
         let rows = [row(1, "a", "1.1.1.1", &[&pseudonym(1)]), row(2, "b", "2.2.2.2", &[])];
@@ -1482,7 +1603,9 @@ mod tests {
     }
 
     /// A day that is over is sorted by account on its own thread, installed
-    /// at a flush, and its day file deleted at the next; every read stays,
+    /// at a flush, and its day file deleted once a committed checkpoint
+    /// names the sorted file (not at a later flush: the engine flushes
+    /// several times per checkpoint); every read stays,
     /// and a reader then inflates one or two blocks of the day per account
     /// or source instead of all of them.
     #[test]
@@ -1508,8 +1631,20 @@ mod tests {
         assert!(sorted.exists() && raw.exists(), "installed; the day file stays until the next checkpoint");
         assert_eq!(s.position().unwrap().len(), 3);
         assert_eq!(s.accesses(&one).unwrap(), before_one);
+        let installed = s.position().unwrap();
+        // More flushes before the checkpoint commits keep the day file: a
+        // crash now goes back to the checkpoint before, which names it.
         s.flush().unwrap();
-        assert!(!raw.exists(), "the day file is deleted at the next flush");
+        s.flush().unwrap();
+        assert!(raw.exists(), "no checkpoint names the sorted file yet");
+        // A committed checkpoint that does not name the sorted file (taken
+        // before the install) deletes nothing either.
+        let mut older = installed.clone();
+        older.remove(&sorted_name(0));
+        s.committed(&older).unwrap();
+        assert!(raw.exists());
+        s.committed(&installed).unwrap();
+        assert!(!raw.exists(), "the day file is deleted once a committed checkpoint names the sorted file");
         assert_eq!(s.accesses(&one).unwrap(), before_one);
         assert_eq!(s.accesses(&src).unwrap(), before_src);
         assert_eq!(s.count().unwrap(), n as i64);
@@ -1549,6 +1684,10 @@ mod tests {
         s.flush().unwrap();
         let after = s.position().unwrap();
         assert_ne!(before, after);
+        // The engine flushes more than once per checkpoint (one writer, two
+        // store sinks): flushes alone never delete what `before` names.
+        s.flush().unwrap();
+        s.flush().unwrap();
 
         s.restore(&before).unwrap();
         assert!(!dir.path().join(sorted_name(0)).exists());
@@ -1568,6 +1707,29 @@ mod tests {
         assert!(!dir.path().join(file_name(0)).exists());
         assert_eq!(s.accesses(&all).unwrap(), rows);
         assert_eq!(s.count().unwrap(), n + 1);
+    }
+
+    /// Readers open the folder while the engine writes it (`vigie impact`,
+    /// another process's console): opening it must not touch the files of
+    /// a compaction running in the writer.
+    #[test]
+    fn a_reader_opening_the_folder_leaves_a_running_compaction_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Segments::open(dir.path()).unwrap();
+        let n = busy_day(&s) as i64;
+        s.flush().unwrap();
+        assert!(s.job.lock().unwrap().is_some(), "the flush started the day's compaction");
+        // Sorted, not installed yet: its file is a temporary one.
+        wait_for_compaction(&s);
+        let reader = Segments::open(dir.path()).unwrap();
+        assert_eq!(reader.count().unwrap(), n);
+        s.flush().unwrap();
+        assert!(dir.path().join(sorted_name(0)).exists());
+        let pos = s.position().unwrap();
+        s.committed(&pos).unwrap();
+        assert!(!dir.path().join(file_name(0)).exists());
+        assert_eq!(s.count().unwrap(), n);
+        assert_eq!(reader.count().unwrap(), n);
     }
 
     /// Property: however the day is cut into runs, the sorted file holds the

@@ -43,10 +43,12 @@ const COLUMNS: &str =
     "id, ts_ms, account, source_ip, user_agent, kind, action, target, categories, subjects, records, bytes";
 
 const DAY_MS: i64 = 86_400_000;
-/// Days further than this from now (either way) get no partition of their
-/// own: their rows go to the default partition, so that hostile dates
-/// cannot make thousands of tables.
-const PARTITION_DAYS: i64 = 3_660;
+/// Days older than this, or more than [`PARTITION_AHEAD`] days ahead of
+/// now, get no partition of their own: their rows go to the default
+/// partition, so that hostile dates cannot make thousands of tables (at
+/// most about 400 partitions, a retro-hunt's year of old logs included).
+const PARTITION_BACK: i64 = 400;
+const PARTITION_AHEAD: i64 = 2;
 
 /// A day's partition of the trail on PostgreSQL.
 fn partition_name(day: i64) -> Option<String> {
@@ -89,12 +91,14 @@ fn copy_opt(out: &mut String, v: Option<&str>) {
 /// PostgreSQL: the rows' day partitions made where missing, the rows sent
 /// by COPY to a staging table of the transaction, then inserted from it,
 /// skipping rows already stored (the same event read again after a
-/// restart). Returns rows added.
+/// restart). Returns rows added, and the days whose partition was tried
+/// (made, or refused), which the caller remembers once the transaction is
+/// committed.
 fn copy_accesses(
     tx: &mut postgres::Transaction<'_>,
     rows: &[Access],
-    made: &std::sync::Mutex<std::collections::HashSet<i64>>,
-) -> Result<u64, StoreError> {
+    known: &std::collections::HashSet<i64>,
+) -> Result<(u64, Vec<i64>), StoreError> {
     use std::io::Write;
     // "already exists, skipping" is not news.
     tx.batch_execute("SET LOCAL client_min_messages = warning")?;
@@ -102,8 +106,8 @@ fn copy_accesses(
     let mut days: Vec<i64> = rows.iter().map(|r| r.ts.div_euclid(DAY_MS)).collect();
     days.sort_unstable();
     days.dedup();
-    let mut made = made.lock().map_err(|_| StoreError::Poisoned)?;
-    days.retain(|d| (d - today).abs() <= PARTITION_DAYS && !made.contains(d));
+    days.retain(|d| (today - PARTITION_BACK..=today + PARTITION_AHEAD).contains(d) && !known.contains(d));
+    let tried = days.clone();
     for day in days {
         let Some(name) = partition_name(day) else { continue };
         let sql = format!(
@@ -112,13 +116,13 @@ fn copy_accesses(
             (day + 1) * DAY_MS
         );
         // Another node making it at the same moment, or rows of that day
-        // already in the default partition: the rows go where they can.
+        // already in the default partition (a store that kept the trail in
+        // one table before): the rows go where they can, and the day is
+        // not tried again by this process (each try locks the table and
+        // scans the default partition).
         let mut sp = tx.savepoint("partition")?;
         match sp.batch_execute(&sql) {
-            Ok(()) => {
-                sp.commit()?;
-                made.insert(day);
-            }
+            Ok(()) => sp.commit()?,
             Err(e) => {
                 tracing::debug!("trail: partition {name} not made: {e}");
                 sp.rollback()?;
@@ -155,10 +159,11 @@ fn copy_accesses(
     let mut w = tx.copy_in(&format!("COPY access_stage ({COLUMNS_COPY}) FROM STDIN"))?;
     w.write_all(buf.as_bytes()).map_err(|e| StoreError::Io(format!("COPY of the trail: {e}")))?;
     w.finish()?;
-    Ok(tx.execute(
+    let added = tx.execute(
         &format!("INSERT INTO access ({COLUMNS_COPY}) SELECT {COLUMNS_COPY} FROM access_stage ON CONFLICT (ts_ms, id) DO NOTHING"),
         &[],
-    )?)
+    )?;
+    Ok((added, tried))
 }
 
 const COLUMNS_COPY: &str = "id, ts_ms, account, source_ip, user_agent, kind, action, target, categories, subjects, subject_count, records, bytes";
@@ -171,7 +176,7 @@ impl Store {
         let dropped = self.db.postgres(|tx| {
             let parts = tx.query(
                 "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
-                 JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'access'",
+                 WHERE i.inhparent = 'access'::regclass",
                 &[],
             )?;
             let mut n = 0u64;
@@ -200,8 +205,13 @@ impl Store {
             files.flush()?;
             return Ok(rows.len() as u64);
         }
-        if let Some(written) = self.db.postgres(|tx| copy_accesses(tx, rows, &self.partitions)) {
-            return written;
+        let known = self.partitions.lock().map_err(|_| StoreError::Poisoned)?.clone();
+        if let Some(written) = self.db.postgres(|tx| copy_accesses(tx, rows, &known)) {
+            // Committed: the days tried are known from now on (a
+            // transaction rolled back made no partition, and is tried again).
+            let (added, tried) = written?;
+            self.partitions.lock().map_err(|_| StoreError::Poisoned)?.extend(tried);
+            return Ok(added);
         }
         // SQLite without day files (a store in memory): many rows per
         // statement, one parse per batch.

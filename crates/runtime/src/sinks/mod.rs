@@ -180,6 +180,13 @@ pub trait Sink: Send {
     fn restore(&mut self, _pos: &serde_json::Value) -> Result<(), SinkError> {
         Ok(())
     }
+    /// The checkpoint that recorded `pos` (this sink's [`position`]) is
+    /// committed: what only an earlier checkpoint needed may go.
+    ///
+    /// [`position`]: Sink::position
+    fn committed(&mut self, _pos: &serde_json::Value) -> Result<(), SinkError> {
+        Ok(())
+    }
 }
 
 /// Build the configured sinks, named `<prefix><kind>#<n>` (alert sinks have

@@ -58,6 +58,15 @@ impl StoreWriter {
         files.restore(&pos).map_err(|e| e.to_string())
     }
 
+    /// A checkpoint naming `pos` is committed: day files it replaced by
+    /// sorted ones may be deleted.
+    pub fn trail_committed(&self, pos: &serde_json::Value) -> Result<(), String> {
+        let Some(files) = &self.store.trail_files else { return Ok(()) };
+        let pos: std::collections::BTreeMap<String, u64> =
+            serde_json::from_value(pos.clone()).map_err(|e| format!("trail position: {e}"))?;
+        files.committed(&pos).map_err(|e| e.to_string())
+    }
+
     pub fn trail(&self, rows: Vec<Access>) {
         if !rows.is_empty() {
             let _ = self.tx.send(Op::Trail(rows));
@@ -186,5 +195,9 @@ impl Sink for StoreSink {
 
     fn restore(&mut self, pos: &serde_json::Value) -> Result<(), SinkError> {
         self.writer.restore_trail(pos).map_err(|m| SinkError { sink: self.name.clone(), message: m })
+    }
+
+    fn committed(&mut self, pos: &serde_json::Value) -> Result<(), SinkError> {
+        self.writer.trail_committed(pos).map_err(|m| SinkError { sink: self.name.clone(), message: m })
     }
 }
