@@ -500,7 +500,9 @@ fn parse<'a>(buf: &'a [u8], scope: Option<&Scope>, views: &mut Vec<View<'a>>, ca
     let mut c = Cursor { buf, at: 0 };
     let rows = c.count()?;
     let n = c.count()?;
-    let mut dict: Vec<&'a str> = Vec::with_capacity(n);
+    // Grown as entries are read (each takes a byte at least), not sized
+    // from a count a damaged block could make huge.
+    let mut dict: Vec<&'a str> = Vec::with_capacity(n.min(1024));
     for _ in 0..n {
         let len = c.count()?;
         dict.push(std::str::from_utf8(c.bytes(len)?).ok()?);
@@ -1008,7 +1010,11 @@ impl Segments {
     /// is written at once (not yet synced), so that encoding keeps pace with
     /// ingest and a flush has only the remainder to write.
     pub fn append(&self, rows: Vec<Access>) -> Result<(), StoreError> {
-        if let Some(newest) = rows.iter().map(|r| r.ts).max() {
+        // Compaction's clock: the newest read, but never ahead of the wall
+        // clock by more than a day (an event dated 2099 must not make today
+        // look over and compact it while it is being written).
+        let ceiling = crate::now_ms().saturating_add(DAY_MS);
+        if let Some(newest) = rows.iter().map(|r| r.ts.min(ceiling)).max() {
             self.newest.fetch_max(newest, Ordering::Relaxed);
         }
         let full: Vec<(i64, Vec<Access>)> = {
