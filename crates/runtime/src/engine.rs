@@ -626,16 +626,18 @@ fn checkpoint(
     let actions_in_flight = responder.checkpoint()?;
     let audit_head = ledger.audit.as_mut().and_then(AuditHeads::poll);
     let Some(store) = store else { return Ok(()) };
+    let mut positions = BTreeMap::new();
+    for s in sinks.iter().chain(responder.sinks.iter()) {
+        if let Some(p) = s.position()? {
+            positions.insert(s.name().to_string(), p);
+        }
+    }
     let changes = stage.row_changes();
     let c = Checkpoint {
         rows: Default::default(),
         stage: stage.snapshot(),
         inputs: ledger.positions.clone(),
-        sinks: sinks
-            .iter()
-            .chain(responder.sinks.iter())
-            .filter_map(|s| s.position().map(|p| (s.name().to_string(), p)))
-            .collect(),
+        sinks: positions,
         response: responder.policy.state.clone(),
         actions_in_flight,
         idempotency: ledger.keys.snapshot(),

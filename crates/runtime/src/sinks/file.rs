@@ -51,8 +51,8 @@ impl Sink for JsonlSink {
         self.out.get_ref().sync_data().map_err(|e| self.err(e))
     }
 
-    fn position(&self) -> Option<serde_json::Value> {
-        Some(serde_json::json!({ "length": self.len }))
+    fn position(&self) -> Result<Option<serde_json::Value>, SinkError> {
+        Ok(Some(serde_json::json!({ "length": self.len })))
     }
 
     fn restore(&mut self, pos: &serde_json::Value) -> Result<(), SinkError> {

@@ -39,15 +39,10 @@ impl StoreWriter {
     }
 
     /// Where the trail's day files stand (after a flush), for the checkpoint.
-    pub fn trail_position(&self) -> Option<serde_json::Value> {
-        let files = self.store.trail_files.as_ref()?;
-        match files.position() {
-            Ok(p) => serde_json::to_value(p).ok(),
-            Err(e) => {
-                tracing::error!("store: trail position unknown: {e}");
-                None
-            }
-        }
+    pub fn trail_position(&self) -> Result<Option<serde_json::Value>, String> {
+        let Some(files) = self.store.trail_files.as_ref() else { return Ok(None) };
+        let p = files.position().map_err(|e| format!("trail position unknown: {e}"))?;
+        serde_json::to_value(p).map(Some).map_err(|e| format!("trail position: {e}"))
     }
 
     /// Cut the trail's day files back to a checkpoint's position.
@@ -189,8 +184,8 @@ impl Sink for StoreSink {
     /// The trail's day files, as of the flush just made: a checkpoint
     /// records them, and a restart cuts the files back to them, so that
     /// every read of an acknowledged event is in the trail exactly once.
-    fn position(&self) -> Option<serde_json::Value> {
-        self.writer.trail_position()
+    fn position(&self) -> Result<Option<serde_json::Value>, SinkError> {
+        self.writer.trail_position().map_err(|m| SinkError { sink: self.name.clone(), message: m })
     }
 
     fn restore(&mut self, pos: &serde_json::Value) -> Result<(), SinkError> {
