@@ -202,6 +202,12 @@ impl Stage {
         }
     }
 
+    /// The newest trusted event time: what an event too far ahead of the
+    /// wall clock takes instead of its own.
+    pub fn trusted_time(&self) -> Option<i64> {
+        self.max_ts
+    }
+
     /// Apply an event whose time is not to be trusted (too far ahead of the
     /// wall clock): it takes the trusted time; before any, it is an event
     /// without a time (which moves no window).

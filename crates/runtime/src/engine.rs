@@ -388,13 +388,19 @@ pub fn run_engine(parts: EngineParts<'_>) -> anyhow::Result<Summary> {
             let mut trail = Vec::new();
             let mut failed = 0u64;
             for mut d in p.detected {
-                if let Some(a) = d.access.take() {
-                    trail.push(a);
-                }
                 let now = jiff::Timestamp::now().as_millisecond();
                 let ahead = matches!((opts.max_skew_ms, d.ts), (Some(skew), Some(t)) if t > now.saturating_add(skew));
                 if ahead {
                     tracing::warn!(input = %d.origin.input, offset = d.origin.offset, "event time {:?} ms is ahead of the clock: not trusted", d.ts);
+                }
+                if let Some(mut a) = d.access.take() {
+                    // A read dated 2099 is filed at the time the stage gives
+                    // the event (the trusted one), so that an incident's
+                    // window finds it; its id, from the event, stays.
+                    if ahead {
+                        a.ts = stage.trusted_time().unwrap_or(now);
+                    }
+                    trail.push(a);
                 }
                 if apply_guarded(&mut stage, d, ahead, &mut alerts) {
                     panics_in_a_row = 0;

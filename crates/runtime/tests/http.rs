@@ -410,6 +410,33 @@ fn a_resent_batch_with_an_idempotency_key_is_processed_once() {
     assert_eq!(alerts(&dir.path().join("alerts.jsonl")).len(), 9);
 }
 
+/// A read of personal data dated 2099 is still a read: the trail files it
+/// at the trusted time the stage gives the event, where an incident's
+/// window finds it, not in a day file of 2099 that no window and no
+/// retention reaches.
+#[test]
+fn a_read_dated_2099_is_kept_in_the_trail_at_the_trusted_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = start(dir.path(), "max_clock_skew = \"5m\"");
+    let addr = e.addr.clone();
+    let read = |ts: &str, id: &str| {
+        format!(
+            "{{\"@timestamp\":\"{ts}\",\"user\":{{\"name\":\"adv1\"}},\"source\":{{\"ip\":\"10.0.0.1\"}},\"event\":{{\"action\":\"beneficiary.view\"}},\"data_subject\":{{\"ids\":[\"{id}\"]}}}}\n"
+        )
+    };
+    let body = read("2026-03-02T10:00:00Z", "1001") + &read("2099-01-01T00:00:00Z", "1002");
+    let (status, reply) = post(&addr, "/ingest", "application/x-ndjson", body.as_bytes());
+    assert_eq!(status, 200, "{reply}");
+    let s = e.finish();
+    assert_eq!(s.clamped, 1, "{s:?}");
+    let store = vigie_store::Store::open(&dir.path().join("state/vigie.db").display().to_string()).unwrap();
+    let scope = vigie_store::Scope { accounts: vec!["adv1".into()], sources: vec![], from_ms: 0, to_ms: i64::MAX };
+    let rows = store.accesses(&scope).unwrap();
+    let trusted = "2026-03-02T10:00:00Z".parse::<jiff::Timestamp>().unwrap().as_millisecond();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(rows.iter().all(|r| r.ts == trusted), "{rows:?}");
+}
+
 /// Issue 16: one event dated 2099 made every later event late, and `run`
 /// checkpointed that watermark. Now its time is not trusted: counted, and
 /// the attacks after it are still correlated.
