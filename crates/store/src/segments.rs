@@ -269,14 +269,11 @@ fn subject_bytes(pseudonym: &str) -> [u8; SUBJECT_BYTES] {
     // Pseudonyms are hex (decoded without an allocation: this runs for every
     // person read); anything else (never written by vigie) keeps its first
     // bytes, so that it still counts as one person.
-    if let Some(h) = pseudonym.get(..2 * SUBJECT_BYTES)
-        && hex::decode_to_slice(h, &mut out).is_ok()
+    let hex_len = pseudonym.len().min(2 * SUBJECT_BYTES);
+    if hex_len.is_multiple_of(2)
+        && let Some(h) = pseudonym.get(..hex_len)
+        && hex::decode_to_slice(h, &mut out[..hex_len / 2]).is_ok()
     {
-        return out;
-    }
-    out = [0u8; SUBJECT_BYTES];
-    let hex_prefix = pseudonym.len().is_multiple_of(2) && pseudonym.len() < 2 * SUBJECT_BYTES;
-    if hex_prefix && hex::decode_to_slice(pseudonym, &mut out[..pseudonym.len() / 2]).is_ok() {
         return out;
     }
     out = [0u8; SUBJECT_BYTES];

@@ -107,8 +107,7 @@ fn copy_accesses(
     days.sort_unstable();
     days.dedup();
     days.retain(|d| (today - PARTITION_BACK..=today + PARTITION_AHEAD).contains(d) && !known.contains(d));
-    let tried = days.clone();
-    for day in days {
+    for &day in &days {
         let Some(name) = partition_name(day) else { continue };
         let sql = format!(
             "CREATE TABLE IF NOT EXISTS {name} PARTITION OF access FOR VALUES FROM ({}) TO ({})",
@@ -163,7 +162,7 @@ fn copy_accesses(
         &format!("INSERT INTO access ({COLUMNS_COPY}) SELECT {COLUMNS_COPY} FROM access_stage ON CONFLICT (ts_ms, id) DO NOTHING"),
         &[],
     )?;
-    Ok((added, tried))
+    Ok((added, days))
 }
 
 const COLUMNS_COPY: &str = "id, ts_ms, account, source_ip, user_agent, kind, action, target, categories, subjects, subject_count, records, bytes";

@@ -48,18 +48,14 @@ impl StoreWriter {
     /// Cut the trail's day files back to a checkpoint's position.
     pub fn restore_trail(&self, pos: &serde_json::Value) -> Result<(), String> {
         let Some(files) = &self.store.trail_files else { return Ok(()) };
-        let pos: std::collections::BTreeMap<String, u64> =
-            serde_json::from_value(pos.clone()).map_err(|e| format!("trail position: {e}"))?;
-        files.restore(&pos).map_err(|e| e.to_string())
+        files.restore(&trail_files_at(pos)?).map_err(|e| e.to_string())
     }
 
     /// A checkpoint naming `pos` is committed: day files it replaced by
     /// sorted ones may be deleted.
     pub fn trail_committed(&self, pos: &serde_json::Value) -> Result<(), String> {
         let Some(files) = &self.store.trail_files else { return Ok(()) };
-        let pos: std::collections::BTreeMap<String, u64> =
-            serde_json::from_value(pos.clone()).map_err(|e| format!("trail position: {e}"))?;
-        files.committed(&pos).map_err(|e| e.to_string())
+        files.committed(&trail_files_at(pos)?).map_err(|e| e.to_string())
     }
 
     pub fn trail(&self, rows: Vec<Access>) {
@@ -74,6 +70,11 @@ impl StoreWriter {
         self.tx.send(Op::Flush(tx)).map_err(|_| "the store writer has stopped".to_string())?;
         rx.recv().map_err(|_| "the store writer has stopped".to_string())?
     }
+}
+
+/// A checkpoint's trail position: each day file's length.
+fn trail_files_at(pos: &serde_json::Value) -> Result<std::collections::BTreeMap<String, u64>, String> {
+    serde_json::from_value(pos.clone()).map_err(|e| format!("trail position: {e}"))
 }
 
 fn write_loop(store: &Store, key: &Pseudonymiser, live: &tokio::sync::broadcast::Sender<Live>, rx: Receiver<Op>) {
