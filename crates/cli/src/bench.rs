@@ -50,9 +50,14 @@ pub struct BenchArgs {
     /// A directory of EVTX files to measure too (e.g. SigmaHQ's regression_data).
     #[arg(long, value_name = "DIR")]
     evtx: Option<PathBuf>,
-    /// Passes over the EVTX corpus (it is small; more passes give steadier numbers).
+    /// Passes over the EVTX corpus (it is small; more passes give steadier
+    /// numbers). The large-file measure concatenates the corpus's chunks this
+    /// many times into one file.
     #[arg(long, default_value_t = 5)]
     evtx_passes: u32,
+    /// Threads for the parallel large-file EVTX measure (default: every core).
+    #[arg(long)]
+    evtx_threads: Option<usize>,
     /// Also measure with growing subsets of the rules, to show how cost scales.
     #[arg(long)]
     scaling: bool,
@@ -62,6 +67,22 @@ pub struct BenchArgs {
     /// Print the results as one JSON object.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Serialize, Default)]
+struct EvtxLarge {
+    path: PathBuf,
+    bytes: u64,
+    chunks: u64,
+    records: u64,
+    crate_rps: f64,
+    decode_only_rps: f64,
+    rps_per_core: f64,
+    threads: usize,
+    rps_parallel: f64,
+    /// `rps_parallel` over `threads` times `rps_per_core`.
+    efficiency: f64,
+    detections: u64,
 }
 
 #[derive(Serialize, Default)]
@@ -79,9 +100,15 @@ struct Results {
     json_detections: u64,
     evtx_records: u64,
     evtx_bytes: u64,
+    /// The `evtx` crate alone, rendering each record to JSON text.
+    evtx_crate_rps: f64,
+    /// vigie's decoder: rendered, then decoded into a tree.
     evtx_decode_only_rps: f64,
+    /// Decoded and matched as `vigie hunt` does.
     evtx_rps_per_core: f64,
     evtx_detections: u64,
+    /// The same chunks concatenated into one large file, as a real log is.
+    evtx_large: Option<EvtxLarge>,
     scaling: Vec<(usize, f64)>,
     peak_rss_mb: f64,
 }
@@ -142,21 +169,29 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
             .collect();
         r.evtx_bytes = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum::<u64>()
             * args.evtx_passes as u64;
-        // A first pass warms the page cache so that both timed passes read from memory.
-        evtx_pass(&files, None, 1)?;
-        let (secs, n, _) = evtx_pass(&files, None, args.evtx_passes)?;
+        let units: Vec<(PathBuf, Option<vigie_decode::Part>)> = files.iter().map(|f| (f.clone(), None)).collect();
+        // A first pass warms the page cache so that every timed pass reads from memory.
+        evtx_pass(&units, EvtxMode::Crate, 1)?;
+        let (secs, n, _) = evtx_pass(&units, EvtxMode::Crate, args.evtx_passes)?;
+        r.evtx_crate_rps = n as f64 / secs;
+        let (secs, n, _) = evtx_pass(&units, EvtxMode::Tree, args.evtx_passes)?;
         r.evtx_records = n;
         r.evtx_decode_only_rps = n as f64 / secs;
-        let (secs, n, hits) = evtx_pass(&files, Some(&engine), args.evtx_passes)?;
+        let (secs, n, hits) = evtx_pass(&units, EvtxMode::Match(&engine), args.evtx_passes)?;
         r.evtx_rps_per_core = n as f64 / secs;
         r.evtx_detections = hits;
         eprintln!(
-            "evtx: {n} records ({:.1} MB), decode only {:.0}/s, decode+match {:.0}/s ({:.1} MB/s) per core, {hits} detections",
+            "evtx ({} files): {n} records ({:.1} MB), evtx crate alone {:.0}/s, decode only {:.0}/s, decode+match {:.0}/s ({:.1} MB/s) per core, {hits} detections",
+            files.len(),
             r.evtx_bytes as f64 / 1e6,
+            r.evtx_crate_rps,
             r.evtx_decode_only_rps,
             r.evtx_rps_per_core,
             r.evtx_bytes as f64 / 1e6 / secs
         );
+        let large = PathBuf::from("bench-data/evtx-repeated.evtx");
+        let threads = args.evtx_threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        r.evtx_large = Some(evtx_large(&files, &large, args.evtx_passes, threads, &engine)?);
     }
 
     if args.scaling {
@@ -260,29 +295,174 @@ fn route_pass(path: &Path, engine: &Engine) -> Result<f64> {
     })
 }
 
-fn evtx_pass(files: &[PathBuf], engine: Option<&Engine>, passes: u32) -> Result<(f64, u64, u64)> {
-    let mut scratch = engine.map(Engine::scratch);
-    let mut hits = Vec::new();
-    let (mut n, mut count) = (0u64, 0u64);
+/// What an EVTX pass does with each record.
+#[derive(Clone, Copy)]
+enum EvtxMode<'a> {
+    /// The `evtx` crate alone: render each record to JSON text, nothing more.
+    Crate,
+    /// vigie's decoder: the rendering decoded into a tree.
+    Tree,
+    /// Matched as `vigie hunt` matches: straight from the rendering, a tree
+    /// only for the records the fast path does not take.
+    Match(&'a Engine),
+}
+
+/// One single-threaded pass over EVTX files or parts of files. Returns
+/// (seconds, records, detections).
+fn evtx_pass(units: &[(PathBuf, Option<vigie_decode::Part>)], mode: EvtxMode, passes: u32) -> Result<(f64, u64, u64)> {
     let t = Instant::now();
+    let (mut n, mut count) = (0u64, 0u64);
+    let mut scratch = match mode {
+        EvtxMode::Match(e) => Some(e.scratch()),
+        _ => None,
+    };
     for _ in 0..passes {
-        for f in files {
-            vigie_decode::read_file(
-                f,
-                1,
-                &mut |rec| {
-                    n += 1;
-                    if let (Some(e), Some(s)) = (engine, scratch.as_mut()) {
-                        hits.clear();
-                        e.detect(&rec.value, s, &mut hits);
-                        count += hits.iter().filter(|h| e.set.rules[h.rule as usize].emit).count() as u64;
-                    }
-                },
-                &mut |_| {},
-            )?;
+        for (f, part) in units {
+            let (k, c) = evtx_unit(f, *part, mode, &mut scratch)?;
+            n += k;
+            count += c;
         }
     }
     Ok((t.elapsed().as_secs_f64(), n, count))
+}
+
+/// Records and detections of one EVTX file or part.
+fn evtx_unit(
+    f: &Path,
+    part: Option<vigie_decode::Part>,
+    mode: EvtxMode,
+    scratch: &mut Option<vigie_detect::Scratch>,
+) -> Result<(u64, u64)> {
+    let engine = match mode {
+        EvtxMode::Crate => {
+            let settings = evtx::ParserSettings::new().num_threads(1).indent(false);
+            let mut parser = evtx::EvtxParser::from_path(f)?.with_configuration(settings);
+            let n = parser.records_json_bytes().filter(|r| std::hint::black_box(r).is_ok()).count();
+            return Ok((n as u64, 0));
+        }
+        EvtxMode::Tree => None,
+        EvtxMode::Match(e) => Some(e),
+    };
+    // (records, detections, scratch, hits), shared by the two callbacks.
+    let state = std::cell::RefCell::new((0u64, 0u64, scratch.take(), Vec::new()));
+    let mut on_line = |text: &[u8], _: u64| {
+        let st = &mut *state.borrow_mut();
+        let (Some(e), Some(s)) = (engine, st.2.as_mut()) else {
+            return false;
+        };
+        st.3.clear();
+        if e.detect_json(text, s, &mut st.3).is_err() {
+            return false;
+        }
+        st.0 += 1;
+        st.1 += st.3.iter().filter(|h| e.set.rules[h.rule as usize].emit).count() as u64;
+        true
+    };
+    // Records the fast path leaves (and every record without an engine) come decoded into a tree.
+    let mut on_record = |rec: vigie_decode::Record| {
+        let st = &mut *state.borrow_mut();
+        st.0 += 1;
+        if let (Some(e), Some(s)) = (engine, st.2.as_mut()) {
+            st.3.clear();
+            e.detect(&rec.value, s, &mut st.3);
+            st.1 += st.3.iter().filter(|h| e.set.rules[h.rule as usize].emit).count() as u64;
+        } else {
+            std::hint::black_box(rec);
+        }
+    };
+    let limits = vigie_decode::Limits::default();
+    match part {
+        Some(p) => vigie_decode::read_part_with(f, p, &limits, &mut on_line, &mut on_record, &mut |_| {})?,
+        None => vigie_decode::read_file_with(f, 1, &limits, &mut on_line, &mut on_record, &mut |_| {})?,
+    };
+    let (n, count, s, _) = state.into_inner();
+    *scratch = s;
+    Ok((n, count))
+}
+
+/// Concatenate the chunks of every file `passes` times into one large EVTX
+/// file (a chunk carries its own string and template tables, so it is valid
+/// anywhere), then measure it on one thread and on `threads`, cut at chunk
+/// boundaries as `vigie hunt` cuts it.
+fn evtx_large(files: &[PathBuf], path: &Path, passes: u32, threads: usize, engine: &Engine) -> Result<EvtxLarge> {
+    const HEADER: usize = 4096;
+    const CHUNK: usize = 65536;
+    let mut chunks: Vec<Vec<u8>> = Vec::new();
+    let mut header = None;
+    for f in files {
+        let data = std::fs::read(f)?;
+        if data.len() < HEADER + CHUNK || !data.starts_with(b"ElfFile\0") {
+            continue;
+        }
+        header.get_or_insert_with(|| data[..HEADER].to_vec());
+        chunks.extend(data[HEADER..].chunks_exact(CHUNK).map(<[u8]>::to_vec));
+    }
+    let mut header = header.context("no EVTX file with a whole chunk")?;
+    let total = chunks.len() as u64 * passes as u64;
+    // Header fields: last chunk number, chunk count (16 bits, the parser
+    // counts the chunks from the file's length), not dirty, and its CRC32.
+    header[16..24].copy_from_slice(&(total.saturating_sub(1)).to_le_bytes());
+    header[42..44].copy_from_slice(&(total.min(u16::MAX as u64) as u16).to_le_bytes());
+    header[120..124].copy_from_slice(&0u32.to_le_bytes());
+    let crc = crc32fast::hash(&header[..120]);
+    header[124..128].copy_from_slice(&crc.to_le_bytes());
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    out.write_all(&header)?;
+    for _ in 0..passes {
+        for c in &chunks {
+            out.write_all(c)?;
+        }
+    }
+    out.flush()?;
+    drop(out);
+    let bytes = std::fs::metadata(path)?.len();
+    let whole = [(path.to_path_buf(), None)];
+    evtx_pass(&whole, EvtxMode::Crate, 1)?;
+    let (secs, records, _) = evtx_pass(&whole, EvtxMode::Crate, 1)?;
+    let crate_rps = records as f64 / secs;
+    let (secs, _, _) = evtx_pass(&whole, EvtxMode::Tree, 1)?;
+    let decode_only_rps = records as f64 / secs;
+    let (secs, _, detections) = evtx_pass(&whole, EvtxMode::Match(engine), 1)?;
+    let rps_per_core = records as f64 / secs;
+    let parts = vigie_decode::split_file(path, threads * 4)?.unwrap_or_default();
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
+    let t = Instant::now();
+    let counted: Vec<(u64, u64)> = pool.install(|| {
+        use rayon::prelude::*;
+        parts
+            .par_iter()
+            .map_init(|| Some(engine.scratch()), |s, p| evtx_unit(path, Some(*p), EvtxMode::Match(engine), s))
+            .collect::<Result<_>>()
+    })?;
+    let rps_parallel = records as f64 / t.elapsed().as_secs_f64();
+    let (n2, d2) = counted.iter().fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    anyhow::ensure!(
+        n2 == records && d2 == detections,
+        "the parts gave {n2} records and {d2} detections, the whole file {records} and {detections}"
+    );
+    let r = EvtxLarge {
+        path: path.to_path_buf(),
+        bytes,
+        chunks: total,
+        records,
+        crate_rps,
+        decode_only_rps,
+        rps_per_core,
+        threads,
+        rps_parallel,
+        efficiency: rps_parallel / (threads as f64 * rps_per_core),
+        detections,
+    };
+    eprintln!(
+        "evtx (one file of {} chunks, {:.0} MB): {records} records, evtx crate alone {crate_rps:.0}/s, decode only {decode_only_rps:.0}/s, decode+match {rps_per_core:.0}/s per core; {threads} threads {rps_parallel:.0}/s ({:.1}% of {threads} x one core), {detections} detections",
+        r.chunks,
+        bytes as f64 / 1e6,
+        r.efficiency * 100.0
+    );
+    Ok(r)
 }
 
 /// Peak resident memory of this process, from /proc (Linux).

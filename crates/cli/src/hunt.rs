@@ -259,12 +259,13 @@ pub fn run(args: HuntArgs) -> Result<ExitCode> {
     let failures: Mutex<Vec<String>> = Mutex::default();
     let match_start = Instant::now();
     let evtx_threads = if files.len() == 1 { pool.current_num_threads() } else { 1 };
-    // Large JSON-lines files are cut at line boundaries so that one big
-    // export is matched on every core, like a directory of files.
+    // Large JSON-lines files are cut at line boundaries, and large EVTX
+    // files at chunk boundaries, so that one big file is decoded and matched
+    // on every core, like a directory of files.
     let threads = pool.current_num_threads();
     let mut units: Vec<(&PathBuf, Option<vigie_decode::Part>)> = Vec::new();
     for f in &files {
-        match vigie_decode::split_json_lines(f, threads * 4) {
+        match vigie_decode::split_file(f, threads * 4) {
             Ok(Some(parts)) => units.extend(parts.into_iter().map(|p| (f, Some(p)))),
             _ => units.push((f, None)),
         }

@@ -116,7 +116,7 @@ pub fn read_file_with(
     let (records, errors) = counted(&name, on_line, on_record, on_error, &mut |line, count, err| {
         if head.starts_with(EVTX_MAGIC) {
             let parser = EvtxParser::from_read_seek(file.try_clone().map_err(io)?).map_err(evtx_err)?;
-            read_evtx(parser, evtx_threads, count, err);
+            read_evtx(parser, evtx_threads, 0, line, count, err);
             check_evtx_length(bytes, err);
         } else if head.starts_with(GZIP_MAGIC) {
             // Decompressed as a stream, never more than the cap: a small
@@ -131,7 +131,7 @@ pub fn read_file_with(
                 drop(r);
                 gz.report(err);
                 check_evtx_length(data.len() as u64, err);
-                read_evtx(EvtxParser::from_buffer(data).map_err(evtx_err)?, evtx_threads, count, err);
+                read_evtx(EvtxParser::from_buffer(data).map_err(evtx_err)?, evtx_threads, 0, line, count, err);
             } else {
                 read_json(r, limits, line, count, err).map_err(io)?;
                 gz.report(err);
@@ -196,7 +196,19 @@ fn counted(
 pub struct Part {
     pub start: u64,
     pub end: u64,
+    /// Lines before the part (JSON lines), or chunks before it (EVTX).
     pub first_line: u64,
+    pub kind: PartKind,
+}
+
+/// What a [`Part`] holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartKind {
+    /// Whole lines of a JSON-lines file.
+    JsonLines,
+    /// A run of whole 64 KiB chunks of an EVTX file. Each chunk carries its
+    /// own string and template tables, so it decodes without the others.
+    EvtxChunks,
 }
 
 /// Files smaller than this are never split.
@@ -257,12 +269,99 @@ pub fn split_json_lines(path: &Path, parts: usize) -> Result<Option<Vec<Part>>, 
             reader.consume(take);
             pos += take as u64;
         }
-        out.push(Part { start: w[0], end: w[1], first_line: lines });
+        out.push(Part { start: w[0], end: w[1], first_line: lines, kind: PartKind::JsonLines });
     }
     Ok(Some(out))
 }
 
-/// Read one part of a JSON-lines file (see [`split_json_lines`]).
+/// Split a large file into about `parts` pieces that can be read on their
+/// own, so that one big file is matched on every core: a JSON-lines file at
+/// line boundaries ([`split_json_lines`]), an EVTX file at chunk boundaries.
+/// `None` when the file is not worth or not safe to split.
+pub fn split_file(path: &Path, parts: usize) -> Result<Option<Vec<Part>>, InputError> {
+    let name = path.display().to_string();
+    let io = |source| InputError::Io { path: name.clone(), source };
+    let mut f = open(path)?;
+    let mut head = [0u8; 8];
+    let n = read_up_to(&mut f, &mut head).map_err(io)?;
+    if !head[..n].starts_with(EVTX_MAGIC) {
+        return split_json_lines(path, parts);
+    }
+    let len = f.metadata().map_err(io)?.len();
+    if parts < 2 || len < MIN_SPLIT_BYTES {
+        return Ok(None);
+    }
+    let chunks = (len - EVTX_HEADER) / EVTX_CHUNK;
+    let parts = (parts as u64).min(chunks);
+    let at = |k: u64| EVTX_HEADER + (chunks * k / parts) * EVTX_CHUNK;
+    Ok(Some(
+        (0..parts)
+            .map(|k| Part {
+                start: at(k),
+                // The last part also holds a torn tail, so that it is reported.
+                end: if k + 1 == parts { len } else { at(k + 1) },
+                first_line: chunks * k / parts,
+                kind: PartKind::EvtxChunks,
+            })
+            .collect(),
+    ))
+}
+
+/// An EVTX file seen as its header followed by one run of its chunks: the
+/// parser reads it as a whole file with fewer chunks. Reads go to the file
+/// by offset, so several windows share nothing but the file.
+struct ChunkWindow {
+    file: File,
+    header: [u8; EVTX_HEADER as usize],
+    start: u64,
+    len: u64,
+    pos: u64,
+}
+
+impl ChunkWindow {
+    fn new(file: File, start: u64, end: u64) -> std::io::Result<ChunkWindow> {
+        use std::os::unix::fs::FileExt;
+        let mut header = [0u8; EVTX_HEADER as usize];
+        file.read_exact_at(&mut header, 0)?;
+        Ok(ChunkWindow { file, header, start, len: EVTX_HEADER + (end - start), pos: 0 })
+    }
+}
+
+impl Read for ChunkWindow {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        if self.pos >= self.len {
+            return Ok(0);
+        }
+        let want = buf.len().min((self.len - self.pos) as usize);
+        let n = if self.pos < EVTX_HEADER {
+            let from = &self.header[self.pos as usize..];
+            let n = want.min(from.len());
+            buf[..n].copy_from_slice(&from[..n]);
+            n
+        } else {
+            self.file.read_at(&mut buf[..want], self.start + (self.pos - EVTX_HEADER))?
+        };
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for ChunkWindow {
+    fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
+        let target = match to {
+            SeekFrom::Start(p) => Some(p),
+            SeekFrom::End(d) => self.len.checked_add_signed(d),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        let target =
+            target.ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek before the start"))?;
+        self.pos = target;
+        Ok(target)
+    }
+}
+
+/// Read one part of a file (see [`split_file`]).
 pub fn read_part(
     path: &Path,
     part: Part,
@@ -285,6 +384,21 @@ pub fn read_part_with(
     let name = path.display().to_string();
     let io = |source| InputError::Io { path: name.clone(), source };
     let mut f = open(path)?;
+    if part.kind == PartKind::EvtxChunks {
+        let whole = f.metadata().map_err(io)?.len();
+        let mut window = Some(ChunkWindow::new(f, part.start, part.end).map_err(io)?);
+        let (records, errors) = counted(&name, on_line, on_record, on_error, &mut |line, count, err| {
+            let window = window.take().expect("a part is read once");
+            let parser = EvtxParser::from_read_seek(window)
+                .map_err(|e| InputError::Evtx { path: name.clone(), message: e.to_string() })?;
+            read_evtx(parser, 1, part.first_line, line, count, err);
+            if part.end == whole {
+                check_evtx_length(whole, err);
+            }
+            Ok(())
+        })?;
+        return Ok(FileStats { records, errors, bytes: part.end - part.start });
+    }
     f.seek(SeekFrom::Start(part.start)).map_err(io)?;
     let mut reader = Some(BufReader::with_capacity(1 << 20, f.take(part.end - part.start)));
     let (records, errors) = counted(&name, on_line, on_record, on_error, &mut |line, count, err| {
@@ -309,7 +423,7 @@ pub fn read_evtx_bytes(
 ) -> Result<(), String> {
     check_evtx_length(data.len() as u64, on_error);
     let parser = EvtxParser::from_buffer(data).map_err(|e| e.to_string())?;
-    read_evtx(parser, 1, on_record, on_error);
+    read_evtx(parser, 1, 0, &mut |_, _| false, on_record, on_error);
     Ok(())
 }
 
@@ -324,9 +438,17 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(n)
 }
 
+/// Each record is rendered to JSON text by the `evtx` crate (on `threads`
+/// threads, chunk by chunk) and offered to `on_line` first, as a JSON line
+/// is: a caller that matches straight from the text never builds a tree for
+/// the records that match nothing. A record `on_line` does not take is
+/// decoded into a tree for `on_record`. `first_chunk` is the number of the
+/// parser's first chunk in the whole file (not 0 when reading a part).
 fn read_evtx<R: Read + std::io::Seek>(
     parser: EvtxParser<R>,
     threads: usize,
+    first_chunk: u64,
+    on_line: &mut LineHook<'_>,
     on_record: &mut dyn FnMut(Record),
     on_error: &mut dyn FnMut(DecodeError),
 ) {
@@ -334,6 +456,7 @@ fn read_evtx<R: Read + std::io::Seek>(
     let mut parser = parser.with_configuration(settings);
     for rec in parser.records_json_bytes() {
         match rec {
+            Ok(r) if on_line(&r.data, r.event_record_id) => {}
             Ok(r) => match check_json_depth(&r.data, MAX_JSON_DEPTH)
                 .map_err(|e| e.to_string())
                 .and_then(|()| sonic_rs::from_slice::<Value>(&r.data).map_err(|e| crate::json_error(&e)))
@@ -345,7 +468,8 @@ fn read_evtx<R: Read + std::io::Seek>(
             },
             Err(e) => {
                 if let evtx::err::EvtxError::FailedToParseChunk { chunk_id, source } = &e {
-                    let place = Place::Chunk { chunk: *chunk_id, byte: EVTX_HEADER + chunk_id * EVTX_CHUNK };
+                    let chunk = first_chunk + chunk_id;
+                    let place = Place::Chunk { chunk, byte: EVTX_HEADER + chunk * EVTX_CHUNK };
                     on_error(evtx_error(place, format!("corrupt chunk, its records are skipped: {source}")));
                     continue;
                 }
@@ -984,6 +1108,109 @@ mod tests {
         assert_eq!(errs, vec![Place::Line(123457)]);
         assert!(split_json_lines(&p, 1).unwrap().is_none());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A large EVTX file made of the sample files' chunks, repeated, with a
+    /// corrupt chunk at `bad` and a torn tail.
+    fn large_evtx(path: &Path, chunks: usize, bad: usize) {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut pool = Vec::new();
+        let mut header = Vec::new();
+        for e in std::fs::read_dir(root.join("samples/windows")).unwrap() {
+            let data = std::fs::read(e.unwrap().path()).unwrap();
+            header = data[..EVTX_HEADER as usize].to_vec();
+            pool.extend(data[EVTX_HEADER as usize..].chunks_exact(EVTX_CHUNK as usize).map(<[u8]>::to_vec));
+        }
+        let corrupt = std::fs::read(root.join("fuzz/corpus/evtx/corrupt_chunk.evtx")).unwrap();
+        let mut out = header;
+        for k in 0..chunks {
+            let c = if k == bad { &corrupt[EVTX_HEADER as usize..] } else { &pool[k % pool.len()][..] };
+            out.extend_from_slice(c);
+        }
+        out.extend_from_slice(&[0u8; 100]);
+        std::fs::write(path, out).unwrap();
+    }
+
+    /// Records (as record id and text) and errors (as place and message).
+    fn read_evtx_units(path: &Path, parts: Option<&[Part]>) -> (Vec<(u64, String)>, Vec<String>) {
+        let (mut recs, mut errs) = (Vec::new(), Vec::new());
+        let mut on_record = |r: Record| recs.push((r.location, r.value.to_string()));
+        let mut on_error = |e: DecodeError| errs.push(format!("{}: {}", e.place, e.message));
+        let limits = Limits::default();
+        match parts {
+            None => {
+                read_file_with(path, 1, &limits, &mut |_, _| false, &mut on_record, &mut on_error).unwrap();
+            }
+            Some(parts) => {
+                for p in parts {
+                    read_part_with(path, *p, &limits, &mut |_, _| false, &mut on_record, &mut on_error).unwrap();
+                }
+            }
+        }
+        recs.sort();
+        (recs, errs)
+    }
+
+    #[test]
+    fn a_large_evtx_file_is_read_in_parts_that_give_what_the_whole_gives() {
+        let dir = std::env::temp_dir().join(format!("vigie-evtx-parts-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("big.evtx");
+        large_evtx(&p, 300, 250);
+        let parts = split_file(&p, 4).unwrap().expect("a large EVTX file is split");
+        assert_eq!(parts.len(), 4);
+        assert!(parts.iter().all(|p| p.kind == PartKind::EvtxChunks));
+        assert_eq!(parts[0].start, EVTX_HEADER);
+        assert!(
+            parts.windows(2).all(|w| w[0].end == w[1].start && (w[0].end - EVTX_HEADER).is_multiple_of(EVTX_CHUNK))
+        );
+        assert_eq!(parts[3].end, std::fs::metadata(&p).unwrap().len());
+        let (whole, whole_errs) = read_evtx_units(&p, None);
+        let (split, split_errs) = read_evtx_units(&p, Some(&parts));
+        assert!(whole.len() >= 299, "{} records", whole.len());
+        assert_eq!(whole, split, "the parts give every record once");
+        // The corrupt chunk and the torn tail are reported once, at their
+        // places in the whole file, not in the part.
+        assert_eq!(whole_errs.len(), 2, "{whole_errs:?}");
+        assert_eq!(whole_errs, split_errs);
+        assert!(whole_errs[0].starts_with("chunk 250 at byte 0xfa1000"), "{whole_errs:?}");
+        assert!(whole_errs[1].starts_with("chunk 300 at byte 0x12c1000: file ends 100 bytes into a chunk"));
+        // A small one is not split, nor is a JSON array.
+        let small = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/evtx/seed1.evtx");
+        assert!(split_file(&small, 4).unwrap().is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn evtx_records_are_offered_as_text_first() {
+        let f = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/windows/sysmon_config_modification.evtx");
+        let (mut texts, mut trees) = (Vec::new(), Vec::new());
+        // Taking every record: no tree is built.
+        read_file_with(
+            &f,
+            1,
+            &Limits::default(),
+            &mut |t, id| {
+                texts.push((id, sonic_rs::from_slice::<Value>(t).unwrap().to_string()));
+                true
+            },
+            &mut |r| trees.push(r.value.to_string()),
+            &mut |e| panic!("{e}"),
+        )
+        .unwrap();
+        assert!(!texts.is_empty() && trees.is_empty());
+        // Declining every record: each comes decoded, the same.
+        let mut declined = Vec::new();
+        read_file_with(
+            &f,
+            1,
+            &Limits::default(),
+            &mut |_, _| false,
+            &mut |r| declined.push((r.location, r.value.to_string())),
+            &mut |e| panic!("{e}"),
+        )
+        .unwrap();
+        assert_eq!(texts, declined);
     }
 
     #[test]

@@ -25,8 +25,8 @@ mod tree;
 
 pub use error::{DecodeError, Place};
 pub use files::{
-    FileStats, InputError, LineHook, Part, Record, discover, discover_with, read_evtx_bytes, read_file, read_file_with,
-    read_json_bytes, read_part, read_part_with, split_json_lines,
+    FileStats, InputError, LineHook, Part, PartKind, Record, discover, discover_with, read_evtx_bytes, read_file,
+    read_file_with, read_json_bytes, read_part, read_part_with, split_file, split_json_lines,
 };
 pub use limits::{Limits, MAX_EXPANDED_BYTES, MAX_JSON_DEPTH, MAX_LINE_BYTES, TooDeep, check_json_depth, json_error};
 
