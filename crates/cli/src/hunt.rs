@@ -31,7 +31,10 @@ pub struct HuntArgs {
     /// One JSON object per detection on standard output (the summary goes to standard error).
     #[arg(long)]
     pub jsonl: bool,
-    /// Worker threads (default: all cores).
+    /// Worker threads (default: all cores). Files are shared among them, and
+    /// a file of 16 MB or more is cut into parts (JSON lines at line
+    /// boundaries, EVTX at chunk boundaries) so that one large log also uses
+    /// every core.
     #[arg(long, short = 'j')]
     pub threads: Option<usize>,
     /// Hide the progress bar.
