@@ -42,8 +42,25 @@ pub struct ActionLabel {
     pub status: String,
 }
 
+/// How much the store's writer holds the engine back: the engine never
+/// writes to the store itself, it hands rows to the writer's bounded queue,
+/// and waits only when that queue is full or at a checkpoint.
+#[derive(Clone, Default)]
+pub struct StorePressure {
+    /// Operations (alerts, actions, batches of trail rows) waiting for the writer.
+    pub queue: Gauge,
+    /// Times the engine found the writer's queue full and waited.
+    pub waits: Counter,
+    /// Seconds the engine waited for room in the writer's queue.
+    pub wait_seconds: Counter<f64, AtomicU64>,
+    /// Seconds checkpoints waited for the writer to commit what came before.
+    pub flush_seconds: Counter<f64, AtomicU64>,
+}
+
 pub struct Metrics {
     pub registry: Registry,
+    /// The store's writer (trail, alerts, actions).
+    pub store: StorePressure,
     pub events_in: Family<InputLabel, Counter>,
     pub decode_errors: Family<InputLabel, Counter>,
     /// Requests or frames refused whole (queue full, too large, bad type, ...).
@@ -86,6 +103,7 @@ impl Default for Metrics {
         let mut registry = Registry::with_prefix("vigie");
         let m = Metrics {
             events_total: Default::default(),
+            store: StorePressure::default(),
             events_in: Family::default(),
             decode_errors: Family::default(),
             rejected: Family::default(),
@@ -153,6 +171,26 @@ impl Default for Metrics {
             "duplicate_batches",
             "Batches recognised by their idempotency key as already processed",
             m.duplicates.clone(),
+        );
+        registry.register(
+            "store_queue",
+            "Operations (alerts, actions, batches of trail rows) waiting for the store's writer",
+            m.store.queue.clone(),
+        );
+        registry.register(
+            "store_waits",
+            "Times the engine found the store writer's queue full and waited (backpressure)",
+            m.store.waits.clone(),
+        );
+        registry.register(
+            "store_wait_seconds",
+            "Seconds the engine waited for room in the store writer's queue",
+            m.store.wait_seconds.clone(),
+        );
+        registry.register(
+            "store_flush_seconds",
+            "Seconds checkpoints waited for the store's writer to commit",
+            m.store.flush_seconds.clone(),
         );
         Metrics { registry, ..m }
     }

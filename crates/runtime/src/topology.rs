@@ -134,14 +134,16 @@ impl Topology {
     /// when the store keeps one; the store's audit head goes into each
     /// checkpoint and to the audit sinks.
     pub fn attach_store(&mut self, h: &StoreHandle) {
-        self.sinks.push(Box::new(sinks::StoreSink::new("store", h.writer.clone())));
-        self.action_sinks.push(Box::new(sinks::StoreSink::new("actions:store", h.writer.clone())));
+        // The engine's handles count their waits in its metrics.
+        let writer = h.writer.counted(&self.metrics.store);
+        self.sinks.push(Box::new(sinks::StoreSink::new("store", writer.clone())));
+        self.action_sinks.push(Box::new(sinks::StoreSink::new("actions:store", writer.clone())));
         if let Some(seal) = h.store.seal.clone() {
             self.audit = Some(engine::AuditHeads::new(seal, std::mem::take(&mut self.audit_sinks)));
         }
         if h.trail {
             self.detector.trail = Some(vigie_analytics::Trail::new(h.key.clone()));
-            self.trail = Some(h.writer.clone());
+            self.trail = Some(writer);
         }
     }
 

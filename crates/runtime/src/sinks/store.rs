@@ -5,7 +5,8 @@
 //! alert or action is announced on `live`, for the console's live updates.
 
 use super::{Item, Record, Sink, SinkError};
-use crossbeam_channel::{Receiver, Sender};
+use crate::metrics::StorePressure;
+use crossbeam_channel::{Receiver, Sender, TrySendError};
 use std::sync::Arc;
 use vigie_analytics::{Access, Pseudonymiser};
 use vigie_store::Store;
@@ -24,12 +25,14 @@ pub enum Op {
 pub struct StoreWriter {
     tx: Sender<Op>,
     store: Arc<Store>,
+    /// Where the waits of this handle's senders are counted.
+    pressure: StorePressure,
 }
 
 impl StoreWriter {
     pub fn spawn(store: Arc<Store>, key: Pseudonymiser, live: tokio::sync::broadcast::Sender<Live>) -> StoreWriter {
         let (tx, rx) = crossbeam_channel::bounded(256);
-        let writer = StoreWriter { tx, store: store.clone() };
+        let writer = StoreWriter { tx, store: store.clone(), pressure: StorePressure::default() };
         std::thread::Builder::new()
             .name("store-writer".into())
             .spawn(move || write_loop(&store, &key, &live, rx))
@@ -58,17 +61,44 @@ impl StoreWriter {
         files.committed(&trail_files_at(pos)?).map_err(|e| e.to_string())
     }
 
+    /// A handle whose waits are counted in `pressure` (the engine's metrics).
+    pub fn counted(&self, pressure: &StorePressure) -> StoreWriter {
+        StoreWriter { pressure: pressure.clone(), ..self.clone() }
+    }
+
     pub fn trail(&self, rows: Vec<Access>) {
         if !rows.is_empty() {
-            let _ = self.tx.send(Op::Trail(rows));
+            let _ = self.send(Op::Trail(rows));
         }
+    }
+
+    /// Hand `op` to the writer. When its queue is full the caller waits
+    /// (backpressure: nothing is dropped), and the wait is counted.
+    fn send(&self, op: Op) -> Result<(), String> {
+        let stopped = || "the store writer has stopped".to_string();
+        match self.tx.try_send(op) {
+            Ok(()) => {}
+            Err(TrySendError::Full(op)) => {
+                let t = std::time::Instant::now();
+                self.tx.send(op).map_err(|_| stopped())?;
+                self.pressure.waits.inc();
+                self.pressure.wait_seconds.inc_by(t.elapsed().as_secs_f64());
+            }
+            Err(TrySendError::Disconnected(_)) => return Err(stopped()),
+        }
+        self.pressure.queue.set(self.tx.len() as i64);
+        Ok(())
     }
 
     /// Wait until everything sent before is committed.
     pub fn flush(&self) -> Result<(), String> {
+        let t = std::time::Instant::now();
         let (tx, rx) = crossbeam_channel::bounded(1);
         self.tx.send(Op::Flush(tx)).map_err(|_| "the store writer has stopped".to_string())?;
-        rx.recv().map_err(|_| "the store writer has stopped".to_string())?
+        let done = rx.recv().map_err(|_| "the store writer has stopped".to_string())?;
+        self.pressure.flush_seconds.inc_by(t.elapsed().as_secs_f64());
+        self.pressure.queue.set(self.tx.len() as i64);
+        done
     }
 }
 
@@ -172,10 +202,7 @@ impl Sink for StoreSink {
             // The store is what the head guards against: it keeps the chain itself.
             Item::AuditHead(_) => return Ok(()),
         };
-        self.writer
-            .tx
-            .send(op)
-            .map_err(|_| SinkError { sink: self.name.clone(), message: "the store writer has stopped".into() })
+        self.writer.send(op).map_err(|message| SinkError { sink: self.name.clone(), message })
     }
 
     fn flush(&mut self) -> Result<(), SinkError> {
@@ -195,5 +222,53 @@ impl Sink for StoreSink {
 
     fn committed(&mut self, pos: &serde_json::Value) -> Result<(), SinkError> {
         self.writer.trail_committed(pos).map_err(|m| SinkError { sink: self.name.clone(), message: m })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_queue_makes_the_sender_wait_and_the_wait_is_counted() {
+        let dir = std::env::temp_dir().join(format!("vigie-store-pressure-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = Arc::new(Store::open(&dir.join("v.db").display().to_string()).unwrap());
+        // A queue of one and a writer that takes its first operation only
+        // after a pause: the second send must wait for it.
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let pressure = StorePressure::default();
+        let w = StoreWriter { tx, store, pressure: StorePressure::default() }.counted(&pressure);
+        w.trail(Vec::new());
+        assert_eq!(pressure.queue.get(), 0, "nothing is sent for no rows");
+        let reader = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            let mut n = 0;
+            while rx.recv_timeout(std::time::Duration::from_millis(500)).is_ok() {
+                n += 1;
+            }
+            n
+        });
+        let row = Access {
+            id: "1".into(),
+            ts: 0,
+            account: "a".into(),
+            source_ip: None,
+            user_agent: None,
+            kind: "read".into(),
+            action: "view".into(),
+            target: None,
+            categories: Vec::new(),
+            subjects: Vec::new(),
+            records: 1,
+            bytes: None,
+        };
+        w.trail(vec![row.clone()]);
+        assert_eq!((pressure.waits.get(), pressure.queue.get()), (0, 1), "the first op finds room");
+        w.trail(vec![row]);
+        assert_eq!(pressure.waits.get(), 1, "the second waited for the writer");
+        assert!(pressure.wait_seconds.get() >= 0.05, "{} s", pressure.wait_seconds.get());
+        assert_eq!(reader.join().unwrap(), 2, "nothing was dropped");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
