@@ -6,6 +6,7 @@
 mod duration;
 mod merge;
 mod model;
+pub mod ocsf;
 mod severity;
 
 pub use duration::{DurationError, duration_ms, duration_text};

@@ -296,13 +296,30 @@ pub fn nats_url() -> String {
     "nats://127.0.0.1:4222".into()
 }
 
+/// How a sink writes an alert.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertFormat {
+    /// vigie's alert object (docs/alerts.md).
+    #[default]
+    Vigie,
+    /// An OCSF Detection Finding (class 2004), for SIEMs and data lakes
+    /// that read OCSF (`vigie_alert::ocsf`).
+    Ocsf,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum SinkConfig {
     Jsonl {
         path: PathBuf,
+        #[serde(default)]
+        format: AlertFormat,
     },
-    Stdout,
+    Stdout {
+        #[serde(default)]
+        format: AlertFormat,
+    },
     /// HTTP POST of each alert, signed with HMAC-SHA256 over the body in
     /// `X-Vigie-Signature: sha256=<hex>`, retried with exponential backoff.
     Webhook {
@@ -317,6 +334,8 @@ pub enum SinkConfig {
         /// full, a new alert is dropped and counted, never waited for.
         #[serde(default = "sink_queue")]
         queue: usize,
+        #[serde(default)]
+        format: AlertFormat,
     },
     Syslog {
         address: String,
@@ -326,6 +345,8 @@ pub enum SinkConfig {
         /// dropped and counted (`vigie_sink_dropped_total`).
         #[serde(default = "sink_queue")]
         queue: usize,
+        #[serde(default)]
+        format: AlertFormat,
     },
     Nats {
         #[serde(default = "nats_url")]
@@ -334,7 +355,33 @@ pub enum SinkConfig {
         /// As for syslog.
         #[serde(default = "sink_queue")]
         queue: usize,
+        #[serde(default)]
+        format: AlertFormat,
     },
+}
+
+impl SinkConfig {
+    /// How the sink writes alerts.
+    pub fn format(&self) -> AlertFormat {
+        match self {
+            SinkConfig::Jsonl { format, .. }
+            | SinkConfig::Stdout { format }
+            | SinkConfig::Webhook { format, .. }
+            | SinkConfig::Syslog { format, .. }
+            | SinkConfig::Nats { format, .. } => *format,
+        }
+    }
+
+    /// The sink's `type`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SinkConfig::Jsonl { .. } => "jsonl",
+            SinkConfig::Stdout { .. } => "stdout",
+            SinkConfig::Webhook { .. } => "webhook",
+            SinkConfig::Syslog { .. } => "syslog",
+            SinkConfig::Nats { .. } => "nats",
+        }
+    }
 }
 
 fn retries() -> u32 {

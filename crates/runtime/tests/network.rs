@@ -234,3 +234,81 @@ fn nats_jetstream_in_and_out() {
     e.finish();
     rt.block_on(js.delete_stream(&stream)).unwrap();
 }
+
+#[test]
+fn an_alert_sink_writes_ocsf_detection_findings_when_told() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mine, ocsf) = (dir.path().join("alerts.jsonl"), dir.path().join("ocsf.jsonl"));
+    let e = Running::start(&format!(
+        r#"[rules]
+paths = [{:?}]
+[engine]
+state_dir = {:?}
+[server]
+listen = "127.0.0.1:{}"
+token = "{TOKEN}"
+[[inputs]]
+type = "http"
+[[sinks]]
+type = "jsonl"
+path = {:?}
+[[sinks]]
+type = "jsonl"
+path = {:?}
+format = "ocsf"
+"#,
+        rules_dir(),
+        dir.path().join("state").display().to_string(),
+        free_port(),
+        mine.display().to_string(),
+        ocsf.display().to_string(),
+    ));
+    let (s, _) = http(
+        &e.addr,
+        "POST",
+        "/ingest",
+        &[("Authorization", "Bearer t"), ("Content-Type", "application/x-ndjson")],
+        auth_sample().as_bytes(),
+    );
+    assert_eq!(s, 200);
+    e.finish();
+    let (mine, ocsf) = (alerts(&mine), alerts(&ocsf));
+    assert!(!mine.is_empty());
+    assert_eq!(mine.len(), ocsf.len(), "every alert in both formats");
+    for (a, f) in mine.iter().zip(&ocsf) {
+        assert_eq!(f["class_uid"], 2004, "{f}");
+        assert_eq!(f["finding_info"]["uid"], a["alert"]["id"]);
+        assert_eq!(f["finding_info"]["analytic"]["uid"], a["rule"]["id"]);
+        assert_eq!(f["unmapped"]["rule_author"], a["rule"]["author"]);
+        assert_eq!(f["message"], a["reason"]);
+        let level = a["rule"]["level"].as_str().unwrap();
+        let want = ["informational", "low", "medium", "high", "critical"].iter().position(|l| *l == level).unwrap() + 1;
+        assert_eq!(f["severity_id"], want as u64);
+        if let Some(user) = a["user"]["name"].as_str() {
+            assert_eq!(f["evidences"][0]["user"]["name"], user);
+        }
+    }
+}
+
+#[test]
+fn ocsf_is_refused_on_action_sinks() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = vigie_runtime::config::Config::parse(&format!(
+        r#"[engine]
+state_dir = {:?}
+[server]
+listen = "127.0.0.1:{}"
+[[inputs]]
+type = "http"
+[[action_sinks]]
+type = "jsonl"
+path = "a.jsonl"
+format = "ocsf"
+"#,
+        dir.path().join("state").display().to_string(),
+        free_port(),
+    ))
+    .unwrap();
+    let err = vigie_runtime::run(&cfg, std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true))).unwrap_err();
+    assert!(format!("{err:#}").contains("actions:jsonl#0: format = \"ocsf\" is for alert sinks"), "{err:#}");
+}

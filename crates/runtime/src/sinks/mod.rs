@@ -17,6 +17,7 @@ pub use store::{Live, StoreSink, StoreWriter};
 pub use syslog::SyslogSink;
 pub use webhook::{Delivery, WebhookSink, post_signed, signature};
 
+pub use crate::config::AlertFormat;
 use crate::config::SinkConfig;
 use crate::metrics::Metrics;
 use std::sync::Arc;
@@ -60,24 +61,31 @@ impl AuditHead {
     }
 }
 
-/// An item on its way to the sinks, with its serialised form made at most once.
+/// An item on its way to the sinks, with its serialised form (in the
+/// record's [`AlertFormat`]) made at most once.
 #[derive(Debug)]
 pub struct Record<'a> {
     pub item: Item<'a>,
+    pub format: AlertFormat,
     json: std::cell::OnceCell<Vec<u8>>,
 }
 
 impl<'a> Record<'a> {
     pub fn alert(a: &'a vigie_alert::Alert) -> Record<'a> {
-        Record { item: Item::Alert(a), json: Default::default() }
+        Record { item: Item::Alert(a), format: AlertFormat::Vigie, json: Default::default() }
     }
 
     pub fn action(a: &'a vigie_respond::ActionRecord) -> Record<'a> {
-        Record { item: Item::Action(a), json: Default::default() }
+        Record { item: Item::Action(a), format: AlertFormat::Vigie, json: Default::default() }
     }
 
     pub fn audit_head(h: &'a AuditHead) -> Record<'a> {
-        Record { item: Item::AuditHead(h), json: Default::default() }
+        Record { item: Item::AuditHead(h), format: AlertFormat::Vigie, json: Default::default() }
+    }
+
+    /// The same item, to be serialised in `format`.
+    pub fn in_format(&self, format: AlertFormat) -> Record<'a> {
+        Record { item: self.item, format, json: Default::default() }
     }
 
     /// `alert`, `action` or `audit_head`.
@@ -116,10 +124,14 @@ impl<'a> Record<'a> {
         }
     }
 
-    /// The record as one JSON object (the alert contract), made on first use.
+    /// The record as one JSON object, made on first use: the alert
+    /// contract, or an alert as an OCSF Detection Finding when the record's
+    /// format says so (actions and audit heads have no OCSF form: only
+    /// alert sinks take `format = "ocsf"`).
     pub fn json(&self) -> &[u8] {
         self.json.get_or_init(|| {
             let v = match self.item {
+                Item::Alert(a) if self.format == AlertFormat::Ocsf => Ok(vigie_alert::ocsf::to_vec(a)),
                 Item::Alert(a) => serde_json::to_vec(a),
                 Item::Action(a) => serde_json::to_vec(a),
                 Item::AuditHead(h) => serde_json::to_vec(h),
@@ -131,17 +143,24 @@ impl<'a> Record<'a> {
 
     /// A copy that outlives the caller (for a sink's own queue).
     pub fn to_owned(&self) -> Owned {
-        match self.item {
-            Item::Alert(a) => Owned::Alert(Box::new(a.clone())),
-            Item::Action(a) => Owned::Action(Box::new(a.clone())),
-            Item::AuditHead(h) => Owned::AuditHead(Box::new(h.clone())),
-        }
+        let item = match self.item {
+            Item::Alert(a) => OwnedItem::Alert(Box::new(a.clone())),
+            Item::Action(a) => OwnedItem::Action(Box::new(a.clone())),
+            Item::AuditHead(h) => OwnedItem::AuditHead(Box::new(h.clone())),
+        };
+        Owned { item, format: self.format }
     }
 }
 
 /// A record held by a sink's queue.
 #[derive(Debug, Clone)]
-pub enum Owned {
+pub struct Owned {
+    pub item: OwnedItem,
+    pub format: AlertFormat,
+}
+
+#[derive(Debug, Clone)]
+pub enum OwnedItem {
     Alert(Box<vigie_alert::Alert>),
     Action(Box<vigie_respond::ActionRecord>),
     AuditHead(Box<AuditHead>),
@@ -149,11 +168,39 @@ pub enum Owned {
 
 impl Owned {
     pub fn record(&self) -> Record<'_> {
-        match self {
-            Owned::Alert(a) => Record::alert(a),
-            Owned::Action(a) => Record::action(a),
-            Owned::AuditHead(h) => Record::audit_head(h),
-        }
+        let r = match &self.item {
+            OwnedItem::Alert(a) => Record::alert(a),
+            OwnedItem::Action(a) => Record::action(a),
+            OwnedItem::AuditHead(h) => Record::audit_head(h),
+        };
+        r.in_format(self.format)
+    }
+}
+
+/// A sink whose alerts are written in another format than vigie's own.
+struct Formatted {
+    inner: Box<dyn Sink>,
+    format: AlertFormat,
+}
+
+impl Sink for Formatted {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn write(&mut self, rec: &Record<'_>) -> Result<(), SinkError> {
+        self.inner.write(&rec.in_format(self.format))
+    }
+    fn flush(&mut self) -> Result<(), SinkError> {
+        self.inner.flush()
+    }
+    fn position(&self) -> Result<Option<serde_json::Value>, SinkError> {
+        self.inner.position()
+    }
+    fn restore(&mut self, pos: &serde_json::Value) -> Result<(), SinkError> {
+        self.inner.restore(pos)
+    }
+    fn committed(&mut self, pos: &serde_json::Value) -> Result<(), SinkError> {
+        self.inner.committed(pos)
     }
 }
 
@@ -202,10 +249,17 @@ pub fn build(
     let mut out: Vec<Box<dyn Sink>> = Vec::new();
     for (i, c) in configs.iter().enumerate() {
         let name = |kind: &str| format!("{prefix}{kind}#{i}");
-        out.push(match c {
-            SinkConfig::Jsonl { path } => Box::new(JsonlSink::open(&name("jsonl"), path)?),
-            SinkConfig::Stdout => Box::new(StdoutSink::new(&name("stdout"))),
-            SinkConfig::Webhook { url, secret, max_retries, timeout, queue } => {
+        let format = c.format();
+        if format != AlertFormat::Vigie && !prefix.is_empty() {
+            anyhow::bail!(
+                "{}: format = \"ocsf\" is for alert sinks ([[sinks]]); actions and audit heads have no OCSF form",
+                name(c.kind())
+            );
+        }
+        let sink: Box<dyn Sink> = match c {
+            SinkConfig::Jsonl { path, .. } => Box::new(JsonlSink::open(&name("jsonl"), path)?),
+            SinkConfig::Stdout { .. } => Box::new(StdoutSink::new(&name("stdout"))),
+            SinkConfig::Webhook { url, secret, max_retries, timeout, queue, .. } => {
                 let timeout = crate::config::duration_ms(timeout)
                     .map_err(|e| anyhow::anyhow!("[[sinks]] webhook timeout: {e}"))?
                     .max(1) as u64;
@@ -217,16 +271,20 @@ pub fn build(
                 Box::new(WebhookSink::new(&name("webhook"), url, secret, opts, rt, metrics.clone())?)
             }
             // Network sinks deliver from a bounded queue on their own thread.
-            SinkConfig::Syslog { address, protocol, queue } => Box::new(queued::Queued::new(
+            SinkConfig::Syslog { address, protocol, queue, .. } => Box::new(queued::Queued::new(
                 Box::new(SyslogSink::new(&name("syslog"), address, protocol)?),
                 *queue,
                 metrics.clone(),
             )),
-            SinkConfig::Nats { url, subject, queue } => Box::new(queued::Queued::new(
+            SinkConfig::Nats { url, subject, queue, .. } => Box::new(queued::Queued::new(
                 Box::new(NatsSink::new(&name("nats"), url, subject, rt)?),
                 *queue,
                 metrics.clone(),
             )),
+        };
+        out.push(match format {
+            AlertFormat::Vigie => sink,
+            format => Box::new(Formatted { inner: sink, format }),
         });
     }
     Ok(out)
