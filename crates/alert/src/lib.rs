@@ -3,7 +3,9 @@
 //! one alert with a count rather than a flood, and applies suppressions that
 //! are explicit, expiring and counted.
 
+pub mod attack;
 mod duration;
+pub mod ecs;
 mod merge;
 mod model;
 pub mod ocsf;

@@ -358,6 +358,53 @@ pub enum SinkConfig {
         #[serde(default)]
         format: AlertFormat,
     },
+    /// An Elasticsearch or OpenSearch cluster, through its `_bulk` API:
+    /// alerts as ECS documents (OCSF with `format = "ocsf"`).
+    Elasticsearch {
+        /// The cluster's base URL (`https://es.example:9200`).
+        url: String,
+        #[serde(default = "es_index")]
+        index: String,
+        /// An API key (sent as `Authorization: ApiKey <key>`).
+        #[serde(default)]
+        api_key: Option<String>,
+        /// Basic authentication, when no API key is given.
+        #[serde(default)]
+        username: Option<String>,
+        #[serde(default)]
+        password: Option<String>,
+        /// Documents per `_bulk` request at most.
+        #[serde(default = "es_batch")]
+        batch: usize,
+        #[serde(default = "retries")]
+        max_retries: u32,
+        /// One request's limit.
+        #[serde(default = "webhook_timeout")]
+        timeout: String,
+        /// First wait before a retry, doubled each time (at most 30 s).
+        #[serde(default = "es_backoff")]
+        backoff: String,
+        /// As for syslog.
+        #[serde(default = "sink_queue")]
+        queue: usize,
+        /// Where documents that could not be indexed go, one JSON line each
+        /// with the reason.
+        dead_letter: PathBuf,
+        #[serde(default)]
+        format: AlertFormat,
+    },
+}
+
+fn es_index() -> String {
+    "vigie-alerts".into()
+}
+
+fn es_batch() -> usize {
+    500
+}
+
+fn es_backoff() -> String {
+    "500ms".into()
 }
 
 impl SinkConfig {
@@ -368,7 +415,8 @@ impl SinkConfig {
             | SinkConfig::Stdout { format }
             | SinkConfig::Webhook { format, .. }
             | SinkConfig::Syslog { format, .. }
-            | SinkConfig::Nats { format, .. } => *format,
+            | SinkConfig::Nats { format, .. }
+            | SinkConfig::Elasticsearch { format, .. } => *format,
         }
     }
 
@@ -380,6 +428,7 @@ impl SinkConfig {
             SinkConfig::Webhook { .. } => "webhook",
             SinkConfig::Syslog { .. } => "syslog",
             SinkConfig::Nats { .. } => "nats",
+            SinkConfig::Elasticsearch { .. } => "elasticsearch",
         }
     }
 }
@@ -434,7 +483,7 @@ mod tests {
         let text = include_str!("../../../docs/vigie.example.toml");
         let c = Config::parse(text).unwrap();
         assert_eq!(c.inputs.len(), 5);
-        assert_eq!(c.sinks.len(), 5);
+        assert_eq!(c.sinks.len(), 6);
         assert_eq!(c.suppressions.len(), 1);
         assert_eq!(c.response.when.len(), 1);
         assert_eq!(c.response.actions.len(), 2);

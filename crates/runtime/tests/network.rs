@@ -312,3 +312,210 @@ format = "ocsf"
     let err = vigie_runtime::run(&cfg, std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true))).unwrap_err();
     assert!(format!("{err:#}").contains("actions:jsonl#0: format = \"ocsf\" is for alert sinks"), "{err:#}");
 }
+
+/// What a `_bulk` receiver saw: each request's documents (`_id`s), and every
+/// way a request broke the bulk protocol.
+#[derive(Default)]
+struct Bulk {
+    requests: Vec<Vec<String>>,
+    created: Vec<String>,
+    violations: Vec<String>,
+}
+
+/// A small Elasticsearch `_bulk` endpoint. It checks the protocol (POST
+/// /_bulk, NDJSON, a `create` action with `_index` and `_id` before each ECS
+/// alert document, a final newline) and answers as `script` says for the
+/// n-th request: `None` indexes every document (409 for an `_id` it has);
+/// `Some(Err(status))` refuses the request whole; `Some(Ok(statuses))` gives
+/// the first documents those statuses.
+fn bulk_receiver(
+    port: u16,
+    index: &'static str,
+    script: impl Fn(usize) -> Option<Result<Vec<u16>, u16>> + Send + 'static,
+) -> std::sync::Arc<std::sync::Mutex<Bulk>> {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Bulk::default()));
+    let s = seen.clone();
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut r = BufReader::new(conn.try_clone().unwrap());
+            let (mut head, mut line) = (Vec::new(), String::new());
+            while r.read_line(&mut line).unwrap_or(0) > 2 {
+                head.push(std::mem::take(&mut line).trim_end().to_ascii_lowercase());
+            }
+            let len: usize = head
+                .iter()
+                .find_map(|h| h.strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
+                .unwrap_or(0);
+            let mut body = vec![0; len];
+            r.read_exact(&mut body).unwrap();
+            let mut bulk = s.lock().unwrap();
+            let n = bulk.requests.len();
+            if !head[0].starts_with("post /_bulk ") {
+                bulk.violations.push(format!("request line {}", head[0]));
+            }
+            if !head.iter().any(|h| h == "content-type: application/x-ndjson") {
+                bulk.violations.push("content type".into());
+            }
+            if !body.ends_with(b"\n") {
+                bulk.violations.push("no final newline".into());
+            }
+            let lines: Vec<serde_json::Value> = body
+                .split(|b| *b == b'\n')
+                .filter(|l| !l.is_empty())
+                .map(|l| serde_json::from_slice(l).unwrap())
+                .collect();
+            let mut ids = Vec::new();
+            for pair in lines.chunks(2) {
+                let create = &pair[0]["create"];
+                if pair[0].as_object().map(|o| o.len()) != Some(1) || create["_index"] != index {
+                    bulk.violations.push(format!("action {}", pair[0]));
+                }
+                let doc = pair.get(1).cloned().unwrap_or_default();
+                if doc["event"]["kind"] != "alert" || doc["event"]["id"] != create["_id"] || doc["@timestamp"].is_null()
+                {
+                    bulk.violations.push(format!("document {doc}"));
+                }
+                ids.push(create["_id"].as_str().unwrap_or_default().to_string());
+            }
+            bulk.requests.push(ids.clone());
+            let (status, items) = match script(n) {
+                Some(Err(status)) => (status, Vec::new()),
+                plan => {
+                    let given = plan.and_then(Result::ok).unwrap_or_default();
+                    let items = ids
+                        .iter()
+                        .enumerate()
+                        .map(|(i, id)| {
+                            let st = given.get(i).copied().unwrap_or(if bulk.created.contains(id) { 409 } else { 201 });
+                            if st == 201 {
+                                bulk.created.push(id.clone());
+                            }
+                            let error = (st >= 300).then(|| serde_json::json!({"type": if st == 400 { "mapper_parsing_exception" } else { "es_rejected_execution_exception" }}));
+                            serde_json::json!({"create": {"_index": index, "_id": id, "status": st, "error": error}})
+                        })
+                        .collect();
+                    (200, items)
+                }
+            };
+            drop(bulk);
+            let body = serde_json::json!({"took": 1, "errors": items.iter().any(|i: &serde_json::Value| i["create"]["status"] != 201), "items": items}).to_string();
+            let _ = write!(
+                conn,
+                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    seen
+}
+
+fn bulk_config(dir: &std::path::Path, port: u16, extra: &str) -> String {
+    format!(
+        r#"[rules]
+paths = [{:?}]
+[engine]
+state_dir = {:?}
+[server]
+listen = "127.0.0.1:{}"
+token = "{TOKEN}"
+[[inputs]]
+type = "http"
+[[sinks]]
+type = "jsonl"
+path = {:?}
+[[sinks]]
+type = "elasticsearch"
+url = "http://127.0.0.1:{port}"
+index = "soc-alerts"
+dead_letter = {:?}
+backoff = "20ms"
+{extra}
+"#,
+        rules_dir(),
+        dir.join("state").display().to_string(),
+        free_port(),
+        dir.join("alerts.jsonl").display().to_string(),
+        dir.join("dead.jsonl").display().to_string(),
+    )
+}
+
+#[test]
+fn the_elasticsearch_sink_speaks_bulk_retries_what_may_succeed_and_dead_letters_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    // First request refused whole (503); the second indexes all but its
+    // first document (429, sent again) and its second (400, for good).
+    let seen = bulk_receiver(port, "soc-alerts", |n| match n {
+        0 => Some(Err(503)),
+        1 => Some(Ok(vec![429, 400])),
+        _ => None,
+    });
+    let e = Running::start(&bulk_config(dir.path(), port, "max_retries = 3"));
+    let (s, _) = http(
+        &e.addr,
+        "POST",
+        "/ingest",
+        &[("Authorization", "Bearer t"), ("Content-Type", "application/x-ndjson")],
+        auth_sample().as_bytes(),
+    );
+    assert_eq!(s, 200);
+    let ids: Vec<String> = alerts(&dir.path().join("alerts.jsonl"))
+        .iter()
+        .map(|a| a["alert"]["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(ids.len() >= 2, "{ids:?}");
+    let dead_path = dir.path().join("dead.jsonl");
+    wait_for(Duration::from_secs(20), || {
+        let b = seen.lock().unwrap();
+        b.created.len() + 1 >= ids.len() && dead_path.exists()
+    });
+    let summary_addr = e.addr.clone();
+    let errors = metric(&summary_addr, "t", "vigie_sink_errors_total{sink=\"elasticsearch#1\"}");
+    e.finish();
+    let b = seen.lock().unwrap();
+    assert!(b.violations.is_empty(), "{:#?}", b.violations);
+    assert_eq!(b.requests[0], b.requests[1], "a batch refused whole is sent again whole");
+    let retried = &b.requests[1][0];
+    let refused = &b.requests[1][1];
+    assert!(b.requests[2].contains(retried) && !b.requests[2].contains(refused), "{:?}", b.requests);
+    let dead = alerts(&dead_path);
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(&dead[0]["_id"].as_str().unwrap(), refused);
+    assert!(dead[0]["reason"].as_str().unwrap().contains("mapper_parsing_exception"), "{}", dead[0]);
+    assert_eq!(dead[0]["document"]["event"]["id"].as_str(), Some(refused.as_str()));
+    // Every other alert was indexed exactly once.
+    let mut created = b.created.clone();
+    created.sort();
+    let mut want: Vec<String> = ids.iter().filter(|a| *a != refused).cloned().collect();
+    want.sort();
+    assert_eq!(created, want);
+    assert_eq!(errors, 1.0, "the dead-lettered document is counted");
+}
+
+#[test]
+fn the_elasticsearch_sink_gives_up_after_its_retries() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let seen = bulk_receiver(port, "soc-alerts", |_| Some(Err(503)));
+    let e = Running::start(&bulk_config(dir.path(), port, "max_retries = 2\nbatch = 1000"));
+    let (s, _) = http(
+        &e.addr,
+        "POST",
+        "/ingest",
+        &[("Authorization", "Bearer t"), ("Content-Type", "application/x-ndjson")],
+        auth_sample().as_bytes(),
+    );
+    assert_eq!(s, 200);
+    let dead_path = dir.path().join("dead.jsonl");
+    wait_for(Duration::from_secs(20), || dead_path.exists());
+    e.finish();
+    let dead = alerts(&dead_path);
+    let b = seen.lock().unwrap();
+    // Each batch: the first attempt and two retries, then the dead letters.
+    let docs: usize = b.requests.iter().map(Vec::len).sum();
+    assert_eq!(docs, 3 * dead.len(), "{:?}", b.requests);
+    assert!(dead.iter().all(|d| d["reason"].as_str().unwrap().starts_with("retries exhausted; last: HTTP 503")));
+}

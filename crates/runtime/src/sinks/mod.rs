@@ -4,6 +4,7 @@
 //! engine flushes every sink before it writes a checkpoint, so an alert
 //! covered by a checkpoint has been delivered (or counted as failed).
 
+pub mod elasticsearch;
 mod file;
 mod nats;
 pub mod queued;
@@ -281,6 +282,50 @@ pub fn build(
                 *queue,
                 metrics.clone(),
             )),
+            SinkConfig::Elasticsearch {
+                url,
+                index,
+                api_key,
+                username,
+                password,
+                batch,
+                max_retries,
+                timeout,
+                backoff,
+                queue,
+                dead_letter,
+                ..
+            } => {
+                let ms = |what: &str, v: &str| {
+                    crate::config::duration_ms(v)
+                        .map(|ms| std::time::Duration::from_millis(ms.max(1) as u64))
+                        .map_err(|e| anyhow::anyhow!("[[sinks]] elasticsearch {what}: {e}"))
+                };
+                let auth = match (api_key, username, password) {
+                    (Some(k), None, None) => Some(elasticsearch::Auth::ApiKey(k.clone())),
+                    (None, Some(u), Some(p)) => {
+                        Some(elasticsearch::Auth::Basic { username: u.clone(), password: p.clone() })
+                    }
+                    (None, None, None) => None,
+                    _ => {
+                        anyhow::bail!("[[sinks]] elasticsearch: give either api_key, or username and password together")
+                    }
+                };
+                let opts = elasticsearch::Options {
+                    index: index.clone(),
+                    auth,
+                    batch: *batch,
+                    max_retries: *max_retries,
+                    timeout: ms("timeout", timeout)?,
+                    dead_letter: dead_letter.clone(),
+                    backoff: ms("backoff", backoff)?,
+                };
+                Box::new(queued::Queued::new(
+                    Box::new(elasticsearch::BulkSink::new(&name("elasticsearch"), url, opts, rt, metrics.clone())?),
+                    *queue,
+                    metrics.clone(),
+                ))
+            }
         };
         out.push(match format {
             AlertFormat::Vigie => sink,
