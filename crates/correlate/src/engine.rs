@@ -331,7 +331,7 @@ impl Correlator {
         }
         let spec = &self.specs[si];
         let metric = g.window.metric(kind, spec.percentile);
-        if spec.holds(metric) {
+        if spec.holds(&g.window, metric) {
             let start = g.last.saturating_sub(span).max(g.first);
             out.push(firing(si, spec, g, sig.ts, start, g.last, metric));
             self.stats.fired += 1;
@@ -368,7 +368,7 @@ impl Correlator {
     fn judge(&mut self, si: usize, g: &Group, out: &mut Vec<Firing>) {
         let spec = &self.specs[si];
         let metric = g.window.metric(spec.kind, spec.percentile);
-        if spec.holds(metric) {
+        if spec.holds(&g.window, metric) {
             let end = g.first.saturating_add(spec.timespan_ms);
             out.push(firing(si, spec, g, end, g.first, end, metric));
             self.stats.fired += 1;

@@ -1,10 +1,11 @@
 //! A correlation rule made ready to evaluate: references resolved to
 //! positions, aliases indexed, and the firing mode decided once.
 
+use crate::window::Window;
 use std::sync::Arc;
 use vigie_sigma::Meta;
 use vigie_sigma::condition::CmpOp;
-use vigie_sigma::rule::{Correlation, CorrelationType};
+use vigie_sigma::rule::{Correlation, CorrelationType, RuleExpr};
 
 /// When a correlation may fire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +32,11 @@ pub struct Spec {
     pub group_by: Vec<String>,
     pub timespan_ms: i64,
     pub checks: Vec<(CmpOp, f64)>,
+    /// A boolean condition over the rules (temporal types), instead of `checks`.
+    pub expression: Option<RuleExpr>,
+    /// The rules `expression` names without negation, in `rules` order: for
+    /// temporal_ordered, these must have occurred in that order.
+    pub positive: Vec<usize>,
     pub field: Option<String>,
     pub percentile: f64,
     /// alias -> [(rule reference, field)]
@@ -41,7 +47,15 @@ pub struct Spec {
 
 impl Spec {
     pub fn new(path: &str, c: &Correlation) -> Spec {
-        let upper = c.condition.checks.iter().any(|(op, _)| !matches!(op, CmpOp::Gt | CmpOp::Gte));
+        // Absence (`not rule`) can only be judged once the window closed.
+        let upper = c.condition.checks.iter().any(|(op, _)| !matches!(op, CmpOp::Gt | CmpOp::Gte))
+            || c.condition.expression.as_ref().is_some_and(RuleExpr::has_not);
+        let mut positive = Vec::new();
+        if let Some(e) = &c.condition.expression {
+            e.positive(&mut positive);
+        }
+        positive.sort_unstable();
+        positive.dedup();
         Spec {
             meta: Arc::new(c.meta.clone()),
             path: path.to_string(),
@@ -50,6 +64,8 @@ impl Spec {
             group_by: c.group_by.clone(),
             timespan_ms: (c.timespan_secs as i64).saturating_mul(1000),
             checks: c.condition.checks.clone(),
+            expression: c.condition.expression.clone(),
+            positive,
             field: c.condition.field.clone(),
             percentile: c.condition.percentile.unwrap_or(95.0),
             aliases: c.aliases.clone(),
@@ -64,9 +80,37 @@ impl Spec {
         self.meta.id.as_deref().or(self.meta.name.as_deref()).unwrap_or(&self.meta.title)
     }
 
-    /// Does the metric satisfy every check of the condition?
-    pub fn holds(&self, metric: f64) -> bool {
-        self.checks.iter().all(|&(op, v)| op.apply(metric, v))
+    /// Does the window satisfy the condition? A count is compared with every
+    /// check; an expression is evaluated on which rules matched. For
+    /// temporal_ordered, the rules the expression names positively count
+    /// only as a chain in the order of `rules`: it holds when some set of
+    /// them that occurred in that order (each after an occurrence of the one
+    /// before) makes it true, negated rules being judged on presence alone.
+    pub fn holds(&self, window: &Window, metric: f64) -> bool {
+        let Some(e) = &self.expression else {
+            return self.checks.iter().all(|&(op, v)| op.apply(metric, v));
+        };
+        if self.kind != CorrelationType::TemporalOrdered {
+            return e.eval(&|i| window.present(i));
+        }
+        let present: Vec<usize> = self.positive.iter().copied().filter(|&i| window.present(i)).collect();
+        // Every subset of the present rules, largest first (a correlation
+        // names a handful of rules; past 16 only the whole set is tried).
+        let n = present.len();
+        let masks: Box<dyn Iterator<Item = u32>> =
+            if n <= 16 { Box::new((0..1u32 << n).rev()) } else { Box::new(std::iter::once(u32::MAX)) };
+        for mask in masks {
+            let chain: Vec<usize> =
+                present.iter().enumerate().filter(|(k, _)| mask >> k & 1 == 1).map(|(_, &i)| i).collect();
+            if !window.in_order(&chain) {
+                continue;
+            }
+            let truth = |i: usize| if self.positive.contains(&i) { chain.contains(&i) } else { window.present(i) };
+            if e.eval(&truth) {
+                return true;
+            }
+        }
+        false
     }
 
     /// The event field that `name` (a group-by entry or the value field)
@@ -88,6 +132,7 @@ impl Spec {
             CorrelationType::ValueSum => "sum".into(),
             CorrelationType::ValueAvg => "average".into(),
             CorrelationType::ValuePercentile => format!("p{}", self.percentile),
+            CorrelationType::ValueMedian => "median".into(),
         }
     }
 }

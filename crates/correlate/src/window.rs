@@ -41,7 +41,7 @@ impl Window {
             CorrelationType::ValueSum | CorrelationType::ValueAvg => {
                 Window::Numbers { entries: VecDeque::new(), sum: 0.0, sorted: None }
             }
-            CorrelationType::ValuePercentile => {
+            CorrelationType::ValuePercentile | CorrelationType::ValueMedian => {
                 Window::Numbers { entries: VecDeque::new(), sum: 0.0, sorted: Some(Vec::new()) }
             }
             CorrelationType::Temporal | CorrelationType::TemporalOrdered => {
@@ -147,11 +147,36 @@ impl Window {
                 (CorrelationType::ValueAvg, _) if entries.is_empty() => 0.0,
                 (CorrelationType::ValueAvg, _) => *sum / entries.len() as f64,
                 (CorrelationType::ValuePercentile, Some(s)) => nearest_rank(s, percentile),
+                (CorrelationType::ValueMedian, Some(s)) => median(s),
                 _ => *sum,
             },
             Window::Temporal { seen } if kind == CorrelationType::TemporalOrdered => ordered_prefix(seen) as f64,
             Window::Temporal { seen } => seen.iter().filter(|q| !q.is_empty()).count() as f64,
         }
+    }
+
+    /// For temporal windows: whether each rule matched in the window.
+    pub fn present(&self, i: usize) -> bool {
+        match self {
+            Window::Temporal { seen } => seen.get(i).is_some_and(|q| !q.is_empty()),
+            _ => false,
+        }
+    }
+
+    /// For temporal windows: whether the rules at `positions` (ascending)
+    /// occurred in that order, each after an occurrence of the one before.
+    pub fn in_order(&self, positions: &[usize]) -> bool {
+        let Window::Temporal { seen } = self else { return false };
+        let mut after = i64::MIN;
+        for &i in positions {
+            let Some(q) = seen.get(i) else { return false };
+            let at = q.partition_point(|&t| t < after);
+            match q.get(at) {
+                Some(&t) => after = t,
+                None => return false,
+            }
+        }
+        true
     }
 
     /// Entries held, for state-size metrics.
@@ -200,6 +225,19 @@ fn nearest_rank(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
+/// The median: the middle value, or the mean of the two middle values of an
+/// even count (as a statistics package computes it; pySigma leaves the
+/// definition to the backend's median function, which is this one in
+/// Elasticsearch's and SQL's exact forms).
+fn median(sorted: &[f64]) -> f64 {
+    let n = sorted.len();
+    match n {
+        0 => 0.0,
+        _ if n % 2 == 1 => sorted[n / 2],
+        _ => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
+}
+
 /// How many of the rules, from the first, occurred in order: the earliest
 /// occurrence of each rule at or after the one chosen for the rule before.
 /// Taking the earliest each time finds the longest chain there is.
@@ -218,6 +256,20 @@ fn ordered_prefix(seen: &[VecDeque<i64>]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_median_is_the_middle_or_the_mean_of_the_two_middles() {
+        let mut w = Window::new(CorrelationType::ValueMedian, 1);
+        assert_eq!(w.metric(CorrelationType::ValueMedian, 0.0), 0.0);
+        for (t, x) in [(1, 40.0), (2, 10.0), (3, 30.0)] {
+            w.insert(t, Input::Number(x), 100);
+        }
+        assert_eq!(w.metric(CorrelationType::ValueMedian, 0.0), 30.0);
+        w.insert(4, Input::Number(20.0), 100);
+        assert_eq!(w.metric(CorrelationType::ValueMedian, 0.0), 25.0);
+        w.slide(2);
+        assert_eq!(w.metric(CorrelationType::ValueMedian, 0.0), 20.0, "10, 30 and 20 are left; 40 left with t=1");
+    }
 
     #[test]
     fn counts_slide_by_the_second() {

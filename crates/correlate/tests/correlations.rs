@@ -255,3 +255,93 @@ fn finish_judges_windows_still_open() {
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].metric, 1.0);
 }
+
+#[test]
+fn value_median_is_the_middle_value() {
+    // pySigma's value_median: 10, 60, 70 has a median of 60; 10, 60 of 35.
+    let text = "title: Median\nid: med\ncorrelation:\n  type: value_median\n  rules: [transfer]\n  group-by: [src]\n  timespan: 1h\n  condition:\n    field: bytes\n    gte: 50\n";
+    let mut c = correlator(text, Limits::default());
+    assert!(hit(&mut c, "transfer", 0, &[("src", "h1"), ("bytes", "10")]).is_empty());
+    assert!(hit(&mut c, "transfer", 1000, &[("src", "h1"), ("bytes", "60")]).is_empty(), "median 35");
+    let f = hit(&mut c, "transfer", 2000, &[("src", "h1"), ("bytes", "70")]);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].metric, 60.0);
+    // Another group's values are its own.
+    assert!(hit(&mut c, "transfer", 3000, &[("src", "h2"), ("bytes", "90")]).len() == 1);
+    assert!(hit(&mut c, "transfer", 4000, &[("src", "h3"), ("bytes", "5")]).is_empty());
+}
+
+#[test]
+fn temporal_keeps_its_groups_apart() {
+    // Hayabusa 4.0 had to fix temporal correlations that ignored group-by:
+    // a failure for one user and a success for another are not "both".
+    let mut c = correlator(
+        "title: Both\nid: both\ncorrelation: {type: temporal, rules: [successful_login, failed_login], group-by: [User], timespan: 10m}\n",
+        Limits::default(),
+    );
+    assert!(hit(&mut c, "failed_login", 0, &[("User", "x")]).is_empty());
+    assert!(hit(&mut c, "successful_login", MIN, &[("User", "y")]).is_empty(), "another user");
+    assert_eq!(hit(&mut c, "successful_login", 2 * MIN, &[("User", "x")]).len(), 1);
+}
+
+#[test]
+fn an_extended_temporal_condition_with_or_fires_on_either_rule_and_the_other() {
+    let mut c = correlator(
+        "title: Fail and any\nid: ext-or\ncorrelation:\n  type: temporal\n  rules: [failed_login, successful_login, transfer]\n  group-by: [User]\n  timespan: 10m\n  condition: failed_login and (successful_login or transfer)\n",
+        Limits::default(),
+    );
+    assert!(hit(&mut c, "transfer", 0, &[("User", "x")]).is_empty(), "transfer alone");
+    let f = hit(&mut c, "failed_login", MIN, &[("User", "x")]);
+    assert_eq!(f.len(), 1, "failure with a transfer");
+    assert_eq!(f[0].rules, vec!["failed_login", "transfer"]);
+    assert!(hit(&mut c, "failed_login", 20 * MIN, &[("User", "z")]).is_empty(), "failure alone");
+    assert_eq!(hit(&mut c, "successful_login", 21 * MIN, &[("User", "z")]).len(), 1);
+}
+
+#[test]
+fn an_extended_temporal_condition_with_not_is_judged_when_the_window_closes() {
+    // A failure not followed by a success within 10 minutes (absence can
+    // only be known once the window is over).
+    let mut c = correlator(
+        "title: Failure without success\nid: ext-not\ncorrelation:\n  type: temporal\n  rules: [failed_login, successful_login]\n  group-by: [User]\n  timespan: 10m\n  condition: failed_login and not successful_login\n",
+        Limits { lateness_ms: 0, ..Limits::default() },
+    );
+    assert!(hit(&mut c, "failed_login", 0, &[("User", "gave-up")]).is_empty());
+    assert!(hit(&mut c, "failed_login", MIN, &[("User", "got-in")]).is_empty());
+    assert!(hit(&mut c, "successful_login", 2 * MIN, &[("User", "got-in")]).is_empty());
+    assert!(hit(&mut c, "successful_login", 3 * MIN, &[("User", "never-failed")]).is_empty());
+    let mut out = Vec::new();
+    c.advance(30 * MIN, &mut out);
+    let users: Vec<&str> = out.iter().map(|f| f.group[0].1.as_str()).collect();
+    assert_eq!(users, vec!["gave-up"], "only the failure with no success");
+}
+
+#[test]
+fn an_extended_ordered_condition_needs_its_rules_in_order() {
+    let mut c = correlator(
+        "title: Fail then success or transfer\nid: ext-ord\ncorrelation:\n  type: temporal_ordered\n  rules: [failed_login, successful_login, transfer]\n  group-by: [User]\n  timespan: 10m\n  condition: failed_login and (successful_login or transfer)\n",
+        Limits::default(),
+    );
+    // Hayabusa 4.0's temporal_ordered ignored the order: a success before
+    // the failure must not fire.
+    assert!(hit(&mut c, "successful_login", 0, &[("User", "x")]).is_empty());
+    assert!(hit(&mut c, "failed_login", MIN, &[("User", "x")]).is_empty(), "success came first");
+    assert_eq!(hit(&mut c, "transfer", 2 * MIN, &[("User", "x")]).len(), 1, "failure, then a transfer");
+}
+
+#[test]
+fn an_extended_condition_must_name_the_correlations_rules() {
+    for (cond, why) in [
+        ("failed_login and nobody", "`nobody` in the condition is not one of the correlation's `rules`"),
+        ("failed_login and (successful_login", "a `(` is not closed"),
+        ("failed_login successful_login", "unexpected `successful_login`"),
+        ("failed_login and", "ends where a rule name is expected"),
+    ] {
+        let text = format!(
+            "{BASE}---\ntitle: Bad\nid: bad\ncorrelation:\n  type: temporal\n  rules: [failed_login, successful_login]\n  timespan: 10m\n  condition: {cond}\n"
+        );
+        let set = RuleSet::load(&[Source { path: "c.yml".into(), text }], &Placeholders::default());
+        assert_eq!(set.rejected.len(), 1, "{cond}");
+        assert!(set.rejected[0].reason.contains(why), "{cond}: {}", set.rejected[0].reason);
+    }
+}

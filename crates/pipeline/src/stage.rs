@@ -569,7 +569,10 @@ fn correlation_alert(spec: &Spec, f: &Firing) -> Alert {
     let user = vigie_mapping::entity::first(vigie_mapping::entity::USER, group).map(str::to_string);
     let source = vigie_mapping::entity::first(vigie_mapping::entity::SOURCE, group).map(str::to_string);
     let group: Vec<String> = f.group.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    let cond: Vec<String> = spec.checks.iter().map(|(op, v)| format!("{} {v}", op_name(*op))).collect();
+    let cond: Vec<String> = match &spec.expression {
+        Some(e) => vec![e.render(&spec.rules)],
+        None => spec.checks.iter().map(|(op, v)| format!("{} {v}", op_name(*op))).collect(),
+    };
     let span = vigie_alert::duration_text(spec.timespan_ms);
     let reason = format!(
         "{}: {} for {} within {} (condition {}){}.",
@@ -587,6 +590,9 @@ fn correlation_alert(spec: &Spec, f: &Firing) -> Alert {
     let mut condition = Map::new();
     for (op, v) in &spec.checks {
         condition.insert(op_name(*op).into(), json!(v));
+    }
+    if let Some(e) = &spec.expression {
+        condition.insert("expression".into(), json!(e.render(&spec.rules)));
     }
     let mut evidence = Map::new();
     evidence.insert("type".into(), json!(format!("{:?}", spec.kind)));
@@ -633,6 +639,7 @@ fn describe(spec: &Spec, metric: f64) -> String {
         ValueSum => format!("{field} totals {n}"),
         ValueAvg => format!("{field} averages {n}"),
         ValuePercentile => format!("{field} has a {}th percentile of {n}", spec.percentile),
+        ValueMedian => format!("{field} has a median of {n}"),
     }
 }
 

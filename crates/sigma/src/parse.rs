@@ -233,7 +233,7 @@ fn correlation(doc: &Node, c: &Node, meta: Meta) -> Result<Correlation, ParseErr
     let Some(timespan_secs) = timespan_secs(&ts) else {
         return err(c, format!("invalid timespan `{ts}` (expected e.g. 30s, 5m, 1h, 7d)"));
     };
-    let mut cond = CorrelationCondition { checks: Vec::new(), field: None, percentile: None };
+    let mut cond = CorrelationCondition { expression: None, checks: Vec::new(), field: None, percentile: None };
     match c.get("condition") {
         Some(n @ Node::Map { entries, .. }) => {
             for (k, v) in entries {
@@ -263,12 +263,26 @@ fn correlation(doc: &Node, c: &Node, meta: Meta) -> Result<Correlation, ParseErr
                 cond.checks.push((op, x));
             }
         }
+        Some(n)
+            if matches!(kind, CorrelationType::Temporal | CorrelationType::TemporalOrdered) && n.as_str().is_some() =>
+        {
+            // pySigma's extended temporal condition: a boolean expression
+            // over the rules (`rule_a and not rule_b`).
+            let text = n.as_str().unwrap_or_default();
+            match crate::rule::RuleExpr::parse(text, &rules) {
+                Ok(e) => cond.expression = Some(e),
+                Err(m) => return err(n, m),
+            }
+        }
         None if matches!(kind, CorrelationType::Temporal | CorrelationType::TemporalOrdered) => {
             // The specification's default: every listed rule must have matched.
             cond.checks.push((CmpOp::Gte, rules.len() as f64));
         }
         Some(n) => {
-            return err(n, "correlation `condition` must be a mapping such as `gte: 10`");
+            return err(
+                n,
+                "correlation `condition` must be a mapping such as `gte: 10` (or, for temporal types, an expression over the rules such as `a and not b`)",
+            );
         }
         None => return err(c, "correlation without `condition`"),
     }
@@ -278,6 +292,7 @@ fn correlation(doc: &Node, c: &Node, meta: Meta) -> Result<Correlation, ParseErr
             | CorrelationType::ValueSum
             | CorrelationType::ValueAvg
             | CorrelationType::ValuePercentile
+            | CorrelationType::ValueMedian
     );
     if needs_field && cond.field.is_none() {
         return err(c, format!("correlation type `{t}` needs `condition.field`"));

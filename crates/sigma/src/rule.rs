@@ -104,7 +104,10 @@ pub struct Rule {
     pub detection: Detection,
 }
 
-/// The seven correlation types of Sigma v2.1.
+/// The seven correlation types of Sigma v2.1, and pySigma's `value_median`.
+/// (pySigma's `temporal_extended` and `temporal_ordered_extended` are not
+/// types in a rule's YAML: they are `temporal` and `temporal_ordered` with a
+/// boolean [`RuleExpr`] as their condition.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CorrelationType {
     EventCount,
@@ -114,6 +117,7 @@ pub enum CorrelationType {
     ValueSum,
     ValueAvg,
     ValuePercentile,
+    ValueMedian,
 }
 
 impl CorrelationType {
@@ -126,14 +130,148 @@ impl CorrelationType {
             "value_sum" => Self::ValueSum,
             "value_avg" => Self::ValueAvg,
             "value_percentile" => Self::ValuePercentile,
+            "value_median" => Self::ValueMedian,
             _ => return None,
         })
+    }
+}
+
+/// A boolean condition over the rules of a temporal correlation (pySigma's
+/// extended temporal conditions): `rule_a and (rule_b or rule_c) and not
+/// rule_d`. A rule is true when it matched in the group's window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuleExpr {
+    /// The position of the rule in the correlation's `rules`.
+    Rule(usize),
+    Not(Box<RuleExpr>),
+    And(Vec<RuleExpr>),
+    Or(Vec<RuleExpr>),
+}
+
+impl RuleExpr {
+    pub fn eval(&self, present: &dyn Fn(usize) -> bool) -> bool {
+        match self {
+            RuleExpr::Rule(i) => present(*i),
+            RuleExpr::Not(e) => !e.eval(present),
+            RuleExpr::And(v) => v.iter().all(|e| e.eval(present)),
+            RuleExpr::Or(v) => v.iter().any(|e| e.eval(present)),
+        }
+    }
+
+    /// Whether some rule is negated: absence can only be judged once the
+    /// window has closed.
+    pub fn has_not(&self) -> bool {
+        match self {
+            RuleExpr::Rule(_) => false,
+            RuleExpr::Not(_) => true,
+            RuleExpr::And(v) | RuleExpr::Or(v) => v.iter().any(RuleExpr::has_not),
+        }
+    }
+
+    /// The rules named without a negation above them.
+    pub fn positive(&self, out: &mut Vec<usize>) {
+        match self {
+            RuleExpr::Rule(i) => out.push(*i),
+            RuleExpr::Not(_) => {}
+            RuleExpr::And(v) | RuleExpr::Or(v) => v.iter().for_each(|e| e.positive(out)),
+        }
+    }
+
+    /// The condition as text, naming each rule as `rules` does.
+    pub fn render(&self, rules: &[String]) -> String {
+        let inner = |e: &RuleExpr| match e {
+            RuleExpr::And(_) | RuleExpr::Or(_) => format!("({})", e.render(rules)),
+            _ => e.render(rules),
+        };
+        match self {
+            RuleExpr::Rule(i) => rules.get(*i).cloned().unwrap_or_default(),
+            RuleExpr::Not(e) => format!("not {}", inner(e)),
+            RuleExpr::And(v) => v.iter().map(inner).collect::<Vec<_>>().join(" and "),
+            RuleExpr::Or(v) => v.iter().map(inner).collect::<Vec<_>>().join(" or "),
+        }
+    }
+
+    /// Parse `a and (b or c) and not d`, where each name is one of `rules`
+    /// (`not` binds tighter than `and`, `and` than `or`).
+    pub fn parse(text: &str, rules: &[String]) -> Result<RuleExpr, String> {
+        let spaced = text.replace('(', " ( ").replace(')', " ) ");
+        let tokens: Vec<&str> = spaced.split_whitespace().collect();
+        if tokens.len() > 1000 {
+            return Err("condition longer than 1,000 words".into());
+        }
+        let mut p = ExprParser { tokens, at: 0, rules, depth: 0 };
+        let e = p.or()?;
+        match p.tokens.get(p.at) {
+            None => Ok(e),
+            Some(t) => Err(format!("unexpected `{t}` in the condition")),
+        }
+    }
+}
+
+struct ExprParser<'a> {
+    tokens: Vec<&'a str>,
+    at: usize,
+    rules: &'a [String],
+    depth: usize,
+}
+
+impl ExprParser<'_> {
+    fn or(&mut self) -> Result<RuleExpr, String> {
+        let mut v = vec![self.and()?];
+        while self.tokens.get(self.at).is_some_and(|t| t.eq_ignore_ascii_case("or")) {
+            self.at += 1;
+            v.push(self.and()?);
+        }
+        Ok(if v.len() == 1 { v.pop().expect("one") } else { RuleExpr::Or(v) })
+    }
+
+    fn and(&mut self) -> Result<RuleExpr, String> {
+        let mut v = vec![self.not()?];
+        while self.tokens.get(self.at).is_some_and(|t| t.eq_ignore_ascii_case("and")) {
+            self.at += 1;
+            v.push(self.not()?);
+        }
+        Ok(if v.len() == 1 { v.pop().expect("one") } else { RuleExpr::And(v) })
+    }
+
+    fn not(&mut self) -> Result<RuleExpr, String> {
+        match self.tokens.get(self.at).copied() {
+            Some(t) if t.eq_ignore_ascii_case("not") => {
+                self.at += 1;
+                Ok(RuleExpr::Not(Box::new(self.not()?)))
+            }
+            Some("(") => {
+                self.depth += 1;
+                if self.depth > 64 {
+                    return Err("condition nested deeper than 64 parentheses".into());
+                }
+                self.at += 1;
+                let e = self.or()?;
+                if self.tokens.get(self.at).copied() != Some(")") {
+                    return Err("a `(` is not closed in the condition".into());
+                }
+                self.at += 1;
+                self.depth -= 1;
+                Ok(e)
+            }
+            Some(name) => match self.rules.iter().position(|r| r == name) {
+                Some(i) => {
+                    self.at += 1;
+                    Ok(RuleExpr::Rule(i))
+                }
+                None => Err(format!("`{name}` in the condition is not one of the correlation's `rules`")),
+            },
+            None => Err("the condition ends where a rule name is expected".into()),
+        }
     }
 }
 
 /// A correlation's threshold: `op value`, on `field` for the value_* types.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CorrelationCondition {
+    /// For temporal types, a boolean condition over the rules instead of
+    /// a count (then `checks` is empty).
+    pub expression: Option<RuleExpr>,
     pub checks: Vec<(CmpOp, f64)>,
     pub field: Option<String>,
     /// For value_percentile: which percentile (e.g. 95).

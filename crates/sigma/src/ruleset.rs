@@ -223,7 +223,7 @@ fn legacy_correlation(rule: &Rule, agg: condition::Aggregation) -> Result<Correl
         rules: vec![base],
         group_by: agg.group_by,
         timespan_secs,
-        condition: CorrelationCondition { checks, field: agg.field, percentile: None },
+        condition: CorrelationCondition { expression: None, checks, field: agg.field, percentile: None },
         aliases: Vec::new(),
         generate: false,
     })
