@@ -239,38 +239,11 @@ fn nats_jetstream_in_and_out() {
 fn an_alert_sink_writes_ocsf_detection_findings_when_told() {
     let dir = tempfile::tempdir().unwrap();
     let (mine, ocsf) = (dir.path().join("alerts.jsonl"), dir.path().join("ocsf.jsonl"));
-    let e = Running::start(&format!(
-        r#"[rules]
-paths = [{:?}]
-[engine]
-state_dir = {:?}
-[server]
-listen = "127.0.0.1:{}"
-token = "{TOKEN}"
-[[inputs]]
-type = "http"
-[[sinks]]
-type = "jsonl"
-path = {:?}
-[[sinks]]
-type = "jsonl"
-path = {:?}
-format = "ocsf"
-"#,
-        rules_dir(),
-        dir.path().join("state").display().to_string(),
-        free_port(),
-        mine.display().to_string(),
-        ocsf.display().to_string(),
+    let e = Running::start(&http_config(
+        dir.path(),
+        &format!("[[sinks]]\ntype = \"jsonl\"\npath = {:?}\nformat = \"ocsf\"\n", ocsf.display().to_string()),
     ));
-    let (s, _) = http(
-        &e.addr,
-        "POST",
-        "/ingest",
-        &[("Authorization", "Bearer t"), ("Content-Type", "application/x-ndjson")],
-        auth_sample().as_bytes(),
-    );
-    assert_eq!(s, 200);
+    post_auth_sample(&e);
     e.finish();
     let (mine, ocsf) = (alerts(&mine), alerts(&ocsf));
     assert!(!mine.is_empty());
@@ -412,7 +385,9 @@ fn bulk_receiver(
     seen
 }
 
-fn bulk_config(dir: &std::path::Path, port: u16, extra: &str) -> String {
+/// An engine taking HTTP input, with a JSONL alert sink at `dir/alerts.jsonl`
+/// and the sinks in `extra`.
+fn http_config(dir: &std::path::Path, extra: &str) -> String {
     format!(
         r#"[rules]
 paths = [{:?}]
@@ -426,19 +401,34 @@ type = "http"
 [[sinks]]
 type = "jsonl"
 path = {:?}
-[[sinks]]
-type = "elasticsearch"
-url = "http://127.0.0.1:{port}"
-index = "soc-alerts"
-dead_letter = {:?}
-backoff = "20ms"
 {extra}
 "#,
         rules_dir(),
         dir.join("state").display().to_string(),
         free_port(),
         dir.join("alerts.jsonl").display().to_string(),
-        dir.join("dead.jsonl").display().to_string(),
+    )
+}
+
+/// Send the authentication attack sample and wait for its acknowledgement.
+fn post_auth_sample(e: &Running) {
+    let (s, _) = http(
+        &e.addr,
+        "POST",
+        "/ingest",
+        &[("Authorization", "Bearer t"), ("Content-Type", "application/x-ndjson")],
+        auth_sample().as_bytes(),
+    );
+    assert_eq!(s, 200);
+}
+
+fn bulk_config(dir: &std::path::Path, port: u16, extra: &str) -> String {
+    let dead = dir.join("dead.jsonl").display().to_string();
+    http_config(
+        dir,
+        &format!(
+            "[[sinks]]\ntype = \"elasticsearch\"\nurl = \"http://127.0.0.1:{port}\"\nindex = \"soc-alerts\"\ndead_letter = {dead:?}\nbackoff = \"20ms\"\n{extra}\n"
+        ),
     )
 }
 
@@ -454,14 +444,7 @@ fn the_elasticsearch_sink_speaks_bulk_retries_what_may_succeed_and_dead_letters_
         _ => None,
     });
     let e = Running::start(&bulk_config(dir.path(), port, "max_retries = 3"));
-    let (s, _) = http(
-        &e.addr,
-        "POST",
-        "/ingest",
-        &[("Authorization", "Bearer t"), ("Content-Type", "application/x-ndjson")],
-        auth_sample().as_bytes(),
-    );
-    assert_eq!(s, 200);
+    post_auth_sample(&e);
     let ids: Vec<String> = alerts(&dir.path().join("alerts.jsonl"))
         .iter()
         .map(|a| a["alert"]["id"].as_str().unwrap().to_string())
@@ -501,14 +484,7 @@ fn the_elasticsearch_sink_gives_up_after_its_retries() {
     let port = free_port();
     let seen = bulk_receiver(port, "soc-alerts", |_| Some(Err(503)));
     let e = Running::start(&bulk_config(dir.path(), port, "max_retries = 2\nbatch = 1000"));
-    let (s, _) = http(
-        &e.addr,
-        "POST",
-        "/ingest",
-        &[("Authorization", "Bearer t"), ("Content-Type", "application/x-ndjson")],
-        auth_sample().as_bytes(),
-    );
-    assert_eq!(s, 200);
+    post_auth_sample(&e);
     let dead_path = dir.path().join("dead.jsonl");
     wait_for(Duration::from_secs(20), || dead_path.exists());
     e.finish();
