@@ -67,7 +67,8 @@ pub fn attacks(tags: &[String]) -> Vec<Attack> {
     let mut techniques = Vec::new();
     for tag in tags {
         let Some(name) = tag.strip_prefix("attack.") else { continue };
-        let name = name.to_ascii_lowercase();
+        // Older rules write `credential_access` for `credential-access`.
+        let name = name.to_ascii_lowercase().replace('_', "-");
         if let Some((_, uid, title)) = TACTICS.iter().find(|(n, _, _)| *n == name) {
             let t = Mitre {
                 uid: (*uid).to_string(),

@@ -12,9 +12,9 @@
 //! | `rule.id`, `name`, `author` | `rule.id`, `rule.uuid`, `rule.name`, `rule.author` |
 //! | `rule.tags` | `tags`; ATT&CK tags as `threat.*` |
 //! | `reason` | `message`, `event.reason` |
-//! | `user.name`, `source.ip` | `user.name`, `source.ip`, `related.user`, `related.ip` |
+//! | `user.name`, `source.ip` | `user.name`, `source.ip` (when it is an address; always `source.address`), `related.user`, `related.ip` |
 //! | `alert.status`, `count`, `evidence`, `events` | `vigie.alert.*`, `vigie.evidence`, `vigie.events` |
-//! | `event` (already pseudonymised) | `vigie.event` |
+//! | `event` (already pseudonymised) | `vigie.event` (its JSON text) |
 
 use crate::attack::attacks;
 use crate::{Alert, AlertKind, Severity};
@@ -78,9 +78,15 @@ pub fn document(a: &Alert) -> Value {
         m.insert("user".into(), json!({ "name": u.name }));
         related.insert("user".into(), json!([u.name]));
     }
+    // An `ip` field takes only an address: a log's "-" or a host name
+    // would have the whole document refused, so it goes as `source.address`.
     if let Some(s) = &a.source {
-        m.insert("source".into(), json!({ "ip": s.ip }));
-        related.insert("ip".into(), json!([s.ip]));
+        if s.ip.parse::<std::net::IpAddr>().is_ok() {
+            m.insert("source".into(), json!({ "ip": s.ip, "address": s.ip }));
+            related.insert("ip".into(), json!([s.ip]));
+        } else {
+            m.insert("source".into(), json!({ "address": s.ip }));
+        }
     }
     if !related.is_empty() {
         m.insert("related".into(), Value::Object(related));
@@ -88,8 +94,10 @@ pub fn document(a: &Alert) -> Value {
     if let Some(threat) = threat(&a.rule.tags) {
         m.insert("threat".into(), threat);
     }
+    // The event as text: events of every shape under one index would
+    // otherwise fight over the mapping of their fields.
     if let Some(e) = &a.event {
-        m["vigie"]["event"] = e.clone();
+        m["vigie"]["event"] = Value::String(e.to_string());
     }
     doc
 }
@@ -178,5 +186,15 @@ mod tests {
         assert_eq!(d["vigie"]["alert"]["count"], 2);
         assert_eq!(d["vigie"]["level"], "high");
         assert!(d.get("vigie").unwrap().get("event").is_none());
+        // A source that is not an address is not an `ip`.
+        let mut b = a.clone();
+        b.source = Some(SourceRef { ip: "-".into() });
+        b.rule.tags = vec!["attack.credential_access".into()];
+        b.event = Some(json!({"user": {"name": "adv-7"}}));
+        let d = document(&b);
+        assert_eq!(d["source"], json!({"address": "-"}));
+        assert!(d["related"].get("ip").is_none());
+        assert_eq!(d["threat"]["tactic"]["id"][0], "TA0006", "the older underscore form");
+        assert_eq!(d["vigie"]["event"], r#"{"user":{"name":"adv-7"}}"#);
     }
 }

@@ -190,7 +190,8 @@ impl<'a> DetectionFinding<'a> {
         let first = millis(&a.alert.first_seen);
         let last = millis(&a.alert.last_seen);
         let user = a.user.as_ref().map(|u| u.name.as_str());
-        let ip = a.source.as_ref().map(|s| s.ip.as_str());
+        // OCSF's `ip` is an address: a log's "-" is not one.
+        let ip = a.source.as_ref().map(|s| s.ip.as_str()).filter(|ip| ip.parse::<std::net::IpAddr>().is_ok());
         let mut observables = Vec::new();
         if let Some(name) = user {
             observables.push(Observable { name: "evidences[0].user.name", type_id: 4, kind: "User Name", value: name });

@@ -44,6 +44,10 @@ pub struct Stats {
     /// Matches whose value field was missing or not a number.
     pub no_value: u64,
     pub fired: u64,
+    /// Groups of a checkpoint dropped at restore because their correlation
+    /// changed shape meanwhile (another type, or another list of rules).
+    #[serde(default)]
+    pub dropped_on_restore: u64,
 }
 
 /// A rule match (or a correlation firing) offered to the correlator.
@@ -284,8 +288,13 @@ impl Correlator {
             state.deadlines.remove(&(g.deadline, key.clone()));
             self.judge(si, &g, out);
         }
+        // A window of `a and not b` opens on `a`: `b` alone says nothing.
+        let opens = !spec_has_negation(&self.specs[si]) || self.specs[si].positive.contains(&pos);
         let state = &mut self.states[si];
         if !state.groups.contains_key(&key) {
+            if !opens {
+                return;
+            }
             if state.groups.len() >= self.limits.max_groups.max(1)
                 && let Some(victim) = state.deadlines.pop_first()
             {
@@ -391,7 +400,17 @@ impl Correlator {
         let mut restored = 0;
         let mut by_key: FxHashMap<String, State> = snap.states.into_iter().collect();
         for (spec, state) in self.specs.iter().zip(&mut self.states) {
-            if let Some(s) = by_key.remove(spec.key()) {
+            if let Some(mut s) = by_key.remove(spec.key()) {
+                // A rule file may have changed the correlation under the
+                // same id: keep only the groups whose window still fits.
+                let fresh = Window::new(spec.kind, spec.rules.len());
+                let before = s.groups.len();
+                s.groups.retain(|_, g| g.per_rule.len() == spec.rules.len() && g.window.same_shape(&fresh));
+                let dropped = before - s.groups.len();
+                if dropped > 0 {
+                    s.deadlines.retain(|(_, k)| s.groups.contains_key(k));
+                    self.stats.dropped_on_restore += dropped as u64;
+                }
                 *state = s;
                 restored += 1;
             }
@@ -412,6 +431,10 @@ fn firing(si: usize, spec: &Spec, g: &Group, ts: i64, start: i64, end: i64, metr
         events: g.events.iter().cloned().collect(),
         count: g.count,
     }
+}
+
+fn spec_has_negation(spec: &Spec) -> bool {
+    spec.expression.as_ref().is_some_and(vigie_sigma::rule::RuleExpr::has_not)
 }
 
 /// A hash that is the same in every process and version, so that distinct

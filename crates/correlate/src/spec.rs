@@ -94,14 +94,13 @@ impl Spec {
             return e.eval(&|i| window.present(i));
         }
         let present: Vec<usize> = self.positive.iter().copied().filter(|&i| window.present(i)).collect();
-        // Every subset of the present rules, largest first (a correlation
-        // names a handful of rules; past 16 only the whole set is tried).
-        let n = present.len();
-        let masks: Box<dyn Iterator<Item = u32>> =
-            if n <= 16 { Box::new((0..1u32 << n).rev()) } else { Box::new(std::iter::once(u32::MAX)) };
-        for mask in masks {
+        // Every subset of the present rules, largest first: at most 2^8, as
+        // the parser refuses an ordered expression naming more than
+        // `MAX_ORDERED_RULES` rules.
+        let n = present.len().min(vigie_sigma::rule::MAX_ORDERED_RULES);
+        for mask in (0..1u32 << n).rev() {
             let chain: Vec<usize> =
-                present.iter().enumerate().filter(|(k, _)| mask >> k & 1 == 1).map(|(_, &i)| i).collect();
+                present.iter().take(n).enumerate().filter(|(k, _)| (mask >> k) & 1 == 1).map(|(_, &i)| i).collect();
             if !window.in_order(&chain) {
                 continue;
             }

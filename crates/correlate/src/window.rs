@@ -155,6 +155,17 @@ impl Window {
         }
     }
 
+    /// Whether `other` is the same kind of window, with the same number of
+    /// rules (temporal) and the same sorted list or not (numbers).
+    pub fn same_shape(&self, other: &Window) -> bool {
+        match (self, other) {
+            (Window::Count { .. }, Window::Count { .. }) | (Window::Distinct { .. }, Window::Distinct { .. }) => true,
+            (Window::Numbers { sorted: a, .. }, Window::Numbers { sorted: b, .. }) => a.is_some() == b.is_some(),
+            (Window::Temporal { seen: a }, Window::Temporal { seen: b }) => a.len() == b.len(),
+            _ => false,
+        }
+    }
+
     /// For temporal windows: whether each rule matched in the window.
     pub fn present(&self, i: usize) -> bool {
         match self {

@@ -345,3 +345,56 @@ fn an_extended_condition_must_name_the_correlations_rules() {
         assert!(set.rejected[0].reason.contains(why), "{cond}: {}", set.rejected[0].reason);
     }
 }
+
+#[test]
+fn a_negated_rule_alone_opens_no_window() {
+    // A success at 0 and a failure at 1m with no success after it: the
+    // window is the failure's, and the earlier success is not in it.
+    let mut c = correlator(
+        "title: Failure without success\nid: ext-not2\ncorrelation:\n  type: temporal\n  rules: [failed_login, successful_login]\n  group-by: [User]\n  timespan: 10m\n  condition: failed_login and not successful_login\n",
+        Limits { lateness_ms: 0, ..Limits::default() },
+    );
+    assert!(hit(&mut c, "successful_login", 0, &[("User", "u")]).is_empty());
+    assert!(hit(&mut c, "failed_login", MIN, &[("User", "u")]).is_empty());
+    let mut out = Vec::new();
+    c.advance(30 * MIN, &mut out);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].window_start, MIN);
+}
+
+#[test]
+fn state_restored_into_a_changed_correlation_keeps_only_what_fits() {
+    let before = "title: Both\nid: same-id\ncorrelation: {type: temporal, rules: [successful_login, failed_login], group-by: [User], timespan: 10m}\n";
+    let mut c = correlator(before, Limits::default());
+    assert!(hit(&mut c, "failed_login", 0, &[("User", "x")]).is_empty());
+    let snap = c.snapshot();
+    // The same id now correlates three rules: the old group cannot be
+    // continued (and must not crash the engine).
+    let after = "title: All three\nid: same-id\ncorrelation: {type: temporal, rules: [successful_login, failed_login, transfer], group-by: [User], timespan: 10m}\n";
+    let mut c = correlator(after, Limits::default());
+    assert_eq!(c.restore(snap), 1);
+    assert_eq!(c.stats.dropped_on_restore, 1);
+    assert!(hit(&mut c, "transfer", MIN, &[("User", "x")]).is_empty());
+    assert!(hit(&mut c, "successful_login", 2 * MIN, &[("User", "x")]).is_empty());
+    assert_eq!(hit(&mut c, "failed_login", 3 * MIN, &[("User", "x")]).len(), 1);
+}
+
+#[test]
+fn extended_conditions_are_bounded() {
+    let names: Vec<String> = (0..9).map(|i| format!("r{i}")).collect();
+    let rules: String = names.iter().map(|n| format!("title: {n}\nname: {n}\nlogsource: {{category: proxy}}\ndetection: {{sel: {{n: {n}}}, condition: sel}}\n---\n")).collect();
+    let cases = [
+        ("temporal_ordered", names.join(" and "), "may name at most 8 rules without `not` (9 here)"),
+        ("temporal", format!("{}r0", "not ".repeat(70)), "nested deeper than 64 levels"),
+        ("temporal", vec!["r0"; 101].join(" or "), "longer than 200 words"),
+    ];
+    for (kind, cond, why) in cases {
+        let text = format!(
+            "{rules}title: Big\nid: big\ncorrelation:\n  type: {kind}\n  rules: [{}]\n  timespan: 10m\n  condition: {cond}\n",
+            names.join(", ")
+        );
+        let set = RuleSet::load(&[Source { path: "c.yml".into(), text }], &Placeholders::default());
+        assert_eq!(set.rejected.len(), 1, "{kind}");
+        assert!(set.rejected[0].reason.contains(why), "{}", set.rejected[0].reason);
+    }
+}

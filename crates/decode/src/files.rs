@@ -291,6 +291,12 @@ pub fn split_file(path: &Path, parts: usize) -> Result<Option<Vec<Part>>, InputE
     if parts < 2 || len < MIN_SPLIT_BYTES {
         return Ok(None);
     }
+    // A file whose header the parser refuses is read whole, so that it is
+    // reported once, not once per part.
+    f.seek(SeekFrom::Start(0)).map_err(io)?;
+    if EvtxParser::from_read_seek(f).is_err() {
+        return Ok(None);
+    }
     let chunks = (len - EVTX_HEADER) / EVTX_CHUNK;
     let parts = (parts as u64).min(chunks);
     let at = |k: u64| EVTX_HEADER + (chunks * k / parts) * EVTX_CHUNK;

@@ -390,6 +390,10 @@ pub enum SinkConfig {
         /// Where documents that could not be indexed go, one JSON line each
         /// with the reason.
         dead_letter: PathBuf,
+        /// The dead-letter file's size cap; lines past it are dropped and
+        /// counted.
+        #[serde(default = "dead_letter_max_bytes")]
+        dead_letter_max_bytes: u64,
         #[serde(default)]
         format: AlertFormat,
     },
@@ -401,6 +405,10 @@ fn es_index() -> String {
 
 fn es_batch() -> usize {
     500
+}
+
+fn dead_letter_max_bytes() -> u64 {
+    1 << 30
 }
 
 fn es_backoff() -> String {

@@ -366,6 +366,10 @@ fn bulk_receiver(
                             if st == 201 {
                                 bulk.created.push(id.clone());
                             }
+                            if st == 0 {
+                                // A broken item: no status at all.
+                                return serde_json::json!({"create": {"_index": index, "_id": id}});
+                            }
                             let error = (st >= 300).then(|| serde_json::json!({"type": if st == 400 { "mapper_parsing_exception" } else { "es_rejected_execution_exception" }}));
                             serde_json::json!({"create": {"_index": index, "_id": id, "status": st, "error": error}})
                         })
@@ -437,10 +441,11 @@ fn the_elasticsearch_sink_speaks_bulk_retries_what_may_succeed_and_dead_letters_
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     // First request refused whole (503); the second indexes all but its
-    // first document (429, sent again) and its second (400, for good).
+    // first document (429, sent again), its second (400, for good) and its
+    // third (an item without a status: sent again).
     let seen = bulk_receiver(port, "soc-alerts", |n| match n {
         0 => Some(Err(503)),
-        1 => Some(Ok(vec![429, 400])),
+        1 => Some(Ok(vec![429, 400, 0])),
         _ => None,
     });
     let e = Running::start(&bulk_config(dir.path(), port, "max_retries = 3"));
@@ -449,7 +454,7 @@ fn the_elasticsearch_sink_speaks_bulk_retries_what_may_succeed_and_dead_letters_
         .iter()
         .map(|a| a["alert"]["id"].as_str().unwrap().to_string())
         .collect();
-    assert!(ids.len() >= 2, "{ids:?}");
+    assert!(ids.len() >= 3, "{ids:?}");
     let dead_path = dir.path().join("dead.jsonl");
     wait_for(Duration::from_secs(20), || {
         let b = seen.lock().unwrap();
@@ -461,9 +466,9 @@ fn the_elasticsearch_sink_speaks_bulk_retries_what_may_succeed_and_dead_letters_
     let b = seen.lock().unwrap();
     assert!(b.violations.is_empty(), "{:#?}", b.violations);
     assert_eq!(b.requests[0], b.requests[1], "a batch refused whole is sent again whole");
-    let retried = &b.requests[1][0];
-    let refused = &b.requests[1][1];
-    assert!(b.requests[2].contains(retried) && !b.requests[2].contains(refused), "{:?}", b.requests);
+    let (retried, refused, broken) = (&b.requests[1][0], &b.requests[1][1], &b.requests[1][2]);
+    assert!(b.requests[2].contains(retried) && b.requests[2].contains(broken), "{:?}", b.requests);
+    assert!(!b.requests[2].contains(refused));
     let dead = alerts(&dead_path);
     assert_eq!(dead.len(), 1, "{dead:?}");
     assert_eq!(&dead[0]["_id"].as_str().unwrap(), refused);

@@ -270,7 +270,23 @@ fn correlation(doc: &Node, c: &Node, meta: Meta) -> Result<Correlation, ParseErr
             // over the rules (`rule_a and not rule_b`).
             let text = n.as_str().unwrap_or_default();
             match crate::rule::RuleExpr::parse(text, &rules) {
-                Ok(e) => cond.expression = Some(e),
+                Ok(e) => {
+                    let mut named = Vec::new();
+                    e.positive(&mut named);
+                    named.sort_unstable();
+                    named.dedup();
+                    if kind == CorrelationType::TemporalOrdered && named.len() > crate::rule::MAX_ORDERED_RULES {
+                        return err(
+                            n,
+                            format!(
+                                "a temporal_ordered condition may name at most {} rules without `not` ({} here)",
+                                crate::rule::MAX_ORDERED_RULES,
+                                named.len()
+                            ),
+                        );
+                    }
+                    cond.expression = Some(e)
+                }
                 Err(m) => return err(n, m),
             }
         }

@@ -136,6 +136,13 @@ impl CorrelationType {
     }
 }
 
+/// The most rules a `temporal_ordered` expression may name positively: the
+/// engine tries every subset of them in order (2^8 at most per evaluation).
+pub const MAX_ORDERED_RULES: usize = 8;
+
+/// The longest extended condition, in words.
+pub const MAX_EXPRESSION_WORDS: usize = 200;
+
 /// A boolean condition over the rules of a temporal correlation (pySigma's
 /// extended temporal conditions): `rule_a and (rule_b or rule_c) and not
 /// rule_d`. A rule is true when it matched in the group's window.
@@ -196,8 +203,8 @@ impl RuleExpr {
     pub fn parse(text: &str, rules: &[String]) -> Result<RuleExpr, String> {
         let spaced = text.replace('(', " ( ").replace(')', " ) ");
         let tokens: Vec<&str> = spaced.split_whitespace().collect();
-        if tokens.len() > 1000 {
-            return Err("condition longer than 1,000 words".into());
+        if tokens.len() > MAX_EXPRESSION_WORDS {
+            return Err(format!("condition longer than {MAX_EXPRESSION_WORDS} words"));
         }
         let mut p = ExprParser { tokens, at: 0, rules, depth: 0 };
         let e = p.or()?;
@@ -237,13 +244,19 @@ impl ExprParser<'_> {
     fn not(&mut self) -> Result<RuleExpr, String> {
         match self.tokens.get(self.at).copied() {
             Some(t) if t.eq_ignore_ascii_case("not") => {
+                self.depth += 1;
+                if self.depth > 64 {
+                    return Err("condition nested deeper than 64 levels".into());
+                }
                 self.at += 1;
-                Ok(RuleExpr::Not(Box::new(self.not()?)))
+                let e = RuleExpr::Not(Box::new(self.not()?));
+                self.depth -= 1;
+                Ok(e)
             }
             Some("(") => {
                 self.depth += 1;
                 if self.depth > 64 {
-                    return Err("condition nested deeper than 64 parentheses".into());
+                    return Err("condition nested deeper than 64 levels".into());
                 }
                 self.at += 1;
                 let e = self.or()?;

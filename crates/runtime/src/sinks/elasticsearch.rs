@@ -3,10 +3,14 @@
 //!
 //! It runs behind a [`Queued`](super::queued::Queued) queue on a thread of
 //! its own, like the syslog and NATS sinks: detection never waits for the
-//! cluster. Documents are sent in batches of `batch` (and whatever is
-//! queued when the queue runs dry), each as a `create` with the record's
-//! deterministic id as `_id`, so that a re-delivery after a crash is refused
-//! by the cluster (409) instead of indexed twice; a 409 counts as delivered.
+//! cluster, and, like them, it is a notification, at most once across a
+//! crash (a checkpoint does not wait for the queue; alerts are durable in
+//! the JSONL sink and the store), and a full queue drops and counts
+//! (`vigie_sink_dropped_total`). Documents are sent in batches of `batch`
+//! (and whatever is queued when the queue runs dry), each as a `create`
+//! with the record's deterministic id as `_id`, so that sending one again
+//! (a retry, or a replay of the same input) is refused by the cluster (409)
+//! instead of indexed twice; a 409 counts as delivered.
 //!
 //! Retries are bounded: a batch refused whole (connection error, timeout,
 //! 429, 5xx) is sent again, and so are the documents the response marks 429
@@ -33,6 +37,8 @@ pub struct Options {
     /// One request's limit.
     pub timeout: Duration,
     pub dead_letter: PathBuf,
+    /// The dead-letter file's size cap.
+    pub dead_letter_max_bytes: u64,
     /// First wait before a retry; doubled each time, at most 30 s.
     pub backoff: Duration,
 }
@@ -73,9 +79,27 @@ struct BulkResponse {
 
 #[derive(Deserialize)]
 struct BulkItem {
-    status: u16,
+    /// Missing or odd in a broken response: such an item is sent again.
+    #[serde(default)]
+    status: Option<u64>,
     #[serde(default)]
     error: Option<serde_json::Value>,
+}
+
+/// The most of a reason kept (an error from the cluster can quote a field's
+/// value; the reason goes to the dead-letter file, never to the log).
+const MAX_REASON: usize = 300;
+
+fn cut(mut s: String) -> String {
+    if s.len() > MAX_REASON {
+        let mut at = MAX_REASON;
+        while !s.is_char_boundary(at) {
+            at -= 1;
+        }
+        s.truncate(at);
+        s.push('…');
+    }
+    s
 }
 
 /// What became of one attempt.
@@ -160,19 +184,22 @@ impl BulkSink {
             Ok((status, None)) => return Attempt::Retry(format!("HTTP {status}: response over {MAX_RESPONSE} bytes")),
             Err(e) => return Attempt::Retry(format!("request failed: {e}")),
         };
-        let text = |b: &[u8]| String::from_utf8_lossy(&b[..b.len().min(300)]).into_owned();
+        let text = |b: &[u8]| cut(String::from_utf8_lossy(&b[..b.len().min(MAX_REASON + 4)]).into_owned());
         if status == 429 || status >= 500 {
             return Attempt::Retry(format!("HTTP {status}: {}", text(&bytes)));
         }
         if !(200..300).contains(&status) {
             return Attempt::Refused(format!("HTTP {status}: {}", text(&bytes)));
         }
+        // A response vigie cannot read (a proxy's page, a broken item list)
+        // says nothing of what was indexed: sending again is safe, since a
+        // document indexed meanwhile answers 409.
         let parsed: BulkResponse = match serde_json::from_slice(&bytes) {
             Ok(r) => r,
-            Err(e) => return Attempt::Refused(format!("unreadable _bulk response: {e}")),
+            Err(e) => return Attempt::Retry(format!("unreadable _bulk response (HTTP {status}): {e}")),
         };
         if parsed.items.len() != docs.len() {
-            return Attempt::Refused(format!(
+            return Attempt::Retry(format!(
                 "_bulk response has {} items for {} documents",
                 parsed.items.len(),
                 docs.len()
@@ -184,15 +211,17 @@ impl BulkSink {
                 .into_iter()
                 .map(|item| {
                     let Some(it) = item.into_values().next() else {
-                        return Some((false, "empty _bulk item".into()));
+                        return Some((true, "empty _bulk item".into()));
                     };
                     match it.status {
                         // 409: created before (a re-delivery), so delivered.
-                        200..=299 | 409 => None,
-                        s => {
+                        Some(200..=299 | 409) => None,
+                        Some(s @ 400..=499) if s != 429 => {
                             let why = it.error.map_or_else(String::new, |e| e.to_string());
-                            Some((s == 429 || s >= 500, format!("HTTP {s}: {why}")))
+                            Some((false, cut(format!("HTTP {s}: {why}"))))
                         }
+                        Some(s) => Some((true, format!("HTTP {s}"))),
+                        None => Some((true, "_bulk item without a status".into())),
                     }
                 })
                 .collect(),
@@ -242,15 +271,25 @@ impl BulkSink {
         }
         // Counted per document here (an `Err` would count the batch once).
         self.metrics.sink_errors.get_or_create(&self.label).inc_by(dead.len() as u64);
-        write_dead_letters(&self.opts.dead_letter, &self.name, &self.opts.index, &dead)
+        let written = write_dead_letters(&self.opts, &self.name, &dead)
             .map_err(|e| self.err(format!("dead-letter file {}: {e}", self.opts.dead_letter.display())))?;
+        // The log says how many and where, never the reasons: a cluster's
+        // error can quote a field's value (an account, an address).
         tracing::warn!(
             sink = %self.name,
             documents = dead.len(),
+            written,
             dead_letter = %self.opts.dead_letter.display(),
-            first_reason = %dead[0].1,
-            "documents not indexed, written to the dead-letter file"
+            "documents not indexed; see the dead-letter file"
         );
+        if written < dead.len() {
+            tracing::error!(
+                sink = %self.name,
+                lost = dead.len() - written,
+                max_bytes = self.opts.dead_letter_max_bytes,
+                "the dead-letter file is full: documents dropped (counted in vigie_sink_errors_total)"
+            );
+        }
         Ok(())
     }
 
@@ -260,11 +299,17 @@ impl BulkSink {
 }
 
 /// One JSON line per document: when, which sink and index, its id, why, and
-/// the document itself, so that it can be indexed again by hand.
-fn write_dead_letters(path: &Path, sink: &str, index: &str, dead: &[(Doc, String)]) -> std::io::Result<()> {
-    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
-    let now = jiff::Timestamp::now().to_string();
+/// the document itself, so that it can be indexed again by hand. The file
+/// is private to vigie and grows to `dead_letter_max_bytes` at most; the
+/// lines past it are not written. Returns how many were.
+fn write_dead_letters(opts: &Options, sink: &str, dead: &[(Doc, String)]) -> std::io::Result<usize> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let path: &Path = &opts.dead_letter;
+    let mut f = std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path)?;
+    let mut room = opts.dead_letter_max_bytes.saturating_sub(f.metadata()?.len());
+    let (now, index) = (jiff::Timestamp::now().to_string(), &opts.index);
     let mut out = Vec::new();
+    let mut written = 0;
     for (d, why) in dead {
         // Documents are JSON this sink made: embedded as they are.
         let doc = serde_json::value::RawValue::from_string(String::from_utf8_lossy(&d.body).into_owned())
@@ -272,11 +317,20 @@ fn write_dead_letters(path: &Path, sink: &str, index: &str, dead: &[(Doc, String
         let line = serde_json::json!({
             "@timestamp": now, "sink": sink, "index": index, "_id": d.id, "reason": why, "document": doc,
         });
+        let start = out.len();
         serde_json::to_writer(&mut out, &line).map_err(std::io::Error::other)?;
         out.push(b'\n');
+        let len = (out.len() - start) as u64;
+        if len > room {
+            out.truncate(start);
+            break;
+        }
+        room -= len;
+        written += 1;
     }
     f.write_all(&out)?;
-    f.sync_data()
+    f.sync_data()?;
+    Ok(written)
 }
 
 impl Sink for BulkSink {
@@ -298,5 +352,47 @@ impl Sink for BulkSink {
     /// Called when the queue runs dry: what is pending goes now.
     fn flush(&mut self) -> Result<(), SinkError> {
         if self.pending.is_empty() { Ok(()) } else { self.send() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dead_letter_file_is_private_and_capped() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let opts = Options {
+            index: "i".into(),
+            auth: None,
+            batch: 10,
+            max_retries: 0,
+            timeout: Duration::from_secs(1),
+            dead_letter: dir.path().join("dead.jsonl"),
+            dead_letter_max_bytes: 400,
+            backoff: Duration::from_millis(1),
+        };
+        let doc = |n: u32| {
+            (Doc { id: format!("id{n}"), body: br#"{"event":{"kind":"alert"}}"#.to_vec() }, "HTTP 400".to_string())
+        };
+        let dead: Vec<(Doc, String)> = (0..10).map(doc).collect();
+        let written = write_dead_letters(&opts, "es#0", &dead).unwrap();
+        assert!(written > 0 && written < 10, "{written}");
+        let text = std::fs::read_to_string(&opts.dead_letter).unwrap();
+        assert!(text.len() <= 400 && text.lines().count() == written);
+        let line: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+        assert_eq!((line["_id"].as_str(), line["document"]["event"]["kind"].as_str()), (Some("id0"), Some("alert")));
+        // Full: nothing more is written.
+        assert_eq!(write_dead_letters(&opts, "es#0", &dead).unwrap(), 0);
+        let mode = std::fs::metadata(&opts.dead_letter).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+
+    #[test]
+    fn reasons_are_cut() {
+        assert_eq!(cut("short".into()), "short");
+        let long = cut("é".repeat(400));
+        assert!(long.len() <= MAX_REASON + '…'.len_utf8() && long.ends_with('…'));
     }
 }

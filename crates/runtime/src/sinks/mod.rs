@@ -294,6 +294,7 @@ pub fn build(
                 backoff,
                 queue,
                 dead_letter,
+                dead_letter_max_bytes,
                 ..
             } => {
                 let ms = |what: &str, v: &str| {
@@ -318,6 +319,7 @@ pub fn build(
                     max_retries: *max_retries,
                     timeout: ms("timeout", timeout)?,
                     dead_letter: dead_letter.clone(),
+                    dead_letter_max_bytes: *dead_letter_max_bytes,
                     backoff: ms("backoff", backoff)?,
                 };
                 Box::new(queued::Queued::new(

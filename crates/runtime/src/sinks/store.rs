@@ -79,9 +79,10 @@ impl StoreWriter {
         match self.tx.try_send(op) {
             Ok(()) => {}
             Err(TrySendError::Full(op)) => {
+                // Counted before waiting, so that a writer stuck for good shows.
+                self.pressure.waits.inc();
                 let t = std::time::Instant::now();
                 self.tx.send(op).map_err(|_| stopped())?;
-                self.pressure.waits.inc();
                 self.pressure.wait_seconds.inc_by(t.elapsed().as_secs_f64());
             }
             Err(TrySendError::Disconnected(_)) => return Err(stopped()),
