@@ -91,34 +91,66 @@ pub const CHECKS: &[Check] = &[
     c("missing-description", W, "`description` is missing: say what the rule detects and why"),
     c("not-a-list", E, "`references`, `falsepositives`, `tags` and `fields` must be YAML lists"),
     c("duplicate-reference", W, "the same reference is listed twice"),
-    c("invalid-related", E, "each `related` entry needs an `id` (UUID) and a `type` (derived, obsolete, merged, renamed or similar)"),
+    c(
+        "invalid-related",
+        E,
+        "each `related` entry needs an `id` (UUID) and a `type` (derived, obsolete, merged, renamed or similar)",
+    ),
     // Tags.
     Check { fixable: true, ..c("tag-not-lowercase", W, "tags are written in lowercase") },
     c("invalid-tag-format", E, "a tag must be `namespace.name` (lowercase letters, digits, `_`, `-`, `.`)"),
     Check { fixable: true, ..c("duplicate-tag", W, "the same tag is listed twice") },
-    c("invalid-attack-tag", E, "an `attack.` tag must be an enterprise tactic (e.g. attack.defense-evasion) or attack.tNNNN[.NNN], attack.gNNNN, attack.sNNNN"),
+    c(
+        "invalid-attack-tag",
+        E,
+        "an `attack.` tag must be an enterprise tactic (e.g. attack.defense-evasion) or attack.tNNNN[.NNN], attack.gNNNN, attack.sNNNN",
+    ),
     c("invalid-cve-tag", E, "a `cve.` tag must be cve.YYYY-NNNN"),
-    c("invalid-tlp-tag", E, "a `tlp.` tag must be tlp.clear, tlp.white, tlp.green, tlp.amber, tlp.amber-strict or tlp.red"),
-    c("invalid-detection-tag", E, "a `detection.` tag must be detection.dfir, detection.emerging-threats or detection.threat-hunting"),
+    c(
+        "invalid-tlp-tag",
+        E,
+        "a `tlp.` tag must be tlp.clear, tlp.white, tlp.green, tlp.amber, tlp.amber-strict or tlp.red",
+    ),
+    c(
+        "invalid-detection-tag",
+        E,
+        "a `detection.` tag must be detection.dfir, detection.emerging-threats or detection.threat-hunting",
+    ),
     // Log source.
     c("missing-logsource", E, "`logsource` is missing or names no category, product or service"),
     // Detection.
     c("missing-detection", E, "a rule needs a `detection` mapping"),
     c("missing-condition", E, "`detection` has no `condition`"),
     c("invalid-condition", E, "the condition cannot be parsed"),
-    c("unknown-search", E, "the condition names a search identifier (or a pattern matching none) that `detection` does not define"),
+    c(
+        "unknown-search",
+        E,
+        "the condition names a search identifier (or a pattern matching none) that `detection` does not define",
+    ),
     c("unused-search", E, "a search identifier is defined but the condition never uses it"),
     c("legacy-aggregation", W, "`| count() ...` aggregations are Sigma v1; write a correlation rule instead"),
     c("unknown-modifier", E, "a value modifier that Sigma does not define"),
     c("empty-value-list", E, "an empty list of values matches nothing"),
-    c("empty-value", E, "a null or empty value where a string is expected (with a modifier, or as a keyword) matches everything or nothing"),
+    c(
+        "empty-value",
+        E,
+        "a null or empty value where a string is expected (with a modifier, or as a keyword) matches everything or nothing",
+    ),
     c("wildcard-only-value", W, "a value of only `*` matches any value; write `|exists: true` if that is meant"),
     c("all-single-value", W, "`|all` with a single value does nothing"),
     c("duplicate-value", W, "the same value is listed twice for one field"),
     c("invalid-regex", E, "the `|re` value is not a valid regular expression"),
     c("redundant-wildcard", W, "a leading or trailing `*` is redundant with `|contains`, `|startswith` or `|endswith`"),
-    c("wildcard-instead-of-modifier", I, "a value wrapped in `*` is clearer with `|contains`, `|startswith` or `|endswith`"),
-    c("base64offset-without-contains", E, "`|base64offset` yields fragments of the encoded value: it needs `|contains`"),
+    c(
+        "wildcard-instead-of-modifier",
+        I,
+        "a value wrapped in `*` is clearer with `|contains`, `|startswith` or `|endswith`",
+    ),
+    c(
+        "base64offset-without-contains",
+        E,
+        "`|base64offset` yields fragments of the encoded value: it needs `|contains`",
+    ),
     // Correlations and filters (Sigma v2).
     c("dangling-reference", E, "a correlation or filter names a rule that is not in the set"),
     c("missing-timespan", E, "a correlation needs a `timespan`"),
@@ -144,6 +176,8 @@ pub struct Finding {
     pub detail: String,
     /// 1-based line, when known.
     pub line: Option<usize>,
+    /// Index of its document in [`Report::documents`].
+    pub document: usize,
 }
 
 impl Finding {

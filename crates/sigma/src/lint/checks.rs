@@ -11,8 +11,10 @@ use regex::Regex;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::LazyLock;
 
-/// The 14 enterprise ATT&CK tactics, as SigmaHQ writes them in tags.
-pub const ATTACK_TACTICS: [&str; 14] = [
+/// The 14 enterprise ATT&CK tactics as SigmaHQ writes them in tags, and the
+/// two that ATT&CK v18 (October 2025) split Defense Evasion into, which
+/// SigmaHQ's rules already use (`stealth`, `defense-impairment`).
+pub const ATTACK_TACTICS: [&str; 16] = [
     "reconnaissance",
     "resource-development",
     "initial-access",
@@ -27,6 +29,8 @@ pub const ATTACK_TACTICS: [&str; 14] = [
     "command-and-control",
     "exfiltration",
     "impact",
+    "stealth",
+    "defense-impairment",
 ];
 
 static UUID: LazyLock<Regex> = LazyLock::new(|| {
@@ -60,6 +64,7 @@ enum Kind {
 
 /// A document's place in the set, for the checks across documents.
 struct Seen {
+    document: usize,
     path: String,
     line: usize,
     id: Option<String>,
@@ -70,6 +75,7 @@ struct Seen {
 }
 
 struct Doc<'a> {
+    document: usize,
     path: &'a str,
     id: Option<String>,
     out: Vec<Finding>,
@@ -86,6 +92,7 @@ impl Doc<'_> {
             reason: c.reason,
             detail: detail.into(),
             line: (line > 0).then_some(line),
+            document: self.document,
         });
     }
 }
@@ -94,7 +101,7 @@ pub(super) fn run(sources: &[Source]) -> Report {
     let mut report = Report::default();
     let mut seen: Vec<Seen> = Vec::new();
     for src in sources {
-        let mut d = Doc { path: &src.path, id: None, out: Vec::new() };
+        let mut d = Doc { document: report.documents.len(), path: &src.path, id: None, out: Vec::new() };
         let docs = match yaml::parse_documents(&src.text) {
             Ok(docs) => docs,
             Err(e) => {
@@ -108,10 +115,12 @@ pub(super) fn run(sources: &[Source]) -> Report {
         if docs.is_empty() {
             d.emit("invalid-document", 1, "no Sigma document in this file");
             report.documents.push(Linted { path: src.path.clone(), id: None, title: None, line: 1 });
+            report.findings.extend(d.out);
+            continue;
         }
         for node in docs {
             let id = node.get("id").and_then(Node::as_str).map(str::to_string);
-            let mut d = Doc { path: &src.path, id: id.clone(), out: Vec::new() };
+            let mut d = Doc { document: report.documents.len(), path: &src.path, id: id.clone(), out: Vec::new() };
             let s = document(&mut d, node);
             report.documents.push(Linted {
                 path: src.path.clone(),
@@ -132,6 +141,7 @@ fn document(d: &mut Doc, node: &Node) -> Seen {
     let line = node.line();
     let str_of = |k: &str| node.get(k).and_then(Node::as_str).map(str::to_string);
     let mut seen = Seen {
+        document: d.document,
         path: d.path.to_string(),
         line,
         id: str_of("id"),
@@ -230,9 +240,7 @@ fn metadata(d: &mut Doc, node: &Node, kind: Kind) {
                     d.emit("modified-before-date", n.line(), format!("modified {m}, date {date}"));
                 }
             }
-            None => {
-                d.emit("invalid-date", n.line(), format!("modified `{}`", n.as_str().unwrap_or("(not a scalar)")))
-            }
+            None => d.emit("invalid-date", n.line(), format!("modified `{}`", n.as_str().unwrap_or("(not a scalar)"))),
         }
     }
     match node.get("status") {
@@ -389,6 +397,7 @@ fn detection(d: &mut Doc, det: &Node, filter: bool) {
         return;
     }
     let mut used = vec![false; searches.len()];
+    let mut unreadable = false;
     for (cond, line) in conditions {
         let parsed = match condition::parse(cond) {
             Ok((c, agg)) => {
@@ -399,6 +408,7 @@ fn detection(d: &mut Doc, det: &Node, filter: bool) {
             }
             Err(e) => {
                 d.emit("invalid-condition", line, e.message);
+                unreadable = true;
                 continue;
             }
         };
@@ -423,8 +433,9 @@ fn detection(d: &mut Doc, det: &Node, filter: bool) {
             }
         }
     }
+    // A condition that cannot be read may use any search: say nothing.
     for ((name, line), used) in searches.iter().zip(used) {
-        if !used {
+        if !used && !unreadable {
             d.emit("unused-search", *line, format!("`{name}`"));
         }
     }
@@ -517,8 +528,19 @@ fn values(d: &mut Doc, key: Option<&str>, mods: &[Modifier], node: &Node) {
         || mods.iter().any(|m| {
             matches!(
                 m,
-                Contains | StartsWith | EndsWith | Re | Base64 | Base64Offset | Windash | Utf16 | Utf16Be | Utf16Le
-                    | Cidr | Expand | FieldRef
+                Contains
+                    | StartsWith
+                    | EndsWith
+                    | Re
+                    | Base64
+                    | Base64Offset
+                    | Windash
+                    | Utf16
+                    | Utf16Be
+                    | Utf16Le
+                    | Cidr
+                    | Expand
+                    | FieldRef
             )
         });
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
@@ -582,6 +604,7 @@ fn across(seen: &[Seen], out: &mut Vec<Finding>) {
             reason: c.reason,
             detail,
             line: Some(line),
+            document: s.document,
         });
     };
     for (check_id, key) in [("duplicate-id", 0), ("duplicate-title", 1)] {
@@ -594,17 +617,13 @@ fn across(seen: &[Seen], out: &mut Vec<Finding>) {
         }
         for (k, group) in groups.into_iter().filter(|(_, g)| g.len() > 1) {
             for s in &group {
-                let others: Vec<String> = group
-                    .iter()
-                    .filter(|o| !std::ptr::eq(**o, *s))
-                    .map(|o| format!("{}:{}", o.path, o.line))
-                    .collect();
+                let others: Vec<String> =
+                    group.iter().filter(|o| !std::ptr::eq(**o, *s)).map(|o| format!("{}:{}", o.path, o.line)).collect();
                 push(s, check_id, s.line, format!("`{k}` also in {}", others.join(", ")));
             }
         }
     }
-    let known: HashSet<&str> =
-        seen.iter().flat_map(|s| s.id.iter().chain(s.name.iter())).map(String::as_str).collect();
+    let known: HashSet<&str> = seen.iter().flat_map(|s| s.id.iter().chain(s.name.iter())).map(String::as_str).collect();
     for s in seen {
         for (r, line) in &s.refs {
             if !known.contains(r.as_str()) {
