@@ -103,7 +103,7 @@ pub const CHECKS: &[Check] = &[
     c(
         "invalid-attack-tag",
         E,
-        "an `attack.` tag must be an enterprise tactic (e.g. attack.defense-evasion) or attack.tNNNN[.NNN], attack.gNNNN, attack.sNNNN",
+        "an `attack.` tag must be an enterprise tactic (e.g. attack.execution) or attack.tNNNN[.NNN], attack.gNNNN, attack.sNNNN",
     ),
     c("invalid-cve-tag", E, "a `cve.` tag must be cve.YYYY-NNNN"),
     c(
