@@ -142,3 +142,13 @@ fn fix_leaves_a_file_clean_for_its_checks_and_other_bytes_alone() {
     assert_eq!(new[tag_line + 1], "    - attack.t1059.001\n");
     assert_eq!(old[tag_line + 4..], new[tag_line + 2..]);
 }
+
+/// docs/lint.md lists every check with its default severity.
+#[test]
+fn the_docs_list_every_check() {
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/lint.md")).unwrap();
+    for c in CHECKS {
+        let row = format!("| `{}` | {}", c.id, c.severity);
+        assert!(doc.contains(&row), "docs/lint.md has no row `{row}`");
+    }
+}
