@@ -632,3 +632,53 @@ fn across(seen: &[Seen], out: &mut Vec<Finding>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The checks one detection triggers, in a rule that is otherwise clean.
+    fn found(detection: &str) -> Vec<&'static str> {
+        let text = format!(
+            "title: T\nid: 0b5c6e1e-6a3c-4d2b-9f1e-2a7c8d9e0f11\nstatus: test\ndescription: D\nauthor: A\n\
+             date: 2026-01-01\nlevel: low\nlogsource: {{product: windows}}\ndetection:\n{detection}"
+        );
+        let report = run(&[Source { path: "t.yml".into(), text }]);
+        report.findings.iter().map(|f| f.check).collect()
+    }
+
+    #[test]
+    fn escaped_wildcards_are_literal() {
+        assert!(found("  s:\n    a|endswith: 'x\\*'\n  condition: s\n").is_empty());
+        assert!(found("  s:\n    a|contains: 'x\\*'\n  condition: s\n").is_empty());
+        assert_eq!(found("  s:\n    a|contains: 'x\\\\*'\n  condition: s\n"), ["redundant-wildcard"]);
+        assert_eq!(found("  s:\n    a|startswith: '*x'\n  condition: s\n"), Vec::<&str>::new());
+        assert_eq!(found("  s:\n    a|endswith: '*x'\n  condition: s\n"), ["redundant-wildcard"]);
+        assert_eq!(found("  s:\n    a: 'x*'\n  condition: s\n"), ["wildcard-instead-of-modifier"]);
+        assert!(
+            found("  s:\n    a: '*x*y*'\n  condition: s\n").is_empty(),
+            "inner wildcards need more than a modifier"
+        );
+    }
+
+    #[test]
+    fn patterns_them_and_underscores() {
+        assert!(found("  s1:\n    a: 1\n  s2:\n    b: 2\n  condition: 1 of s*\n").is_empty());
+        assert!(found("  s1:\n    a: 1\n  s2:\n    b: 2\n  condition: all of them\n").is_empty());
+        assert_eq!(found("  s1:\n    a: 1\n  _x:\n    b: 2\n  condition: all of them\n"), ["unused-search"]);
+        assert!(found("  s1:\n    a: 1\n  _x:\n    b: 2\n  condition: s1 and not 1 of _*\n").is_empty());
+        assert_eq!(found("  s1:\n    a: 1\n  condition: s1 or 1 of f*\n"), ["unknown-search"]);
+        assert_eq!(found("  s1:\n    a: 1\n  condition: s1 AND s1\n"), ["invalid-condition"]);
+    }
+
+    #[test]
+    fn values_that_match_everything_or_nothing() {
+        assert!(found("  s:\n    a: null\n    b: ''\n  condition: s\n").is_empty(), "absent and empty are meaningful");
+        assert_eq!(found("  s:\n    a|startswith: null\n  condition: s\n"), ["empty-value"]);
+        assert_eq!(found("  s:\n    - ''\n  condition: s\n"), ["empty-value"]);
+        assert_eq!(found("  s:\n    a|contains|all: [x, y, x]\n  condition: s\n"), ["duplicate-value"]);
+        assert!(found("  s:\n    a|exists: true\n    b|gte: 10\n    c|cidr: 10.0.0.0/8\n  condition: s\n").is_empty());
+        assert_eq!(found("  s:\n    a|re|i: '[a-'\n  condition: s\n"), ["invalid-regex"]);
+        assert!(found("  s:\n    a|re: '^\\d+$'\n  condition: s\n").is_empty());
+    }
+}

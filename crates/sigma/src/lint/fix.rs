@@ -37,7 +37,7 @@ pub fn fix(text: &str, config: &Config) -> (String, Vec<Fixed>) {
         let mut seen = std::collections::HashSet::new();
         for item in items {
             let Some(tag) = item.as_str() else { continue };
-            let idx = item.line() - 1;
+            let Some(idx) = item.line().checked_sub(1) else { continue };
             let lower = tag.to_lowercase();
             let duplicate = !seen.insert(lower.clone());
             let Some(Some(line)) = lines.get_mut(idx) else { continue };
