@@ -79,6 +79,7 @@ pub const CHECKS: &[Check] = &[
     c("duplicate-id", E, "two documents of the set share one `id`"),
     c("missing-title", E, "every rule needs a `title`"),
     c("title-too-long", W, "`title` is longer than 110 characters (SigmaHQ's limit)"),
+    c("title-style", I, "SigmaHQ titles do not start with \"Detects\" and do not end with a period"),
     c("duplicate-title", W, "two documents of the set share one `title`"),
     c("missing-author", W, "`author` is missing; alerts must credit the rule's author (DRL 1.1)"),
     c("missing-date", W, "`date` (creation date, YYYY-MM-DD) is missing"),
@@ -129,6 +130,12 @@ pub const CHECKS: &[Check] = &[
     ),
     c("unused-search", E, "a search identifier is defined but the condition never uses it"),
     c("legacy-aggregation", W, "`| count() ...` aggregations are Sigma v1; write a correlation rule instead"),
+    c("field-with-space", W, "a field name with a space is almost always a mapping mistake"),
+    c(
+        "control-character",
+        W,
+        "a value holds a control character (tab, newline, ...), usually from a double-quoted escape",
+    ),
     c("unknown-modifier", E, "a value modifier that Sigma does not define"),
     c("empty-value-list", E, "an empty list of values matches nothing"),
     c(

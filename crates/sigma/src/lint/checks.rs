@@ -212,10 +212,15 @@ fn metadata(d: &mut Doc, node: &Node, kind: Kind) {
     match node.get("title").map(|t| (t, t.as_str())) {
         None | Some((_, None)) => d.emit("missing-title", line, ""),
         Some((_, Some(t))) if t.trim().is_empty() => d.emit("missing-title", line, ""),
-        Some((n, Some(t))) if t.chars().count() > 110 => {
-            d.emit("title-too-long", n.line(), format!("{} characters", t.chars().count()))
+        Some((n, Some(t))) => {
+            if t.chars().count() > 110 {
+                d.emit("title-too-long", n.line(), format!("{} characters", t.chars().count()));
+            }
+            let first = t.split_whitespace().next().unwrap_or_default().to_lowercase();
+            if first == "detects" || t.trim_end().ends_with('.') {
+                d.emit("title-style", n.line(), format!("`{t}`"));
+            }
         }
-        _ => {}
     }
     if node.get("author").and_then(Node::as_str).is_none_or(|a| a.trim().is_empty()) {
         d.emit("missing-author", line, "");
@@ -475,6 +480,9 @@ fn search(d: &mut Doc, node: &Node) {
 fn item(d: &mut Doc, key: &str, value: &Node) {
     let mut parts = key.split('|');
     let field = parts.next().unwrap_or_default();
+    if field.contains(char::is_whitespace) {
+        d.emit("field-with-space", value.line(), format!("`{field}`"));
+    }
     let mut mods = Vec::new();
     for p in parts {
         match Modifier::parse(p) {
@@ -553,6 +561,9 @@ fn values(d: &mut Doc, key: Option<&str>, mods: &[Modifier], node: &Node) {
                 d.emit("empty-value", line, format!("{what} in {label}"));
             }
             continue;
+        }
+        if text.chars().any(char::is_control) {
+            d.emit("control-character", line, format!("{text:?} in {label}"));
         }
         if seen.insert(text, line).is_some() {
             d.emit("duplicate-value", line, format!("`{text}` in {label}"));
