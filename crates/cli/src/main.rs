@@ -250,11 +250,16 @@ enum RulesCommand {
     /// A config file turns checks off or changes their severity:
     ///
     ///   disable: [wildcard-instead-of-modifier]
+    ///
     ///   severity: {missing-author: error, title-too-long: info}
     ///
-    /// Example: vigie rules lint --config lint.yml --junit lint.xml rules/
+    /// Examples:
     ///
-    /// Example: vigie rules lint --fix rules/vigie   (lowercases tags, removes duplicate tags)
+    ///   vigie rules lint rules/vigie rules/sigma
+    ///
+    ///   vigie rules lint --config lint.yml --json --junit lint.xml rules/
+    ///
+    ///   vigie rules lint --fix rules/vigie   (lowercases tags, removes duplicate tags)
     Lint {
         /// Rule files or directories (searched recursively for .yml and .yaml).
         #[arg(required = true)]

@@ -647,7 +647,7 @@ fn rules_lint_text_json_and_exit_status() {
     let out = vigie().args(["rules", "lint", "--help"]).output().unwrap();
     let help = String::from_utf8_lossy(&out.stdout);
     assert!(
-        help.contains("Example: vigie rules lint") && help.contains("disable:") && help.contains("--junit"),
+        help.contains("vigie rules lint --fix") && help.contains("disable:") && help.contains("--junit"),
         "{help}"
     );
 }
