@@ -646,10 +646,7 @@ fn rules_lint_text_json_and_exit_status() {
     // --help teaches, with an example.
     let out = vigie().args(["rules", "lint", "--help"]).output().unwrap();
     let help = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        help.contains("vigie rules lint --fix") && help.contains("disable:") && help.contains("--junit"),
-        "{help}"
-    );
+    assert!(help.contains("vigie rules lint --fix") && help.contains("disable:") && help.contains("--junit"), "{help}");
 }
 
 #[test]
