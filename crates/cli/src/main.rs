@@ -13,6 +13,7 @@ mod demo;
 mod eval;
 mod gen_events;
 mod hunt;
+mod lint;
 mod live;
 mod loadgen;
 mod output;
@@ -230,6 +231,55 @@ enum RulesCommand {
         #[arg(long, short)]
         verbose: bool,
     },
+    /// Lint Sigma rules: catch mistakes and convention breaks the loader accepts.
+    ///
+    /// About 50 checks, each with an id, a severity and a reason: metadata
+    /// (a UUID `id` unique across the set, title, author, YYYY-MM-DD dates,
+    /// status and level values), tags (`namespace.name` in lowercase, valid
+    /// ATT&CK, CVE and TLP tags, no duplicates), the log source, the detection
+    /// (every search used by the condition and no unknown one, no `'*'`-only
+    /// value, no `|all` with one value, valid `|re` patterns, no redundant
+    /// wildcards next to `|contains`), and correlations and filters (they
+    /// name rules of the set, a `timespan`, a `group-by` list). Every check
+    /// is listed in docs/lint.md.
+    ///
+    /// Findings print as `path:line: severity check-id: reason`, grouped by
+    /// file. Exit status is 1 when an error-severity finding remains, else 0
+    /// (2 for a usage error, such as an unknown check id in the config).
+    ///
+    /// A config file turns checks off or changes their severity:
+    ///
+    ///   disable: [wildcard-instead-of-modifier]
+    ///
+    ///   severity: {missing-author: error, title-too-long: info}
+    ///
+    /// Examples:
+    ///
+    ///   vigie rules lint rules/vigie rules/sigma
+    ///
+    ///   vigie rules lint --config lint.yml --json --junit lint.xml rules/
+    ///
+    ///   vigie rules lint --fix rules/vigie   (lowercases tags, removes duplicate tags)
+    Lint {
+        /// Rule files or directories (searched recursively for .yml and .yaml).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// YAML file with `disable: [check-id, ...]` and `severity: {check-id: error|warning|info}`.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Print one JSON object: counts, counts per check, and every finding
+        /// with path, line, rule id, check, severity, reason and detail.
+        #[arg(long)]
+        json: bool,
+        /// Also write a JUnit XML report to FILE: a testsuite per file, a
+        /// testcase per rule, a failure per finding.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+        /// Apply the safe fixes in place (lowercase tags, remove duplicate
+        /// tags) as exact text edits, then lint the fixed files.
+        #[arg(long)]
+        fix: bool,
+    },
 }
 
 /// Files vigie creates hold alerts, password hashes and keys: owner-only,
@@ -259,6 +309,9 @@ fn main() -> ExitCode {
         Command::Hunt(args) => hunt::run(args),
         Command::Rules(RulesCommand::Check { paths, placeholders, json, verbose }) => {
             rules::check(&paths, placeholders.as_deref(), json, verbose)
+        }
+        Command::Rules(RulesCommand::Lint { paths, config, json, junit, fix }) => {
+            lint::run(lint::Args { paths: &paths, config: config.as_deref(), json, junit: junit.as_deref(), fix })
         }
         Command::Bench(args) => bench::run(args),
         Command::Run(args) => live::run(args),

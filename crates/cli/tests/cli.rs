@@ -605,3 +605,144 @@ fn the_audit_head_is_kept_in_checkpoints_and_sent_to_the_audit_sinks() {
         "{v}"
     );
 }
+
+/// A rule that passes every lint check.
+const LINT_CLEAN: &str = "title: Whoami Run\nid: 0b5c6e1e-6a3c-4d2b-9f1e-2a7c8d9e0f11\nstatus: test\ndescription: Discovery of the current user.\nauthor: Tester One\ndate: 2026-01-15\ntags:\n    - attack.discovery\n    - attack.t1033\nlogsource:\n    product: windows\n    category: process_creation\ndetection:\n    sel:\n        Image|endswith: '\\whoami.exe'\n    condition: sel\nlevel: low\n";
+
+/// The clean rule with an invalid ATT&CK tag (error), a tag in capitals and
+/// a duplicate tag (warnings, fixable), and `<&>` in the title for the XML.
+fn lint_bad() -> String {
+    LINT_CLEAN
+        .replace("Whoami Run", "Whoami <&> \"Run\"")
+        .replace("    - attack.t1033\n", "    - attack.T1033\n    - attack.discovery\n    - attack.discvery\n")
+}
+
+#[test]
+fn rules_lint_text_json_and_exit_status() {
+    let d = tmp("lint");
+    write(&d, "good.yml", LINT_CLEAN);
+    let out = vigie().args(["rules", "lint"]).arg(&d).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("0 errors, 0 warnings, 0 info in 1 files (1 documents)"), "{text}");
+    let bad = write(&d, "bad.yml", &lint_bad().replace("0b5c6e1e", "1c5c6e1e"));
+    let out = vigie().args(["rules", "lint"]).arg(&d).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let line = format!("{}:11: error invalid-attack-tag: ", bad.display());
+    assert!(text.contains(&line), "{text}");
+    assert!(text.contains(&format!("{}:9: warning tag-not-lowercase: ", bad.display())), "{text}");
+    let out = vigie().args(["rules", "lint", "--json"]).arg(&d).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((v["files"].as_u64(), v["errors"].as_u64(), v["warnings"].as_u64()), (Some(2), Some(1), Some(2)));
+    assert_eq!(v["counts"]["duplicate-tag"], 1);
+    let f = &v["findings"][0];
+    assert_eq!(f["rule_id"], "1c5c6e1e-6a3c-4d2b-9f1e-2a7c8d9e0f11");
+    assert_eq!(
+        (f["check"].as_str(), f["line"].as_u64(), f["severity"].as_str()),
+        (Some("tag-not-lowercase"), Some(9), Some("warning"))
+    );
+    assert!(f["reason"].as_str().unwrap().contains("lowercase"), "{f}");
+    // --help teaches, with an example.
+    let out = vigie().args(["rules", "lint", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("vigie rules lint --fix") && help.contains("disable:") && help.contains("--junit"), "{help}");
+}
+
+#[test]
+fn rules_lint_config_disables_escalates_and_rejects_unknown_checks() {
+    let d = tmp("lint-config");
+    let rules = d.join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    write(&rules, "bad.yml", &lint_bad());
+    let cfg = write(
+        &d,
+        "lint.yml",
+        "disable: [invalid-attack-tag]\nseverity:\n  duplicate-tag: error\n  tag-not-lowercase: info\n",
+    );
+    let out = vigie().args(["rules", "lint", "--json", "--config"]).arg(&cfg).arg(&rules).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "duplicate-tag is an error now");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["counts"].get("invalid-attack-tag"), None, "{v}");
+    assert_eq!((v["errors"].as_u64(), v["warnings"].as_u64(), v["infos"].as_u64()), (Some(1), Some(0), Some(1)));
+    let cfg = write(&d, "lint.yml", "disable: [invalid-attack-tag, duplicate-tag, tag-not-lowercase]\n");
+    let out = vigie().args(["rules", "lint", "--config"]).arg(&cfg).arg(&rules).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let cfg = write(&d, "lint.yml", "disable: [no-such-check]\n");
+    let out = vigie().args(["rules", "lint", "--config"]).arg(&cfg).arg(&rules).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown check `no-such-check`"));
+}
+
+/// Attribute values of every `<tag ...>` with this name, unescaped.
+fn xml_attrs(xml: &str, tag: &str, attr: &str) -> Vec<String> {
+    let open = format!("<{tag} ");
+    let key = format!(" {attr}=\"");
+    xml.match_indices(&open)
+        .filter_map(|(i, _)| {
+            let rest = &xml[i..];
+            let head = &rest[..rest.find('>').unwrap()];
+            let start = head.find(&key)? + key.len();
+            let v = &head[start..start + head[start..].find('"').unwrap()];
+            Some(
+                v.replace("&lt;", "<")
+                    .replace("&gt;", ">")
+                    .replace("&quot;", "\"")
+                    .replace("&apos;", "'")
+                    .replace("&amp;", "&"),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn rules_lint_writes_junit_xml() {
+    let d = tmp("lint-junit");
+    let rules = d.join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    write(&rules, "a_good.yml", LINT_CLEAN);
+    write(&rules, "b_bad.yml", &lint_bad().replace("0b5c6e1e", "1c5c6e1e"));
+    let xml_path = d.join("lint.xml");
+    let out = vigie().args(["rules", "lint", "--junit"]).arg(&xml_path).arg(&rules).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let xml = std::fs::read_to_string(&xml_path).unwrap();
+    assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites "), "{xml}");
+    // Balanced elements, and no raw markup from the title.
+    for tag in ["testsuites", "testsuite", "testcase", "failure"] {
+        let opened = xml.matches(&format!("<{tag} ")).count();
+        let closed = xml.matches(&format!("</{tag}>")).count();
+        let empty =
+            xml.lines().filter(|l| l.trim_start().starts_with(&format!("<{tag} ")) && l.ends_with("/>")).count();
+        assert_eq!(opened, closed + empty, "{tag}: {xml}");
+    }
+    assert!(!xml.contains("<&>"), "{xml}");
+    let suites = xml_attrs(&xml, "testsuite", "name");
+    assert_eq!(suites.len(), 2, "{xml}");
+    assert!(suites[1].ends_with("b_bad.yml"));
+    let cases = xml_attrs(&xml, "testcase", "name");
+    assert_eq!(cases[1], "1c5c6e1e-6a3c-4d2b-9f1e-2a7c8d9e0f11 Whoami <&> \"Run\"", "{xml}");
+    let failures = xml_attrs(&xml, "failure", "type");
+    assert_eq!(failures, ["tag-not-lowercase", "duplicate-tag", "invalid-attack-tag"], "{xml}");
+    assert_eq!(xml_attrs(&xml, "testsuites", "failures"), ["1"]);
+    assert_eq!(xml_attrs(&xml, "testsuites", "tests"), ["2"]);
+}
+
+#[test]
+fn rules_lint_fix_repairs_tags_and_nothing_else() {
+    let d = tmp("lint-fix");
+    let text = lint_bad().replace("    - attack.discvery\n", "");
+    let p = write(&d, "r.yml", &text);
+    let out = vigie().args(["rules", "lint", "--fix"]).arg(&p).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains(":9: tag-not-lowercase: `attack.T1033` -> `attack.t1033`"), "{stdout}");
+    assert!(stdout.contains(":10: duplicate-tag: removed `attack.discovery`"), "{stdout}");
+    assert!(stdout.contains("0 errors, 0 warnings, 0 info"), "{stdout}");
+    let fixed = std::fs::read_to_string(&p).unwrap();
+    let expected = text.replace("    - attack.T1033\n    - attack.discovery\n", "    - attack.t1033\n");
+    assert_eq!(fixed, expected);
+    // A second run finds nothing to fix and changes nothing.
+    let out = vigie().args(["rules", "lint", "--fix"]).arg(&p).output().unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("fixed"));
+    assert_eq!(std::fs::read_to_string(&p).unwrap(), expected);
+}

@@ -9,6 +9,7 @@ pub mod compile;
 pub mod condition;
 pub mod event;
 pub mod fold;
+pub mod lint;
 pub mod modifier;
 pub mod parse;
 pub mod pattern;

@@ -1,0 +1,259 @@
+//! `vigie rules lint`: checks that a Sigma rule set is well formed and follows
+//! the conventions detection engineers expect (pySigma's validators and
+//! SigmaHQ's rule conventions), beyond what the loader needs to compile it.
+//!
+//! Every check has a stable kebab-case id, a default severity and a one-line
+//! reason. The checks read the YAML tree (so every finding can carry the line
+//! it is about) and never change a rule; [`fix`] applies the few fixes that
+//! are safe as exact text edits.
+//!
+//! Pure functions, like the rest of this crate: callers hand in the files'
+//! text and get back findings.
+
+mod checks;
+mod config;
+mod fix;
+
+pub use config::Config;
+pub use fix::{Fixed, fix};
+
+use crate::ruleset::Source;
+
+/// How serious a finding is. `Error` findings make `vigie rules lint` fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Severity> {
+        Some(match s {
+            "info" => Severity::Info,
+            "warning" => Severity::Warning,
+            "error" => Severity::Error,
+            _ => return None,
+        })
+    }
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One check: its id, default severity and the reason shown with each finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Check {
+    pub id: &'static str,
+    pub severity: Severity,
+    pub reason: &'static str,
+    /// True when `--fix` can repair its findings safely.
+    pub fixable: bool,
+}
+
+const fn c(id: &'static str, severity: Severity, reason: &'static str) -> Check {
+    Check { id, severity, reason, fixable: false }
+}
+
+use Severity::{Error as E, Info as I, Warning as W};
+
+/// Every check, in the order the documentation lists them.
+pub const CHECKS: &[Check] = &[
+    // The file and the document.
+    c("yaml-syntax", E, "the file is not valid YAML"),
+    c("invalid-document", E, "the document cannot be read as a Sigma rule, correlation or filter"),
+    // Metadata.
+    c("missing-id", E, "every rule needs an `id` so that alerts, filters and correlations can name it"),
+    c("invalid-id", E, "`id` must be a UUID such as 5f3c9b1a-2d4e-4f6a-8b7c-9d0e1f2a3b4c"),
+    c("duplicate-id", E, "two documents of the set share one `id`"),
+    c("missing-title", E, "every rule needs a `title`"),
+    c("title-too-long", W, "`title` is longer than 110 characters (SigmaHQ's limit)"),
+    c("title-style", I, "SigmaHQ titles do not start with \"Detects\" and do not end with a period"),
+    c("duplicate-title", W, "two documents of the set share one `title`"),
+    c("missing-author", W, "`author` is missing; alerts must credit the rule's author (DRL 1.1)"),
+    c("missing-date", W, "`date` (creation date, YYYY-MM-DD) is missing"),
+    c("invalid-date", E, "`date` and `modified` must be real dates written YYYY-MM-DD"),
+    c("modified-before-date", E, "`modified` is earlier than `date`"),
+    c("missing-status", I, "`status` is missing"),
+    c("invalid-status", E, "`status` must be stable, test, experimental, deprecated or unsupported"),
+    c("missing-level", W, "`level` is missing"),
+    c("invalid-level", E, "`level` must be informational, low, medium, high or critical"),
+    c("missing-description", W, "`description` is missing: say what the rule detects and why"),
+    c("not-a-list", E, "`references`, `falsepositives`, `tags` and `fields` must be YAML lists"),
+    c("duplicate-reference", W, "the same reference is listed twice"),
+    c(
+        "invalid-related",
+        E,
+        "each `related` entry needs an `id` (UUID) and a `type` (derived, obsolete, merged, renamed or similar)",
+    ),
+    // Tags.
+    Check { fixable: true, ..c("tag-not-lowercase", W, "tags are written in lowercase") },
+    c("invalid-tag-format", E, "a tag must be `namespace.name` (lowercase letters, digits, `_`, `-`, `.`)"),
+    Check { fixable: true, ..c("duplicate-tag", W, "the same tag is listed twice") },
+    c(
+        "invalid-attack-tag",
+        E,
+        "an `attack.` tag must be an enterprise tactic (e.g. attack.execution) or attack.tNNNN[.NNN], attack.gNNNN, attack.sNNNN",
+    ),
+    c("invalid-cve-tag", E, "a `cve.` tag must be cve.YYYY-NNNN"),
+    c(
+        "invalid-tlp-tag",
+        E,
+        "a `tlp.` tag must be tlp.clear, tlp.white, tlp.green, tlp.amber, tlp.amber-strict or tlp.red",
+    ),
+    c(
+        "invalid-detection-tag",
+        E,
+        "a `detection.` tag must be detection.dfir, detection.emerging-threats or detection.threat-hunting",
+    ),
+    // Log source.
+    c("missing-logsource", E, "`logsource` is missing or names no category, product or service"),
+    // Detection.
+    c("missing-detection", E, "a rule needs a `detection` mapping"),
+    c("missing-condition", E, "`detection` has no `condition`"),
+    c("invalid-condition", E, "the condition cannot be parsed"),
+    c(
+        "unknown-search",
+        E,
+        "the condition names a search identifier (or a pattern matching none) that `detection` does not define",
+    ),
+    c("unused-search", E, "a search identifier is defined but the condition never uses it"),
+    c("legacy-aggregation", W, "`| count() ...` aggregations are Sigma v1; write a correlation rule instead"),
+    c("field-with-space", W, "a field name with a space is almost always a mapping mistake"),
+    c(
+        "control-character",
+        W,
+        "a value holds a control character (tab, newline, ...), usually from a double-quoted escape",
+    ),
+    c("unknown-modifier", E, "a value modifier that Sigma does not define"),
+    c("empty-value-list", E, "an empty list of values matches nothing"),
+    c(
+        "empty-value",
+        E,
+        "a null or empty value where a string is expected (with a modifier, or as a keyword) matches everything or nothing",
+    ),
+    c("wildcard-only-value", W, "a value of only `*` matches any value; write `|exists: true` if that is meant"),
+    c("all-single-value", W, "`|all` with a single value does nothing"),
+    c("duplicate-value", W, "the same value is listed twice for one field"),
+    c("invalid-regex", E, "the `|re` value is not a valid regular expression"),
+    c("redundant-wildcard", W, "a leading or trailing `*` is redundant with `|contains`, `|startswith` or `|endswith`"),
+    c(
+        "wildcard-instead-of-modifier",
+        I,
+        "a value wrapped in `*` is clearer with `|contains`, `|startswith` or `|endswith`",
+    ),
+    c(
+        "base64offset-without-contains",
+        E,
+        "`|base64offset` yields fragments of the encoded value: it needs `|contains`",
+    ),
+    // Correlations and filters (Sigma v2).
+    c("dangling-reference", E, "a correlation or filter names a rule that is not in the set"),
+    c("missing-timespan", E, "a correlation needs a `timespan`"),
+    c("group-by-not-list", E, "a correlation's `group-by` must be a list of fields"),
+];
+
+/// The check with this id.
+pub fn check(id: &str) -> Option<&'static Check> {
+    CHECKS.iter().find(|c| c.id == id)
+}
+
+/// One problem found in one document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    pub path: String,
+    /// The document's `id`, when it has a readable one.
+    pub rule_id: Option<String>,
+    pub check: &'static str,
+    pub severity: Severity,
+    /// The check's one-line reason.
+    pub reason: &'static str,
+    /// What exactly is wrong here (the value, the tag, the other file).
+    pub detail: String,
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+    /// Index of its document in [`Report::documents`].
+    pub document: usize,
+}
+
+impl Finding {
+    /// The reason with the detail, as printed.
+    pub fn message(&self) -> String {
+        if self.detail.is_empty() { self.reason.to_string() } else { format!("{}: {}", self.reason, self.detail) }
+    }
+}
+
+/// A document that was linted (the unit a JUnit test case reports on).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Linted {
+    pub path: String,
+    pub id: Option<String>,
+    pub title: Option<String>,
+    pub line: usize,
+}
+
+/// The result of linting a set of files.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Report {
+    pub documents: Vec<Linted>,
+    /// Sorted by path, then line.
+    pub findings: Vec<Finding>,
+}
+
+impl Report {
+    /// How many findings of this severity there are.
+    pub fn count(&self, severity: Severity) -> usize {
+        self.findings.iter().filter(|f| f.severity == severity).count()
+    }
+
+    /// Findings per check id, in the order of [`CHECKS`], checks with none left out.
+    pub fn per_check(&self) -> Vec<(&'static str, usize)> {
+        CHECKS
+            .iter()
+            .map(|c| (c.id, self.findings.iter().filter(|f| f.check == c.id).count()))
+            .filter(|(_, n)| *n > 0)
+            .collect()
+    }
+}
+
+/// Lint every document of every source as one set (ids must be unique across
+/// it, and correlations and filters may only name rules within it).
+pub fn lint(sources: &[Source], config: &Config) -> Report {
+    let mut report = checks::run(sources);
+    report.findings.retain_mut(|f| match config.severity_of(f.check) {
+        Some(s) => {
+            f.severity = s;
+            true
+        }
+        None => false,
+    });
+    report.findings.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
+    report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_kebab_case() {
+        let mut seen = std::collections::HashSet::new();
+        for c in CHECKS {
+            assert!(seen.insert(c.id), "{} twice", c.id);
+            assert!(c.id.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-'), "{}", c.id);
+            assert!(!c.reason.contains('\n'));
+        }
+        assert!(CHECKS.len() >= 30);
+    }
+}
