@@ -108,6 +108,10 @@ pub struct Snapshot {
     max_ts: Option<i64>,
     stats: Stats,
     states: Vec<(String, State)>,
+    /// Each correlation's definition when its state was taken: state is
+    /// only continued by the same definition (older snapshots have none).
+    #[serde(default)]
+    definitions: Vec<(String, u64)>,
 }
 
 pub struct Correlator {
@@ -389,6 +393,7 @@ impl Correlator {
             max_ts: self.max_ts,
             stats: self.stats.clone(),
             states: self.specs.iter().zip(&self.states).map(|(s, st)| (s.key().to_string(), st.clone())).collect(),
+            definitions: self.specs.iter().map(|s| (s.key().to_string(), s.fingerprint())).collect(),
         }
     }
 
@@ -399,8 +404,15 @@ impl Correlator {
         self.stats = snap.stats;
         let mut restored = 0;
         let mut by_key: FxHashMap<String, State> = snap.states.into_iter().collect();
+        let defined: FxHashMap<String, u64> = snap.definitions.into_iter().collect();
         for (spec, state) in self.specs.iter().zip(&mut self.states) {
             if let Some(mut s) = by_key.remove(spec.key()) {
+                // The same id with another definition (a threshold, a span,
+                // the rules): its windows meant something else. Start afresh.
+                if defined.get(spec.key()).is_some_and(|f| *f != spec.fingerprint()) {
+                    self.stats.dropped_on_restore += s.groups.len() as u64;
+                    continue;
+                }
                 // A rule file may have changed the correlation under the
                 // same id: keep only the groups whose window still fits.
                 let fresh = Window::new(spec.kind, spec.rules.len());

@@ -74,6 +74,28 @@ impl Spec {
         }
     }
 
+    /// A hash of what the correlation means (type, rules, grouping, span,
+    /// condition, field, aliases), stable across processes: state is
+    /// carried across a reload or restart only to the same definition.
+    pub fn fingerprint(&self) -> u64 {
+        use std::hash::Hasher;
+        let mut h = rustc_hash::FxHasher::default();
+        let text = format!(
+            "{:?}\u{1f}{:?}\u{1f}{:?}\u{1f}{}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}\u{1f}{}\u{1f}{:?}",
+            self.kind,
+            self.rules,
+            self.group_by,
+            self.timespan_ms,
+            self.checks,
+            self.expression,
+            self.field,
+            self.percentile,
+            self.aliases
+        );
+        h.write(text.as_bytes());
+        h.finish()
+    }
+
     /// The id alerts and state are keyed by: the rule's id, else its name,
     /// else its title (a correlation need not have an id).
     pub fn key(&self) -> &str {

@@ -372,7 +372,11 @@ fn state_restored_into_a_changed_correlation_keeps_only_what_fits() {
     // continued (and must not crash the engine).
     let after = "title: All three\nid: same-id\ncorrelation: {type: temporal, rules: [successful_login, failed_login, transfer], group-by: [User], timespan: 10m}\n";
     let mut c = correlator(after, Limits::default());
-    assert_eq!(c.restore(snap), 1);
+    // A checkpoint of an older version has no definitions: the windows that
+    // no longer fit are dropped all the same.
+    let mut old: serde_json::Value = serde_json::to_value(&snap).unwrap();
+    old.as_object_mut().unwrap().remove("definitions");
+    assert_eq!(c.restore(serde_json::from_value(old).unwrap()), 1);
     assert_eq!(c.stats.dropped_on_restore, 1);
     assert!(hit(&mut c, "transfer", MIN, &[("User", "x")]).is_empty());
     assert!(hit(&mut c, "successful_login", 2 * MIN, &[("User", "x")]).is_empty());
@@ -397,4 +401,28 @@ fn extended_conditions_are_bounded() {
         assert_eq!(set.rejected.len(), 1, "{kind}");
         assert!(set.rejected[0].reason.contains(why), "{}", set.rejected[0].reason);
     }
+}
+
+#[test]
+fn state_is_continued_only_by_the_same_definition() {
+    let rule = |gte: u32| {
+        format!(
+            "title: Brute force\nid: bf-same\ncorrelation: {{type: event_count, rules: [failed_login], group-by: [User], timespan: 10m, condition: {{gte: {gte}}}}}\n"
+        )
+    };
+    let mut c = correlator(&rule(3), Limits::default());
+    for m in [0, 1] {
+        assert!(hit(&mut c, "failed_login", m * MIN, &[("User", "x")]).is_empty());
+    }
+    // Unchanged: the two failures are still counted.
+    let mut same = correlator(&rule(3), Limits::default());
+    same.restore(c.snapshot());
+    assert_eq!(hit(&mut same, "failed_login", 2 * MIN, &[("User", "x")]).len(), 1);
+    assert_eq!(same.stats.dropped_on_restore, 0);
+    // Another threshold under the same id: its windows start afresh.
+    let mut changed = correlator(&rule(2), Limits::default());
+    changed.restore(c.snapshot());
+    assert_eq!(changed.stats.dropped_on_restore, 1);
+    assert!(hit(&mut changed, "failed_login", 2 * MIN, &[("User", "x")]).is_empty());
+    assert_eq!(hit(&mut changed, "failed_login", 3 * MIN, &[("User", "x")]).len(), 1);
 }

@@ -15,6 +15,9 @@ use vigie_mapping::entity;
 /// What the correlations need from matches of one rule.
 #[derive(Debug, Clone, Default)]
 pub struct RulePlan {
+    /// The rule's metadata, shared with every match of it: a match carries
+    /// its rule with it, so that it means the same after a reload.
+    pub meta: Arc<vigie_sigma::Meta>,
     /// Raise an alert for the match itself (not a mere building block).
     pub standalone: bool,
     /// Some correlation counts this rule's matches.
@@ -29,6 +32,8 @@ pub use vigie_alert::Origin;
 #[derive(Debug, Clone)]
 pub struct Match {
     pub rule: u32,
+    /// The rule that matched (from the rule set the event was detected with).
+    pub meta: Arc<vigie_sigma::Meta>,
     /// Raise an alert for this match itself (from the rule's plan).
     pub standalone: bool,
     /// Offer it to the correlations (from the rule's plan).
@@ -66,9 +71,9 @@ pub struct Detector {
     pub plans: Vec<RulePlan>,
     pub clock: Clock,
     /// Reads accounts' acts for the analytics; `None` turns them off.
-    pub extractor: Option<vigie_analytics::Extractor>,
+    pub extractor: Option<Arc<vigie_analytics::Extractor>>,
     /// Pseudonymises reads for the data-access trail; `None` keeps none.
-    pub trail: Option<vigie_analytics::Trail>,
+    pub trail: Option<Arc<vigie_analytics::Trail>>,
 }
 
 /// Per-thread working memory of a [`Detector`].
@@ -101,10 +106,19 @@ impl Detector {
                         }
                     }
                 }
-                RulePlan { standalone, correlated: corr.wants(&rs), fields }
+                RulePlan { meta: r.meta.clone(), standalone, correlated: corr.wants(&rs), fields }
             })
             .collect();
-        Detector { engine, plans, clock, extractor: Some(vigie_analytics::Extractor::default()), trail: None }
+        Detector { engine, plans, clock, extractor: Some(Arc::new(vigie_analytics::Extractor::default())), trail: None }
+    }
+
+    /// The same detector on another rule set: the clock, the analytics'
+    /// extractor (with its GeoIP database) and the trail are shared.
+    pub fn with_engine(&self, engine: Arc<Engine>) -> Detector {
+        let mut d = Detector::new(engine, self.clock.clone());
+        d.extractor = self.extractor.clone();
+        d.trail = self.trail.clone();
+        d
     }
 
     pub fn work(&self) -> Work {
@@ -152,6 +166,7 @@ impl Detector {
             let matched = if plan.standalone { self.engine.explain(ev, hit, &mut w.scratch) } else { Vec::new() };
             d.matches.push(Match {
                 rule: hit.rule,
+                meta: plan.meta.clone(),
                 standalone: plan.standalone,
                 correlated: plan.correlated,
                 fields,

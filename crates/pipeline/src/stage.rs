@@ -56,7 +56,8 @@ pub enum StageError {
 }
 
 pub struct Stage {
-    engine: Arc<Engine>,
+    /// The correlator's bounds, for a reload's new correlator.
+    limits: vigie_correlate::Limits,
     pub correlator: Correlator,
     pub merger: Merger,
     pub stats: StageStats,
@@ -115,10 +116,22 @@ impl Default for StageConfig {
 }
 
 impl Stage {
+    /// Take a new rule set (a live reload): correlations keep their windows
+    /// where their definition did not change, and start afresh where it did
+    /// (counted in `correlator.stats.dropped_on_restore`). Returns how many
+    /// correlations kept their state.
+    pub fn reload(&mut self, engine: &Engine) -> usize {
+        let snap = self.correlator.snapshot();
+        let mut c = Correlator::new(&engine.set.correlations, self.limits);
+        let kept = c.restore(snap);
+        self.correlator = c;
+        kept
+    }
+
     pub fn new(engine: Arc<Engine>, cfg: &StageConfig) -> Result<Stage, StageError> {
         let correlator = Correlator::new(&engine.set.correlations, cfg.limits);
         Ok(Stage {
-            engine,
+            limits: cfg.limits,
             correlator,
             merger: Merger::bounded(cfg.merge_window_ms, cfg.max_open_alerts, &cfg.suppressions)?,
             stats: StageStats::default(),
@@ -236,7 +249,7 @@ impl Stage {
         let single = matches.iter().filter(|m| m.standalone).count() == 1;
         let mut event = event;
         for m in matches {
-            let meta = self.engine.set.rules[m.rule as usize].meta.clone();
+            let meta = m.meta.clone();
             if m.standalone {
                 let ev = if single { event.take() } else { event.clone() };
                 let a = sigma_alert(&meta, &m, ts, &event_id, ev, &origin);

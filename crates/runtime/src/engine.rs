@@ -152,6 +152,8 @@ pub struct EngineOptions {
     /// An event time further ahead of the wall clock than this is not
     /// trusted (`run`).
     pub max_skew_ms: Option<i64>,
+    /// Rule sets compiled aside by a reload (`run`).
+    pub reload: Option<Receiver<Reload>>,
 }
 
 /// The audit chain's head, copied into each checkpoint and sent to the
@@ -311,16 +313,27 @@ pub fn run_engine(parts: EngineParts<'_>) -> anyhow::Result<Summary> {
     let first_start = restored_none;
     let (out_tx, out_rx) = crossbeam_channel::bounded::<(u64, Option<Processed>, Option<usize>)>(opts.queue * 2 + 4);
     let inputs = Arc::new(opts.inputs.clone());
+    let cell = Arc::new(std::sync::RwLock::new(detector));
     let mut workers = Vec::new();
     for _ in 0..opts.workers.max(1) {
-        let (rx, out_tx, det, inputs, metrics) =
-            (rx.clone(), out_tx.clone(), detector.clone(), inputs.clone(), metrics.clone());
+        let (rx, out_tx, cell, inputs, metrics) =
+            (rx.clone(), out_tx.clone(), cell.clone(), inputs.clone(), metrics.clone());
         workers.push(std::thread::spawn(move || {
+            let mut det = current(&cell);
             let mut work = det.work();
             while let Ok((seq, msg)) = rx.recv() {
                 let sent = match msg {
                     Msg::Done(i) => out_tx.send((seq, None, Some(i))),
                     Msg::Batch(b) => {
+                        // Each batch is detected whole by one rule set: the
+                        // newest when it starts (a reload swaps it between
+                        // batches; matches carry their rule, so a batch of
+                        // the set before is applied as it was detected).
+                        let now = current(&cell);
+                        if !Arc::ptr_eq(&now, &det) {
+                            det = now;
+                            work = det.work();
+                        }
                         let p = detect_batch(&det, &mut work, b, &inputs, &metrics);
                         out_tx.send((seq, Some(p), None))
                     }
@@ -434,6 +447,23 @@ pub fn run_engine(parts: EngineParts<'_>) -> anyhow::Result<Summary> {
                 emit(&mut sinks, &mut responder, &mut alerts, &metrics)?;
             }
         }
+        if let Some(rx) = &opts.reload {
+            for r in rx.try_iter() {
+                let kept = stage.reload(&r.engine);
+                *cell.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(r.detector);
+                metrics.rule_reloads.get_or_create(&crate::metrics::ResultLabel { result: "applied".into() }).inc();
+                metrics.rules_loaded.set(r.engine.set.rules.len() as i64);
+                tracing::info!(
+                    rules = r.engine.set.rules.len(),
+                    correlations_kept = kept,
+                    correlation_groups_dropped = stage.correlator.stats.dropped_on_restore,
+                    "rules reloaded"
+                );
+                if let Some(done) = r.done {
+                    let _ = done.send(Ok(r.summary));
+                }
+            }
+        }
         if let Some(rx) = &opts.suppressions {
             for list in rx.try_iter() {
                 if let Err(e) = stage.merger.set_dynamic(&list) {
@@ -540,6 +570,20 @@ fn apply_guarded(stage: &mut Stage, d: Detected, ahead: bool, alerts: &mut Vec<A
 /// goes on. An event whose decoding or detection panics is caught: it is
 /// skipped, logged with its input and offset (never its bytes), the batch
 /// is counted in `vigie_batches_failed_total`, and its other events go on.
+/// The rule set in force (swapped by a reload).
+fn current(cell: &std::sync::RwLock<Arc<Detector>>) -> Arc<Detector> {
+    cell.read().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+/// A rule set compiled aside, to be swapped in between batches.
+pub struct Reload {
+    pub engine: Arc<vigie_detect::Engine>,
+    pub detector: Detector,
+    /// What to tell whoever asked, once it is in force.
+    pub summary: serde_json::Value,
+    pub done: Option<crossbeam_channel::Sender<crate::reload::Outcome>>,
+}
+
 fn detect_batch(
     det: &Detector,
     work: &mut vigie_pipeline::Work,

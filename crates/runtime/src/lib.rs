@@ -13,6 +13,7 @@ pub mod config;
 pub mod engine;
 pub mod idempotency;
 pub mod metrics;
+pub mod reload;
 pub mod respond;
 pub mod server;
 pub mod sinks;
@@ -106,12 +107,14 @@ pub fn stage_config(cfg: &Config) -> Result<StageConfig> {
 /// and the GeoIP database when one is configured.
 fn detector(cfg: &Config, engine: Arc<Engine>, analytics: &vigie_analytics::AnalyticsConfig) -> Result<Detector> {
     let mut d = Detector::new(engine, Clock::new(&cfg.engine.timestamp_fields));
-    if !analytics.enabled {
-        d.extractor = None;
-    }
-    if let (Some(x), Some(path)) = (d.extractor.as_mut(), &analytics.geoip) {
-        x.geoip = Some(vigie_analytics::activity::GeoIp::open(path)?);
-        tracing::info!(path = %path.display(), "GeoIP database loaded");
+    d.extractor = None;
+    if analytics.enabled {
+        let mut x = vigie_analytics::Extractor::default();
+        if let Some(path) = &analytics.geoip {
+            x.geoip = Some(vigie_analytics::activity::GeoIp::open(path)?);
+            tracing::info!(path = %path.display(), "GeoIP database loaded");
+        }
+        d.extractor = Some(Arc::new(x));
     }
     Ok(d)
 }
@@ -451,7 +454,11 @@ pub fn run(cfg: &Config, stop: Arc<AtomicBool>) -> Result<Summary> {
         Some(r) => r(&api),
         None => sources::http::routes(sources::http::Ingest::unconfigured(&api)),
     };
-    let mut app = server::router(api, mounted);
+    // Live reload: requests wait here until the compiler starts below.
+    let (reloader, requests) = reload::channel();
+    let (reload_tx, reload_rx) = crossbeam_channel::unbounded();
+    opts.reload = Some(reload_rx);
+    let mut app = server::router(api.clone(), mounted).merge(reload::routes(api, reloader.clone()));
     if let (Some(h), true) = (&handle, cfg.console.enabled) {
         app = app.merge(vigie_console::router(console(cfg, h, rules, &t.metrics)?));
         tracing::info!(address = %cfg.server.listen, "console on http://{}/console/", cfg.server.listen);
@@ -464,6 +471,17 @@ pub fn run(cfg: &Config, stop: Arc<AtomicBool>) -> Result<Summary> {
             tracing::info!("stopping: draining inputs and checkpointing");
             stop.store(true, Ordering::Relaxed);
         });
+        #[cfg(unix)]
+        {
+            let reloader = reloader.clone();
+            t.rt.spawn(async move {
+                use tokio::signal::unix::{SignalKind, signal};
+                let Ok(mut hup) = signal(SignalKind::hangup()) else { return };
+                while hup.recv().await.is_some() {
+                    reloader.nudge("SIGHUP");
+                }
+            });
+        }
     }
     opts.checkpoint_every = Duration::from_millis(duration_ms(&cfg.engine.checkpoint_interval)?.max(10) as u64);
     opts.idle_advance_ms = match cfg.engine.advance_when_idle {
@@ -473,6 +491,16 @@ pub fn run(cfg: &Config, stop: Arc<AtomicBool>) -> Result<Summary> {
     opts.suppressions = handle.as_ref().map(|h| watch_suppressions(h.store.clone(), stop.clone()));
     opts.max_skew_ms = Some(duration_ms(&cfg.engine.max_clock_skew).context("[engine] max_clock_skew")?);
     let (parts, rt) = t.into_parts(Some(&store), restored, rx, opts)?;
+    parts.metrics.rules_loaded.set(parts.detector.engine.set.rules.len() as i64);
+    reload::start(
+        cfg.clone(),
+        requests,
+        reloader,
+        parts.detector.clone(),
+        reload_tx,
+        parts.metrics.clone(),
+        stop.clone(),
+    );
     let summary = engine::run_engine(parts);
     stop.store(true, Ordering::Relaxed);
     let _ = rt.block_on(http);

@@ -37,6 +37,11 @@ pub struct KindLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResultLabel {
+    pub result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ActionLabel {
     pub action: String,
     pub status: String,
@@ -61,6 +66,10 @@ pub struct Metrics {
     pub registry: Registry,
     /// The store's writer (trail, alerts, actions).
     pub store: StorePressure,
+    /// Rule reloads, `applied` or `refused`.
+    pub rule_reloads: Family<ResultLabel, Counter>,
+    /// Detection rules in force.
+    pub rules_loaded: Gauge,
     pub events_in: Family<InputLabel, Counter>,
     pub decode_errors: Family<InputLabel, Counter>,
     /// Requests or frames refused whole (queue full, too large, bad type, ...).
@@ -104,6 +113,8 @@ impl Default for Metrics {
         let m = Metrics {
             events_total: Default::default(),
             store: StorePressure::default(),
+            rule_reloads: Family::default(),
+            rules_loaded: Gauge::default(),
             events_in: Family::default(),
             decode_errors: Family::default(),
             rejected: Family::default(),
@@ -192,6 +203,8 @@ impl Default for Metrics {
             "Seconds checkpoints waited for the store's writer to commit",
             m.store.flush_seconds.clone(),
         );
+        registry.register("rule_reloads", "Rule reloads, by result (applied or refused)", m.rule_reloads.clone());
+        registry.register("rules_loaded", "Detection rules in force", m.rules_loaded.clone());
         Metrics { registry, ..m }
     }
 }

@@ -142,7 +142,7 @@ impl Topology {
             self.audit = Some(engine::AuditHeads::new(seal, std::mem::take(&mut self.audit_sinks)));
         }
         if h.trail {
-            self.detector.trail = Some(vigie_analytics::Trail::new(h.key.clone()));
+            self.detector.trail = Some(Arc::new(vigie_analytics::Trail::new(h.key.clone())));
             self.trail = Some(writer);
         }
     }
@@ -199,6 +199,7 @@ impl Topology {
             trail: self.trail.clone(),
             suppressions: None,
             max_skew_ms: None,
+            reload: None,
         }
     }
 

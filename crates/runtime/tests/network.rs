@@ -500,3 +500,84 @@ fn the_elasticsearch_sink_gives_up_after_its_retries() {
     assert_eq!(docs, 3 * dead.len(), "{:?}", b.requests);
     assert!(dead.iter().all(|d| d["reason"].as_str().unwrap().starts_with("retries exhausted; last: HTTP 503")));
 }
+
+/// A rule for the application schema that matches events whose
+/// `event.action` is `action`.
+fn action_rule(id: &str, action: &str) -> String {
+    format!(
+        "title: Action {action}\nid: {id}\nstatus: test\nauthor: t\nlogsource: {{product: vigie, category: authentication}}\ndetection:\n  sel:\n    event.action: {action}\n  condition: sel\nlevel: high\n"
+    )
+}
+
+#[test]
+fn rules_reload_live_and_a_broken_set_is_refused_while_the_running_one_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::write(rules.join("a.yml"), action_rule("11111111-1111-4111-8111-111111111111", "never_seen")).unwrap();
+    let alerts_path = dir.path().join("alerts.jsonl");
+    let e = Running::start(&format!(
+        r#"[rules]
+paths = [{:?}]
+[engine]
+state_dir = {:?}
+[server]
+listen = "127.0.0.1:{}"
+token = "{TOKEN}"
+[[inputs]]
+type = "http"
+[[sinks]]
+type = "jsonl"
+path = {:?}
+[analytics]
+enabled = false
+"#,
+        rules.display().to_string(),
+        dir.path().join("state").display().to_string(),
+        free_port(),
+        alerts_path.display().to_string(),
+    ));
+    let login = |n: u32| {
+        format!(
+            "{{\"@timestamp\":\"2026-03-02T09:00:{n:02}.000Z\",\"event\":{{\"category\":[\"authentication\"],\"type\":[\"start\"],\"action\":\"user_login\",\"outcome\":\"success\"}},\"user\":{{\"name\":\"adv{n}\",\"group\":{{\"name\":\"agence-1\"}}}},\"source\":{{\"ip\":\"10.0.0.{n}\"}}}}\n"
+        )
+    };
+    let post = |body: String| {
+        let (s, _) = http(
+            &e.addr,
+            "POST",
+            "/ingest",
+            &[("Authorization", "Bearer t"), ("Content-Type", "application/x-ndjson")],
+            body.as_bytes(),
+        );
+        assert_eq!(s, 200);
+    };
+    let reload = || http(&e.addr, "POST", "/admin/reload", &[("Authorization", "Bearer t")], b"");
+    let fired = || alerts(&alerts_path).iter().filter(|a| a["rule"]["name"] == "Action user_login").count();
+    post(login(1));
+    assert_eq!(fired(), 0, "no rule for logins yet");
+    // A new rule file, reloaded through the API, is in force for the next batch.
+    std::fs::write(rules.join("b.yml"), action_rule("22222222-2222-4222-8222-222222222222", "user_login")).unwrap();
+    let (s, body) = reload();
+    assert_eq!(s, 200, "{body}");
+    assert!(body.contains("\"rules\":2"), "{body}");
+    post(login(2));
+    assert_eq!(fired(), 1);
+    // A broken file: refused with its error, and detection goes on with the set in force.
+    std::fs::write(rules.join("c.yml"), "title: Broken\nid: 33333333-3333-4333-8333-333333333333\nlogsource: {product: vigie}\ndetection:\n  sel:\n    event.action|nosuchmodifier: x\n  condition: sel\n").unwrap();
+    let (s, body) = reload();
+    assert_eq!(s, 422, "{body}");
+    assert!(body.contains("c.yml") && body.contains("nosuchmodifier"), "{body}");
+    post(login(3));
+    assert_eq!(fired(), 2, "the running rules still detect");
+    assert_eq!(http(&e.addr, "POST", "/admin/reload", &[], b"").0, 401, "the API token is required");
+    // The file watch: removing the broken file and the login rule reloads by itself.
+    std::fs::remove_file(rules.join("c.yml")).unwrap();
+    std::fs::remove_file(rules.join("b.yml")).unwrap();
+    wait_for(Duration::from_secs(20), || metric(&e.addr, "t", "vigie_rule_reloads_total{result=\"applied\"}") >= 2.0);
+    assert_eq!(metric(&e.addr, "t", "vigie_rule_reloads_total{result=\"refused\"}"), 1.0);
+    assert_eq!(metric(&e.addr, "t", "vigie_rules_loaded"), 1.0);
+    post(login(4));
+    assert_eq!(fired(), 2, "the login rule is gone");
+    e.finish();
+}
