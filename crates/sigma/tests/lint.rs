@@ -87,7 +87,13 @@ fn vigies_own_rules_have_no_errors() {
         .filter(|f| f.severity == Severity::Error)
         .map(|f| format!("{}:{}: {} {}", f.path, f.line.unwrap_or(0), f.check, f.message()))
         .collect();
-    assert!(errors.is_empty(), "{} errors:\n{}", errors.len(), errors.join("\n"));
+    // SigmaHQ's copy is kept as published; it has exactly these two errors
+    // (docs/lint.md), so that anything new fails here.
+    let known = ["proc_creation_win_powershell_susp_child_processes.yml:", "posh_ps_create_volume_shadow_copy.yml:"];
+    let (upstream, ours): (Vec<&String>, Vec<&String>) =
+        errors.iter().partition(|e| known.iter().any(|k| e.contains(k)) && e.contains("/sigma/"));
+    assert!(ours.is_empty(), "{} errors:\n{}", ours.len(), errors.join("\n"));
+    assert_eq!(upstream.len(), 2, "{upstream:?}");
 }
 
 #[test]
