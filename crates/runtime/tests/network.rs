@@ -392,6 +392,11 @@ fn bulk_receiver(
 /// An engine taking HTTP input, with a JSONL alert sink at `dir/alerts.jsonl`
 /// and the sinks in `extra`.
 fn http_config(dir: &std::path::Path, extra: &str) -> String {
+    http_config_with(&rules_dir(), dir, extra)
+}
+
+/// [`http_config`] with the rules of `rules`.
+fn http_config_with(rules: &str, dir: &std::path::Path, extra: &str) -> String {
     format!(
         r#"[rules]
 paths = [{:?}]
@@ -407,7 +412,7 @@ type = "jsonl"
 path = {:?}
 {extra}
 "#,
-        rules_dir(),
+        rules,
         dir.join("state").display().to_string(),
         free_port(),
         dir.join("alerts.jsonl").display().to_string(),
@@ -516,27 +521,8 @@ fn rules_reload_live_and_a_broken_set_is_refused_while_the_running_one_goes_on()
     std::fs::create_dir_all(&rules).unwrap();
     std::fs::write(rules.join("a.yml"), action_rule("11111111-1111-4111-8111-111111111111", "never_seen")).unwrap();
     let alerts_path = dir.path().join("alerts.jsonl");
-    let e = Running::start(&format!(
-        r#"[rules]
-paths = [{:?}]
-[engine]
-state_dir = {:?}
-[server]
-listen = "127.0.0.1:{}"
-token = "{TOKEN}"
-[[inputs]]
-type = "http"
-[[sinks]]
-type = "jsonl"
-path = {:?}
-[analytics]
-enabled = false
-"#,
-        rules.display().to_string(),
-        dir.path().join("state").display().to_string(),
-        free_port(),
-        alerts_path.display().to_string(),
-    ));
+    let e =
+        Running::start(&http_config_with(&rules.display().to_string(), dir.path(), "[analytics]\nenabled = false\n"));
     let login = |n: u32| {
         format!(
             "{{\"@timestamp\":\"2026-03-02T09:00:{n:02}.000Z\",\"event\":{{\"category\":[\"authentication\"],\"type\":[\"start\"],\"action\":\"user_login\",\"outcome\":\"success\"}},\"user\":{{\"name\":\"adv{n}\",\"group\":{{\"name\":\"agence-1\"}}}},\"source\":{{\"ip\":\"10.0.0.{n}\"}}}}\n"
