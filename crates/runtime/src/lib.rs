@@ -499,6 +499,7 @@ pub fn run(cfg: &Config, stop: Arc<AtomicBool>) -> Result<Summary> {
         parts.detector.clone(),
         reload_tx,
         parts.metrics.clone(),
+        handle.as_ref().map(|h| h.store.clone()),
         stop.clone(),
     );
     let summary = engine::run_engine(parts);

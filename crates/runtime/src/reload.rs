@@ -11,7 +11,9 @@
 //! answer). A set that builds is handed to the engine, which swaps it in
 //! between two batches (`engine::Reload`); correlations whose definition
 //! did not change keep their windows, the others start afresh (counted).
-//! Reloads are counted in `vigie_rule_reloads_total{result}`.
+//! Reloads are counted in `vigie_rule_reloads_total{result}` and written to
+//! the store's audit log (`rules.reload`, `rules.reload_refused`, by
+//! `vigie:<trigger>`).
 
 use crate::config::Config;
 use crate::engine::Reload;
@@ -88,6 +90,7 @@ fn compile(cfg: &Config, base: &Detector, before: &[(String, String)]) -> Result
 /// Start the compiler (and the file watch) for requests from `requests`;
 /// `base` is the detector in force at start, whose clock, analytics
 /// extractor and trail the new ones share.
+#[allow(clippy::too_many_arguments)]
 pub fn start(
     cfg: Config,
     requests: Requests,
@@ -95,8 +98,18 @@ pub fn start(
     base: Arc<Detector>,
     to_engine: Sender<Reload>,
     metrics: Arc<Metrics>,
+    audit: Option<Arc<vigie_store::Store>>,
     stop: Arc<AtomicBool>,
 ) {
+    // Every reload and refusal goes to the store's audit log, with what
+    // asked for it (the analysts' actions are there too).
+    let audited = move |action: &str, why: &str, detail: &Value| {
+        if let Some(store) = &audit
+            && let Err(e) = store.audit(&format!("vigie:{why}"), action, "rules", &detail.to_string())
+        {
+            tracing::warn!("rule reload not audited: {e}");
+        }
+    };
     let mut before = rejected(&base.engine);
     let watched = cfg.rules.paths.iter().cloned().chain(cfg.rules.placeholders.iter().cloned());
     let watched: Vec<PathBuf> = watched.chain(cfg.rules.mapping.iter().cloned()).collect();
@@ -110,6 +123,7 @@ pub fn start(
                 match compile(&cfg, &base, &before) {
                     Ok(mut r) => {
                         before = rejected(&r.engine);
+                        audited("rules.reload", req.why, &r.summary);
                         r.done = req.reply;
                         if to_engine.send(r).is_err() {
                             return;
@@ -117,6 +131,7 @@ pub fn start(
                     }
                     Err(errors) => {
                         metrics.rule_reloads.get_or_create(&ResultLabel { result: "refused".into() }).inc();
+                        audited("rules.reload_refused", req.why, &json!({ "errors": errors }));
                         for e in &errors {
                             tracing::error!(trigger = req.why, "rule reload refused, the running rules stay: {e}");
                         }

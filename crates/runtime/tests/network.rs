@@ -566,4 +566,11 @@ fn rules_reload_live_and_a_broken_set_is_refused_while_the_running_one_goes_on()
     post(login(4));
     assert_eq!(fired(), 2, "the login rule is gone");
     e.finish();
+    // Each reload and the refusal are in the audit log, with their trigger.
+    let store = vigie_store::Store::open(&dir.path().join("state/vigie.db").display().to_string()).unwrap();
+    let entries = store.audit_entries(100).unwrap();
+    let of = |action: &str| entries.iter().filter(|a| a.action == action).map(|a| a.actor.as_str()).collect::<Vec<_>>();
+    assert_eq!(of("rules.reload"), ["vigie:file change", "vigie:api"], "newest first: {entries:?}");
+    assert_eq!(of("rules.reload_refused"), ["vigie:api"]);
+    assert!(entries.iter().any(|a| a.action == "rules.reload_refused" && a.detail.contains("nosuchmodifier")));
 }
