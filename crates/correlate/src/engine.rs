@@ -293,7 +293,7 @@ impl Correlator {
             self.judge(si, &g, out);
         }
         // A window of `a and not b` opens on `a`: `b` alone says nothing.
-        let opens = !spec_has_negation(&self.specs[si]) || self.specs[si].positive.contains(&pos);
+        let opens = self.specs[si].opens.get(pos).copied().unwrap_or(true);
         let state = &mut self.states[si];
         if !state.groups.contains_key(&key) {
             if !opens {
@@ -443,10 +443,6 @@ fn firing(si: usize, spec: &Spec, g: &Group, ts: i64, start: i64, end: i64, metr
         events: g.events.iter().cloned().collect(),
         count: g.count,
     }
-}
-
-fn spec_has_negation(spec: &Spec) -> bool {
-    spec.expression.as_ref().is_some_and(vigie_sigma::rule::RuleExpr::has_not)
 }
 
 /// A hash that is the same in every process and version, so that distinct

@@ -37,6 +37,10 @@ pub struct Spec {
     /// The rules `expression` names without negation, in `rules` order: for
     /// temporal_ordered, these must have occurred in that order.
     pub positive: Vec<usize>,
+    /// Per rule of `rules`: whether its match may open a group's window
+    /// (every rule, except the negated ones of an expression with `not`:
+    /// the window of `a and not b` opens on `a`).
+    pub opens: Vec<bool>,
     pub field: Option<String>,
     pub percentile: f64,
     /// alias -> [(rule reference, field)]
@@ -48,14 +52,10 @@ pub struct Spec {
 impl Spec {
     pub fn new(path: &str, c: &Correlation) -> Spec {
         // Absence (`not rule`) can only be judged once the window closed.
-        let upper = c.condition.checks.iter().any(|(op, _)| !matches!(op, CmpOp::Gt | CmpOp::Gte))
-            || c.condition.expression.as_ref().is_some_and(RuleExpr::has_not);
-        let mut positive = Vec::new();
-        if let Some(e) = &c.condition.expression {
-            e.positive(&mut positive);
-        }
-        positive.sort_unstable();
-        positive.dedup();
+        let negated = c.condition.expression.as_ref().is_some_and(RuleExpr::has_not);
+        let upper = negated || c.condition.checks.iter().any(|(op, _)| !matches!(op, CmpOp::Gt | CmpOp::Gte));
+        let positive = c.condition.expression.as_ref().map(RuleExpr::positive).unwrap_or_default();
+        let opens = (0..c.rules.len()).map(|i| !negated || positive.contains(&i)).collect();
         Spec {
             meta: Arc::new(c.meta.clone()),
             path: path.to_string(),
@@ -66,6 +66,7 @@ impl Spec {
             checks: c.condition.checks.clone(),
             expression: c.condition.expression.clone(),
             positive,
+            opens,
             field: c.condition.field.clone(),
             percentile: c.condition.percentile.unwrap_or(95.0),
             aliases: c.aliases.clone(),

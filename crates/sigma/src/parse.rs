@@ -271,10 +271,7 @@ fn correlation(doc: &Node, c: &Node, meta: Meta) -> Result<Correlation, ParseErr
             let text = n.as_str().unwrap_or_default();
             match crate::rule::RuleExpr::parse(text, &rules) {
                 Ok(e) => {
-                    let mut named = Vec::new();
-                    e.positive(&mut named);
-                    named.sort_unstable();
-                    named.dedup();
+                    let named = e.positive();
                     if kind == CorrelationType::TemporalOrdered && named.len() > crate::rule::MAX_ORDERED_RULES {
                         return err(
                             n,

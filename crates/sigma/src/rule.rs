@@ -175,13 +175,21 @@ impl RuleExpr {
         }
     }
 
-    /// The rules named without a negation above them.
-    pub fn positive(&self, out: &mut Vec<usize>) {
-        match self {
-            RuleExpr::Rule(i) => out.push(*i),
-            RuleExpr::Not(_) => {}
-            RuleExpr::And(v) | RuleExpr::Or(v) => v.iter().for_each(|e| e.positive(out)),
+    /// The positions of the rules named without a negation above them,
+    /// ascending, each once.
+    pub fn positive(&self) -> Vec<usize> {
+        fn walk(e: &RuleExpr, out: &mut Vec<usize>) {
+            match e {
+                RuleExpr::Rule(i) => out.push(*i),
+                RuleExpr::Not(_) => {}
+                RuleExpr::And(v) | RuleExpr::Or(v) => v.iter().for_each(|e| walk(e, out)),
+            }
         }
+        let mut out = Vec::new();
+        walk(self, &mut out);
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     /// The condition as text, naming each rule as `rules` does.
