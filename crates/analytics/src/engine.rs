@@ -1076,6 +1076,34 @@ impl Analytics {
         self.removed.clear();
     }
 
+    /// Take over what `old` learned, for new settings (a live reload):
+    /// accounts, peers, counters, the deployment's population and the
+    /// short-lived windows carry on, judged from now on by these settings.
+    /// A new time zone changes what every learned schedule means (its hours
+    /// and days are local): then nothing is taken, the old accounts are
+    /// forgotten in the store too, and their number is returned.
+    pub fn adopt(&mut self, mut old: Analytics) -> usize {
+        if old.cfg.timezone != self.cfg.timezone {
+            let dropped = old.accounts.len();
+            self.stats = std::mem::take(&mut old.stats);
+            self.stats.accounts_forgotten += dropped as u64;
+            self.removed = old.removed;
+            self.removed.extend(old.accounts.into_keys());
+            return dropped;
+        }
+        self.accounts = old.accounts;
+        self.peers = old.peers;
+        self.stats = old.stats;
+        self.dirty = old.dirty;
+        self.removed = old.removed;
+        self.deployed_at = old.deployed_at;
+        self.population = old.population;
+        self.sources_seen = old.sources_seen;
+        self.peer_hours = old.peer_hours;
+        self.org_nets = old.org_nets;
+        0
+    }
+
     /// Bytes held per account, on average (see docs/analytics.md).
     pub fn bytes_per_account(&self) -> f64 {
         if self.accounts.is_empty() {

@@ -82,6 +82,13 @@ impl Risk {
         })
     }
 
+    /// Keep `old`'s scores under these settings (a live reload): a score
+    /// is points already earned, which the new half-life decays from now on.
+    pub fn adopt(&mut self, old: &mut Risk) {
+        self.scores = std::mem::take(&mut old.scores);
+        self.dirty = std::mem::take(&mut old.dirty);
+    }
+
     pub fn points(&self, level: Severity) -> f32 {
         match level {
             Severity::Informational => 0.0,

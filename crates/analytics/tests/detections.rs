@@ -572,3 +572,35 @@ fn a_new_hire_growing_into_the_job_is_a_look_not_an_alarm() {
     let hour = fired(&out, Detection::DistinctSubjectsHour);
     assert!(hour.iter().any(|s| s.level >= Severity::High), "{hour:?}");
 }
+
+/// A live reload's new settings take over what was learned: the habits
+/// still stand (harvesting is judged against the account's own baseline,
+/// with the new, stricter levels), unless the time zone changed, which
+/// forgets every account (their schedules were learned in local hours).
+#[test]
+fn new_settings_keep_what_was_learned_unless_the_time_zone_changes() {
+    let mut an = Analytics::new(AnalyticsConfig::default()).unwrap();
+    let mut out = Vec::new();
+    habits(&mut an, "adv1", 14, 12, &mut out);
+    habits(&mut an, "adv2", 14, 12, &mut out);
+    let mut cfg = AnalyticsConfig::default();
+    cfg.distinct.levels = [1.0, 1.5, 2.0];
+    let mut fresh = Analytics::new(cfg.clone()).unwrap();
+    assert_eq!(fresh.adopt(an), 0);
+    assert_eq!(fresh.accounts.len(), 2);
+    out.clear();
+    let t = MONDAY + 14 * 24 * H + 10 * H;
+    for i in 0..400 {
+        fresh.observe(&read("adv1", t + i * 5_000, "217.108.13.44", &[format!("victim-{i}")]), &mut out);
+    }
+    let hour = fired(&out, Detection::DistinctSubjectsHour);
+    assert_eq!(hour.first().map(|s| s.evidence["basis"].clone()), Some("own".into()), "{out:?}");
+    assert_eq!(hour.len(), 3);
+
+    cfg.timezone = "America/New_York".into();
+    let mut moved = Analytics::new(cfg).unwrap();
+    assert_eq!(moved.adopt(fresh), 2);
+    assert!(moved.accounts.is_empty());
+    let forgotten: Vec<_> = moved.take_changes().into_iter().filter(|(_, a)| a.is_none()).map(|(n, _)| n).collect();
+    assert_eq!(forgotten.len(), 2, "forgotten in the store too: {forgotten:?}");
+}

@@ -302,10 +302,31 @@ async function incidentPage(id) {
   }
 }
 
+// Each live reload or refusal: when, what asked for it, and what changed
+// (rules added, changed, removed, each with its author), or why it was refused.
+function reloadsTable(rows) {
+  const who = (l) => l.map((x) => x.id + (x.author ? " (" + x.author + ")" : "")).join(", ");
+  const what = (d) => {
+    if (!d) return "";
+    if (d.errors) return "refused: " + d.errors.join("; ");
+    const c = d.changes || {};
+    const parts = [];
+    for (const k of ["added", "changed", "removed"]) if (c[k] && c[k].length) parts.push(k + " " + who(c[k]) + (c[k + "_more"] ? " and " + c[k + "_more"] + " more" : ""));
+    if (d.analytics_changed) parts.push("analytics settings");
+    if (d.response_changed) parts.push("response policy");
+    if (d.restart_needed && d.restart_needed.length) parts.push("needs a restart: " + d.restart_needed.join(", "));
+    return parts.join("; ") || "no change";
+  };
+  if (!rows.length) return h("p", { class: "muted" }, "No reload since the store was created.");
+  return table(["When", "By", "Result", "What changed"], rows.map((r) => h("tr", {}, h("td", {}, fmt(r.at_ms)), h("td", {}, r.by),
+    h("td", {}, r.applied ? "applied" : "refused"), h("td", {}, what(r.detail)))));
+}
+
 async function rulesPage() {
   const d = await api("GET", "/api/rules");
   main().replaceChildren(h("h1", {}, "Rules"),
     h("div", { class: "cards" }, card("rules loaded", d.loaded), card("correlations", d.correlations), card("rules rejected", d.rejected.length)),
+    h("h2", {}, "Reloads"), reloadsTable(d.reloads || []),
     h("h2", {}, "Hits"), table(["Rule", "Name", "Alerts", "Occurrences"], d.hits.map((x) => h("tr", {}, h("td", {}, x.id), h("td", {}, x.name), h("td", {}, x.alerts), h("td", {}, x.occurrences)))),
     h("h2", {}, "Rejected, with the reason"), table(["File", "Id", "Reason"], d.rejected.map((x) => h("tr", {}, h("td", {}, x.path), h("td", {}, x.id || ""), h("td", {}, x.reason)))),
     h("h2", {}, "Loaded"), table(["Id", "Title", "Level", "Author"], d.rules.slice(0, 500).map((x) => h("tr", {}, h("td", {}, x.id), h("td", {}, x.title), h("td", {}, lvl(x.level)), h("td", {}, x.author)))));

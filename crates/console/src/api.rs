@@ -512,12 +512,23 @@ async fn impact(State(c): State<Console>, p: Principal, Json(i): Json<ImpactIn>)
 async fn rules(State(c): State<Console>, _: Principal) -> Res<Json<Value>> {
     let s = c.store.clone();
     let hits = c.blocking(move || s.rule_hits()).await?;
+    let s = c.store.clone();
+    let reloads = c.blocking(move || s.audit_entries_on("rules", 50)).await?;
+    let rules = c.rules.get();
     Ok(Json(json!({
-        "loaded": c.rules.loaded,
-        "correlations": c.rules.correlations,
-        "rejected": c.rules.rejected,
+        "loaded": rules.loaded,
+        "correlations": rules.correlations,
+        "rejected": rules.rejected,
         "hits": hits.iter().map(|(id, name, alerts, events)| json!({"id": id, "name": name, "alerts": alerts, "occurrences": events})).collect::<Vec<_>>(),
-        "rules": c.rules.rules.iter().map(|(id, t, l, a)| json!({"id": id, "title": t, "level": l, "author": a})).collect::<Vec<_>>(),
+        "rules": rules.rules.iter().map(|(id, t, l, a)| json!({"id": id, "title": t, "level": l, "author": a})).collect::<Vec<_>>(),
+        // Live reloads and refusals, newest first: when, what asked for it,
+        // and what changed (rules added, changed, removed, with their authors).
+        "reloads": reloads.iter().map(|e| json!({
+            "at_ms": e.at_ms,
+            "by": e.actor,
+            "applied": e.action == "rules.reload",
+            "detail": serde_json::from_str::<Value>(&e.detail).unwrap_or(Value::Null),
+        })).collect::<Vec<_>>(),
     })))
 }
 

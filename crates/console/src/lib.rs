@@ -36,6 +36,24 @@ pub struct RulesInfo {
     pub rules: Vec<(String, String, vigie_alert::Severity, String)>,
 }
 
+/// The rule set in force, replaced by each live reload.
+#[derive(Clone, Default)]
+pub struct RulesView(Arc<std::sync::RwLock<Arc<RulesInfo>>>);
+
+impl RulesView {
+    pub fn new(info: RulesInfo) -> RulesView {
+        RulesView(Arc::new(std::sync::RwLock::new(Arc::new(info))))
+    }
+
+    pub fn get(&self) -> Arc<RulesInfo> {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn set(&self, info: RulesInfo) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(info);
+    }
+}
+
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Rejected {
     pub path: String,
@@ -76,7 +94,7 @@ pub struct Console {
     pub store: Arc<Store>,
     pub key: vigie_analytics::Pseudonymiser,
     pub live: tokio::sync::broadcast::Sender<vigie_store::Live>,
-    pub rules: Arc<RulesInfo>,
+    pub rules: RulesView,
     pub org: Arc<vigie_investigate::Organisation>,
     /// Events the engine has read (for events/s).
     pub events: Arc<AtomicU64>,
@@ -100,7 +118,7 @@ impl Console {
             store,
             key,
             live,
-            rules: Arc::new(rules),
+            rules: RulesView::new(rules),
             org: Arc::new(org),
             events,
             limiter: Arc::new(auth::LoginLimiter::new(settings.max_failed_logins)),

@@ -427,6 +427,8 @@ impl Correlator {
                 restored += 1;
             }
         }
+        // Correlations no longer loaded: their open windows go too.
+        self.stats.dropped_on_restore += by_key.values().map(|s| s.groups.len() as u64).sum::<u64>();
         restored
     }
 }

@@ -128,6 +128,24 @@ impl Stage {
         kept
     }
 
+    /// New analytics settings (a live reload): `analytics` and `risk` were
+    /// built from them aside, and take over what the running ones learned
+    /// (see [`Analytics::adopt`]). Turning the analytics off forgets their
+    /// state; turning them on starts it empty. Returns how many accounts'
+    /// learned state was dropped.
+    pub fn reconfigure(&mut self, analytics: Option<Analytics>, mut risk: Risk) -> usize {
+        risk.adopt(&mut self.risk);
+        self.risk = risk;
+        let (old, mut new) = (self.analytics.take(), analytics);
+        let dropped = match (old, new.as_mut()) {
+            (Some(old), Some(new)) => new.adopt(old),
+            (Some(old), None) => old.accounts.len(),
+            (None, _) => 0,
+        };
+        self.analytics = new;
+        dropped
+    }
+
     pub fn new(engine: Arc<Engine>, cfg: &StageConfig) -> Result<Stage, StageError> {
         let correlator = Correlator::new(&engine.set.correlations, cfg.limits);
         Ok(Stage {

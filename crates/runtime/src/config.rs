@@ -40,6 +40,9 @@ pub struct Config {
     /// Who the notification drafts come from.
     #[serde(default)]
     pub organisation: vigie_investigate::Organisation,
+    /// The file this was read from: a live reload reads it again.
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -384,6 +387,11 @@ pub enum SinkConfig {
         /// First wait before a retry, doubled each time (at most 30 s).
         #[serde(default = "es_backoff")]
         backoff: String,
+        /// How long a request waits for more documents once the queue runs
+        /// dry (at most; a full `batch` goes at once): a trickle of alerts
+        /// makes a few larger requests instead of one per alert.
+        #[serde(default = "es_batch_wait")]
+        batch_wait: String,
         /// As for syslog.
         #[serde(default = "sink_queue")]
         queue: usize,
@@ -413,6 +421,10 @@ fn dead_letter_max_bytes() -> u64 {
 
 fn es_backoff() -> String {
     "500ms".into()
+}
+
+fn es_batch_wait() -> String {
+    "200ms".into()
 }
 
 impl SinkConfig {
@@ -460,7 +472,9 @@ fn udp() -> String {
 impl Config {
     pub fn from_file(path: &Path) -> anyhow::Result<Config> {
         let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        Config::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+        let mut cfg = Config::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        cfg.source = Some(path.to_path_buf());
+        Ok(cfg)
     }
 
     pub fn parse(text: &str) -> Result<Config, toml::de::Error> {

@@ -449,19 +449,7 @@ pub fn run_engine(parts: EngineParts<'_>) -> anyhow::Result<Summary> {
         }
         if let Some(rx) = &opts.reload {
             for r in rx.try_iter() {
-                let kept = stage.reload(&r.engine);
-                *cell.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(r.detector);
-                metrics.rule_reloads.get_or_create(&crate::metrics::ResultLabel { result: "applied".into() }).inc();
-                metrics.rules_loaded.set(r.engine.set.rules.len() as i64);
-                tracing::info!(
-                    rules = r.engine.set.rules.len(),
-                    correlations_kept = kept,
-                    correlation_groups_dropped = stage.correlator.stats.dropped_on_restore,
-                    "rules reloaded"
-                );
-                if let Some(done) = r.done {
-                    let _ = done.send(Ok(r.summary));
-                }
+                apply_reload(r, &mut stage, &mut responder, &cell, &metrics);
             }
         }
         if let Some(rx) = &opts.suppressions {
@@ -575,10 +563,51 @@ fn current(cell: &std::sync::RwLock<Arc<Detector>>) -> Arc<Detector> {
     cell.read().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
-/// A rule set compiled aside, to be swapped in between batches.
+/// Swap a reload in (between two batches): the stage keeps the state of
+/// what did not change, the workers take the new rule set with their next
+/// batch, and whoever asked is told what was kept and dropped.
+fn apply_reload(
+    r: Reload,
+    stage: &mut Stage,
+    responder: &mut Responder,
+    cell: &std::sync::RwLock<Arc<Detector>>,
+    metrics: &Metrics,
+) {
+    let Reload { engine, detector, analytics, risk, mut policy, mut summary, done } = r;
+    let dropped_before = stage.correlator.stats.dropped_on_restore;
+    let kept = stage.reload(&engine);
+    let accounts_dropped = stage.reconfigure(analytics, risk);
+    policy.state = std::mem::take(&mut responder.policy.state);
+    responder.policy = policy;
+    *cell.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(detector);
+    metrics.rule_reloads.get_or_create(&crate::metrics::ResultLabel { result: "applied".into() }).inc();
+    metrics.rules_loaded.set(engine.set.rules.len() as i64);
+    let groups_dropped = stage.correlator.stats.dropped_on_restore.saturating_sub(dropped_before);
+    tracing::info!(
+        rules = engine.set.rules.len(),
+        correlations_kept = kept,
+        correlation_groups_dropped = groups_dropped,
+        analytics_accounts_dropped = accounts_dropped,
+        "rules and settings reloaded"
+    );
+    summary["correlations_kept"] = serde_json::json!(kept);
+    summary["correlation_groups_dropped"] = serde_json::json!(groups_dropped);
+    summary["analytics_accounts_dropped"] = serde_json::json!(accounts_dropped);
+    if let Some(done) = done {
+        let _ = done.send(Ok(summary));
+    }
+}
+
+/// A rule set and settings built aside, to be swapped in between batches.
 pub struct Reload {
     pub engine: Arc<vigie_detect::Engine>,
     pub detector: Detector,
+    /// The analytics under their new settings (`None`: off), empty: they
+    /// take over what the running ones learned.
+    pub analytics: Option<vigie_analytics::Analytics>,
+    pub risk: vigie_analytics::Risk,
+    /// The response policy; it keeps the running one's guardrail counters.
+    pub policy: vigie_respond::Policy,
     /// What to tell whoever asked, once it is in force.
     pub summary: serde_json::Value,
     pub done: Option<crossbeam_channel::Sender<crate::reload::Outcome>>,

@@ -459,8 +459,11 @@ pub fn run(cfg: &Config, stop: Arc<AtomicBool>) -> Result<Summary> {
     let (reload_tx, reload_rx) = crossbeam_channel::unbounded();
     opts.reload = Some(reload_rx);
     let mut app = server::router(api.clone(), mounted).merge(reload::routes(api, reloader.clone()));
+    let mut rules_view = None;
     if let (Some(h), true) = (&handle, cfg.console.enabled) {
-        app = app.merge(vigie_console::router(console(cfg, h, rules, &t.metrics)?));
+        let c = console(cfg, h, rules, &t.metrics)?;
+        rules_view = Some(c.rules.clone());
+        app = app.merge(vigie_console::router(c));
         tracing::info!(address = %cfg.server.listen, "console on http://{}/console/", cfg.server.listen);
     }
     let http = server::start(t.rt.handle(), &cfg.server.listen, app, ingesting, stop.clone())?;
@@ -500,6 +503,7 @@ pub fn run(cfg: &Config, stop: Arc<AtomicBool>) -> Result<Summary> {
         reload_tx,
         parts.metrics.clone(),
         handle.as_ref().map(|h| h.store.clone()),
+        rules_view,
         stop.clone(),
     );
     let summary = engine::run_engine(parts);

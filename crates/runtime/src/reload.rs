@@ -1,16 +1,22 @@
-//! Live reload of the detection rules, with the placeholders and mapping
-//! they are compiled with, without stopping `vigie run`.
+//! Live reload of the detection rules (with the placeholders and mapping
+//! they are compiled with), the analytics settings and the response policy,
+//! without stopping `vigie run`.
 //!
 //! A reload is asked for by `SIGHUP`, by `POST /admin/reload` (the API
 //! token), or by a change to the rule files (polled every two seconds, and
 //! taken once two polls agree, so that an editor's several writes make one
-//! reload). The new set is compiled on a thread of its own while detection
-//! goes on. It is refused, and the running set kept, when it cannot be
-//! built or when it rejects a rule file that the running set did not
-//! reject: every such error is listed (in the log, and in the API's
-//! answer). A set that builds is handed to the engine, which swaps it in
-//! between two batches (`engine::Reload`); correlations whose definition
-//! did not change keep their windows, the others start afresh (counted).
+//! reload). The configuration file is read again, and the new set is built
+//! on a thread of its own while detection goes on. It is refused, and the
+//! running set kept, when any part cannot be built or when it rejects a rule
+//! file that the running set did not reject: every such error is listed (in
+//! the log, the audit entry and the API's answer). A set that builds is
+//! handed to the engine, which swaps it in between two batches
+//! (`engine::Reload`): correlations whose definition did not change keep
+//! their windows, the others start afresh (counted); the analytics keep
+//! what they learned unless the time zone changed (counted); the response
+//! guardrails keep their counters. Other sections (inputs, sinks, the
+//! store...) take effect at the next restart, and the answer says which
+//! changed.
 //! Reloads are counted in `vigie_rule_reloads_total{result}` and written to
 //! the store's audit log (`rules.reload`, `rules.reload_refused`, by
 //! `vigie:<trigger>`).
@@ -68,28 +74,117 @@ fn rejected(engine: &vigie_detect::Engine) -> Vec<(String, String)> {
     engine.set.rejected.iter().map(|r| (r.path.clone(), r.reason.clone())).collect()
 }
 
-/// Compile the configured rules aside. Refused when the set cannot be
-/// built or rejects a file the running set (`before`) did not.
-fn compile(cfg: &Config, base: &Detector, before: &[(String, String)]) -> Result<Reload, Vec<String>> {
-    let engine = crate::build_engine(cfg).map_err(|e| vec![format!("{e:#}")])?;
-    let now = rejected(&engine);
-    let new: Vec<String> =
-        now.iter().filter(|r| !before.contains(r)).map(|(path, why)| format!("{path}: {why}")).collect();
-    if !new.is_empty() {
-        return Err(new);
+/// What the last reload that took (or the start) put in force.
+struct Running {
+    cfg: Config,
+    engine: Arc<vigie_detect::Engine>,
+    analytics: vigie_analytics::AnalyticsConfig,
+}
+
+/// The sections a reload does not apply: they take effect at the next
+/// restart, and a reload that finds them changed says so.
+fn restart_needed(before: &Config, now: &Config) -> Vec<&'static str> {
+    let differ = |a: &dyn std::fmt::Debug, b: &dyn std::fmt::Debug| format!("{a:?}") != format!("{b:?}");
+    let mut out = Vec::new();
+    let sections: [(&'static str, &dyn std::fmt::Debug, &dyn std::fmt::Debug); 9] = [
+        ("[engine]", &before.engine, &now.engine),
+        ("[server]", &before.server, &now.server),
+        ("[[inputs]]", &before.inputs, &now.inputs),
+        ("[[sinks]]", &before.sinks, &now.sinks),
+        ("[[action_sinks]]", &before.action_sinks, &now.action_sinks),
+        ("[[suppressions]]", &before.suppressions, &now.suppressions),
+        ("[store]", &before.store, &now.store),
+        ("[console]", &before.console, &now.console),
+        ("[organisation]", &before.organisation, &now.organisation),
+    ];
+    for (name, a, b) in sections {
+        if differ(a, b) {
+            out.push(name);
+        }
     }
+    out
+}
+
+/// At most this many rules are named per list in a reload's answer and
+/// audit entry (the rest are counted).
+const NAMED: usize = 50;
+
+fn changes_json(c: &vigie_sigma::Changes) -> Value {
+    let mut out = serde_json::Map::new();
+    for (k, l) in [("added", &c.added), ("changed", &c.changed), ("removed", &c.removed)] {
+        let named: Vec<Value> =
+            l.iter().take(NAMED).map(|e| json!({"id": e.key, "title": e.title, "author": e.author})).collect();
+        out.insert(k.into(), Value::Array(named));
+        if l.len() > NAMED {
+            out.insert(format!("{k}_more"), json!(l.len() - NAMED));
+        }
+    }
+    Value::Object(out)
+}
+
+/// Read the configuration file again (when `run` was given one) and build
+/// everything a reload applies aside: the rules with their placeholders and
+/// mapping, the analytics settings, and the response policy. Refused, with
+/// every error found, when any part cannot be built or the rules reject a
+/// file that the running set did not.
+fn compile(running: &Running, base: &Detector) -> Result<(Reload, Running), Vec<String>> {
+    let cfg = match &running.cfg.source {
+        Some(path) => Config::from_file(path).map_err(|e| vec![format!("{e:#}")])?,
+        None => running.cfg.clone(),
+    };
+    let mut errors = Vec::new();
+    let engine = crate::build_engine(&cfg).map_err(|e| errors.push(format!("{e:#}"))).ok();
+    if let Some(engine) = &engine {
+        let before = rejected(&running.engine);
+        errors.extend(
+            rejected(engine).into_iter().filter(|r| !before.contains(r)).map(|(path, why)| format!("{path}: {why}")),
+        );
+    }
+    let analytics = crate::analytics_config(&cfg).map_err(|e| errors.push(format!("{e:#}"))).ok();
+    // Built here, empty: the engine hands them what the running ones learned.
+    let built = analytics.as_ref().and_then(|a| {
+        let risk = vigie_analytics::Risk::new(&a.risk).map_err(|e| errors.push(format!("analytics: {e}"))).ok()?;
+        let state = match a.enabled {
+            true => Some(
+                vigie_analytics::Analytics::new(a.clone()).map_err(|e| errors.push(format!("analytics: {e}"))).ok()?,
+            ),
+            false => None,
+        };
+        Some((state, risk))
+    });
+    let policy = crate::policy(&cfg).map_err(|e| errors.push(format!("[response]: {e:#}"))).ok();
+    let (Some(engine), Some(a), Some((state, risk)), Some(policy), true) =
+        (engine, analytics, built, policy, errors.is_empty())
+    else {
+        return Err(errors);
+    };
     let engine = Arc::new(engine);
+    let mut detector = base.with_engine(engine.clone());
+    let extraction = |a: &vigie_analytics::AnalyticsConfig| (a.enabled, a.geoip.clone());
+    if extraction(&a) != extraction(&running.analytics) {
+        detector.extractor = crate::detector(&cfg, engine.clone(), &a).map_err(|e| vec![format!("{e:#}")])?.extractor;
+    }
+    let changes = engine.set.changes_from(&running.engine.set);
+    let restart = restart_needed(&running.cfg, &cfg);
+    for s in &restart {
+        tracing::warn!("{s} changed: it takes effect at the next restart, not by a reload");
+    }
     let summary = json!({
         "rules": engine.set.rules.len(),
         "correlations": engine.set.correlations.len(),
-        "rejected": now.len(),
+        "rejected": engine.set.rejected.len(),
+        "changes": changes_json(&changes),
+        "analytics_changed": format!("{a:?}") != format!("{:?}", running.analytics),
+        "response_changed": format!("{:?}", cfg.response) != format!("{:?}", running.cfg.response),
+        "restart_needed": restart,
     });
-    Ok(Reload { detector: base.with_engine(engine.clone()), engine, summary, done: None })
+    let reload = Reload { detector, engine: engine.clone(), analytics: state, risk, policy, summary, done: None };
+    Ok((reload, Running { cfg, engine, analytics: a }))
 }
 
 /// Start the compiler (and the file watch) for requests from `requests`;
-/// `base` is the detector in force at start, whose clock, analytics
-/// extractor and trail the new ones share.
+/// `base` is the detector in force at start, whose clock and trail the new
+/// ones share. Each reload that takes replaces `rules` (the console's view).
 #[allow(clippy::too_many_arguments)]
 pub fn start(
     cfg: Config,
@@ -99,6 +194,7 @@ pub fn start(
     to_engine: Sender<Reload>,
     metrics: Arc<Metrics>,
     audit: Option<Arc<vigie_store::Store>>,
+    rules: Option<vigie_console::RulesView>,
     stop: Arc<AtomicBool>,
 ) {
     // Every reload and refusal goes to the store's audit log, with what
@@ -110,30 +206,59 @@ pub fn start(
             tracing::warn!("rule reload not audited: {e}");
         }
     };
-    let mut before = rejected(&base.engine);
-    let watched = cfg.rules.paths.iter().cloned().chain(cfg.rules.placeholders.iter().cloned());
-    let watched: Vec<PathBuf> = watched.chain(cfg.rules.mapping.iter().cloned()).collect();
+    let analytics = match crate::analytics_config(&cfg) {
+        Ok(a) => a,
+        Err(e) => return tracing::error!("live reload off: {e:#}"),
+    };
+    let watched = watched_files(&cfg, &analytics);
+    let mut running = Running { engine: base.engine.clone(), cfg, analytics };
     let stop2 = stop.clone();
     std::thread::Builder::new()
         .name("rule-reload".into())
         .spawn(move || {
             while !stop.load(Ordering::Relaxed) {
                 let Ok(req) = requests.0.recv_timeout(Duration::from_millis(500)) else { continue };
-                tracing::info!(trigger = req.why, "reloading the rules");
-                match compile(&cfg, &base, &before) {
-                    Ok(mut r) => {
-                        before = rejected(&r.engine);
-                        audited("rules.reload", req.why, &r.summary);
-                        r.done = req.reply;
+                tracing::info!(trigger = req.why, "reloading");
+                let started = std::time::Instant::now();
+                match compile(&running, &base) {
+                    Ok((mut r, next)) => {
+                        let (tx, applied) = crossbeam_channel::bounded(1);
+                        r.done = Some(tx);
                         if to_engine.send(r).is_err() {
                             return;
+                        }
+                        // The engine swaps it in between two batches and
+                        // answers with what it kept and dropped.
+                        let outcome = loop {
+                            match applied.recv_timeout(Duration::from_millis(500)) {
+                                Ok(o) => break o,
+                                Err(crossbeam_channel::RecvTimeoutError::Timeout) if !stop.load(Ordering::Relaxed) => {}
+                                Err(_) => return,
+                            }
+                        };
+                        let outcome = outcome.map(|mut v| {
+                            v["seconds"] = json!(started.elapsed().as_secs_f64());
+                            v
+                        });
+                        if let Ok(v) = &outcome {
+                            audited("rules.reload", req.why, v);
+                        }
+                        if let Some(view) = &rules {
+                            view.set(crate::rules_summary(&next.engine));
+                        }
+                        running = next;
+                        if let Some(reply) = req.reply {
+                            let _ = reply.send(outcome);
                         }
                     }
                     Err(errors) => {
                         metrics.rule_reloads.get_or_create(&ResultLabel { result: "refused".into() }).inc();
                         audited("rules.reload_refused", req.why, &json!({ "errors": errors }));
                         for e in &errors {
-                            tracing::error!(trigger = req.why, "rule reload refused, the running rules stay: {e}");
+                            tracing::error!(
+                                trigger = req.why,
+                                "reload refused, the running rules and settings stay: {e}"
+                            );
                         }
                         if let Some(reply) = req.reply {
                             let _ = reply.send(Err(errors));
@@ -174,6 +299,21 @@ pub fn start(
         })
         .map(|_| ())
         .unwrap_or_else(|e| tracing::error!("cannot start the rule watch: {e}"));
+}
+
+/// The files a change to which asks for a reload: the rules, placeholders
+/// and mapping, the configuration file itself, the analytics settings and
+/// the caseload files they name. (Files named only in a newer configuration
+/// are watched from the next start.)
+fn watched_files(cfg: &Config, a: &vigie_analytics::AnalyticsConfig) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = cfg.rules.paths.clone();
+    out.extend(cfg.rules.placeholders.iter().cloned());
+    out.extend(cfg.rules.mapping.iter().cloned());
+    out.extend(cfg.source.iter().cloned());
+    out.extend(cfg.analytics.path.iter().cloned());
+    out.extend(a.caseload.accounts.iter().cloned());
+    out.extend(a.caseload.subjects.iter().cloned());
+    out
 }
 
 /// A hash of the watched files' names, sizes and modification times

@@ -436,7 +436,7 @@ fn bulk_config(dir: &std::path::Path, port: u16, extra: &str) -> String {
     http_config(
         dir,
         &format!(
-            "[[sinks]]\ntype = \"elasticsearch\"\nurl = \"http://127.0.0.1:{port}\"\nindex = \"soc-alerts\"\ndead_letter = {dead:?}\nbackoff = \"20ms\"\n{extra}\n"
+            "[[sinks]]\ntype = \"elasticsearch\"\nurl = \"http://127.0.0.1:{port}\"\nindex = \"soc-alerts\"\ndead_letter = {dead:?}\nbackoff = \"20ms\"\nbatch_wait = \"2s\"\n{extra}\n"
         ),
     )
 }
@@ -573,4 +573,119 @@ fn rules_reload_live_and_a_broken_set_is_refused_while_the_running_one_goes_on()
     assert_eq!(of("rules.reload"), ["vigie:file change", "vigie:api"], "newest first: {entries:?}");
     assert_eq!(of("rules.reload_refused"), ["vigie:api"]);
     assert!(entries.iter().any(|a| a.action == "rules.reload_refused" && a.detail.contains("nosuchmodifier")));
+}
+
+/// The configuration file, the analytics settings and the response policy
+/// reload with the rules: a new `[[response.when]]` acts on the next alert,
+/// analytics settings keep what was learned unless the time zone changes,
+/// sections that need a restart are named, and the console's Rules page
+/// lists each reload with its trigger and what changed (with the authors).
+#[test]
+fn settings_reload_live_and_the_console_lists_each_reload() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    let rule_id = "44444444-4444-4444-8444-444444444444";
+    std::fs::write(rules.join("a.yml"), action_rule(rule_id, "user_login")).unwrap();
+    let analytics = dir.path().join("analytics.yml");
+    std::fs::write(&analytics, "timezone: Europe/Paris\n").unwrap();
+    let actions = dir.path().join("actions.jsonl");
+    let base = http_config_with(
+        &rules.display().to_string(),
+        dir.path(),
+        &format!(
+            "[analytics]\npath = {:?}\n[[action_sinks]]\ntype = \"jsonl\"\npath = {:?}\n",
+            analytics.display().to_string(),
+            actions.display().to_string()
+        ),
+    );
+    let cfg_path = dir.path().join("vigie.toml");
+    std::fs::write(&cfg_path, &base).unwrap();
+    // An analyst who may read the Rules page.
+    let db = dir.path().join("state/vigie.db").display().to_string();
+    std::fs::create_dir_all(dir.path().join("state")).unwrap();
+    {
+        let store = vigie_store::Store::open(&db).unwrap();
+        store.put_user("ana", "analyst", &vigie_console::auth::hash_password("ana-password-123").unwrap()).unwrap();
+    }
+    let e = Running::start_file(&cfg_path);
+    let post = |n: u32| {
+        let body = format!(
+            "{{\"@timestamp\":\"2026-03-02T09:00:{n:02}.000Z\",\"event\":{{\"category\":[\"authentication\"],\"type\":[\"start\"],\"action\":\"user_login\",\"outcome\":\"success\"}},\"user\":{{\"name\":\"adv{n}\",\"group\":{{\"name\":\"agence-1\"}}}},\"source\":{{\"ip\":\"10.0.0.{n}\"}}}}\n"
+        );
+        let h = [("Authorization", "Bearer t"), ("Content-Type", "application/x-ndjson")];
+        assert_eq!(http(&e.addr, "POST", "/ingest", &h, body.as_bytes()).0, 200);
+    };
+    let reload = || {
+        let (s, body) = http(&e.addr, "POST", "/admin/reload", &[("Authorization", "Bearer t")], b"");
+        (s, serde_json::from_str::<serde_json::Value>(&body).unwrap())
+    };
+    post(1);
+    post(2);
+    assert!(!actions.exists() || alerts(&actions).is_empty(), "no response policy yet");
+
+    // A response policy and a change that needs a restart, in one edit.
+    let policy = format!(
+        "[response]\nmode = \"dry_run\"\n[[response.when]]\nrules = [\"{rule_id}\"]\nactions = [\"suspend_user\"]\n"
+    );
+    let edited = base.replace("[engine]\n", "[engine]\ncheckpoint_interval = \"7s\"\n");
+    std::fs::write(&cfg_path, format!("{edited}{policy}")).unwrap();
+    let (s, v) = reload();
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["set"]["response_changed"], true, "{v}");
+    assert_eq!(v["set"]["analytics_changed"], false, "{v}");
+    assert_eq!(v["set"]["restart_needed"], serde_json::json!(["[engine]"]), "{v}");
+    post(3);
+    let recs = alerts(&actions);
+    assert_eq!(recs.len(), 1, "{recs:?}");
+    assert_eq!(recs[0]["action"]["type"], "suspend_user");
+    assert_eq!(recs[0]["action"]["status"], "dry_run");
+
+    // Analytics: a new threshold keeps what was learned, a new time zone drops it.
+    std::fs::write(&analytics, "timezone: Europe/Paris\nspray:\n  min_accounts: 9\n").unwrap();
+    let (s, v) = reload();
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (&v["set"]["analytics_changed"], &v["set"]["analytics_accounts_dropped"]),
+        (&serde_json::json!(true), &serde_json::json!(0)),
+        "{v}"
+    );
+    std::fs::write(&analytics, "timezone: America/New_York\n").unwrap();
+    let (s, v) = reload();
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["set"]["analytics_accounts_dropped"], 3, "three accounts had logged in: {v}");
+    // Broken settings are refused, every error listed, and detection goes on.
+    std::fs::write(&analytics, "timezone: Mars/Olympus\n").unwrap();
+    std::fs::write(&cfg_path, format!("{edited}[response]\nmode = \"sometimes\"\n")).unwrap();
+    let (s, v) = reload();
+    assert_eq!(s, 422, "{v}");
+    let errors = v["errors"].to_string();
+    assert!(errors.contains("sometimes"), "{errors}");
+    std::fs::write(&cfg_path, format!("{edited}{policy}")).unwrap();
+    let (s, v) = reload();
+    assert_eq!(s, 422, "{v}");
+    assert!(v["errors"].to_string().contains("Mars/Olympus"), "{v}");
+    std::fs::write(&analytics, "timezone: America/New_York\n").unwrap();
+    // A rule changed by its author: the reload names it, and the console lists it.
+    std::fs::write(rules.join("a.yml"), action_rule(rule_id, "user_login").replace("author: t", "author: Dana"))
+        .unwrap();
+    let (s, v) = reload();
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["set"]["changes"]["changed"][0]["author"], "Dana", "{v}");
+    post(4);
+    assert_eq!(alerts(&actions).len(), 2, "the policy survived the refusals");
+
+    let cookie = console_login(&e.addr, "ana", "ana-password-123");
+    let (s, body) = http(&e.addr, "GET", "/api/rules", &[("Cookie", &cookie)], b"");
+    assert_eq!(s, 200, "{body}");
+    let page: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let reloads = page["reloads"].as_array().unwrap();
+    let result = |r: &serde_json::Value| (r["by"].as_str().unwrap().to_string(), r["applied"].as_bool().unwrap());
+    let got: Vec<_> = reloads.iter().map(result).collect();
+    let api = |applied| ("vigie:api".to_string(), applied);
+    assert_eq!(got, [api(true), api(false), api(false), api(true), api(true), api(true)], "{page}");
+    assert_eq!(reloads[0]["detail"]["changes"]["changed"][0]["author"], "Dana");
+    assert!(reloads[1]["detail"]["errors"].to_string().contains("Mars/Olympus"));
+    assert_eq!(page["loaded"], 1);
+    e.finish();
 }

@@ -23,4 +23,4 @@ pub use compile::{Expr, Leaf, Test};
 pub use event::{Event, FieldId, FieldTable, Kind, Val};
 pub use placeholder::Placeholders;
 pub use rule::{Correlation, Document, LogSource, Meta, Rule};
-pub use ruleset::{CompiledRule, Rejection, RuleSet, Source};
+pub use ruleset::{Changed, Changes, CompiledRule, Rejection, RuleSet, Source};

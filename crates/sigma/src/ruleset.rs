@@ -229,12 +229,99 @@ fn legacy_correlation(rule: &Rule, agg: condition::Aggregation) -> Result<Correl
     })
 }
 
+/// One rule or correlation of a [`Changes`] list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Changed {
+    /// Its id, else its name, else `path: title`.
+    pub key: String,
+    pub title: String,
+    pub author: Option<String>,
+}
+
+/// What a new rule set changed from the one before it: rules and
+/// correlations added, removed, or changed in meaning or description (their
+/// log source, condition, searches, level, tags or any other field).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changes {
+    pub added: Vec<Changed>,
+    pub removed: Vec<Changed>,
+    pub changed: Vec<Changed>,
+}
+
+impl Changes {
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.removed.is_empty() && self.changed.is_empty()
+    }
+}
+
+impl RuleSet {
+    /// Every rule and correlation by its key, with a hash of its whole
+    /// definition (the compiled condition's printed form included).
+    fn definitions(&self) -> std::collections::HashMap<String, (u64, Changed)> {
+        use std::hash::{Hash, Hasher};
+        let mut out = std::collections::HashMap::new();
+        let mut put = |meta: &Meta, path: &str, text: String| {
+            let key =
+                meta.id.clone().or_else(|| meta.name.clone()).unwrap_or_else(|| format!("{path}: {}", meta.title));
+            let mut h = std::hash::DefaultHasher::new();
+            text.hash(&mut h);
+            let entry = Changed { key: key.clone(), title: meta.title.clone(), author: meta.author.clone() };
+            out.insert(key, (h.finish(), entry));
+        };
+        for r in &self.rules {
+            put(&r.meta, &r.path, format!("{:?}\u{1f}{:?}\u{1f}{:?}\u{1f}{}", r.meta, r.logsource, r.expr, r.emit));
+        }
+        for (path, c) in &self.correlations {
+            put(&c.meta, path, format!("{c:?}"));
+        }
+        out
+    }
+
+    /// What this set changed from `before`, each list sorted by key.
+    pub fn changes_from(&self, before: &RuleSet) -> Changes {
+        let (old, new) = (before.definitions(), self.definitions());
+        let mut c = Changes::default();
+        for (k, (h, e)) in &new {
+            match old.get(k) {
+                None => c.added.push(e.clone()),
+                Some((h0, _)) if h0 != h => c.changed.push(e.clone()),
+                Some(_) => {}
+            }
+        }
+        c.removed = old.iter().filter(|(k, _)| !new.contains_key(*k)).map(|(_, (_, e))| e.clone()).collect();
+        for l in [&mut c.added, &mut c.removed, &mut c.changed] {
+            l.sort_by(|a, b| a.key.cmp(&b.key));
+        }
+        c
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn load(text: &str) -> RuleSet {
         RuleSet::load(&[Source { path: "t.yml".into(), text: text.into() }], &Placeholders::default())
+    }
+
+    #[test]
+    fn changes_name_rules_added_removed_and_changed() {
+        let rule = |id: &str, value: &str, author: &str| {
+            format!(
+                "title: T {id}\nid: {id}\nauthor: {author}\nlogsource:\n  product: windows\ndetection:\n  s:\n    Image: '{value}'\n  condition: s\n"
+            )
+        };
+        let before =
+            load(&format!("{}---\n{}---\n{}", rule("a", "x", "Ann"), rule("b", "y", "Bo"), rule("c", "z", "Cy")));
+        let after =
+            load(&format!("{}---\n{}---\n{}", rule("a", "x", "Ann"), rule("b", "y2", "Bea"), rule("d", "w", "Di")));
+        let c = after.changes_from(&before);
+        let keys = |l: &[Changed]| l.iter().map(|e| e.key.clone()).collect::<Vec<_>>();
+        assert_eq!(keys(&c.added), ["d"]);
+        assert_eq!(keys(&c.removed), ["c"]);
+        assert_eq!(keys(&c.changed), ["b"]);
+        assert_eq!(c.changed[0].author.as_deref(), Some("Bea"));
+        assert!(after.changes_from(&after).is_empty());
     }
 
     #[test]

@@ -264,6 +264,16 @@ impl Store {
         Ok(rows.iter().map(entry).collect())
     }
 
+    /// The newest entries on one target (`rules`: the rule reloads), newest
+    /// first.
+    pub fn audit_entries_on(&self, target: &str, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = self.db.query(
+            "SELECT seq, at_ms, actor, action, target, detail, prev_hash, hash FROM audit WHERE target = $1 ORDER BY seq DESC LIMIT $2",
+            &[target.into(), Sql::Int(limit)],
+        )?;
+        Ok(rows.iter().map(entry).collect())
+    }
+
     /// Walk the whole chain from the first entry, then hold its end
     /// against the head recorded outside the database.
     pub fn verify_audit(&self) -> Result<AuditReport, StoreError> {

@@ -292,6 +292,7 @@ pub fn build(
                 max_retries,
                 timeout,
                 backoff,
+                batch_wait,
                 queue,
                 dead_letter,
                 dead_letter_max_bytes,
@@ -322,10 +323,14 @@ pub fn build(
                     dead_letter_max_bytes: *dead_letter_max_bytes,
                     backoff: ms("backoff", backoff)?,
                 };
-                Box::new(queued::Queued::new(
-                    Box::new(elasticsearch::BulkSink::new(&name("elasticsearch"), url, opts, rt, metrics.clone())?),
+                let inner = elasticsearch::BulkSink::new(&name("elasticsearch"), url, opts, rt, metrics.clone())?;
+                let wait = crate::config::duration_ms(batch_wait)
+                    .map_err(|e| anyhow::anyhow!("[[sinks]] elasticsearch batch_wait: {e}"))?;
+                Box::new(queued::Queued::gathering(
+                    Box::new(inner),
                     *queue,
                     metrics.clone(),
+                    std::time::Duration::from_millis(wait.clamp(0, 60_000) as u64),
                 ))
             }
         };

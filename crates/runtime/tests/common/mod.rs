@@ -37,6 +37,18 @@ impl Running {
         Running { stop, handle: Some(handle), addr }
     }
 
+    /// Start from a configuration file, as `vigie run --config` does (a
+    /// live reload reads it again).
+    pub fn start_file(path: &std::path::Path) -> Running {
+        let cfg = Config::from_file(path).unwrap();
+        let addr = cfg.server.listen.clone();
+        let stop = Arc::new(AtomicBool::new(false));
+        let s = stop.clone();
+        let handle = std::thread::spawn(move || vigie_runtime::run(&cfg, s));
+        wait_for(Duration::from_secs(30), || http(&addr, "GET", "/healthz", &[], b"").0 == 200);
+        Running { stop, handle: Some(handle), addr }
+    }
+
     pub fn finish(mut self) -> Summary {
         self.stop.store(true, Ordering::Relaxed);
         self.handle.take().unwrap().join().unwrap().unwrap()
@@ -59,7 +71,24 @@ pub fn wait_for(limit: Duration, mut f: impl FnMut() -> bool) {
 
 /// One HTTP/1.1 request; returns (status, body). Status 0: no connection.
 pub fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
-    let Ok(mut s) = TcpStream::connect(addr) else { return (0, String::new()) };
+    let (status, _, body) = http_full(addr, method, path, headers, body);
+    (status, body)
+}
+
+/// Log in to the console; returns the session cookie (`name=value`).
+#[allow(dead_code)]
+pub fn console_login(addr: &str, user: &str, password: &str) -> String {
+    let body = serde_json::json!({"user": user, "password": password}).to_string();
+    let (s, head, answer) =
+        http_full(addr, "POST", "/api/login", &[("Content-Type", "application/json")], body.as_bytes());
+    assert_eq!(s, 200, "{answer}");
+    let line = head.lines().find(|l| l.to_ascii_lowercase().starts_with("set-cookie:")).expect("a session cookie");
+    line.split_once(':').unwrap().1.trim().split(';').next().unwrap().to_string()
+}
+
+/// One HTTP/1.1 request; returns (status, head, body).
+pub fn http_full(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String, String) {
+    let Ok(mut s) = TcpStream::connect(addr) else { return (0, String::new(), String::new()) };
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     let mut req =
         format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
@@ -68,14 +97,14 @@ pub fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body
     }
     req.push_str("\r\n");
     if s.write_all(req.as_bytes()).and_then(|_| s.write_all(body)).is_err() {
-        return (0, String::new());
+        return (0, String::new(), String::new());
     }
     let mut out = Vec::new();
     let _ = s.read_to_end(&mut out);
     let text = String::from_utf8_lossy(&out).into_owned();
     let status = text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
-    (status, dechunk(&body))
+    let (head, body) = text.split_once("\r\n\r\n").map(|(h, b)| (h.to_string(), b.to_string())).unwrap_or_default();
+    (status, head, dechunk(&body))
 }
 
 /// Undo chunked transfer encoding, if the body looks chunked.
