@@ -3,9 +3,9 @@
 //! without stopping `vigie run`.
 //!
 //! A reload is asked for by `SIGHUP`, by `POST /admin/reload` (the API
-//! token), or by a change to the rule files (polled every two seconds, and
-//! taken once two polls agree, so that an editor's several writes make one
-//! reload). The configuration file is read again, and the new set is built
+//! token), or by a change to the watched files (polled every half second,
+//! and taken once two polls agree, so that an editor's several writes make
+//! one reload, or after five seconds at most when they never settle). The configuration file is read again, and the new set is built
 //! on a thread of its own while detection goes on. It is refused, and the
 //! running set kept, when any part cannot be built or when it rejects a rule
 //! file that the running set did not reject: every such error is listed (in
@@ -276,23 +276,27 @@ pub fn start(
         .name("rule-watch".into())
         .spawn(move || {
             let mut seen = fingerprint(&watched);
-            let mut pending: Option<u64> = None;
+            // (fingerprint, first seen) of a change not yet taken.
+            let mut pending: Option<(u64, std::time::Instant)> = None;
             while !stop2.load(Ordering::Relaxed) {
-                for _ in 0..20 {
+                for _ in 0..POLL_MS / 100 {
                     if stop2.load(Ordering::Relaxed) {
                         return;
                     }
                     std::thread::sleep(Duration::from_millis(100));
                 }
                 let now = fingerprint(&watched);
-                // Taken once two polls agree: an editor's writes settle first.
+                // Taken once two polls agree (an editor's writes settle
+                // first), or once a change has waited `SETTLE_MAX` (a
+                // folder that never settles still reloads).
                 match pending {
-                    Some(p) if p == now => {
+                    Some((p, since)) if p == now || since.elapsed() >= SETTLE_MAX => {
                         seen = now;
                         pending = None;
                         reloader.nudge("file change");
                     }
-                    _ if now != seen => pending = Some(now),
+                    Some((_, since)) if now != seen => pending = Some((now, since)),
+                    _ if now != seen => pending = Some((now, std::time::Instant::now())),
                     _ => pending = None,
                 }
             }
@@ -315,6 +319,12 @@ fn watched_files(cfg: &Config, a: &vigie_analytics::AnalyticsConfig) -> Vec<Path
     out.extend(a.caseload.subjects.iter().cloned());
     out
 }
+
+/// How often the watched files are looked at.
+const POLL_MS: u64 = 500;
+
+/// The longest a change waits for the files to settle.
+const SETTLE_MAX: Duration = Duration::from_secs(5);
 
 /// A hash of the watched files' names, sizes and modification times
 /// (folders walked, at most 100,000 files).
