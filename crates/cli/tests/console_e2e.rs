@@ -211,6 +211,12 @@ async fn journey(mfa: bool) {
     assert!(draft.contains("Art. 33") && draft.contains(&people.replace(',', "")), "{draft}");
     shot(&c, &format!("{tag}04-incident.png")).await;
 
+    // The Rules page: the set in force and its reloads (none in the demo).
+    c.goto(&format!("{url}#/rules")).await.unwrap();
+    assert!(text(&c, "#reloads").await.contains("No reload"), "{}", text(&c, "#reloads").await);
+    assert!(text(&c, "#rule-cards").await.contains("rules loaded"));
+    shot(&c, &format!("{tag}04b-rules.png")).await;
+
     // The audit log recorded the triage.
     c.goto(&format!("{url}#/audit")).await.unwrap();
     assert!(text(&c, "#audit-status").await.starts_with("Chain intact"));

@@ -325,8 +325,8 @@ function reloadsTable(rows) {
 async function rulesPage() {
   const d = await api("GET", "/api/rules");
   main().replaceChildren(h("h1", {}, "Rules"),
-    h("div", { class: "cards" }, card("rules loaded", d.loaded), card("correlations", d.correlations), card("rules rejected", d.rejected.length)),
-    h("h2", {}, "Reloads"), reloadsTable(d.reloads || []),
+    h("div", { class: "cards", id: "rule-cards" }, card("rules loaded", d.loaded), card("correlations", d.correlations), card("rules rejected", d.rejected.length)),
+    h("h2", {}, "Reloads"), h("div", { id: "reloads" }, reloadsTable(d.reloads || [])),
     h("h2", {}, "Hits"), table(["Rule", "Name", "Alerts", "Occurrences"], d.hits.map((x) => h("tr", {}, h("td", {}, x.id), h("td", {}, x.name), h("td", {}, x.alerts), h("td", {}, x.occurrences)))),
     h("h2", {}, "Rejected, with the reason"), table(["File", "Id", "Reason"], d.rejected.map((x) => h("tr", {}, h("td", {}, x.path), h("td", {}, x.id || ""), h("td", {}, x.reason)))),
     h("h2", {}, "Loaded"), table(["Id", "Title", "Level", "Author"], d.rules.slice(0, 500).map((x) => h("tr", {}, h("td", {}, x.id), h("td", {}, x.title), h("td", {}, lvl(x.level)), h("td", {}, x.author)))));

@@ -321,7 +321,21 @@ pub fn run_engine(parts: EngineParts<'_>) -> anyhow::Result<Summary> {
         workers.push(std::thread::spawn(move || {
             let mut det = current(&cell);
             let mut work = det.work();
-            while let Ok((seq, msg)) = rx.recv() {
+            loop {
+                let (seq, msg) = match rx.recv_timeout(Duration::from_secs(1)) {
+                    Ok(m) => m,
+                    // Idle: take the set in force now, so that a rule set
+                    // swapped out is freed instead of kept by a worker.
+                    Err(RecvTimeoutError::Timeout) => {
+                        let now = current(&cell);
+                        if !Arc::ptr_eq(&now, &det) {
+                            det = now;
+                            work = det.work();
+                        }
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => break,
+                };
                 let sent = match msg {
                     Msg::Done(i) => out_tx.send((seq, None, Some(i))),
                     Msg::Batch(b) => {
@@ -573,7 +587,10 @@ fn apply_reload(
     cell: &std::sync::RwLock<Arc<Detector>>,
     metrics: &Metrics,
 ) {
-    let Reload { engine, detector, analytics, risk, mut policy, mut summary, done } = r;
+    let Reload { engine, detector, analytics, risk, mut policy, scrubber, mut summary, done } = r;
+    if scrubber.is_some() {
+        stage.scrubber = scrubber;
+    }
     let dropped_before = stage.correlator.stats.dropped_on_restore;
     let kept = stage.reload(&engine);
     let accounts_dropped = stage.reconfigure(analytics, risk);
@@ -608,6 +625,9 @@ pub struct Reload {
     pub risk: vigie_analytics::Risk,
     /// The response policy; it keeps the running one's guardrail counters.
     pub policy: vigie_respond::Policy,
+    /// The alerts' scrubber for the new mapping's personal fields (`None`
+    /// when the store is off and alerts are not scrubbed).
+    pub scrubber: Option<vigie_analytics::Scrubber>,
     /// What to tell whoever asked, once it is in force.
     pub summary: serde_json::Value,
     pub done: Option<crossbeam_channel::Sender<crate::reload::Outcome>>,

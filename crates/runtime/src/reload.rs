@@ -74,11 +74,21 @@ fn rejected(engine: &vigie_detect::Engine) -> Vec<(String, String)> {
     engine.set.rejected.iter().map(|r| (r.path.clone(), r.reason.clone())).collect()
 }
 
-/// What the last reload that took (or the start) put in force.
+/// What the last reload that took (or the start) put in force. It holds
+/// the detector's parts that a reload shares (the clock, the trail, the
+/// analytics' extractor), never a detector: that would keep its whole rule
+/// set in memory after the swap.
 struct Running {
     cfg: Config,
     engine: Arc<vigie_detect::Engine>,
     analytics: vigie_analytics::AnalyticsConfig,
+    clock: vigie_pipeline::time::Clock,
+    extractor: Option<Arc<vigie_analytics::Extractor>>,
+    trail: Option<Arc<vigie_analytics::Trail>>,
+    /// The pseudonymisation key and the `[store]` section in force (a
+    /// restart changes them, a reload does not): each new set's mapping
+    /// may name other personal fields, so each reload scrubs with its own.
+    scrub: Option<(vigie_analytics::Pseudonymiser, Arc<crate::config::StoreSection>)>,
 }
 
 /// The sections a reload does not apply: they take effect at the next
@@ -127,7 +137,7 @@ fn changes_json(c: &vigie_sigma::Changes) -> Value {
 /// mapping, the analytics settings, and the response policy. Refused, with
 /// every error found, when any part cannot be built or the rules reject a
 /// file that the running set did not.
-fn compile(running: &Running, base: &Detector) -> Result<(Reload, Running), Vec<String>> {
+fn compile(running: &Running) -> Result<(Reload, Running), Vec<String>> {
     let cfg = match &running.cfg.source {
         Some(path) => Config::from_file(path).map_err(|e| vec![format!("{e:#}")])?,
         None => running.cfg.clone(),
@@ -153,13 +163,29 @@ fn compile(running: &Running, base: &Detector) -> Result<(Reload, Running), Vec<
         Some((state, risk))
     });
     let policy = crate::policy(&cfg).map_err(|e| errors.push(format!("[response]: {e:#}"))).ok();
-    let (Some(engine), Some(a), Some((state, risk)), Some(policy), true) =
-        (engine, analytics, built, policy, errors.is_empty())
+    // Alerts are scrubbed with the personal fields of the new mapping.
+    let scrubber = match (&running.scrub, &engine) {
+        (Some((key, store)), Some(engine)) => {
+            let scrub_cfg = Config { store: (**store).clone(), ..Config::default() };
+            match crate::scrubber(&scrub_cfg, key.clone(), engine) {
+                Ok(s) => Some(Some(s)),
+                Err(e) => {
+                    errors.push(format!("{e:#}"));
+                    None
+                }
+            }
+        }
+        _ => Some(None),
+    };
+    let (Some(engine), Some(a), Some((state, risk)), Some(policy), Some(scrubber), true) =
+        (engine, analytics, built, policy, scrubber, errors.is_empty())
     else {
         return Err(errors);
     };
     let engine = Arc::new(engine);
-    let mut detector = base.with_engine(engine.clone());
+    let mut detector = Detector::new(engine.clone(), running.clock.clone());
+    detector.trail = running.trail.clone();
+    detector.extractor = running.extractor.clone();
     let extraction = |a: &vigie_analytics::AnalyticsConfig| (a.enabled, a.geoip.clone());
     if extraction(&a) != extraction(&running.analytics) {
         detector.extractor = crate::detector(&cfg, engine.clone(), &a).map_err(|e| vec![format!("{e:#}")])?.extractor;
@@ -178,13 +204,21 @@ fn compile(running: &Running, base: &Detector) -> Result<(Reload, Running), Vec<
         "response_changed": format!("{:?}", cfg.response) != format!("{:?}", running.cfg.response),
         "restart_needed": restart,
     });
-    let reload = Reload { detector, engine: engine.clone(), analytics: state, risk, policy, summary, done: None };
-    Ok((reload, Running { cfg, engine, analytics: a }))
+    let next = Running {
+        cfg,
+        engine: engine.clone(),
+        analytics: a,
+        clock: running.clock.clone(),
+        extractor: detector.extractor.clone(),
+        trail: running.trail.clone(),
+        scrub: running.scrub.clone(),
+    };
+    Ok((Reload { detector, engine, analytics: state, risk, policy, scrubber, summary, done: None }, next))
 }
 
 /// Start the compiler (and the file watch) for requests from `requests`;
-/// `base` is the detector in force at start, whose clock and trail the new
-/// ones share. Each reload that takes replaces `rules` (the console's view).
+/// `base` is the detector in force at start, whose clock, trail and
+/// extractor the new ones share. Each reload that takes replaces `rules` (the console's view).
 #[allow(clippy::too_many_arguments)]
 pub fn start(
     cfg: Config,
@@ -194,6 +228,7 @@ pub fn start(
     to_engine: Sender<Reload>,
     metrics: Arc<Metrics>,
     audit: Option<Arc<vigie_store::Store>>,
+    key: Option<vigie_analytics::Pseudonymiser>,
     rules: Option<vigie_console::RulesView>,
     stop: Arc<AtomicBool>,
 ) {
@@ -206,12 +241,22 @@ pub fn start(
             tracing::warn!("rule reload not audited: {e}");
         }
     };
+    let store_section = cfg.store.clone();
     let analytics = match crate::analytics_config(&cfg) {
         Ok(a) => a,
         Err(e) => return tracing::error!("live reload off: {e:#}"),
     };
     let watched = watched_files(&cfg, &analytics);
-    let mut running = Running { engine: base.engine.clone(), cfg, analytics };
+    let mut running = Running {
+        engine: base.engine.clone(),
+        cfg,
+        analytics,
+        clock: base.clock.clone(),
+        extractor: base.extractor.clone(),
+        trail: base.trail.clone(),
+        scrub: key.map(|k| (k, Arc::new(store_section))),
+    };
+    drop(base);
     let stop2 = stop.clone();
     std::thread::Builder::new()
         .name("rule-reload".into())
@@ -220,7 +265,7 @@ pub fn start(
                 let Ok(req) = requests.0.recv_timeout(Duration::from_millis(500)) else { continue };
                 tracing::info!(trigger = req.why, "reloading");
                 let started = std::time::Instant::now();
-                match compile(&running, &base) {
+                match compile(&running) {
                     Ok((mut r, next)) => {
                         let (tx, applied) = crossbeam_channel::bounded(1);
                         r.done = Some(tx);

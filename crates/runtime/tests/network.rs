@@ -713,7 +713,8 @@ fn rules_reload_every_second_under_load_lose_nothing_and_each_alert_comes_from_t
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().join("rules");
     std::fs::create_dir_all(&rules).unwrap();
-    std::fs::write(rules.join("static.yml"), action_rule("66666666-6666-4666-8666-666666666666", "never_seen")).unwrap();
+    std::fs::write(rules.join("static.yml"), action_rule("66666666-6666-4666-8666-666666666666", "never_seen"))
+        .unwrap();
     std::fs::write(rules.join("gen.yml"), probe_rule(0)).unwrap();
     let alerts_path = dir.path().join("alerts.jsonl");
     let cfg = format!(
@@ -819,7 +820,8 @@ fn rules_reload_every_second_under_load_lose_nothing_and_each_alert_comes_from_t
     // Each probe raised one alert, from one generation.
     let mut gen_of: std::collections::HashMap<u64, u64> = std::collections::HashMap::new();
     for a in alerts(&alerts_path) {
-        let Some(seq) = a["user"]["name"].as_str().and_then(|u| u.strip_prefix('p')).and_then(|s| s.parse().ok()) else {
+        let Some(seq) = a["user"]["name"].as_str().and_then(|u| u.strip_prefix('p')).and_then(|s| s.parse().ok())
+        else {
             continue;
         };
         let g: u64 = a["rule"]["name"].as_str().unwrap().trim_start_matches("Probe gen ").parse().unwrap();
@@ -848,9 +850,61 @@ fn rules_reload_every_second_under_load_lose_nothing_and_each_alert_comes_from_t
             floor = floor.max((spans[i].2, spans[i].3));
             i += 1;
         }
-        assert!(g >= floor.0, "batch {base} judged by generation {g} after batch {} was judged by {}", floor.1, floor.0);
+        assert!(
+            g >= floor.0,
+            "batch {base} judged by generation {g} after batch {} was judged by {}",
+            floor.1,
+            floor.0
+        );
     }
     let newest_used = spans.iter().map(|s| s.2).max().unwrap_or(0);
-    assert!(applied >= (seconds / 4) as f64 && newest_used + 6 >= seconds, "reloads kept up: {applied} applied, newest generation used {newest_used}");
+    assert!(
+        applied >= (seconds / 4) as f64 && newest_used + 6 >= seconds,
+        "reloads kept up: {applied} applied, newest generation used {newest_used}"
+    );
     assert!(refused >= 1.0 || seconds < 8, "the broken file was refused");
+}
+
+/// A reload that changes the mapping's personal fields changes what alerts
+/// pseudonymise from the next batch on: a field the new mapping calls
+/// personal never reaches a sink in clear.
+#[test]
+fn a_reloaded_mapping_pseudonymises_its_new_personal_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::write(
+        rules.join("export.yml"),
+        "title: Billing export\nid: 77777777-7777-4777-8777-777777777777\nstatus: test\nauthor: t\nlogsource: {product: billing}\ndetection:\n  sel:\n    event.action: export\n  condition: sel\nlevel: high\n",
+    )
+    .unwrap();
+    let mapping = dir.path().join("billing.yml");
+    let map = |personal: &str| {
+        format!(
+            "name: billing\ndetect:\n  - service.name: ['billing*']\ntimestamp: ['@timestamp']\ndefault: ['{{field}}']\nlogsources:\n  - logsource: {{product: billing}}\n{personal}"
+        )
+    };
+    std::fs::write(&mapping, map("")).unwrap();
+    let extra = format!("[analytics]\nenabled = false\n");
+    let cfg = http_config_with(&rules.display().to_string(), dir.path(), &extra)
+        .replace("[rules]\n", &format!("[rules]\nmapping = {:?}\n", mapping.display().to_string()));
+    let e = Running::start(&cfg);
+    let post = |n: u32| {
+        let body = format!(
+            "{{\"@timestamp\":\"2026-03-02T09:00:{n:02}.000Z\",\"service\":{{\"name\":\"billing-api\"}},\"event\":{{\"action\":\"export\"}},\"user\":{{\"name\":\"clerk{n}\"}},\"customer\":{{\"email\":\"jeanne.{n}@example.org\"}}}}\n"
+        );
+        let h = [("Authorization", "Bearer t"), ("Content-Type", "application/x-ndjson")];
+        assert_eq!(http(&e.addr, "POST", "/ingest", &h, body.as_bytes()).0, 200);
+    };
+    let alerts_text = || std::fs::read_to_string(dir.path().join("alerts.jsonl")).unwrap_or_default();
+    post(1);
+    assert!(alerts_text().contains("jeanne.1@example.org"), "no personal field named yet: {}", alerts_text());
+    std::fs::write(&mapping, map("personal: [customer.email]\n")).unwrap();
+    let (s, body) = http(&e.addr, "POST", "/admin/reload", &[("Authorization", "Bearer t")], b"");
+    assert_eq!(s, 200, "{body}");
+    post(2);
+    let text = alerts_text();
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(!text.contains("jeanne.2@example.org"), "the new personal field went out in clear: {text}");
+    e.finish();
 }
