@@ -885,8 +885,7 @@ fn a_reloaded_mapping_pseudonymises_its_new_personal_fields() {
         )
     };
     std::fs::write(&mapping, map("")).unwrap();
-    let extra = format!("[analytics]\nenabled = false\n");
-    let cfg = http_config_with(&rules.display().to_string(), dir.path(), &extra)
+    let cfg = http_config_with(&rules.display().to_string(), dir.path(), "[analytics]\nenabled = false\n")
         .replace("[rules]\n", &format!("[rules]\nmapping = {:?}\n", mapping.display().to_string()));
     let e = Running::start(&cfg);
     let post = |n: u32| {
