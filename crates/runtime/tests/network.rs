@@ -907,3 +907,64 @@ fn a_reloaded_mapping_pseudonymises_its_new_personal_fields() {
     assert!(!text.contains("jeanne.2@example.org"), "the new personal field went out in clear: {text}");
     e.finish();
 }
+
+/// A correlation keeps its open windows across a reload that leaves its
+/// definition alone, and starts afresh (counted) when its definition
+/// changes.
+#[test]
+fn a_reload_keeps_the_windows_of_an_unchanged_correlation_and_drops_a_changed_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    let login = "22222222-2222-4222-8222-222222222222";
+    std::fs::write(rules.join("login.yml"), action_rule(login, "user_login")).unwrap();
+    let corr = |span: &str| {
+        format!(
+            "title: Three logins\nid: 88888888-8888-4888-8888-888888888888\nauthor: t\ncorrelation:\n  type: event_count\n  rules:\n    - {login}\n  group-by:\n    - user.name\n  timespan: {span}\n  condition:\n    gte: 3\nlevel: high\n"
+        )
+    };
+    std::fs::write(rules.join("corr.yml"), corr("1h")).unwrap();
+    let e =
+        Running::start(&http_config_with(&rules.display().to_string(), dir.path(), "[analytics]\nenabled = false\n"));
+    let post = |m: u32| {
+        let body = format!(
+            "{{\"@timestamp\":\"2026-03-02T09:{m:02}:00.000Z\",\"event\":{{\"category\":[\"authentication\"],\"type\":[\"start\"],\"action\":\"user_login\",\"outcome\":\"success\"}},\"user\":{{\"name\":\"adv7\",\"group\":{{\"name\":\"agence-1\"}}}},\"source\":{{\"ip\":\"10.0.0.7\"}}}}\n"
+        );
+        let h = [("Authorization", "Bearer t"), ("Content-Type", "application/x-ndjson")];
+        assert_eq!(http(&e.addr, "POST", "/ingest", &h, body.as_bytes()).0, 200);
+    };
+    let reload = || {
+        let (s, body) = http(&e.addr, "POST", "/admin/reload", &[("Authorization", "Bearer t")], b"");
+        assert_eq!(s, 200, "{body}");
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()
+    };
+    let fired =
+        || alerts(&dir.path().join("alerts.jsonl")).iter().filter(|a| a["rule"]["name"] == "Three logins").count();
+    post(1);
+    post(2);
+    // Another rule added: the correlation's two matches are kept.
+    std::fs::write(rules.join("other.yml"), action_rule("99999999-9999-4999-8999-999999999999", "never_seen")).unwrap();
+    let v = reload();
+    assert_eq!(
+        (&v["set"]["correlations_kept"], &v["set"]["correlation_groups_dropped"]),
+        (&serde_json::json!(1), &serde_json::json!(0)),
+        "{v}"
+    );
+    assert_eq!(v["set"]["changes"]["added"][0]["id"], "99999999-9999-4999-8999-999999999999", "{v}");
+    post(3);
+    assert_eq!(fired(), 1, "the third login completes the window opened before the reload");
+    post(4);
+    post(5);
+    // The correlation's timespan changed: its open window means something else now.
+    std::fs::write(rules.join("corr.yml"), corr("2h")).unwrap();
+    let v = reload();
+    assert_eq!(
+        (&v["set"]["correlations_kept"], &v["set"]["correlation_groups_dropped"]),
+        (&serde_json::json!(0), &serde_json::json!(1)),
+        "{v}"
+    );
+    assert_eq!(v["set"]["changes"]["changed"][0]["id"], "88888888-8888-4888-8888-888888888888", "{v}");
+    post(6);
+    assert_eq!(fired(), 1, "the two logins before the change no longer count");
+    e.finish();
+}
