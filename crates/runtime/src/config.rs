@@ -472,13 +472,28 @@ fn udp() -> String {
 impl Config {
     pub fn from_file(path: &Path) -> anyhow::Result<Config> {
         let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        let mut cfg = Config::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let mut cfg = Config::parse(&text).map_err(|e| anyhow::anyhow!("{}: {}", path.display(), quiet(&e, &text)))?;
         cfg.source = Some(path.to_path_buf());
         Ok(cfg)
     }
 
     pub fn parse(text: &str) -> Result<Config, toml::de::Error> {
         toml::from_str(text)
+    }
+}
+
+/// A parse error by its place and reason, without the line it quotes: the
+/// line may hold a secret (a webhook `secret`, a sink's `password`), and
+/// the error goes to the log, the audit log and a reload's answer.
+fn quiet(e: &toml::de::Error, text: &str) -> String {
+    match e.span() {
+        Some(span) => {
+            let before = &text.as_bytes()[..span.start.min(text.len())];
+            let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+            let column = before.len() - before.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1) + 1;
+            format!("line {line}, column {column}: {}", e.message().trim_end())
+        }
+        None => e.message().trim_end().to_string(),
     }
 }
 
@@ -518,6 +533,23 @@ mod tests {
         assert_eq!(c.organisation.authority.as_deref(), Some("CNIL"));
         let env = |k: &str| (k == "VIGIE_IAM_SECRET").then(|| "k".to_string());
         vigie_respond::Policy::new(&c.response, &env).unwrap();
+    }
+
+    #[test]
+    fn a_parse_error_names_its_place_never_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vigie.toml");
+        std::fs::write(&path, "[[sinks]]\ntype = \"elasticsearch\"\npassword = \"hunter2-s3cret\n").unwrap();
+        let e = format!("{:#}", Config::from_file(&path).unwrap_err());
+        assert!(e.contains("line 3"), "{e}");
+        assert!(!e.contains("hunter2"), "the secret is quoted: {e}");
+        std::fs::write(
+            &path,
+            "[response]\nmode = \"sometimes\"\n[response.actions.suspend_user]\nsecret = \"hunter2\"\n",
+        )
+        .unwrap();
+        let e = format!("{:#}", Config::from_file(&path).unwrap_err());
+        assert!(e.contains("line 2") && e.contains("sometimes") && !e.contains("hunter2"), "{e}");
     }
 
     #[test]
