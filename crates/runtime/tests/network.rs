@@ -514,6 +514,25 @@ fn action_rule(id: &str, action: &str) -> String {
     )
 }
 
+/// An application login by `user` at `at` (`2026-03-02T09:MM:SS`).
+fn login_line(user: &str, at: &str, ip: &str) -> String {
+    format!(
+        "{{\"@timestamp\":\"2026-03-02T09:{at}.000Z\",\"event\":{{\"category\":[\"authentication\"],\"type\":[\"start\"],\"action\":\"user_login\",\"outcome\":\"success\"}},\"user\":{{\"name\":\"{user}\",\"group\":{{\"name\":\"agence-1\"}}}},\"source\":{{\"ip\":\"{ip}\"}}}}\n"
+    )
+}
+
+/// POST NDJSON to `/ingest` and expect it accepted.
+fn ingest(addr: &str, body: &str) {
+    let h = [("Authorization", "Bearer t"), ("Content-Type", "application/x-ndjson")];
+    assert_eq!(http(addr, "POST", "/ingest", &h, body.as_bytes()).0, 200);
+}
+
+/// `POST /admin/reload`: (status, answer).
+fn admin_reload(addr: &str) -> (u16, serde_json::Value) {
+    let (s, body) = http(addr, "POST", "/admin/reload", &[("Authorization", "Bearer t")], b"");
+    (s, serde_json::from_str(&body).unwrap_or(serde_json::Value::String(body)))
+}
+
 #[test]
 fn rules_reload_live_and_a_broken_set_is_refused_while_the_running_one_goes_on() {
     let dir = tempfile::tempdir().unwrap();
@@ -523,22 +542,12 @@ fn rules_reload_live_and_a_broken_set_is_refused_while_the_running_one_goes_on()
     let alerts_path = dir.path().join("alerts.jsonl");
     let e =
         Running::start(&http_config_with(&rules.display().to_string(), dir.path(), "[analytics]\nenabled = false\n"));
-    let login = |n: u32| {
-        format!(
-            "{{\"@timestamp\":\"2026-03-02T09:00:{n:02}.000Z\",\"event\":{{\"category\":[\"authentication\"],\"type\":[\"start\"],\"action\":\"user_login\",\"outcome\":\"success\"}},\"user\":{{\"name\":\"adv{n}\",\"group\":{{\"name\":\"agence-1\"}}}},\"source\":{{\"ip\":\"10.0.0.{n}\"}}}}\n"
-        )
+    let login = |n: u32| login_line(&format!("adv{n}"), &format!("00:{n:02}"), &format!("10.0.0.{n}"));
+    let post = |body: String| ingest(&e.addr, &body);
+    let reload = || {
+        let (s, v) = admin_reload(&e.addr);
+        (s, v.to_string())
     };
-    let post = |body: String| {
-        let (s, _) = http(
-            &e.addr,
-            "POST",
-            "/ingest",
-            &[("Authorization", "Bearer t"), ("Content-Type", "application/x-ndjson")],
-            body.as_bytes(),
-        );
-        assert_eq!(s, 200);
-    };
-    let reload = || http(&e.addr, "POST", "/admin/reload", &[("Authorization", "Bearer t")], b"");
     let fired = || alerts(&alerts_path).iter().filter(|a| a["rule"]["name"] == "Action user_login").count();
     post(login(1));
     assert_eq!(fired(), 0, "no rule for logins yet");
@@ -609,17 +618,8 @@ fn settings_reload_live_and_the_console_lists_each_reload() {
         store.put_user("ana", "analyst", &vigie_console::auth::hash_password("ana-password-123").unwrap()).unwrap();
     }
     let e = Running::start_file(&cfg_path);
-    let post = |n: u32| {
-        let body = format!(
-            "{{\"@timestamp\":\"2026-03-02T09:00:{n:02}.000Z\",\"event\":{{\"category\":[\"authentication\"],\"type\":[\"start\"],\"action\":\"user_login\",\"outcome\":\"success\"}},\"user\":{{\"name\":\"adv{n}\",\"group\":{{\"name\":\"agence-1\"}}}},\"source\":{{\"ip\":\"10.0.0.{n}\"}}}}\n"
-        );
-        let h = [("Authorization", "Bearer t"), ("Content-Type", "application/x-ndjson")];
-        assert_eq!(http(&e.addr, "POST", "/ingest", &h, body.as_bytes()).0, 200);
-    };
-    let reload = || {
-        let (s, body) = http(&e.addr, "POST", "/admin/reload", &[("Authorization", "Bearer t")], b"");
-        (s, serde_json::from_str::<serde_json::Value>(&body).unwrap())
-    };
+    let post = |n: u32| ingest(&e.addr, &login_line(&format!("adv{n}"), &format!("00:{n:02}"), &format!("10.0.0.{n}")));
+    let reload = || admin_reload(&e.addr);
     post(1);
     post(2);
     assert!(!actions.exists() || alerts(&actions).is_empty(), "no response policy yet");
@@ -892,15 +892,14 @@ fn a_reloaded_mapping_pseudonymises_its_new_personal_fields() {
         let body = format!(
             "{{\"@timestamp\":\"2026-03-02T09:00:{n:02}.000Z\",\"service\":{{\"name\":\"billing-api\"}},\"event\":{{\"action\":\"export\"}},\"user\":{{\"name\":\"clerk{n}\"}},\"customer\":{{\"email\":\"jeanne.{n}@example.org\"}}}}\n"
         );
-        let h = [("Authorization", "Bearer t"), ("Content-Type", "application/x-ndjson")];
-        assert_eq!(http(&e.addr, "POST", "/ingest", &h, body.as_bytes()).0, 200);
+        ingest(&e.addr, &body);
     };
     let alerts_text = || std::fs::read_to_string(dir.path().join("alerts.jsonl")).unwrap_or_default();
     post(1);
     assert!(alerts_text().contains("jeanne.1@example.org"), "no personal field named yet: {}", alerts_text());
     std::fs::write(&mapping, map("personal: [customer.email]\n")).unwrap();
-    let (s, body) = http(&e.addr, "POST", "/admin/reload", &[("Authorization", "Bearer t")], b"");
-    assert_eq!(s, 200, "{body}");
+    let (s, v) = admin_reload(&e.addr);
+    assert_eq!(s, 200, "{v}");
     post(2);
     let text = alerts_text();
     assert_eq!(text.lines().count(), 2, "{text}");
@@ -926,17 +925,11 @@ fn a_reload_keeps_the_windows_of_an_unchanged_correlation_and_drops_a_changed_on
     std::fs::write(rules.join("corr.yml"), corr("1h")).unwrap();
     let e =
         Running::start(&http_config_with(&rules.display().to_string(), dir.path(), "[analytics]\nenabled = false\n"));
-    let post = |m: u32| {
-        let body = format!(
-            "{{\"@timestamp\":\"2026-03-02T09:{m:02}:00.000Z\",\"event\":{{\"category\":[\"authentication\"],\"type\":[\"start\"],\"action\":\"user_login\",\"outcome\":\"success\"}},\"user\":{{\"name\":\"adv7\",\"group\":{{\"name\":\"agence-1\"}}}},\"source\":{{\"ip\":\"10.0.0.7\"}}}}\n"
-        );
-        let h = [("Authorization", "Bearer t"), ("Content-Type", "application/x-ndjson")];
-        assert_eq!(http(&e.addr, "POST", "/ingest", &h, body.as_bytes()).0, 200);
-    };
+    let post = |m: u32| ingest(&e.addr, &login_line("adv7", &format!("{m:02}:00"), "10.0.0.7"));
     let reload = || {
-        let (s, body) = http(&e.addr, "POST", "/admin/reload", &[("Authorization", "Bearer t")], b"");
-        assert_eq!(s, 200, "{body}");
-        serde_json::from_str::<serde_json::Value>(&body).unwrap()
+        let (s, v) = admin_reload(&e.addr);
+        assert_eq!(s, 200, "{v}");
+        v
     };
     let fired =
         || alerts(&dir.path().join("alerts.jsonl")).iter().filter(|a| a["rule"]["name"] == "Three logins").count();

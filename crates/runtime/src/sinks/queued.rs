@@ -102,6 +102,17 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicBool, Ordering};
 
+    fn alert() -> vigie_alert::Alert {
+        serde_json::from_value(serde_json::json!({
+            "@timestamp": "2026-01-01T00:00:00.000Z",
+            "alert": {"id": "a", "kind": "sigma", "status": "new", "count": 1,
+                      "first_seen": "2026-01-01T00:00:00.000Z", "last_seen": "2026-01-01T00:00:00.000Z"},
+            "rule": {"id": "r", "name": "R", "level": "high", "author": "a"},
+            "reason": "why", "evidence": {}, "events": []
+        }))
+        .unwrap()
+    }
+
     /// A sink whose receiver hangs until released.
     struct Hung(Arc<AtomicBool>);
 
@@ -125,14 +136,7 @@ mod tests {
         let release = Arc::new(AtomicBool::new(false));
         let metrics = Arc::new(Metrics::default());
         let mut q = Queued::new(Box::new(Hung(release.clone())), 2, metrics.clone());
-        let alert: vigie_alert::Alert = serde_json::from_value(serde_json::json!({
-            "@timestamp": "2026-01-01T00:00:00.000Z",
-            "alert": {"id": "a", "kind": "sigma", "status": "new", "count": 1,
-                      "first_seen": "2026-01-01T00:00:00.000Z", "last_seen": "2026-01-01T00:00:00.000Z"},
-            "rule": {"id": "r", "name": "R", "level": "high", "author": "a"},
-            "reason": "why", "evidence": {}, "events": []
-        }))
-        .unwrap();
+        let alert = alert();
         let rec = Record::alert(&alert);
         // One taken by the hung worker (after a moment), two queued, the rest dropped.
         q.write(&rec).unwrap();
@@ -166,14 +170,7 @@ mod tests {
 
     #[test]
     fn a_gathering_queue_waits_for_a_trickle_and_flushes_once() {
-        let alert: vigie_alert::Alert = serde_json::from_value(serde_json::json!({
-            "@timestamp": "2026-01-01T00:00:00.000Z",
-            "alert": {"id": "a", "kind": "sigma", "status": "new", "count": 1,
-                      "first_seen": "2026-01-01T00:00:00.000Z", "last_seen": "2026-01-01T00:00:00.000Z"},
-            "rule": {"id": "r", "name": "R", "level": "high", "author": "a"},
-            "reason": "why", "evidence": {}, "events": []
-        }))
-        .unwrap();
+        let alert = alert();
         let rec = Record::alert(&alert);
         let run = |wait: Duration| {
             let seen = Arc::new(std::sync::Mutex::new(Vec::new()));

@@ -28,19 +28,16 @@ pub struct Running {
 
 impl Running {
     pub fn start(cfg_text: &str) -> Running {
-        let cfg = Config::parse(cfg_text).unwrap();
-        let addr = cfg.server.listen.clone();
-        let stop = Arc::new(AtomicBool::new(false));
-        let s = stop.clone();
-        let handle = std::thread::spawn(move || vigie_runtime::run(&cfg, s));
-        wait_for(Duration::from_secs(30), || http(&addr, "GET", "/healthz", &[], b"").0 == 200);
-        Running { stop, handle: Some(handle), addr }
+        Running::with(Config::parse(cfg_text).unwrap())
     }
 
     /// Start from a configuration file, as `vigie run --config` does (a
     /// live reload reads it again).
     pub fn start_file(path: &std::path::Path) -> Running {
-        let cfg = Config::from_file(path).unwrap();
+        Running::with(Config::from_file(path).unwrap())
+    }
+
+    fn with(cfg: Config) -> Running {
         let addr = cfg.server.listen.clone();
         let stop = Arc::new(AtomicBool::new(false));
         let s = stop.clone();
