@@ -116,6 +116,19 @@ impl Merger {
     }
 
     /// Replace the run-time suppressions (counted apart from the configured ones).
+    /// Apply `f` to every open alert (marked changed for the next
+    /// checkpoint): a reload that names new personal fields re-scrubs the
+    /// alerts still merging, which are emitted again when they close.
+    pub fn rewrite_open(&mut self, mut f: impl FnMut(&mut Alert)) {
+        for (id, o) in self.state.open.iter_mut() {
+            f(&mut o.alert);
+            self.dirty.insert(id.clone());
+        }
+        for a in &mut self.early {
+            f(a);
+        }
+    }
+
     pub fn set_dynamic(&mut self, suppressions: &[Suppression]) -> Result<(), SuppressionError> {
         self.dynamic = compile(suppressions)?;
         Ok(())

@@ -42,7 +42,9 @@ fn pairs(text: &str, name: &str, header: &str, mut f: impl FnMut(&str, &str)) ->
         let Some((a, b)) = line.split_once(',') else {
             return Err(ConfigError::Invalid {
                 field: "caseload",
-                message: format!("{name}:{}: expected two fields `{header}`, found `{line}`", i + 1),
+                // The line is not quoted: it may hold a person's identifier,
+                // and the error goes to logs and to a reload's audit entry.
+                message: format!("{name}:{}: expected two fields `{header}` separated by a comma", i + 1),
             });
         };
         let (a, b) = (a.trim(), b.trim());
@@ -148,9 +150,10 @@ mod tests {
 
     #[test]
     fn a_bad_line_is_named_with_its_file_and_number() {
-        let bad = file("bad.csv", "adv1,100\nadv1\n");
+        let bad = file("bad.csv", "adv1,100\nadv.martin 1850775123456\n");
         let e = Caseload::load(Some(&bad), None).unwrap_err().to_string();
         assert!(e.contains("bad.csv:2") && e.contains("account,subject_id"), "{e}");
+        assert!(!e.contains("1850775123456"), "a person's identifier quoted: {e}");
         let missing = Caseload::load(Some(Path::new("/nonexistent/caseload.csv")), None).unwrap_err().to_string();
         assert!(missing.contains("/nonexistent/caseload.csv"), "{missing}");
     }

@@ -575,27 +575,43 @@ fn a_new_hire_growing_into_the_job_is_a_look_not_an_alarm() {
 
 /// A live reload's new settings take over what was learned: the habits
 /// still stand (harvesting is judged against the account's own baseline,
-/// with the new, stricter levels), unless the time zone changed, which
+/// with the new, stricter levels), the accounts not yet checkpointed are
+/// still written at the next checkpoint, unless the time zone changed, which
 /// forgets every account (their schedules were learned in local hours).
 #[test]
 fn new_settings_keep_what_was_learned_unless_the_time_zone_changes() {
-    let mut an = Analytics::new(AnalyticsConfig::default()).unwrap();
-    let mut out = Vec::new();
-    habits(&mut an, "adv1", 14, 12, &mut out);
-    habits(&mut an, "adv2", 14, 12, &mut out);
+    let learned = || {
+        let mut an = Analytics::new(AnalyticsConfig::default()).unwrap();
+        let mut out = Vec::new();
+        habits(&mut an, "adv1", 14, 12, &mut out);
+        habits(&mut an, "adv2", 14, 12, &mut out);
+        an
+    };
+    let harvest = |an: &mut Analytics| {
+        let mut out = Vec::new();
+        let t = MONDAY + 14 * 24 * H + 10 * H;
+        for i in 0..60 {
+            an.observe(&read("adv1", t + i * 5_000, "217.108.13.44", &[format!("victim-{i}")]), &mut out);
+        }
+        fired(&out, Detection::DistinctSubjectsHour)
+            .iter()
+            .map(|s| (s.level, s.evidence["basis"].clone()))
+            .collect::<Vec<_>>()
+    };
+    // The same history and the same harvest: the running settings, and
+    // stricter levels adopted by a reload.
+    let before = harvest(&mut learned());
     let mut cfg = AnalyticsConfig::default();
-    cfg.distinct.levels = [1.0, 1.5, 2.0];
+    cfg.distinct.levels = [1.0, 1.05, 1.1];
     let mut fresh = Analytics::new(cfg.clone()).unwrap();
-    assert_eq!(fresh.adopt(an), 0);
+    assert_eq!(fresh.adopt(learned()), 0);
     assert_eq!(fresh.accounts.len(), 2);
-    out.clear();
-    let t = MONDAY + 14 * 24 * H + 10 * H;
-    for i in 0..400 {
-        fresh.observe(&read("adv1", t + i * 5_000, "217.108.13.44", &[format!("victim-{i}")]), &mut out);
-    }
-    let hour = fired(&out, Detection::DistinctSubjectsHour);
-    assert_eq!(hour.first().map(|s| s.evidence["basis"].clone()), Some("own".into()), "{out:?}");
-    assert_eq!(hour.len(), 3);
+    let written = fresh.take_changes();
+    assert_eq!(written.iter().filter(|(_, a)| a.is_some()).count(), 2, "learned, not yet checkpointed, still written");
+    let after = harvest(&mut fresh);
+    assert!(!before.is_empty() && before.iter().all(|(_, b)| b == "own"), "{before:?}");
+    assert!(after.iter().all(|(_, b)| b == "own"), "judged against the learned baseline: {after:?}");
+    assert!(after.len() > before.len(), "the new levels apply: {before:?} then {after:?}");
 
     cfg.timezone = "America/New_York".into();
     let mut moved = Analytics::new(cfg).unwrap();

@@ -513,7 +513,7 @@ async fn rules(State(c): State<Console>, _: Principal) -> Res<Json<Value>> {
     let s = c.store.clone();
     let hits = c.blocking(move || s.rule_hits()).await?;
     let s = c.store.clone();
-    let reloads = c.blocking(move || s.audit_entries_on("rules", 50)).await?;
+    let reloads = c.blocking(move || s.rule_reloads(50)).await?;
     let rules = c.rules.get();
     Ok(Json(json!({
         "loaded": rules.loaded,

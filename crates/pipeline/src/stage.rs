@@ -76,6 +76,9 @@ pub struct Stage {
     /// Pseudonymises every identifier of a person in an alert before it is
     /// kept, merged, checkpointed or emitted (see `vigie_analytics::scrub`).
     pub scrubber: Option<vigie_analytics::Scrubber>,
+    /// Accounts whose stored state goes at the next checkpoint (the
+    /// analytics turned off by a reload).
+    forgotten: Vec<String>,
 }
 
 /// Events that must agree (within `max_jump`) before event time jumps
@@ -128,18 +131,33 @@ impl Stage {
         kept
     }
 
+    /// A new scrubber (a live reload whose mapping names more personal
+    /// fields): alerts still merging are scrubbed with it at once, so that
+    /// none goes out later with a value it now covers.
+    pub fn rescrub(&mut self, scrubber: vigie_analytics::Scrubber) {
+        self.merger.rewrite_open(|a| scrubber.scrub_alert(a));
+        self.scrubber = Some(scrubber);
+    }
+
     /// New analytics settings (a live reload): `analytics` and `risk` were
     /// built from them aside, and take over what the running ones learned
     /// (see [`Analytics::adopt`]). Turning the analytics off forgets their
-    /// state; turning them on starts it empty. Returns how many accounts'
-    /// learned state was dropped.
+    /// state (in the store too, at the next checkpoint); turning them on
+    /// starts it empty. Returns how many accounts' learned state was
+    /// dropped.
     pub fn reconfigure(&mut self, analytics: Option<Analytics>, mut risk: Risk) -> usize {
         risk.adopt(&mut self.risk);
         self.risk = risk;
         let (old, mut new) = (self.analytics.take(), analytics);
         let dropped = match (old, new.as_mut()) {
             (Some(old), Some(new)) => new.adopt(old),
-            (Some(old), None) => old.accounts.len(),
+            (Some(mut old), None) => {
+                // Off: their stored rows go too, at the next checkpoint.
+                let dropped = old.accounts.len();
+                self.forgotten.extend(old.take_changes().into_iter().map(|(n, _)| n));
+                self.forgotten.extend(old.accounts.into_keys());
+                dropped
+            }
             (None, _) => 0,
         };
         self.analytics = new;
@@ -163,6 +181,7 @@ impl Stage {
             held: Vec::new(),
             since_held: 0,
             scrubber: None,
+            forgotten: Vec::new(),
         })
     }
 
@@ -352,7 +371,11 @@ impl Stage {
     pub fn row_changes(&mut self) -> RowChanges {
         RowChanges {
             open: self.merger.take_changes(),
-            accounts: self.analytics.as_mut().map(|a| a.take_changes()).unwrap_or_default(),
+            accounts: {
+                let mut rows: Vec<(String, Option<Vec<u8>>)> = self.forgotten.drain(..).map(|n| (n, None)).collect();
+                rows.extend(self.analytics.as_mut().map(|a| a.take_changes()).unwrap_or_default());
+                rows
+            },
             scores: self.risk.take_changes(),
         }
     }

@@ -146,7 +146,7 @@ pub struct AnalyticsSection {
     pub enabled: Option<bool>,
 }
 
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RulesConfig {
     /// Rule files or folders; empty: the rule pack built into the binary.
@@ -155,6 +155,21 @@ pub struct RulesConfig {
     pub placeholders: Option<PathBuf>,
     /// A mapping to read every event with, instead of recognising shapes.
     pub mapping: Option<PathBuf>,
+    /// Reload when a watched file changes (the rules, placeholders and
+    /// mapping, this file, the analytics settings and caseload files);
+    /// off, only `SIGHUP` and `POST /admin/reload` do (docs/rules.md).
+    #[serde(default = "yes")]
+    pub watch: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for RulesConfig {
+    fn default() -> Self {
+        RulesConfig { paths: Vec::new(), placeholders: None, mapping: None, watch: true }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -486,14 +501,28 @@ impl Config {
 /// line may hold a secret (a webhook `secret`, a sink's `password`), and
 /// the error goes to the log, the audit log and a reload's answer.
 fn quiet(e: &toml::de::Error, text: &str) -> String {
+    // A wrong type or value quotes the value (`invalid type: integer
+    // `123456`, expected a string`): keep what was expected, not what was
+    // there. Unknown keys and variants name words of the schema.
+    let message = e.message().trim_end();
+    let message = if message.starts_with("invalid ") {
+        message
+            .split('`')
+            .enumerate()
+            .map(|(i, part)| if i % 2 == 1 { "…" } else { part })
+            .collect::<Vec<_>>()
+            .join("`")
+    } else {
+        message.to_string()
+    };
     match e.span() {
         Some(span) => {
             let before = &text.as_bytes()[..span.start.min(text.len())];
             let line = before.iter().filter(|b| **b == b'\n').count() + 1;
             let column = before.len() - before.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1) + 1;
-            format!("line {line}, column {column}: {}", e.message().trim_end())
+            format!("line {line}, column {column}: {message}")
         }
-        None => e.message().trim_end().to_string(),
+        None => message,
     }
 }
 
@@ -550,6 +579,13 @@ mod tests {
         .unwrap();
         let e = format!("{:#}", Config::from_file(&path).unwrap_err());
         assert!(e.contains("line 2") && e.contains("sometimes") && !e.contains("hunter2"), "{e}");
+        std::fs::write(
+            &path,
+            "[[sinks]]\ntype = \"elasticsearch\"\nurl = \"http://x\"\ndead_letter = \"d\"\npassword = 918273645\n",
+        )
+        .unwrap();
+        let e = format!("{:#}", Config::from_file(&path).unwrap_err());
+        assert!(e.contains("invalid type") && !e.contains("918273645"), "the value is quoted: {e}");
     }
 
     #[test]

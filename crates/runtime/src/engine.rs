@@ -588,9 +588,7 @@ fn apply_reload(
     metrics: &Metrics,
 ) {
     let Reload { engine, detector, analytics, risk, mut policy, scrubber, mut summary, done } = r;
-    if scrubber.is_some() {
-        stage.scrubber = scrubber;
-    }
+    stage.rescrub(scrubber);
     let dropped_before = stage.correlator.stats.dropped_on_restore;
     let kept = stage.reload(&engine);
     let accounts_dropped = stage.reconfigure(analytics, risk);
@@ -625,9 +623,9 @@ pub struct Reload {
     pub risk: vigie_analytics::Risk,
     /// The response policy; it keeps the running one's guardrail counters.
     pub policy: vigie_respond::Policy,
-    /// The alerts' scrubber for the new mapping's personal fields (`None`
-    /// when the store is off and alerts are not scrubbed).
-    pub scrubber: Option<vigie_analytics::Scrubber>,
+    /// The alerts' scrubber, with every personal field named since the
+    /// start (the new mapping's included); open alerts are re-scrubbed.
+    pub scrubber: vigie_analytics::Scrubber,
     /// What to tell whoever asked, once it is in force.
     pub summary: serde_json::Value,
     pub done: Option<crossbeam_channel::Sender<crate::reload::Outcome>>,

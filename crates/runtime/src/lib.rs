@@ -503,7 +503,7 @@ pub fn run(cfg: &Config, stop: Arc<AtomicBool>) -> Result<Summary> {
         reload_tx,
         parts.metrics.clone(),
         handle.as_ref().map(|h| h.store.clone()),
-        handle.as_ref().map(|h| h.key.clone()),
+        vigie_analytics::Pseudonymiser::new(&pseudonym_key(cfg)?),
         rules_view,
         stop.clone(),
     );

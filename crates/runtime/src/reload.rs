@@ -69,9 +69,34 @@ impl Reloader {
     }
 }
 
-/// The rejected rule files of a set, as (path, reason).
+/// The rejected rules of a set, as (id, else path; reason): a rule that was
+/// rejected and only moved (a SigmaHQ update) is not a new rejection.
 fn rejected(engine: &vigie_detect::Engine) -> Vec<(String, String)> {
-    engine.set.rejected.iter().map(|r| (r.path.clone(), r.reason.clone())).collect()
+    engine.set.rejected.iter().map(|r| (r.id.clone().unwrap_or_else(|| r.path.clone()), r.reason.clone())).collect()
+}
+
+/// The rejections of `now` that `before` did not have, as "path: reason".
+fn new_rejections(before: &vigie_detect::Engine, now: &vigie_detect::Engine) -> Vec<String> {
+    let old = rejected(before);
+    now.set
+        .rejected
+        .iter()
+        .filter(|r| !old.contains(&(r.id.clone().unwrap_or_else(|| r.path.clone()), r.reason.clone())))
+        .map(|r| format!("{}: {}", r.path, r.reason))
+        .collect()
+}
+
+/// At most this many errors are listed in a refusal's answer, audit entry
+/// and log (the rest are counted).
+const MAX_ERRORS: usize = 50;
+
+fn capped(mut errors: Vec<String>) -> Vec<String> {
+    if errors.len() > MAX_ERRORS {
+        let more = errors.len() - MAX_ERRORS;
+        errors.truncate(MAX_ERRORS);
+        errors.push(format!("and {more} more"));
+    }
+    errors
 }
 
 /// What the last reload that took (or the start) put in force. It holds
@@ -85,10 +110,17 @@ struct Running {
     clock: vigie_pipeline::time::Clock,
     extractor: Option<Arc<vigie_analytics::Extractor>>,
     trail: Option<Arc<vigie_analytics::Trail>>,
-    /// The pseudonymisation key and the `[store]` section in force (a
-    /// restart changes them, a reload does not): each new set's mapping
-    /// may name other personal fields, so each reload scrubs with its own.
-    scrub: Option<(vigie_analytics::Pseudonymiser, Arc<crate::config::StoreSection>)>,
+    /// The configuration `run` started with: the sections a reload does not
+    /// apply are compared with it, and alerts are scrubbed with its
+    /// `[store]` fields.
+    start: Arc<Config>,
+    /// The pseudonymisation key alerts are scrubbed with.
+    key: vigie_analytics::Pseudonymiser,
+    /// Every field a mapping in force since the start called personal: a
+    /// reload may add to them, never take one away (a field moved from the
+    /// mapping to `[store] personal_fields` must not go out in clear until
+    /// the restart that applies the latter).
+    personal: Vec<String>,
 }
 
 /// The sections a reload does not apply: they take effect at the next
@@ -134,23 +166,32 @@ fn changes_json(c: &vigie_sigma::Changes) -> Value {
 
 /// Read the configuration file again (when `run` was given one) and build
 /// everything a reload applies aside: the rules with their placeholders and
-/// mapping, the analytics settings, and the response policy. Refused, with
-/// every error found, when any part cannot be built or the rules reject a
-/// file that the running set did not.
+/// mapping, the analytics settings, the response policy, and the alerts'
+/// scrubber. Refused, with every error found, when any part cannot be
+/// built or the rules reject a rule that the running set did not. A
+/// configuration file that does not parse is an error, and the other
+/// parts are still checked under the running configuration.
 fn compile(running: &Running) -> Result<(Reload, Running), Vec<String>> {
-    let cfg = match &running.cfg.source {
-        Some(path) => Config::from_file(path).map_err(|e| vec![format!("{e:#}")])?,
-        None => running.cfg.clone(),
-    };
     let mut errors = Vec::new();
-    let engine = crate::build_engine(&cfg).map_err(|e| errors.push(format!("{e:#}"))).ok();
+    let cfg = match &running.cfg.source {
+        Some(path) => match Config::from_file(path) {
+            Ok(mut c) => {
+                c.source = Some(path.clone());
+                Some(c)
+            }
+            Err(e) => {
+                errors.push(format!("{e:#}"));
+                None
+            }
+        },
+        None => Some(running.cfg.clone()),
+    };
+    let checked = cfg.as_ref().unwrap_or(&running.cfg);
+    let engine = crate::build_engine(checked).map_err(|e| errors.push(format!("{e:#}"))).ok();
     if let Some(engine) = &engine {
-        let before = rejected(&running.engine);
-        errors.extend(
-            rejected(engine).into_iter().filter(|r| !before.contains(r)).map(|(path, why)| format!("{path}: {why}")),
-        );
+        errors.extend(new_rejections(&running.engine, engine));
     }
-    let analytics = crate::analytics_config(&cfg).map_err(|e| errors.push(format!("{e:#}"))).ok();
+    let analytics = crate::analytics_config(checked).map_err(|e| errors.push(format!("{e:#}"))).ok();
     // Built here, empty: the engine hands them what the running ones learned.
     let built = analytics.as_ref().and_then(|a| {
         let risk = vigie_analytics::Risk::new(&a.risk).map_err(|e| errors.push(format!("analytics: {e}"))).ok()?;
@@ -162,25 +203,24 @@ fn compile(running: &Running) -> Result<(Reload, Running), Vec<String>> {
         };
         Some((state, risk))
     });
-    let policy = crate::policy(&cfg).map_err(|e| errors.push(format!("[response]: {e:#}"))).ok();
-    // Alerts are scrubbed with the personal fields of the new mapping.
-    let scrubber = match (&running.scrub, &engine) {
-        (Some((key, store)), Some(engine)) => {
-            let scrub_cfg = Config { store: (**store).clone(), ..Config::default() };
-            match crate::scrubber(&scrub_cfg, key.clone(), engine) {
-                Ok(s) => Some(Some(s)),
-                Err(e) => {
-                    errors.push(format!("{e:#}"));
-                    None
-                }
+    let policy = crate::policy(checked).map_err(|e| errors.push(format!("[response]: {e:#}"))).ok();
+    // Alerts are scrubbed with every personal field named since the start.
+    let mut personal = running.personal.clone();
+    let scrubber = engine.as_ref().and_then(|engine| {
+        for f in engine.personal_fields() {
+            if !personal.contains(&f) {
+                personal.push(f);
             }
         }
-        _ => Some(None),
-    };
-    let (Some(engine), Some(a), Some((state, risk)), Some(policy), Some(scrubber), true) =
-        (engine, analytics, built, policy, scrubber, errors.is_empty())
+        crate::scrubber(&running.start, running.key.clone(), engine)
+            .and_then(|s| Ok(s.with_personal_fields(&personal)?))
+            .map_err(|e| errors.push(format!("{e:#}")))
+            .ok()
+    });
+    let (Some(cfg), Some(engine), Some(a), Some((state, risk)), Some(policy), Some(scrubber), true) =
+        (cfg, engine, analytics, built, policy, scrubber, errors.is_empty())
     else {
-        return Err(errors);
+        return Err(capped(errors));
     };
     let engine = Arc::new(engine);
     let mut detector = Detector::new(engine.clone(), running.clock.clone());
@@ -191,9 +231,9 @@ fn compile(running: &Running) -> Result<(Reload, Running), Vec<String>> {
         detector.extractor = crate::detector(&cfg, engine.clone(), &a).map_err(|e| vec![format!("{e:#}")])?.extractor;
     }
     let changes = engine.set.changes_from(&running.engine.set);
-    let restart = restart_needed(&running.cfg, &cfg);
+    let restart = restart_needed(&running.start, &cfg);
     for s in &restart {
-        tracing::warn!("{s} changed: it takes effect at the next restart, not by a reload");
+        tracing::warn!("{s} differs from the start: it takes effect at the next restart, not by a reload");
     }
     let summary = json!({
         "rules": engine.set.rules.len(),
@@ -211,7 +251,9 @@ fn compile(running: &Running) -> Result<(Reload, Running), Vec<String>> {
         clock: running.clock.clone(),
         extractor: detector.extractor.clone(),
         trail: running.trail.clone(),
-        scrub: running.scrub.clone(),
+        start: running.start.clone(),
+        key: running.key.clone(),
+        personal,
     };
     Ok((Reload { detector, engine, analytics: state, risk, policy, scrubber, summary, done: None }, next))
 }
@@ -228,7 +270,7 @@ pub fn start(
     to_engine: Sender<Reload>,
     metrics: Arc<Metrics>,
     audit: Option<Arc<vigie_store::Store>>,
-    key: Option<vigie_analytics::Pseudonymiser>,
+    key: vigie_analytics::Pseudonymiser,
     rules: Option<vigie_console::RulesView>,
     stop: Arc<AtomicBool>,
 ) {
@@ -241,20 +283,21 @@ pub fn start(
             tracing::warn!("rule reload not audited: {e}");
         }
     };
-    let store_section = cfg.store.clone();
     let analytics = match crate::analytics_config(&cfg) {
         Ok(a) => a,
         Err(e) => return tracing::error!("live reload off: {e:#}"),
     };
-    let watched = watched_files(&cfg, &analytics);
+    let watched = if cfg.rules.watch { watched_files(&cfg, &analytics) } else { Vec::new() };
     let mut running = Running {
+        personal: base.engine.personal_fields(),
         engine: base.engine.clone(),
+        start: Arc::new(cfg.clone()),
         cfg,
         analytics,
         clock: base.clock.clone(),
         extractor: base.extractor.clone(),
         trail: base.trail.clone(),
-        scrub: key.map(|k| (k, Arc::new(store_section))),
+        key,
     };
     drop(base);
     let stop2 = stop.clone();
@@ -262,8 +305,15 @@ pub fn start(
         .name("rule-reload".into())
         .spawn(move || {
             while !stop.load(Ordering::Relaxed) {
-                let Ok(req) = requests.0.recv_timeout(Duration::from_millis(500)) else { continue };
-                tracing::info!(trigger = req.why, "reloading");
+                let Ok(first) = requests.0.recv_timeout(Duration::from_millis(500)) else { continue };
+                // Requests that arrived meanwhile are served by this same
+                // reload: edits faster than a compile never pile up.
+                let mut replies: Vec<Sender<Outcome>> = Vec::new();
+                let why = first.why;
+                for r in std::iter::once(first).chain(requests.0.try_iter()) {
+                    replies.extend(r.reply);
+                }
+                tracing::info!(trigger = why, "reloading");
                 let started = std::time::Instant::now();
                 match compile(&running) {
                     Ok((mut r, next)) => {
@@ -286,27 +336,24 @@ pub fn start(
                             v
                         });
                         if let Ok(v) = &outcome {
-                            audited("rules.reload", req.why, v);
+                            audited("rules.reload", why, v);
                         }
                         if let Some(view) = &rules {
                             view.set(crate::rules_summary(&next.engine));
                         }
                         running = next;
-                        if let Some(reply) = req.reply {
-                            let _ = reply.send(outcome);
+                        for reply in replies {
+                            let _ = reply.send(outcome.clone());
                         }
                     }
                     Err(errors) => {
                         metrics.rule_reloads.get_or_create(&ResultLabel { result: "refused".into() }).inc();
-                        audited("rules.reload_refused", req.why, &json!({ "errors": errors }));
+                        audited("rules.reload_refused", why, &json!({ "errors": errors }));
                         for e in &errors {
-                            tracing::error!(
-                                trigger = req.why,
-                                "reload refused, the running rules and settings stay: {e}"
-                            );
+                            tracing::error!(trigger = why, "reload refused, the running rules and settings stay: {e}");
                         }
-                        if let Some(reply) = req.reply {
-                            let _ = reply.send(Err(errors));
+                        for reply in replies {
+                            let _ = reply.send(Err(errors.clone()));
                         }
                     }
                 }

@@ -599,6 +599,8 @@ fn settings_reload_live_and_the_console_lists_each_reload() {
     let analytics = dir.path().join("analytics.yml");
     std::fs::write(&analytics, "timezone: Europe/Paris\n").unwrap();
     let actions = dir.path().join("actions.jsonl");
+    // The file watch is off here: every reload is asked for through the
+    // API, so that each answer is the one for the edit before it.
     let base = http_config_with(
         &rules.display().to_string(),
         dir.path(),
@@ -608,6 +610,7 @@ fn settings_reload_live_and_the_console_lists_each_reload() {
             actions.display().to_string()
         ),
     );
+    let base = base.replace("[rules]\n", "[rules]\nwatch = false\n");
     let cfg_path = dir.path().join("vigie.toml");
     std::fs::write(&cfg_path, &base).unwrap();
     // An analyst who may read the Rules page.
@@ -650,6 +653,7 @@ fn settings_reload_live_and_the_console_lists_each_reload() {
         (&serde_json::json!(true), &serde_json::json!(0)),
         "{v}"
     );
+    assert_eq!(v["set"]["restart_needed"], serde_json::json!(["[engine]"]), "still not in force: {v}");
     std::fs::write(&analytics, "timezone: America/New_York\n").unwrap();
     let (s, v) = reload();
     assert_eq!(s, 200, "{v}");
@@ -660,7 +664,7 @@ fn settings_reload_live_and_the_console_lists_each_reload() {
     let (s, v) = reload();
     assert_eq!(s, 422, "{v}");
     let errors = v["errors"].to_string();
-    assert!(errors.contains("sometimes"), "{errors}");
+    assert!(errors.contains("sometimes") && errors.contains("Mars/Olympus"), "every error listed: {errors}");
     std::fs::write(&cfg_path, format!("{edited}{policy}")).unwrap();
     let (s, v) = reload();
     assert_eq!(s, 422, "{v}");
@@ -870,6 +874,13 @@ fn rules_reload_every_second_under_load_lose_nothing_and_each_alert_comes_from_t
 /// personal never reaches a sink in clear.
 #[test]
 fn a_reloaded_mapping_pseudonymises_its_new_personal_fields() {
+    // With the store (the default) and without it: sinks get scrubbed
+    // alerts either way.
+    reloaded_mapping_scrubs("");
+    reloaded_mapping_scrubs("[store]\nenabled = false\n");
+}
+
+fn reloaded_mapping_scrubs(store: &str) {
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().join("rules");
     std::fs::create_dir_all(&rules).unwrap();
@@ -885,8 +896,9 @@ fn a_reloaded_mapping_pseudonymises_its_new_personal_fields() {
         )
     };
     std::fs::write(&mapping, map("")).unwrap();
-    let cfg = http_config_with(&rules.display().to_string(), dir.path(), "[analytics]\nenabled = false\n")
-        .replace("[rules]\n", &format!("[rules]\nmapping = {:?}\n", mapping.display().to_string()));
+    let cfg =
+        http_config_with(&rules.display().to_string(), dir.path(), &format!("[analytics]\nenabled = false\n{store}"))
+            .replace("[rules]\n", &format!("[rules]\nmapping = {:?}\n", mapping.display().to_string()));
     let e = Running::start(&cfg);
     let post = |n: u32| {
         let body = format!(

@@ -264,12 +264,12 @@ impl Store {
         Ok(rows.iter().map(entry).collect())
     }
 
-    /// The newest entries on one target (`rules`: the rule reloads), newest
-    /// first.
-    pub fn audit_entries_on(&self, target: &str, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
+    /// The newest live reloads of the rules and their refusals, newest
+    /// first (`rules.reload`, `rules.reload_refused`).
+    pub fn rule_reloads(&self, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
         let rows = self.db.query(
-            "SELECT seq, at_ms, actor, action, target, detail, prev_hash, hash FROM audit WHERE target = $1 ORDER BY seq DESC LIMIT $2",
-            &[target.into(), Sql::Int(limit)],
+            "SELECT seq, at_ms, actor, action, target, detail, prev_hash, hash FROM audit WHERE action IN ('rules.reload', 'rules.reload_refused') ORDER BY seq DESC LIMIT $1",
+            &[Sql::Int(limit)],
         )?;
         Ok(rows.iter().map(entry).collect())
     }

@@ -25,9 +25,10 @@ impl Queued {
         Queued::gathering(inner, queue, metrics, Duration::ZERO)
     }
 
-    /// The same, and once the queue runs dry the sink is flushed only after
-    /// `wait` since the first record of the batch (or at once when none
-    /// more came within it): fewer, fuller requests for a trickle.
+    /// The same, but a batch is flushed `wait` after its first record
+    /// (sooner when the sink sends a full batch by itself): fewer, fuller
+    /// requests for a trickle, at the cost of up to `wait` of latency for
+    /// a lone record.
     pub fn gathering(inner: Box<dyn Sink>, queue: usize, metrics: Arc<Metrics>, wait: Duration) -> Queued {
         let name = inner.name().to_string();
         let label = SinkLabel { sink: name.clone() };
