@@ -713,7 +713,8 @@ fn rules_reload_every_second_under_load_lose_nothing_and_each_alert_comes_from_t
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().join("rules");
     std::fs::create_dir_all(&rules).unwrap();
-    std::fs::write(rules.join("static.yml"), action_rule("66666666-6666-4666-8666-666666666666", "never_seen")).unwrap();
+    std::fs::write(rules.join("static.yml"), action_rule("66666666-6666-4666-8666-666666666666", "never_seen"))
+        .unwrap();
     std::fs::write(rules.join("gen.yml"), probe_rule(0)).unwrap();
     let alerts_path = dir.path().join("alerts.jsonl");
     let cfg = format!(
@@ -819,7 +820,8 @@ fn rules_reload_every_second_under_load_lose_nothing_and_each_alert_comes_from_t
     // Each probe raised one alert, from one generation.
     let mut gen_of: std::collections::HashMap<u64, u64> = std::collections::HashMap::new();
     for a in alerts(&alerts_path) {
-        let Some(seq) = a["user"]["name"].as_str().and_then(|u| u.strip_prefix('p')).and_then(|s| s.parse().ok()) else {
+        let Some(seq) = a["user"]["name"].as_str().and_then(|u| u.strip_prefix('p')).and_then(|s| s.parse().ok())
+        else {
             continue;
         };
         let g: u64 = a["rule"]["name"].as_str().unwrap().trim_start_matches("Probe gen ").parse().unwrap();
@@ -848,9 +850,17 @@ fn rules_reload_every_second_under_load_lose_nothing_and_each_alert_comes_from_t
             floor = floor.max((spans[i].2, spans[i].3));
             i += 1;
         }
-        assert!(g >= floor.0, "batch {base} judged by generation {g} after batch {} was judged by {}", floor.1, floor.0);
+        assert!(
+            g >= floor.0,
+            "batch {base} judged by generation {g} after batch {} was judged by {}",
+            floor.1,
+            floor.0
+        );
     }
     let newest_used = spans.iter().map(|s| s.2).max().unwrap_or(0);
-    assert!(applied >= (seconds / 4) as f64 && newest_used + 6 >= seconds, "reloads kept up: {applied} applied, newest generation used {newest_used}");
+    assert!(
+        applied >= (seconds / 4) as f64 && newest_used + 6 >= seconds,
+        "reloads kept up: {applied} applied, newest generation used {newest_used}"
+    );
     assert!(refused >= 1.0 || seconds < 8, "the broken file was refused");
 }
