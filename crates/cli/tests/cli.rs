@@ -622,12 +622,13 @@ fn lint_bad() -> String {
 #[test]
 fn rules_lint_text_json_and_exit_status() {
     let d = tmp("lint");
-    write(&d, "good.yml", LINT_CLEAN);
+    // File names of 10 to 90 characters: shorter ones are `filename-length`.
+    write(&d, "whoami_good.yml", LINT_CLEAN);
     let out = vigie().args(["rules", "lint"]).arg(&d).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("0 errors, 0 warnings, 0 info in 1 files (1 documents)"), "{text}");
-    let bad = write(&d, "bad.yml", &lint_bad().replace("0b5c6e1e", "1c5c6e1e"));
+    let bad = write(&d, "whoami_bad.yml", &lint_bad().replace("0b5c6e1e", "1c5c6e1e"));
     let out = vigie().args(["rules", "lint"]).arg(&d).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");
@@ -656,7 +657,7 @@ fn rules_lint_config_disables_escalates_and_rejects_unknown_checks() {
     let d = tmp("lint-config");
     let rules = d.join("rules");
     std::fs::create_dir_all(&rules).unwrap();
-    write(&rules, "bad.yml", &lint_bad());
+    write(&rules, "whoami_bad.yml", &lint_bad());
     let cfg = write(
         &d,
         "lint.yml",
@@ -703,7 +704,7 @@ fn rules_lint_writes_junit_xml() {
     let rules = d.join("rules");
     std::fs::create_dir_all(&rules).unwrap();
     write(&rules, "a_good.yml", LINT_CLEAN);
-    write(&rules, "b_bad.yml", &lint_bad().replace("0b5c6e1e", "1c5c6e1e"));
+    write(&rules, "b_whoami_bad.yml", &lint_bad().replace("0b5c6e1e", "1c5c6e1e"));
     let xml_path = d.join("lint.xml");
     let out = vigie().args(["rules", "lint", "--junit"]).arg(&xml_path).arg(&rules).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -720,7 +721,7 @@ fn rules_lint_writes_junit_xml() {
     assert!(!xml.contains("<&>"), "{xml}");
     let suites = xml_attrs(&xml, "testsuite", "name");
     assert_eq!(suites.len(), 2, "{xml}");
-    assert!(suites[1].ends_with("b_bad.yml"));
+    assert!(suites[1].ends_with("b_whoami_bad.yml"));
     let cases = xml_attrs(&xml, "testcase", "name");
     assert_eq!(cases[1], "1c5c6e1e-6a3c-4d2b-9f1e-2a7c8d9e0f11 Whoami <&> \"Run\"", "{xml}");
     let failures = xml_attrs(&xml, "failure", "type");
@@ -733,7 +734,7 @@ fn rules_lint_writes_junit_xml() {
 fn rules_lint_fix_repairs_tags_and_nothing_else() {
     let d = tmp("lint-fix");
     let text = lint_bad().replace("    - attack.discvery\n", "");
-    let p = write(&d, "r.yml", &text);
+    let p = write(&d, "whoami_rule.yml", &text);
     let out = vigie().args(["rules", "lint", "--fix"]).arg(&p).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");

@@ -73,6 +73,8 @@ pub const CHECKS: &[Check] = &[
     // The file and the document.
     c("yaml-syntax", E, "the file is not valid YAML"),
     c("invalid-document", E, "the document cannot be read as a Sigma rule, correlation or filter"),
+    c("filename-length", I, "a rule file's name is shorter than 10 or longer than 90 characters"),
+    c("duplicate-filename", W, "two files of the set in different folders have the same name"),
     // Metadata.
     c("missing-id", E, "every rule needs an `id` so that alerts, filters and correlations can name it"),
     c("invalid-id", E, "`id` must be a UUID such as 5f3c9b1a-2d4e-4f6a-8b7c-9d0e1f2a3b4c"),
@@ -97,6 +99,11 @@ pub const CHECKS: &[Check] = &[
         E,
         "each `related` entry needs an `id` (UUID) and a `type` (derived, obsolete, merged, renamed or similar)",
     ),
+    c(
+        "unknown-attribute",
+        W,
+        "a top-level key that Sigma does not define is one or two typos from one it does (`refrences`)",
+    ),
     // Tags.
     Check { fixable: true, ..c("tag-not-lowercase", W, "tags are written in lowercase") },
     c("invalid-tag-format", E, "a tag must be `namespace.name` (lowercase letters, digits, `_`, `-`, `.`)"),
@@ -117,8 +124,16 @@ pub const CHECKS: &[Check] = &[
         E,
         "a `detection.` tag must be detection.dfir, detection.emerging-threats or detection.threat-hunting",
     ),
+    c("invalid-car-tag", E, "a `car.` tag must be car.YYYY-MM-NNN (an analytic of MITRE CAR)"),
+    c("invalid-stp-tag", E, "an `stp.` tag must be stp.N with N from 1 to 5, optionally followed by a, k or u"),
+    c("unknown-tag-namespace", W, "a tag namespace other than attack, car, cve, d3fend, detection, stp and tlp"),
     // Log source.
     c("missing-logsource", E, "`logsource` is missing or names no category, product or service"),
+    c(
+        "specific-instead-of-generic-logsource",
+        W,
+        "a Sysmon or Security event ID that a generic category covers (EventID 1 is `category: process_creation`)",
+    ),
     // Detection.
     c("missing-detection", E, "a rule needs a `detection` mapping"),
     c("missing-condition", E, "`detection` has no `condition`"),
@@ -129,6 +144,8 @@ pub const CHECKS: &[Check] = &[
         "the condition names a search identifier (or a pattern matching none) that `detection` does not define",
     ),
     c("unused-search", E, "a search identifier is defined but the condition never uses it"),
+    c("them-with-single-search", I, "`1 of them` or `all of them` with a single search: name the search"),
+    c("all-of-them", I, "`all of them` silently changes meaning when a search is added; write `all of selection_*`"),
     c("legacy-aggregation", W, "`| count() ...` aggregations are Sigma v1; write a correlation rule instead"),
     c("field-with-space", W, "a field name with a space is almost always a mapping mistake"),
     c(
@@ -144,6 +161,13 @@ pub const CHECKS: &[Check] = &[
         "a null or empty value where a string is expected (with a modifier, or as a keyword) matches everything or nothing",
     ),
     c("wildcard-only-value", W, "a value of only `*` matches any value; write `|exists: true` if that is meant"),
+    c("double-wildcard", W, "a value has `**`, which matches what a single `*` does"),
+    c(
+        "escaped-wildcard",
+        I,
+        "a value has an escaped wildcard (`\\*` or `\\?`), a literal star or question mark; make sure it is meant",
+    ),
+    c("number-as-string", I, "a number written as a quoted string (`'4624'`); write it unquoted"),
     c("all-single-value", W, "`|all` with a single value does nothing"),
     c("duplicate-value", W, "the same value is listed twice for one field"),
     c("invalid-regex", E, "the `|re` value is not a valid regular expression"),
@@ -157,6 +181,11 @@ pub const CHECKS: &[Check] = &[
         "base64offset-without-contains",
         E,
         "`|base64offset` yields fragments of the encoded value: it needs `|contains`",
+    ),
+    c(
+        "invalid-modifier-combination",
+        E,
+        "modifiers that cannot go together (`|contains|endswith`, `|re|contains`, `|i` without `|re`, `|exists|all`, ...)",
     ),
     // Correlations and filters (Sigma v2).
     c("dangling-reference", E, "a correlation or filter names a rule that is not in the set"),

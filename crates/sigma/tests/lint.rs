@@ -1,5 +1,6 @@
-//! The linter against files: one known-bad rule per check under tests/lint/,
-//! a clean rule set, vigie's own rules, the configuration and `fix`.
+//! The linter against files: one known-bad rule per check under tests/lint/
+//! (a folder of files for the checks about file names), a clean rule set,
+//! vigie's own rules, the configuration and `fix`.
 
 use std::path::{Path, PathBuf};
 use vigie_sigma::Source;
@@ -14,7 +15,7 @@ fn source(path: &Path) -> Source {
 }
 
 fn lint_text(text: &str, config: &Config) -> Report {
-    lint::lint(&[Source { path: "t.yml".into(), text: text.into() }], config)
+    lint::lint(&[Source { path: "rule_under_test.yml".into(), text: text.into() }], config)
 }
 
 fn checks_of(report: &Report) -> Vec<&'static str> {
@@ -27,9 +28,19 @@ fn checks_of(report: &Report) -> Vec<&'static str> {
 fn each_bad_file_triggers_its_own_check_and_only_it() {
     let mut problems = Vec::new();
     for c in CHECKS {
+        // A file, or for the checks about file names, a folder linted as one set.
         let path = dir().join(format!("{}.yml", c.id));
-        assert!(path.exists(), "no known-bad file for `{}`: {}", c.id, path.display());
-        let report = lint::lint(&[source(&path)], &Config::default());
+        let folder = dir().join(c.id);
+        let sources = if path.exists() {
+            vec![source(&path)]
+        } else {
+            assert!(folder.is_dir(), "no known-bad file for `{}`: {}", c.id, path.display());
+            let mut files = Vec::new();
+            rule_files(&folder, &mut files);
+            files.sort();
+            files.iter().map(|p| source(p)).collect()
+        };
+        let report = lint::lint(&sources, &Config::default());
         let found = checks_of(&report);
         if !found.contains(&c.id) {
             problems.push(format!("{}: does not trigger its check; found {found:?}", c.id));
@@ -47,13 +58,13 @@ fn every_file_in_the_folder_is_a_check_or_the_clean_set() {
     for entry in std::fs::read_dir(dir()).unwrap() {
         let name = entry.unwrap().file_name().into_string().unwrap();
         let stem = name.strip_suffix(".yml").unwrap_or(&name);
-        assert!(stem == "clean" || lint::check(stem).is_some(), "{name} names no check");
+        assert!(stem == "clean-set" || lint::check(stem).is_some(), "{name} names no check");
     }
 }
 
 #[test]
 fn a_clean_rule_correlation_and_filter_trigger_nothing() {
-    let report = lint::lint(&[source(&dir().join("clean.yml"))], &Config::default());
+    let report = lint::lint(&[source(&dir().join("clean-set.yml"))], &Config::default());
     assert_eq!(report.documents.len(), 3);
     assert!(report.findings.is_empty(), "{:#?}", report.findings);
 }
@@ -126,7 +137,7 @@ fn findings_carry_lines_and_rule_ids() {
 /// those checks, and every other line is byte-for-byte what it was.
 #[test]
 fn fix_leaves_a_file_clean_for_its_checks_and_other_bytes_alone() {
-    let mut text = std::fs::read_to_string(dir().join("clean.yml")).unwrap();
+    let mut text = std::fs::read_to_string(dir().join("clean-set.yml")).unwrap();
     text = text.replacen(
         "    - attack.execution\n    - attack.t1059.001\n",
         "    - Attack.Execution   # the tactic\n    - attack.T1059.001\n    - 'attack.execution'\n    - attack.t1059.001\n",

@@ -41,6 +41,43 @@ static ATTACK_ID: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^(t[0-9]{4}(\.[0-9]{3})?|g[0-9]{4}|s[0-9]{4})$").unwrap());
 static CVE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[0-9]{4}-[0-9]{4,}$").unwrap());
 static DATE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$").unwrap());
+static CAR: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[0-9]{4}-[0-9]{2}-[0-9]{3}$").unwrap());
+static STP: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[1-5][auk]?$").unwrap());
+
+/// The tag namespaces of the Sigma specification's tags appendix (and
+/// pySigma's `namespace_tag` validator).
+pub const TAG_NAMESPACES: [&str; 7] = ["attack", "car", "cve", "d3fend", "detection", "stp", "tlp"];
+
+/// The top-level keys the Sigma specification defines for rules,
+/// correlations and filters.
+pub const ATTRIBUTES: [&str; 22] = [
+    "title",
+    "id",
+    "name",
+    "related",
+    "taxonomy",
+    "status",
+    "description",
+    "license",
+    "references",
+    "author",
+    "date",
+    "modified",
+    "tags",
+    "logsource",
+    "detection",
+    "fields",
+    "falsepositives",
+    "level",
+    "scope",
+    "correlation",
+    "filter",
+    "generate",
+];
+
+/// File names shorter or longer than this (in characters, extension
+/// included) are reported by `filename-length`, as by pySigma.
+pub const FILENAME_LENGTH: std::ops::RangeInclusive<usize> = 10..=90;
 
 /// Is this a UUID (any case)?
 pub fn is_uuid(s: &str) -> bool {
@@ -100,8 +137,17 @@ impl Doc<'_> {
 pub(super) fn run(sources: &[Source]) -> Report {
     let mut report = Report::default();
     let mut seen: Vec<Seen> = Vec::new();
+    // Each file's name, path and first document, for `duplicate-filename`.
+    let mut files: Vec<(&str, &str, usize)> = Vec::new();
     for src in sources {
         let mut d = Doc { document: report.documents.len(), path: &src.path, id: None, out: Vec::new() };
+        let name = file_name(&src.path);
+        let chars = name.chars().count();
+        if !FILENAME_LENGTH.contains(&chars) {
+            d.emit("filename-length", 0, format!("`{name}` has {chars} characters"));
+        }
+        files.push((name, &src.path, d.document));
+        report.findings.append(&mut d.out);
         let docs = match yaml::parse_documents(&src.text) {
             Ok(docs) => docs,
             Err(e) => {
@@ -133,7 +179,40 @@ pub(super) fn run(sources: &[Source]) -> Report {
         }
     }
     across(&seen, &mut report.findings);
+    duplicate_filenames(&files, &mut report.findings);
     report
+}
+
+/// The last component of a path written with `/` or `\`.
+fn file_name(path: &str) -> &str {
+    path.rsplit(['/', '\\']).next().unwrap_or(path)
+}
+
+/// Files of the set that share a name (in different folders).
+fn duplicate_filenames(files: &[(&str, &str, usize)], out: &mut Vec<Finding>) {
+    let mut groups: BTreeMap<&str, Vec<(&str, usize)>> = BTreeMap::new();
+    for &(name, path, document) in files {
+        let group = groups.entry(name).or_default();
+        if !group.iter().any(|(p, _)| *p == path) {
+            group.push((path, document));
+        }
+    }
+    let c = check("duplicate-filename").expect("known check");
+    for (name, group) in groups.into_iter().filter(|(_, g)| g.len() > 1) {
+        for &(path, document) in &group {
+            let others: Vec<&str> = group.iter().map(|(p, _)| *p).filter(|p| *p != path).collect();
+            out.push(Finding {
+                path: path.to_string(),
+                rule_id: None,
+                check: c.id,
+                severity: c.severity,
+                reason: c.reason,
+                detail: format!("`{name}` also at {}", others.join(", ")),
+                line: None,
+                document,
+            });
+        }
+    }
 }
 
 /// The checks of one document.
@@ -166,6 +245,7 @@ fn document(d: &mut Doc, node: &Node) -> Seen {
     match kind {
         Kind::Rule => {
             logsource(d, node);
+            specific_logsource(d, node);
             match node.get("detection") {
                 Some(det) => detection(d, det, false),
                 None => d.emit("missing-detection", line, ""),
@@ -201,6 +281,13 @@ fn document(d: &mut Doc, node: &Node) -> Seen {
 
 fn metadata(d: &mut Doc, node: &Node, kind: Kind) {
     let line = node.line();
+    if let Node::Map { entries, .. } = node {
+        for (key, value) in entries {
+            if let Some(near) = near_attribute(key) {
+                d.emit("unknown-attribute", value.line(), format!("`{key}`: did you mean `{near}`?"));
+            }
+        }
+    }
     match node.get("id") {
         None => d.emit("missing-id", line, ""),
         Some(n) => match n.as_str() {
@@ -336,6 +423,9 @@ fn tags(d: &mut Doc, node: &Node) {
             "detection" if !matches!(name, "dfir" | "emerging-threats" | "threat-hunting") => {
                 d.emit("invalid-detection-tag", line, format!("`{tag}`"))
             }
+            "car" if !CAR.is_match(name) => d.emit("invalid-car-tag", line, format!("`{tag}`")),
+            "stp" if !STP.is_match(name) => d.emit("invalid-stp-tag", line, format!("`{tag}`")),
+            ns if !TAG_NAMESPACES.contains(&ns) => d.emit("unknown-tag-namespace", line, format!("`{tag}`")),
             _ => {}
         }
     }
@@ -352,6 +442,118 @@ fn logsource(d: &mut Doc, node: &Node) {
         let line = node.get("logsource").map_or(node.line(), Node::line);
         d.emit("missing-logsource", line, "");
     }
+}
+
+/// The generic log source category that covers a Sysmon or Security event
+/// ID (pySigma's `specific_instead_of_generic_logsource` table).
+fn generic_category(service: &str, event_id: u32) -> Option<&'static str> {
+    Some(match (service, event_id) {
+        ("sysmon", 1) | ("security", 4688) => "process_creation",
+        ("sysmon", 2) => "file_change",
+        ("sysmon", 3) => "network_connection",
+        ("sysmon", 4 | 16) => "sysmon_status",
+        ("sysmon", 5) => "process_termination",
+        ("sysmon", 6) => "driver_load",
+        ("sysmon", 7) => "image_load",
+        ("sysmon", 8) => "create_remote_thread",
+        ("sysmon", 9) => "raw_access_thread",
+        ("sysmon", 10) => "process_access",
+        ("sysmon", 11) => "file_event",
+        ("sysmon", 12) => "registry_add, registry_delete or registry_event",
+        ("sysmon", 13) => "registry_set or registry_event",
+        ("sysmon", 14) => "registry_rename or registry_event",
+        ("sysmon", 15) => "create_stream_hash",
+        ("sysmon", 17 | 18) => "pipe_created",
+        ("sysmon", 19..=21) => "wmi_event",
+        ("sysmon", 22) => "dns_query",
+        ("sysmon", 23) => "file_delete",
+        ("sysmon", 24) => "clipboard_change",
+        ("sysmon", 25) => "process_tampering",
+        ("sysmon", 26) => "file_delete_detected",
+        ("sysmon", 27) => "file_block_executable",
+        ("sysmon", 28) => "file_block_shredding",
+        ("sysmon", 29) => "file_executable_detected",
+        ("sysmon", 255) => "sysmon_error",
+        _ => return None,
+    })
+}
+
+/// `EventID` values of a `product: windows` rule on the Sysmon or Security
+/// channel that a generic category covers.
+fn specific_logsource(d: &mut Doc, node: &Node) {
+    let Some(ls) = node.get("logsource") else { return };
+    if ls.get("product").and_then(Node::as_str) != Some("windows") {
+        return;
+    }
+    let Some(service) = ls.get("service").and_then(Node::as_str).filter(|s| matches!(*s, "sysmon" | "security")) else {
+        return;
+    };
+    let Some(Node::Map { entries, .. }) = node.get("detection") else { return };
+    let mut maps: Vec<&Node> = Vec::new();
+    for (key, search) in entries {
+        match search {
+            _ if key == "condition" => {}
+            Node::Map { .. } => maps.push(search),
+            Node::Seq { items, .. } => maps.extend(items.iter().filter(|i| matches!(i, Node::Map { .. }))),
+            _ => {}
+        }
+    }
+    for m in maps {
+        let Some(v) = m.get("EventID") else { continue };
+        let items: Vec<&Node> = match v {
+            Node::Seq { items, .. } => items.iter().collect(),
+            n => vec![n],
+        };
+        for i in items {
+            if let Some(id) = i.as_str().and_then(|t| t.trim().parse::<u32>().ok())
+                && let Some(category) = generic_category(service, id)
+            {
+                d.emit(
+                    "specific-instead-of-generic-logsource",
+                    i.line(),
+                    format!("`service: {service}` with EventID {id}: use `category: {category}`"),
+                );
+            }
+        }
+    }
+}
+
+/// The Sigma attribute a top-level key is a typo of: within one edit (a
+/// transposition counts as one) of a name of up to five letters, two of a
+/// longer one. Keys far from every attribute are custom attributes, which
+/// Sigma allows.
+fn near_attribute(key: &str) -> Option<&'static str> {
+    if ATTRIBUTES.contains(&key) {
+        return None;
+    }
+    ATTRIBUTES
+        .iter()
+        .map(|a| (edit_distance(&key.to_lowercase(), a), *a))
+        .filter(|(n, a)| *n <= if a.len() <= 5 { 1 } else { 2 })
+        .min()
+        .map(|(_, a)| a)
+}
+
+/// Optimal string alignment distance: insertions, deletions, substitutions
+/// and transpositions of adjacent characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    d[0] = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = v;
+        }
+    }
+    d[a.len()][b.len()]
 }
 
 /// The rules a correlation or filter names under `rules`.
@@ -419,6 +621,14 @@ fn detection(d: &mut Doc, det: &Node, filter: bool) {
         };
         let mut names = Vec::new();
         idents(&parsed, &mut names);
+        let mut them = Vec::new();
+        thems(&parsed, &mut them);
+        if !them.is_empty() && searches.len() == 1 {
+            d.emit("them-with-single-search", line, format!("`{cond}` with only `{}`", searches[0].0));
+        }
+        if them.contains(&true) {
+            d.emit("all-of-them", line, format!("`{cond}`"));
+        }
         for (name, pattern) in names {
             let mut any = false;
             for (i, (s, _)) in searches.iter().enumerate() {
@@ -456,6 +666,17 @@ fn idents<'a>(c: &'a Cond, out: &mut Vec<(Option<&'a str>, bool)>) {
     }
 }
 
+/// The `1 of them` (false) and `all of them` (true) of a condition.
+fn thems(c: &Cond, out: &mut Vec<bool>) {
+    match c {
+        Cond::Ident(_) => {}
+        Cond::Not(x) => thems(x, out),
+        Cond::And(xs) | Cond::Or(xs) => xs.iter().for_each(|x| thems(x, out)),
+        Cond::Of { all, pattern: None } => out.push(*all),
+        Cond::Of { .. } => {}
+    }
+}
+
 fn search(d: &mut Doc, node: &Node) {
     match node {
         Node::Map { entries, .. } => {
@@ -484,11 +705,18 @@ fn item(d: &mut Doc, key: &str, value: &Node) {
         d.emit("field-with-space", value.line(), format!("`{field}`"));
     }
     let mut mods = Vec::new();
+    let mut named = Vec::new();
     for p in parts {
         match Modifier::parse(p) {
-            Some(m) => mods.push(m),
+            Some(m) => {
+                mods.push(m);
+                named.push((p, m));
+            }
             None => d.emit("unknown-modifier", value.line(), format!("`{p}` in `{key}`")),
         }
+    }
+    if let Some(why) = modifier_combination(&named) {
+        d.emit("invalid-modifier-combination", value.line(), format!("`{key}`: {why}"));
     }
     if let Node::Seq { items, .. } = value
         && items.is_empty()
@@ -499,9 +727,82 @@ fn item(d: &mut Doc, key: &str, value: &Node) {
     values(d, Some(key).filter(|_| !field.is_empty() || !mods.is_empty()), &mods, value);
 }
 
+/// What is wrong with a chain of modifiers (as written, in order), if
+/// anything: pairs the Sigma specification makes exclusive or meaningless.
+fn modifier_combination(mods: &[(&str, Modifier)]) -> Option<String> {
+    use Modifier::*;
+    let name = |m: Modifier| mods.iter().find(|(_, x)| *x == m).map_or("", |(n, _)| *n);
+    let pos = |m: Modifier| mods.iter().position(|(_, x)| *x == m);
+    let has = |m: Modifier| pos(m).is_some();
+    let list = |ms: &[Modifier]| -> Vec<&str> { ms.iter().filter(|m| has(**m)).map(|m| name(*m)).collect() };
+    for (i, (n, m)) in mods.iter().enumerate() {
+        if *m != Base64 && mods[..i].iter().any(|(_, x)| x == m) {
+            return Some(format!("`{n}` twice"));
+        }
+    }
+    let anchors = list(&[Contains, StartsWith, EndsWith]);
+    if anchors.len() > 1 {
+        return Some(format!("`{}` exclude one another", anchors.join("` and `")));
+    }
+    let encodings = list(&[Utf16, Utf16Le, Utf16Be]);
+    if encodings.len() > 1 {
+        return Some(format!("`{}` exclude one another", encodings.join("` and `")));
+    }
+    if has(Base64) && has(Base64Offset) {
+        return Some("`base64` and `base64offset` exclude one another".into());
+    }
+    let comparisons = list(&[Lt, Lte, Gt, Gte]);
+    if comparisons.len() > 1 {
+        return Some(format!("`{}` exclude one another", comparisons.join("` and `")));
+    }
+    let transforms = [Contains, StartsWith, EndsWith, Windash, Base64, Base64Offset, Utf16, Utf16Le, Utf16Be];
+    for (m, what) in [(Re, "a regular expression"), (Cidr, "a network"), (Exists, "true or false")] {
+        let mut others: Vec<Modifier> = transforms.to_vec();
+        others.extend([Re, Cidr, Exists, Lt, Lte, Gt, Gte, FieldRef].into_iter().filter(|x| *x != m));
+        if m == Exists {
+            others.extend([All, Cased, Neq, Expand]);
+        }
+        let found = list(&others);
+        if has(m) && !found.is_empty() {
+            return Some(format!("`{}` takes {what}, which `{}` cannot apply to", name(m), found.join("`, `")));
+        }
+    }
+    if let Some(flag) = [ReI, ReM, ReS].into_iter().find(|f| has(*f))
+        && !has(Re)
+    {
+        return Some(format!("the regular expression flag `{}` without `re`", name(flag)));
+    }
+    let comparison = comparisons.first().copied();
+    if let Some(c) = comparison {
+        let found = list(&transforms);
+        if !found.is_empty() {
+            return Some(format!("`{c}` compares numbers, which `{}` cannot apply to", found.join("`, `")));
+        }
+    }
+    if let Some(e) = [Utf16, Utf16Le, Utf16Be].into_iter().find(|e| has(*e)) {
+        let after = |b: Modifier| pos(b).is_some_and(|p| p > pos(e).unwrap_or(usize::MAX));
+        if !after(Base64) && !after(Base64Offset) {
+            return Some(format!("`{}` must be followed by `base64` or `base64offset`", name(e)));
+        }
+    }
+    if has(Windash) && has(All) {
+        return Some(format!(
+            "`{}` makes variants of each value, and `all` would require every variant",
+            name(Windash)
+        ));
+    }
+    None
+}
+
 /// Is the character at byte `i` of `s` escaped by an odd run of backslashes?
 fn escaped(s: &str, i: usize) -> bool {
     s.as_bytes()[..i].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 1
+}
+
+/// A whole number, as Python's `int()` reads it (sign and ASCII digits).
+fn is_integer(s: &str) -> bool {
+    let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
 fn leading_star(s: &str) -> bool {
@@ -554,7 +855,7 @@ fn values(d: &mut Doc, key: Option<&str>, mods: &[Modifier], node: &Node) {
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
     for v in items {
         let line = v.line();
-        let Node::Scalar { text, .. } = v else { continue };
+        let Node::Scalar { text, plain, .. } = v else { continue };
         if v.is_null() || text.is_empty() {
             if wants_string && !has(Exists) {
                 let what = if v.is_null() { "null" } else { "''" };
@@ -567,6 +868,9 @@ fn values(d: &mut Doc, key: Option<&str>, mods: &[Modifier], node: &Node) {
         }
         if seen.insert(text, line).is_some() {
             d.emit("duplicate-value", line, format!("`{text}` in {label}"));
+        }
+        if !plain && key.is_some() && is_integer(text) && mods.iter().all(|m| matches!(m, All | Cased | Neq)) {
+            d.emit("number-as-string", line, format!("`'{text}'` in {label}"));
         }
         if has(Re) {
             let mut b = regex::RegexBuilder::new(text);
@@ -584,6 +888,12 @@ fn values(d: &mut Doc, key: Option<&str>, mods: &[Modifier], node: &Node) {
         if text.chars().all(|c| c == '*') {
             d.emit("wildcard-only-value", line, label.clone());
             continue;
+        }
+        if text.char_indices().any(|(i, ch)| ch == '*' && !escaped(text, i) && text[i + 1..].starts_with('*')) {
+            d.emit("double-wildcard", line, format!("`{text}` in {label}"));
+        }
+        if text.char_indices().any(|(i, ch)| (ch == '*' || ch == '?') && escaped(text, i)) {
+            d.emit("escaped-wildcard", line, format!("`{text}` in {label}"));
         }
         let (lead, trail) = (leading_star(text), trailing_star(text));
         let redundant = (has(Contains) && (lead || trail)) || (has(StartsWith) && trail) || (has(EndsWith) && lead);
@@ -654,14 +964,25 @@ mod tests {
             "title: T\nid: 0b5c6e1e-6a3c-4d2b-9f1e-2a7c8d9e0f11\nstatus: test\ndescription: D\nauthor: A\n\
              date: 2026-01-01\nlevel: low\nlogsource: {{product: windows}}\ndetection:\n{detection}"
         );
-        let report = run(&[Source { path: "t.yml".into(), text }]);
+        let report = run(&[Source { path: "rule_under_test.yml".into(), text }]);
+        report.findings.iter().map(|f| f.check).collect()
+    }
+
+    /// The checks a rule triggers with these lines in place of its tags.
+    fn found_top(top: &str) -> Vec<&'static str> {
+        let text = format!(
+            "title: T\nid: 0b5c6e1e-6a3c-4d2b-9f1e-2a7c8d9e0f11\nstatus: test\ndescription: D\nauthor: A\n\
+             date: 2026-01-01\nlevel: low\n{top}detection:\n  s:\n    a: x\n  condition: s\n"
+        );
+        let report = run(&[Source { path: "rule_under_test.yml".into(), text }]);
         report.findings.iter().map(|f| f.check).collect()
     }
 
     #[test]
     fn escaped_wildcards_are_literal() {
-        assert!(found("  s:\n    a|endswith: 'x\\*'\n  condition: s\n").is_empty());
-        assert!(found("  s:\n    a|contains: 'x\\*'\n  condition: s\n").is_empty());
+        // A literal star: no redundant wildcard, only the note that it is escaped.
+        assert_eq!(found("  s:\n    a|endswith: 'x\\*'\n  condition: s\n"), ["escaped-wildcard"]);
+        assert_eq!(found("  s:\n    a|contains: 'x\\*'\n  condition: s\n"), ["escaped-wildcard"]);
         assert_eq!(found("  s:\n    a|contains: 'x\\\\*'\n  condition: s\n"), ["redundant-wildcard"]);
         assert_eq!(found("  s:\n    a|startswith: '*x'\n  condition: s\n"), Vec::<&str>::new());
         assert_eq!(found("  s:\n    a|endswith: '*x'\n  condition: s\n"), ["redundant-wildcard"]);
@@ -675,8 +996,15 @@ mod tests {
     #[test]
     fn patterns_them_and_underscores() {
         assert!(found("  s1:\n    a: 1\n  s2:\n    b: 2\n  condition: 1 of s*\n").is_empty());
-        assert!(found("  s1:\n    a: 1\n  s2:\n    b: 2\n  condition: all of them\n").is_empty());
-        assert_eq!(found("  s1:\n    a: 1\n  _x:\n    b: 2\n  condition: all of them\n"), ["unused-search"]);
+        assert_eq!(found("  s1:\n    a: 1\n  s2:\n    b: 2\n  condition: all of them\n"), ["all-of-them"]);
+        assert!(found("  s1:\n    a: 1\n  s2:\n    b: 2\n  condition: 1 of them\n").is_empty());
+        assert_eq!(
+            found("  s1:\n    a: 1\n  _x:\n    b: 2\n  condition: all of them\n"),
+            ["all-of-them", "unused-search"]
+        );
+        assert_eq!(found("  s1:\n    a: 1\n  condition: 1 of them\n"), ["them-with-single-search"]);
+        assert_eq!(found("  s1:\n    a: 1\n  condition: all of them\n"), ["them-with-single-search", "all-of-them"]);
+        assert!(found("  s1:\n    a: 1\n  condition: 1 of s*\n").is_empty(), "a pattern is not `them`");
         assert!(found("  s1:\n    a: 1\n  _x:\n    b: 2\n  condition: s1 and not 1 of _*\n").is_empty());
         assert_eq!(found("  s1:\n    a: 1\n  condition: s1 or 1 of f*\n"), ["unknown-search"]);
         assert_eq!(found("  s1:\n    a: 1\n  condition: s1 AND s1\n"), ["invalid-condition"]);
@@ -691,5 +1019,139 @@ mod tests {
         assert!(found("  s:\n    a|exists: true\n    b|gte: 10\n    c|cidr: 10.0.0.0/8\n  condition: s\n").is_empty());
         assert_eq!(found("  s:\n    a|re|i: '[a-'\n  condition: s\n"), ["invalid-regex"]);
         assert!(found("  s:\n    a|re: '^\\d+$'\n  condition: s\n").is_empty());
+    }
+
+    #[test]
+    fn wildcards_doubled_and_escaped() {
+        assert_eq!(found("  s:\n    a: 'x**y'\n  condition: s\n"), ["double-wildcard"]);
+        assert_eq!(found("  s:\n    a: 'x\\**y'\n  condition: s\n"), ["escaped-wildcard"], "an escaped star, then one");
+        assert_eq!(found("  s:\n    a|contains: 'C:\\Users\\*\\x'\n  condition: s\n"), ["escaped-wildcard"]);
+        assert_eq!(found("  s:\n    a|contains: 'what\\?'\n  condition: s\n"), ["escaped-wildcard"]);
+        assert!(
+            found("  s:\n    a|contains: 'C:\\Users\\\\*\\x'\n  condition: s\n").is_empty(),
+            "`\\\\*`: a backslash"
+        );
+        assert!(found("  s:\n    a|re: 'x\\*\\?y**'\n  condition: s\n").is_empty(), "a regex has its own syntax");
+    }
+
+    #[test]
+    fn numbers_written_as_strings() {
+        assert_eq!(found("  s:\n    a: '3'\n    b: \"-10\"\n  condition: s\n"), ["number-as-string"; 2]);
+        assert_eq!(found("  s:\n    a: ['3', 4]\n  condition: s\n"), ["number-as-string"]);
+        let fine = "  s:\n    a: 3\n    b|contains: '3'\n    c: '0x10'\n    d: '3 4'\n    e: '1.5'\n  condition: s\n";
+        assert!(found(fine).is_empty());
+        assert!(found("  s:\n    - '4624'\n  condition: s\n").is_empty(), "keywords are strings");
+    }
+
+    #[test]
+    fn modifier_combinations() {
+        let bad = |m: &str| found(&format!("  s:\n    a|{m}: x\n  condition: s\n"));
+        for m in [
+            "contains|endswith",
+            "startswith|endswith",
+            "contains|contains",
+            "re|contains",
+            "windash|re",
+            "re|base64",
+            "i",
+            "re|i|i",
+            "cidr|startswith",
+            "exists|neq",
+            "utf16le|contains",
+            "base64|utf16le",
+            "wide|base64|utf16be",
+            "base64|base64offset|contains",
+            "gt|lt",
+            "gte|contains",
+        ] {
+            assert_eq!(bad(m), ["invalid-modifier-combination"], "{m}");
+        }
+        let fine = [
+            "contains",
+            "contains|all",
+            "re|i|m|s",
+            "utf16le|base64offset|contains",
+            "wide|base64",
+            "base64|base64",
+            "windash|contains",
+            "cased|endswith",
+            "neq",
+            "fieldref|startswith",
+        ];
+        for m in fine {
+            assert!(!bad(m).contains(&"invalid-modifier-combination"), "{m}: {:?}", bad(m));
+        }
+        assert_eq!(
+            found("  s:\n    a|exists|all: [true]\n  condition: s\n"),
+            ["invalid-modifier-combination", "all-single-value"]
+        );
+        assert_eq!(
+            found("  s:\n    a|windash|contains|all: ['-x', '-y']\n  condition: s\n"),
+            ["invalid-modifier-combination"]
+        );
+    }
+
+    #[test]
+    fn tags_car_stp_and_namespaces() {
+        let tags = |t: &str| found_top(&format!("logsource: {{product: windows}}\ntags: [{t}]\n"));
+        assert!(tags("car.2016-04-005, stp.1u, stp.5, d3fend.d3-pa, tlp.clear").is_empty());
+        assert_eq!(tags("car.2016-4-005"), ["invalid-car-tag"]);
+        assert_eq!(tags("stp.1x"), ["invalid-stp-tag"]);
+        assert_eq!(tags("stp.6"), ["invalid-stp-tag"]);
+        assert_eq!(tags("mitre.t1059, attack.t1059"), ["unknown-tag-namespace"]);
+    }
+
+    #[test]
+    fn attributes_near_the_known_ones() {
+        let top = |t: &str| found_top(&format!("logsource: {{product: windows}}\n{t}"));
+        assert!(top("simulation: x\nregression_tests_path: y\nnote: n\nscope: [server]\n").is_empty());
+        assert_eq!(top("falsepositive: [x]\n"), ["unknown-attribute"]);
+        assert_eq!(top("decription: x\n"), ["unknown-attribute"]);
+        assert_eq!(top("Tags: [attack.t1059]\n"), ["unknown-attribute"]);
+        assert_eq!(top("titel: x\n"), ["unknown-attribute"]);
+        assert!(top("tlp: x\n").is_empty(), "two edits from a short attribute is a custom one");
+        assert_eq!(edit_distance("refrences", "references"), 1);
+        assert_eq!(edit_distance("autohr", "author"), 1);
+        assert_eq!(edit_distance("", "id"), 2);
+    }
+
+    #[test]
+    fn specific_logsources() {
+        let rule = |ls: &str, ids: &str| {
+            let text = format!(
+                "title: T\nid: 0b5c6e1e-6a3c-4d2b-9f1e-2a7c8d9e0f11\nstatus: test\ndescription: D\nauthor: A\n\
+                 date: 2026-01-01\nlevel: low\nlogsource: {{{ls}}}\ndetection:\n  s:\n    EventID: {ids}\n  condition: s\n"
+            );
+            run(&[Source { path: "rule_under_test.yml".into(), text }])
+                .findings
+                .iter()
+                .map(|f| f.check)
+                .collect::<Vec<_>>()
+        };
+        let w = "specific-instead-of-generic-logsource";
+        assert_eq!(rule("product: windows, service: sysmon", "[1, 255, 30]"), [w, w]);
+        assert_eq!(rule("product: windows, service: security", "4688"), [w]);
+        assert!(rule("product: windows, service: security", "4624").is_empty());
+        assert!(rule("product: windows, service: system", "1").is_empty());
+        assert!(rule("product: linux, service: sysmon", "1").is_empty());
+    }
+
+    #[test]
+    fn file_names() {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/lint/clean-set.yml")).unwrap();
+        let names = |paths: &[&str]| {
+            let sources: Vec<Source> =
+                paths.iter().map(|p| Source { path: p.to_string(), text: text.clone() }).collect();
+            let mut v: Vec<_> =
+                run(&sources).findings.iter().filter(|f| f.check.contains("filename")).map(|f| f.check).collect();
+            v.dedup();
+            v
+        };
+        let long = format!("{}.yml", "x".repeat(86));
+        assert_eq!(long.len(), 90);
+        assert!(names(&["rules/abcdef.yml", &format!("rules/{long}")]).is_empty());
+        assert_eq!(names(&["rules/abcde.yml"]), ["filename-length"]);
+        assert_eq!(names(&[&format!("rules/x{long}")]), ["filename-length"]);
+        assert_eq!(names(&["a/rule_one.yml", "b\\rule_one.yml"]), ["duplicate-filename"]);
     }
 }
