@@ -36,8 +36,22 @@ pub fn load_rules(paths: &[PathBuf], placeholders: &Placeholders) -> Result<Rule
     Ok(RuleSet::load(&sources, placeholders))
 }
 
+/// The largest rule, placeholders or mapping file read (SigmaHQ's largest
+/// rule is a few tens of kilobytes): a stray multi-gigabyte file in a rule
+/// folder is an error, not an allocation.
+pub const MAX_FILE_BYTES: u64 = 8 << 20;
+
 fn read(p: &Path) -> Result<String, LoadError> {
-    let bytes = std::fs::read(p).map_err(|e| LoadError { path: p.display().to_string(), message: e.to_string() })?;
+    use std::io::Read;
+    let err = |e: std::io::Error| LoadError { path: p.display().to_string(), message: e.to_string() };
+    let mut bytes = Vec::new();
+    std::fs::File::open(p).and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)).map_err(err)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(LoadError {
+            path: p.display().to_string(),
+            message: format!("larger than {} MiB: not read", MAX_FILE_BYTES >> 20),
+        });
+    }
     String::from_utf8(bytes).map_err(|e| LoadError {
         path: p.display().to_string(),
         message: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
@@ -51,5 +65,22 @@ pub fn load_placeholders(path: Option<&Path>) -> Result<Placeholders, LoadError>
         Some(p) => {
             Placeholders::from_yaml(&read(p)?).map_err(|message| LoadError { path: p.display().to_string(), message })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_over_the_cap_is_an_error_not_an_allocation() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big.yml");
+        let f = std::fs::File::create(&big).unwrap();
+        f.set_len(MAX_FILE_BYTES + 1).unwrap();
+        let e = load_rules(&[dir.path().to_path_buf()], &Placeholders::default()).unwrap_err();
+        assert!(e.message.contains("larger than 8 MiB") && e.path.ends_with("big.yml"), "{e:?}");
+        std::fs::write(&big, "title: t\n").unwrap();
+        assert!(load_rules(&[dir.path().to_path_buf()], &Placeholders::default()).is_ok());
     }
 }
