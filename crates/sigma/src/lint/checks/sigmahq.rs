@@ -1,0 +1,354 @@
+//! SigmaHQ's conventions, the checks of pySigma-validators-sigmahq that the
+//! core checks do not already make: file names, metadata style, tags,
+//! false positives, references and a few detection habits. All of them are
+//! warnings or info: they are house style, or very likely mistakes that do
+//! not make a rule unreadable.
+
+use super::{ATTRIBUTES, Doc, Kind, file_name, near_attribute, parse_date};
+use crate::yaml::Node;
+use regex::Regex;
+use std::sync::LazyLock;
+
+/// Short words SigmaHQ's titles keep in lowercase.
+const TITLE_SMALL_WORDS: [&str; 20] = [
+    "a", "an", "and", "as", "at", "by", "for", "from", "in", "new", "of", "on", "or", "over", "the", "through", "to",
+    "via", "with", "without",
+];
+
+/// Words a false positive may not be (SigmaHQ's banned list).
+const BANNED_FALSEPOSITIVES: [&str; 3] = ["none", "pentest", "penetration"];
+
+/// Misspellings SigmaHQ's reviewers keep finding in false positives.
+const FALSEPOSITIVE_TYPOS: [&str; 4] = ["unkown", "ligitimate", "legitim", "legitimeate"];
+
+/// Custom attributes SigmaHQ's rules may carry.
+const SIGMAHQ_ATTRIBUTES: [&str; 2] = ["regression_tests_path", "simulation"];
+
+/// The folders of SigmaHQ's repository whose rules carry a `detection.` tag.
+const DETECTION_FOLDERS: [&str; 3] = ["emerging-threats", "threat-hunting", "dfir"];
+
+/// Windows categories that stand for one Sysmon event (pySigma's
+/// generic-log-source table, read the other way): the category already
+/// selects the event, so `EventID` is redundant or wrong.
+const SYSMON_CATEGORIES: [&str; 29] = [
+    "process_creation",
+    "file_change",
+    "network_connection",
+    "sysmon_status",
+    "process_termination",
+    "driver_load",
+    "image_load",
+    "create_remote_thread",
+    "raw_access_thread",
+    "process_access",
+    "file_event",
+    "registry_add",
+    "registry_delete",
+    "registry_set",
+    "registry_rename",
+    "registry_event",
+    "create_stream_hash",
+    "pipe_created",
+    "wmi_event",
+    "dns_query",
+    "file_delete",
+    "clipboard_change",
+    "process_tampering",
+    "file_delete_detected",
+    "file_block_executable",
+    "file_block_shredding",
+    "file_executable_detected",
+    "sysmon_error",
+    "file_access",
+];
+
+static FILENAME: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[a-z0-9_]+\.yml$").unwrap());
+static GITHUB_REF: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^https?://github\.com/[^/]+/[^/]+/(?:blob|tree|raw)/([^/?#]+)").unwrap());
+static COMMIT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[0-9a-f]{40}$").unwrap());
+static HEX: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[0-9a-fA-F]+$").unwrap());
+
+/// The file-name convention, once per file.
+pub(super) fn file(d: &mut Doc, name: &str) {
+    let has_underscore = name.strip_suffix(".yml").is_some_and(|s| s.contains('_'));
+    if !FILENAME.is_match(name) || !has_underscore {
+        d.emit("filename-convention", 0, format!("`{name}`"));
+    }
+}
+
+/// The conventions of one document's metadata and tags.
+pub(super) fn document(d: &mut Doc, node: &Node, kind: Kind) {
+    let line = node.line();
+    if kind == Kind::Correlation {
+        let name = file_name(d.path);
+        if !name.starts_with("correlation_") {
+            d.emit("correlation-filename-prefix", line, format!("`{name}`"));
+        }
+    }
+    if let Node::Map { entries, .. } = node {
+        for (key, value) in entries {
+            if !ATTRIBUTES.contains(&key.as_str())
+                && !SIGMAHQ_ATTRIBUTES.contains(&key.as_str())
+                && near_attribute(key).is_none()
+            {
+                d.emit("custom-attribute", value.line(), format!("`{key}`"));
+            }
+        }
+    }
+    // Dates: `modified` alone, or on the day of `date`.
+    if let Some(m) = node.get("modified") {
+        match node.get("date") {
+            None => d.emit("modified-without-date", m.line(), ""),
+            Some(date) => {
+                let (a, b) = (date.as_str().and_then(parse_date), m.as_str().and_then(parse_date));
+                if let (Some(a), Some(b)) = (a, b)
+                    && a == b
+                {
+                    d.emit("redundant-modified", m.line(), format!("both {a}"));
+                }
+            }
+        }
+    }
+    let references = match node.get("references") {
+        Some(Node::Seq { items, .. }) => items.iter().filter_map(|i| i.as_str().map(|s| (s, i.line()))).collect(),
+        _ => Vec::new(),
+    };
+    if let Some(n) = node.get("description")
+        && let Some(text) = n.as_str()
+        && !text.trim().is_empty()
+    {
+        let chars = text.trim().chars().count();
+        if chars < 16 {
+            d.emit("short-description", n.line(), format!("{chars} characters"));
+        }
+        let lower = text.to_lowercase();
+        if references.is_empty()
+            && let Some(w) = ["http://", "https://", "internal research"].into_iter().find(|w| lower.contains(w))
+        {
+            d.emit("link-in-description", n.line(), format!("`{w}`"));
+        }
+    }
+    for (r, l) in &references {
+        if let Some(c) = GITHUB_REF.captures(r)
+            && !COMMIT.is_match(&c[1])
+        {
+            d.emit("github-branch-link", *l, format!("`{r}`"));
+        }
+        if r.starts_with("https://attack.mitre.org/") || r.starts_with("http://attack.mitre.org/") {
+            d.emit("mitre-link-in-references", *l, format!("`{r}`"));
+        }
+    }
+    if let Some(Node::Seq { items, .. }) = node.get("fields")
+        && !items.is_empty()
+    {
+        d.emit("fields-attribute", node.get("fields").map_or(line, Node::line), "");
+    }
+    if let Some(n) = node.get("status")
+        && let Some(s) = n.as_str().filter(|s| matches!(*s, "deprecated" | "unsupported"))
+        && !d.path.split(['/', '\\']).any(|c| c == "deprecated" || c == "unsupported")
+    {
+        d.emit("deprecated-outside-folder", n.line(), format!("status `{s}`"));
+    }
+    if let Some(n) = node.get("title")
+        && let Some(t) = n.as_str()
+    {
+        let words: Vec<&str> = t.split(' ').filter(|w| lowercase_word(w)).collect();
+        if !words.is_empty() {
+            d.emit("title-case", n.line(), format!("`{}`", words.join("`, `")));
+        }
+    }
+    if let Some(Node::Seq { items, .. }) = node.get("falsepositives") {
+        for i in items {
+            let Some(fp) = i.as_str() else { continue };
+            if fp.chars().next().is_some_and(char::is_lowercase) {
+                d.emit("falsepositive-not-capitalised", i.line(), format!("`{fp}`"));
+            }
+            for w in fp.split(' ') {
+                let lower = w.trim().to_lowercase();
+                if BANNED_FALSEPOSITIVES.contains(&lower.as_str()) {
+                    d.emit("banned-falsepositive", i.line(), format!("`{w}` in `{fp}`"));
+                }
+                if FALSEPOSITIVE_TYPOS.contains(&lower.as_str()) {
+                    d.emit("falsepositive-typo", i.line(), format!("`{w}` in `{fp}`"));
+                }
+            }
+        }
+    }
+    tags(d, node);
+}
+
+/// A title word SigmaHQ would capitalise: all in lowercase, not a short
+/// word, and not a name, path or number (`.`, `/`, `_`, a leading digit).
+fn lowercase_word(w: &str) -> bool {
+    w.chars().any(char::is_lowercase)
+        && !w.chars().any(char::is_uppercase)
+        && !TITLE_SMALL_WORDS.contains(&w)
+        && !w.contains(['.', '/', '_'])
+        && !w.starts_with(|c: char| c.is_ascii_digit())
+}
+
+fn tags(d: &mut Doc, node: &Node) {
+    let line = node.get("tags").map_or(node.line(), Node::line);
+    let tags: Vec<(String, usize)> = match node.get("tags") {
+        Some(Node::Seq { items, .. }) => {
+            items.iter().filter_map(|i| i.as_str().map(|s| (s.to_lowercase(), i.line()))).collect()
+        }
+        _ => Vec::new(),
+    };
+    let in_ns = |ns: &str| -> Vec<(&str, usize)> {
+        tags.iter().filter_map(|(t, l)| t.strip_prefix(ns).map(|n| (n, *l))).collect()
+    };
+    let detection = in_ns("detection.");
+    if detection.len() > 1 {
+        d.emit("multiple-detection-tags", detection[1].1, format!("{} of them", detection.len()));
+    }
+    let tlp = in_ns("tlp.");
+    if tlp.len() > 1 {
+        d.emit("multiple-tlp-tags", tlp[1].1, format!("{} of them", tlp.len()));
+    }
+    // Only valid TLP names (others are `invalid-tlp-tag`), and only one
+    // (several are `multiple-tlp-tags`).
+    for (name, l) in tlp.iter().filter(|_| tlp.len() == 1) {
+        if matches!(*name, "white" | "green" | "amber" | "amber-strict" | "red") {
+            d.emit("non-clear-tlp", *l, format!("`tlp.{name}`"));
+        }
+    }
+    let attack = in_ns("attack.");
+    let technique = |n: &str| n.starts_with('t') && n.chars().any(|c| c.is_ascii_digit());
+    let techniques: Vec<&str> = attack.iter().map(|(n, _)| *n).filter(|n| technique(n)).collect();
+    // Any other `attack.` tag counts as a tactic: a misspelt one is
+    // `invalid-attack-tag`'s.
+    let id = |n: &str| technique(n) || ((n.starts_with('g') || n.starts_with('s')) && n[1..].parse::<u32>().is_ok());
+    if !techniques.is_empty() && attack.iter().all(|(n, _)| id(n)) {
+        d.emit("technique-without-tactic", line, format!("`attack.{}`", techniques.join("`, `attack.")));
+    }
+    let folders: Vec<&str> = d.path.split(['/', '\\']).collect();
+    for f in DETECTION_FOLDERS {
+        if folders.contains(&format!("rules-{f}").as_str()) && !detection.iter().any(|(n, _)| *n == f) {
+            d.emit("missing-folder-detection-tag", line, format!("under `rules-{f}`: `detection.{f}`"));
+        }
+    }
+}
+
+/// The field-value items of every search of a detection: (field, modifiers, value).
+fn items(det: &Node) -> Vec<(&str, &Node)> {
+    let mut out = Vec::new();
+    let Node::Map { entries, .. } = det else { return out };
+    for (key, search) in entries {
+        if key == "condition" || key == "timeframe" {
+            continue;
+        }
+        let maps: Vec<&Node> = match search {
+            Node::Map { .. } => vec![search],
+            Node::Seq { items, .. } => items.iter().filter(|i| matches!(i, Node::Map { .. })).collect(),
+            _ => Vec::new(),
+        };
+        for m in maps {
+            if let Node::Map { entries, .. } = m {
+                out.extend(entries.iter().map(|(k, v)| (k.as_str(), v)));
+            }
+        }
+    }
+    out
+}
+
+/// The conventions of a rule's detection against its log source.
+pub(super) fn detection(d: &mut Doc, node: &Node) {
+    let Some(det) = node.get("detection") else { return };
+    let ls = node.get("logsource");
+    let ls_of = |k: &str| ls.and_then(|l| l.get(k)).and_then(Node::as_str);
+    let items = items(det);
+    let field = |k: &str| k.split('|').next().unwrap_or_default().to_string();
+    let event_ids: Vec<&Node> = items.iter().filter(|(k, _)| field(k) == "EventID").map(|(_, v)| *v).collect();
+    if ls_of("service") == Some("sysmon") && event_ids.is_empty() {
+        d.emit("sysmon-without-eventid", det.line(), "");
+    }
+    if ls_of("product") == Some("windows")
+        && let Some(cat) = ls_of("category").filter(|c| SYSMON_CATEGORIES.contains(c))
+    {
+        for v in &event_ids {
+            d.emit("category-with-eventid", v.line(), format!("`category: {cat}`"));
+        }
+    }
+    for (key, value) in &items {
+        let mut parts = key.split('|');
+        let f = parts.next().unwrap_or_default();
+        let mods: Vec<&str> = parts.collect();
+        let values: Vec<&Node> = match value {
+            Node::Seq { items, .. } => items.iter().collect(),
+            n => vec![*n],
+        };
+        if f.to_lowercase().contains("user")
+            && values.len() == 1
+            && let Some(v) = values[0].as_str()
+            && (v.contains("AUTORI") || v.contains("AUTHORI"))
+        {
+            d.emit("localized-user-field", value.line(), format!("`{key}: {v}`"));
+        }
+        if matches!(f, "Hashes" | "Hash") && !mods.iter().any(|m| *m == "re" || *m == "exists") {
+            for v in &values {
+                if let Some(why) = v.as_str().and_then(hash_problem) {
+                    d.emit("invalid-hash", v.line(), format!("`{}`: {why}", v.as_str().unwrap_or_default()));
+                }
+            }
+        }
+    }
+}
+
+/// What is wrong with a Sysmon `Hashes` search value, if anything: each
+/// piece between wildcards must be TYPE=hash.
+fn hash_problem(v: &str) -> Option<String> {
+    for piece in v.split(['*', '?']).filter(|p| !p.is_empty()) {
+        let Some((kind, hash)) = piece.split_once('=') else {
+            return Some(format!("`{piece}` is not TYPE=hash"));
+        };
+        let len = match kind {
+            "MD5" | "IMPHASH" => 32,
+            "SHA1" => 40,
+            "SHA256" => 64,
+            _ => return Some(format!("unknown hash type `{kind}`")),
+        };
+        if hash.len() != len || !HEX.is_match(hash) {
+            return Some(format!("{kind} needs {len} hexadecimal digits"));
+        }
+    }
+    None
+}
+
+/// The conventions of a correlation.
+pub(super) fn correlation(d: &mut Doc, c: &Node) {
+    let Some(ty) = c.get("type").and_then(Node::as_str) else { return };
+    let rules = match c.get("rules") {
+        Some(Node::Seq { items, .. }) => items.len(),
+        Some(n) if n.as_str().is_some() => 1,
+        _ => 0,
+    };
+    if matches!(ty, "temporal" | "temporal_ordered") && rules < 2 {
+        d.emit("temporal-with-one-rule", c.get("rules").map_or(c.line(), Node::line), format!("`{ty}` over {rules}"));
+    }
+    let grouped = match c.get("group-by") {
+        Some(Node::Seq { items, .. }) => !items.is_empty(),
+        Some(n) => !n.is_null(),
+        None => false,
+    };
+    if matches!(ty, "event_count" | "value_count" | "temporal" | "temporal_ordered") && !grouped {
+        d.emit("missing-group-by", c.line(), format!("`{ty}`"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn title_words_and_hashes() {
+        let low: Vec<&str> =
+            "Run of whoami.exe via cmd and 7zip From a share".split(' ').filter(|w| lowercase_word(w)).collect();
+        assert_eq!(low, ["cmd", "share"]);
+        assert_eq!(hash_problem("SHA256=ABCDEF"), Some("SHA256 needs 64 hexadecimal digits".into()));
+        assert_eq!(hash_problem(&format!("*MD5={}*", "a".repeat(32))), None);
+        assert_eq!(hash_problem(&format!("IMPHASH={}", "0".repeat(32))), None);
+        assert!(hash_problem("CRC32=1234").is_some());
+        assert!(hash_problem("abcdef").is_some());
+    }
+}
