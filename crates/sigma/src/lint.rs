@@ -247,7 +247,11 @@ pub const CHECKS: &[Check] = &[
         I,
         "a rule under rules-emerging-threats, rules-threat-hunting or rules-dfir lacks the matching `detection.` tag",
     ),
-    c("of-single-search", I, "`1 of x*` or `all of x*` matches a single search: name the search"),
+    c(
+        "of-single-search",
+        I,
+        "`1 of x*` or `all of x*` matches a single search (`selection_*` and `filter_*` aside): name the search",
+    ),
     c("of-without-wildcard", W, "`1 of x` or `all of x` without `*` names one search: write `x`, or mean `x*`"),
     c("sysmon-without-eventid", W, "a `service: sysmon` rule never tests `EventID`, so it matches every Sysmon event"),
     c(

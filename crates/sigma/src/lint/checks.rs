@@ -650,7 +650,9 @@ fn detection(d: &mut Doc, det: &Node, filter: bool) {
             if pattern && let Some(p) = name {
                 if !p.contains('*') {
                     d.emit("of-without-wildcard", line, format!("`of {p}`"));
-                } else if hits == 1 {
+                } else if hits == 1 && !p.starts_with("selection_") && !p.starts_with("filter_") {
+                    // SigmaHQ writes `1 of selection_*` and `not 1 of filter_*`
+                    // for groups that are meant to grow: as its validator, say nothing.
                     d.emit("of-single-search", line, format!("`of {p}`"));
                 }
             }
