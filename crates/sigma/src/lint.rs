@@ -257,7 +257,12 @@ pub const CHECKS: &[Check] = &[
     c(
         "category-with-eventid",
         W,
-        "a Windows category that stands for a Sysmon event (process_creation, file_event, ...) does not need `EventID`",
+        "a Windows category that already selects its event (process_creation, file_event, ps_script, ...) needs no `EventID`",
+    ),
+    c(
+        "category-with-provider-name",
+        W,
+        "a `Provider_Name` the Windows category already implies (Microsoft-Windows-Sysmon for file_event, ...)",
     ),
     c(
         "localized-user-field",

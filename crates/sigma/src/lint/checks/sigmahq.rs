@@ -27,40 +27,81 @@ const SIGMAHQ_ATTRIBUTES: [&str; 2] = ["regression_tests_path", "simulation"];
 /// The folders of SigmaHQ's repository whose rules carry a `detection.` tag.
 const DETECTION_FOLDERS: [&str; 3] = ["emerging-threats", "threat-hunting", "dfir"];
 
-/// Windows categories that stand for one Sysmon event (pySigma's
-/// generic-log-source table, read the other way): the category already
-/// selects the event, so `EventID` is redundant or wrong.
-const SYSMON_CATEGORIES: [&str; 29] = [
-    "process_creation",
-    "file_change",
-    "network_connection",
-    "sysmon_status",
-    "process_termination",
-    "driver_load",
-    "image_load",
+/// Windows categories that already select their event, so that a rule on
+/// them needs no `EventID` (the facts of SigmaHQ's validator data,
+/// `category_no_eventid`, version 20240809).
+const CATEGORIES_WITHOUT_EVENTID: [&str; 28] = [
+    "clipboard_capture",
     "create_remote_thread",
-    "raw_access_thread",
-    "process_access",
+    "create_stream_hash",
+    "dns_query",
+    "driver_load",
+    "file_access",
+    "file_change",
+    "file_delete",
     "file_event",
+    "image_load",
+    "network_connection",
+    "pipe_created",
+    "process_access",
+    "process_creation",
+    "process_tampering",
+    "process_termination",
+    "ps_classic_provider_start",
+    "ps_classic_script",
+    "ps_classic_start",
+    "ps_module",
+    "ps_script",
+    "raw_access_thread",
     "registry_add",
     "registry_delete",
-    "registry_set",
     "registry_rename",
-    "registry_event",
-    "create_stream_hash",
-    "pipe_created",
-    "wmi_event",
-    "dns_query",
-    "file_delete",
-    "clipboard_change",
-    "process_tampering",
-    "file_delete_detected",
-    "file_block_executable",
-    "file_block_shredding",
-    "file_executable_detected",
+    "registry_set",
     "sysmon_error",
-    "file_access",
+    "sysmon_status",
 ];
+
+/// The event providers a Windows category already implies (the facts of
+/// SigmaHQ's validator data, `category_provider_name`, version 20240809):
+/// a `Provider_Name` test for one of them adds nothing.
+fn implied_providers(category: &str) -> &'static [&'static str] {
+    const SYSMON: &[&str] = &["Microsoft-Windows-Sysmon"];
+    match category {
+        "clipboard_capture"
+        | "create_remote_thread"
+        | "create_stream_hash"
+        | "dns_query"
+        | "driver_load"
+        | "file_access"
+        | "file_change"
+        | "file_delete"
+        | "file_event"
+        | "image_load"
+        | "pipe_created"
+        | "process_tampering"
+        | "process_termination"
+        | "raw_access_thread"
+        | "registry_add"
+        | "registry_delete"
+        | "registry_event"
+        | "registry_rename"
+        | "registry_set"
+        | "sysmon_error"
+        | "sysmon_status"
+        | "wmi_event" => SYSMON,
+        "network_connection" => &["Microsoft-Windows-Sysmon", "Microsoft-Windows-TCPIP"],
+        "process_access" => &["Microsoft-Windows-Sysmon", "Microsoft-Windows-Kernel-Audit-API-Calls"],
+        "process_creation" => &[
+            "Microsoft-Windows-Sysmon",
+            "Microsoft-Windows-Security-Auditing",
+            "Microsoft-Windows-Kernel-Process",
+            "SystemTraceProvider-Process",
+        ],
+        "ps_classic_provider_start" | "ps_classic_script" | "ps_classic_start" => &["PowerShell"],
+        "ps_module" | "ps_script" => &["Microsoft-Windows-PowerShell"],
+        _ => &[],
+    }
+}
 
 static FILENAME: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[a-z0-9_]+\.yml$").unwrap());
 static GITHUB_REF: LazyLock<Regex> =
@@ -264,10 +305,22 @@ pub(super) fn detection(d: &mut Doc, node: &Node) {
         d.emit("sysmon-without-eventid", det.line(), "");
     }
     if ls_of("product") == Some("windows")
-        && let Some(cat) = ls_of("category").filter(|c| SYSMON_CATEGORIES.contains(c))
+        && let Some(cat) = ls_of("category")
     {
-        for v in &event_ids {
-            d.emit("category-with-eventid", v.line(), format!("`category: {cat}`"));
+        if CATEGORIES_WITHOUT_EVENTID.contains(&cat) {
+            for v in &event_ids {
+                d.emit("category-with-eventid", v.line(), format!("`category: {cat}`"));
+            }
+        }
+        let implied = implied_providers(cat);
+        for (key, value) in items.iter().filter(|(k, _)| field(k) == "Provider_Name") {
+            let values: Vec<&Node> = match value {
+                Node::Seq { items, .. } => items.iter().collect(),
+                n => vec![*n],
+            };
+            if let Some(p) = values.iter().filter_map(|v| v.as_str()).find(|p| implied.contains(p)) {
+                d.emit("category-with-provider-name", value.line(), format!("`{key}: {p}` with `category: {cat}`"));
+            }
         }
     }
     for (key, value) in &items {
