@@ -198,6 +198,11 @@ pub const CHECKS: &[Check] = &[
         I,
         "SigmaHQ names rule files in lowercase letters, digits and `_` (at least one), ending `.yml`",
     ),
+    c(
+        "filename-prefix",
+        I,
+        "SigmaHQ starts a rule file's name with the prefix of its log source (`proc_creation_win_`, `posh_ps_`, ...)",
+    ),
     c("correlation-filename-prefix", I, "SigmaHQ names a file holding a correlation `correlation_...`"),
     c("modified-without-date", W, "`modified` without `date`: a new rule has only `date`"),
     c("redundant-modified", W, "`modified` is the same day as `date`: leave it out"),

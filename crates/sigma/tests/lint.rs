@@ -15,7 +15,7 @@ fn source(path: &Path) -> Source {
 }
 
 fn lint_text(text: &str, config: &Config) -> Report {
-    lint::lint(&[Source { path: "rule_under_test.yml".into(), text: text.into() }], config)
+    lint::lint(&[Source { path: "proc_creation_win_rule_under_test.yml".into(), text: text.into() }], config)
 }
 
 fn checks_of(report: &Report) -> Vec<&'static str> {
@@ -27,8 +27,10 @@ fn checks_of(report: &Report) -> Vec<&'static str> {
 /// The fixtures are named after their checks (`missing-id.yml`), against
 /// SigmaHQ's file-name conventions: those are checked only in their own.
 fn fixture_config(id: &str) -> Config {
-    let names: Vec<&str> =
-        ["filename-convention", "correlation-filename-prefix"].into_iter().filter(|c| *c != id).collect();
+    let names: Vec<&str> = ["filename-convention", "filename-prefix", "correlation-filename-prefix"]
+        .into_iter()
+        .filter(|c| *c != id)
+        .collect();
     Config::from_yaml(&format!("disable: [{}]\n", names.join(", "))).unwrap()
 }
 

@@ -161,6 +161,7 @@ pub(super) fn run(sources: &[Source]) -> Report {
             }
         };
         let docs: Vec<&Node> = docs.iter().filter(|n| !n.is_null()).collect();
+        let alone = docs.len() == 1;
         if docs.is_empty() {
             d.emit("invalid-document", 1, "no Sigma document in this file");
             report.documents.push(Linted { path: src.path.clone(), id: None, title: None, line: 1 });
@@ -171,6 +172,9 @@ pub(super) fn run(sources: &[Source]) -> Report {
             let id = node.get("id").and_then(Node::as_str).map(str::to_string);
             let mut d = Doc { document: report.documents.len(), path: &src.path, id: id.clone(), out: Vec::new() };
             let s = document(&mut d, node);
+            if alone {
+                sigmahq::filename_prefix(&mut d, node);
+            }
             report.documents.push(Linted {
                 path: src.path.clone(),
                 id: s.id.clone(),
@@ -982,7 +986,7 @@ mod tests {
             "title: T\nid: 0b5c6e1e-6a3c-4d2b-9f1e-2a7c8d9e0f11\nstatus: test\ndescription: A rule under test.\nauthor: A\n\
              date: 2026-01-01\nlevel: low\nlogsource: {{product: windows}}\ndetection:\n{detection}"
         );
-        let report = run(&[Source { path: "rule_under_test.yml".into(), text }]);
+        let report = run(&[Source { path: "win_rule_under_test.yml".into(), text }]);
         report.findings.iter().map(|f| f.check).collect()
     }
 
@@ -992,7 +996,7 @@ mod tests {
             "title: T\nid: 0b5c6e1e-6a3c-4d2b-9f1e-2a7c8d9e0f11\nstatus: test\ndescription: A rule under test.\nauthor: A\n\
              date: 2026-01-01\nlevel: low\n{top}detection:\n  s:\n    a: x\n  condition: s\n"
         );
-        let report = run(&[Source { path: "rule_under_test.yml".into(), text }]);
+        let report = run(&[Source { path: "win_rule_under_test.yml".into(), text }]);
         report.findings.iter().map(|f| f.check).collect()
     }
 
@@ -1147,6 +1151,7 @@ mod tests {
                 .findings
                 .iter()
                 .map(|f| f.check)
+                .filter(|c| *c != "filename-prefix")
                 .collect::<Vec<_>>()
         };
         let w = "specific-instead-of-generic-logsource";
@@ -1155,6 +1160,15 @@ mod tests {
         assert!(rule("product: windows, service: security", "4624").is_empty());
         assert!(rule("product: windows, service: system", "1").is_empty());
         assert!(rule("product: linux, service: sysmon", "1").is_empty());
+    }
+
+    #[test]
+    fn filename_prefixes() {
+        assert_eq!(sigmahq::filename_prefix_of("windows", "process_creation", ""), Some("proc_creation_win_"));
+        assert_eq!(sigmahq::filename_prefix_of("windows", "", "security"), Some("win_security_"));
+        assert_eq!(sigmahq::filename_prefix_of("windows", "no_such_category", ""), Some("win_"), "the product's");
+        assert_eq!(sigmahq::filename_prefix_of("", "proxy", ""), Some("proxy_"));
+        assert_eq!(sigmahq::filename_prefix_of("", "no_such_category", ""), None);
     }
 
     #[test]

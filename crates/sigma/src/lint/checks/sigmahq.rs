@@ -103,6 +103,120 @@ fn implied_providers(category: &str) -> &'static [&'static str] {
     }
 }
 
+/// SigmaHQ's file-name prefix per log source, (product, category, service,
+/// prefix) with "" for a key the log source leaves out (the facts of
+/// SigmaHQ's validator data, `sigmahq_filename.json`, version 20240809).
+const FILENAME_PREFIXES: [(&str, &str, &str, &str); 108] = [
+    ("aws", "", "", "aws"),
+    ("azure", "", "", "azure_"),
+    ("bitbucket", "", "audit", "bitbucket_audit_"),
+    ("cisco", "", "", "cisco_"),
+    ("django", "application", "", "appframework_django_"),
+    ("fortios", "", "", "fortios_"),
+    ("gcp", "", "", "gcp_"),
+    ("github", "", "", "github_"),
+    ("huawei", "", "", "huawei_"),
+    ("juniper", "", "", "juniper_"),
+    ("jvm", "application", "", "java_"),
+    ("kubernetes", "application", "audit", "kubernetes_audit_"),
+    ("kubernetes", "", "audit", "kubernetes_audit_"),
+    ("linux", "", "", "lnx_"),
+    ("linux", "file_event", "", "file_event_lnx_"),
+    ("linux", "network_connection", "", "net_connection_lnx_"),
+    ("linux", "", "auditd", "lnx_auditd_"),
+    ("linux", "", "auth", "lnx_auth_"),
+    ("linux", "", "clamav", "lnx_clamav"),
+    ("linux", "", "cron", "lnx_cron_"),
+    ("linux", "", "guacamole", "lnx_guacamole_"),
+    ("linux", "", "sshd", "lnx_sshd_"),
+    ("linux", "", "sudo", "lnx_sudo"),
+    ("linux", "", "syslog", "lnx_syslog_"),
+    ("linux", "", "vsftpd", "lnx_vsftpd_"),
+    ("linux", "process_creation", "", "proc_creation_lnx_"),
+    ("m365", "", "", "microsoft365_"),
+    ("macos", "", "", "macos_"),
+    ("macos", "file_event", "", "file_event_macos_"),
+    ("macos", "process_creation", "", "proc_creation_macos_"),
+    ("nodejs", "application", "", "nodejs_"),
+    ("", "antivirus", "", "av_"),
+    ("", "database", "", "db_"),
+    ("", "dns", "", "net_dns_"),
+    ("", "firewall", "", "net_firewall_"),
+    ("", "", "apache", "web_apache_"),
+    ("", "", "nginx", "web_nginx_"),
+    ("", "proxy", "", "proxy_"),
+    ("", "webserver", "", "web_"),
+    ("okta", "", "", "okta_"),
+    ("onelogin", "", "", "onelogin_"),
+    ("opencanary", "application", "", "opencanary_"),
+    ("paloalto", "appliance", "globalprotect", "paloalto_globalprotect_"),
+    ("paloalto", "file_event", "globalprotect", "file_event_paloalto_globalprotect_"),
+    ("python", "application", "", "app_python_"),
+    ("rpc_firewall", "application", "", "rpc_firewall_"),
+    ("ruby_on_rails", "application", "", "appframework_ruby_"),
+    ("spring", "application", "", "spring_"),
+    ("velocity", "application", "", "velocity_"),
+    ("windows", "create_remote_thread", "", "create_remote_thread_win_"),
+    ("windows", "create_stream_hash", "", "create_stream_hash_"),
+    ("windows", "dns_query", "", "dns_query_win_"),
+    ("windows", "driver_load", "", "driver_load_win_"),
+    ("windows", "file_access", "", "file_access_win_"),
+    ("windows", "file_change", "", "file_change_win_"),
+    ("windows", "file_delete", "", "file_delete_win_"),
+    ("windows", "file_event", "", "file_event_win_"),
+    ("windows", "file_executable_detected", "", "file_executable_detected_win_"),
+    ("windows", "file_rename", "", "file_rename_win_"),
+    ("windows", "image_load", "", "image_load_"),
+    ("windows", "network_connection", "", "net_connection_win_"),
+    ("windows", "", "applocker", "win_applocker_"),
+    ("windows", "", "appmodel-runtime", "win_appmodel_runtime_"),
+    ("windows", "", "appxdeployment-server", "win_appxdeployment_server_"),
+    ("windows", "", "appxpackaging-om", "win_appxpackaging_om_"),
+    ("windows", "", "bits-client", "win_bits_client_"),
+    ("windows", "", "capi2", "win_capi2_"),
+    ("windows", "", "certificateservicesclient-lifecycle-system", "win_certificateservicesclient_lifecycle_system_"),
+    ("windows", "", "codeintegrity-operational", "win_codeintegrity_"),
+    ("windows", "", "diagnosis-scripted", "win_diagnosis_scripted"),
+    ("windows", "", "dns-client", "win_dns_client"),
+    ("windows", "", "dns-server", "win_dns_server"),
+    ("windows", "", "dns-server-analytic", "win_dns_analytic_"),
+    ("windows", "", "firewall-as", "win_firewall_as_"),
+    ("windows", "", "ldap", "win_ldap_"),
+    ("windows", "", "lsa-server", "win_lsa_server_"),
+    ("windows", "", "msexchange-management", "win_exchange_"),
+    ("windows", "", "", "win_"),
+    ("windows", "", "openssh", "win_sshd_openssh_"),
+    ("windows", "", "powershell-classic", "posh_pc_"),
+    ("windows", "", "security", "win_security_"),
+    ("windows", "", "security-mitigations", "win_security_mitigations_"),
+    ("windows", "", "shell-core", "win_shell_core"),
+    ("windows", "", "smbclient-connectivity", "win_smbclient_connectivity_"),
+    ("windows", "", "smbclient-security", "win_smbclient_security_"),
+    ("windows", "", "sysmon", "sysmon_"),
+    ("windows", "", "system", "win_system_"),
+    ("windows", "", "taskscheduler", "win_taskscheduler_"),
+    ("windows", "", "terminalservices-localsessionmanager", "win_terminalservices_"),
+    ("windows", "", "windefend", "win_defender_"),
+    ("windows", "", "wmi", "win_wmi_"),
+    ("windows", "pipe_created", "", "pipe_created_"),
+    ("windows", "process_access", "", "proc_access_win_"),
+    ("windows", "process_creation", "", "proc_creation_win_"),
+    ("windows", "process_tampering", "", "proc_tampering_"),
+    ("windows", "ps_classic_provider_start", "", "posh_pc_"),
+    ("windows", "ps_classic_start", "", "posh_pc_"),
+    ("windows", "ps_module", "", "posh_pm_"),
+    ("windows", "ps_script", "", "posh_ps_"),
+    ("windows", "raw_access_thread", "", "raw_access_thread_"),
+    ("windows", "registry_add", "", "registry_add_"),
+    ("windows", "registry_delete", "", "registry_delete_"),
+    ("windows", "registry_event", "", "registry_event_"),
+    ("windows", "registry_set", "", "registry_set_"),
+    ("windows", "sysmon_error", "", "sysmon_"),
+    ("windows", "sysmon_status", "", "sysmon_"),
+    ("windows", "wmi_event", "", "sysmon_wmi_"),
+    ("zeek", "", "", "zeek_"),
+];
+
 static FILENAME: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[a-z0-9_]+\.yml$").unwrap());
 static GITHUB_REF: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^https?://github\.com/[^/]+/[^/]+/(?:blob|tree|raw)/([^/?#]+)").unwrap());
@@ -114,6 +228,31 @@ pub(super) fn file(d: &mut Doc, name: &str) {
     let has_underscore = name.strip_suffix(".yml").is_some_and(|s| s.contains('_'));
     if !FILENAME.is_match(name) || !has_underscore {
         d.emit("filename-convention", 0, format!("`{name}`"));
+    }
+}
+
+/// The file-name prefix SigmaHQ gives a rule on this log source: the one
+/// of the exact log source, else the one of its product alone.
+pub(super) fn filename_prefix_of(product: &str, category: &str, service: &str) -> Option<&'static str> {
+    let find = |c: &str, s: &str| {
+        FILENAME_PREFIXES.iter().find(|(p, c2, s2, _)| *p == product && *c2 == c && *s2 == s).map(|e| e.3)
+    };
+    find(category, service).or_else(|| if product.is_empty() { None } else { find("", "") })
+}
+
+/// The file-name prefix of a rule alone in its file (a file that also holds
+/// a correlation may mix log sources, as SigmaHQ's validator allows).
+pub(super) fn filename_prefix(d: &mut Doc, node: &Node) {
+    if node.get("detection").is_none() || node.get("correlation").is_some() || node.get("filter").is_some() {
+        return;
+    }
+    let Some(ls) = node.get("logsource") else { return };
+    let key = |k: &str| ls.get(k).and_then(Node::as_str).unwrap_or("");
+    let name = file_name(d.path);
+    if let Some(prefix) = filename_prefix_of(key("product"), key("category"), key("service"))
+        && !name.starts_with(prefix)
+    {
+        d.emit("filename-prefix", 0, format!("`{name}`: SigmaHQ starts it `{prefix}`"));
     }
 }
 
