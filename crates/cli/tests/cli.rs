@@ -623,12 +623,12 @@ fn lint_bad() -> String {
 fn rules_lint_text_json_and_exit_status() {
     let d = tmp("lint");
     // File names of 10 to 90 characters: shorter ones are `filename-length`.
-    write(&d, "whoami_good.yml", LINT_CLEAN);
+    write(&d, "proc_creation_win_whoami_good.yml", LINT_CLEAN);
     let out = vigie().args(["rules", "lint"]).arg(&d).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("0 errors, 0 warnings, 0 info in 1 files (1 documents)"), "{text}");
-    let bad = write(&d, "whoami_bad.yml", &lint_bad().replace("0b5c6e1e", "1c5c6e1e"));
+    let bad = write(&d, "proc_creation_win_whoami_bad.yml", &lint_bad().replace("0b5c6e1e", "1c5c6e1e"));
     let out = vigie().args(["rules", "lint"]).arg(&d).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");
@@ -657,7 +657,7 @@ fn rules_lint_config_disables_escalates_and_rejects_unknown_checks() {
     let d = tmp("lint-config");
     let rules = d.join("rules");
     std::fs::create_dir_all(&rules).unwrap();
-    write(&rules, "whoami_bad.yml", &lint_bad());
+    write(&rules, "proc_creation_win_whoami_bad.yml", &lint_bad());
     let cfg = write(
         &d,
         "lint.yml",
@@ -703,8 +703,8 @@ fn rules_lint_writes_junit_xml() {
     let d = tmp("lint-junit");
     let rules = d.join("rules");
     std::fs::create_dir_all(&rules).unwrap();
-    write(&rules, "a_good.yml", LINT_CLEAN);
-    write(&rules, "b_whoami_bad.yml", &lint_bad().replace("0b5c6e1e", "1c5c6e1e"));
+    write(&rules, "proc_creation_win_a_good.yml", LINT_CLEAN);
+    write(&rules, "proc_creation_win_b_whoami_bad.yml", &lint_bad().replace("0b5c6e1e", "1c5c6e1e"));
     let xml_path = d.join("lint.xml");
     let out = vigie().args(["rules", "lint", "--junit"]).arg(&xml_path).arg(&rules).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -734,7 +734,7 @@ fn rules_lint_writes_junit_xml() {
 fn rules_lint_fix_repairs_tags_and_nothing_else() {
     let d = tmp("lint-fix");
     let text = lint_bad().replace("    - attack.discvery\n", "");
-    let p = write(&d, "whoami_rule.yml", &text);
+    let p = write(&d, "proc_creation_win_whoami_rule.yml", &text);
     let out = vigie().args(["rules", "lint", "--fix"]).arg(&p).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");

@@ -191,6 +191,94 @@ pub const CHECKS: &[Check] = &[
     c("dangling-reference", E, "a correlation or filter names a rule that is not in the set"),
     c("missing-timespan", E, "a correlation needs a `timespan`"),
     c("group-by-not-list", E, "a correlation's `group-by` must be a list of fields"),
+    // SigmaHQ's conventions (pySigma-validators-sigmahq): warnings and info,
+    // since SigmaHQ's own tree must keep exactly its two known errors.
+    c(
+        "filename-convention",
+        I,
+        "SigmaHQ names rule files in lowercase letters, digits and `_` (at least one), ending `.yml`",
+    ),
+    c(
+        "filename-prefix",
+        I,
+        "SigmaHQ starts a rule file's name with the prefix of its log source (`proc_creation_win_`, `posh_ps_`, ...)",
+    ),
+    c("correlation-filename-prefix", I, "SigmaHQ names a file holding a correlation `correlation_...`"),
+    c("modified-without-date", W, "`modified` without `date`: a new rule has only `date`"),
+    c("redundant-modified", W, "`modified` is the same day as `date`: leave it out"),
+    c("short-description", I, "`description` is shorter than 16 characters: say what the rule detects and why"),
+    c(
+        "link-in-description",
+        I,
+        "`description` holds a link (or \"internal research\") and there are no `references`: links go under `references`",
+    ),
+    c(
+        "custom-attribute",
+        I,
+        "a top-level key Sigma does not define (SigmaHQ allows only `regression_tests_path` and `simulation`)",
+    ),
+    c("fields-attribute", I, "`fields` is deprecated in SigmaHQ's rules"),
+    c(
+        "deprecated-outside-folder",
+        I,
+        "a rule with status deprecated or unsupported belongs in a `deprecated` or `unsupported` folder",
+    ),
+    c("title-case", I, "SigmaHQ titles capitalise every word but short ones (a, and, of, the, via, with, ...)"),
+    c("falsepositive-not-capitalised", I, "a `falsepositives` entry starts with a lowercase letter"),
+    c(
+        "banned-falsepositive",
+        W,
+        "a `falsepositives` entry says none, pentest or penetration; say what else can trigger the rule",
+    ),
+    c("falsepositive-typo", W, "a `falsepositives` entry has a common typo (unkown, ligitimate, legitim, legitimeate)"),
+    c(
+        "github-branch-link",
+        I,
+        "a GitHub reference names a branch (blob/master, tree/main); link a commit so that it does not move",
+    ),
+    c("mitre-link-in-references", I, "an attack.mitre.org link in `references`: write an `attack.` tag instead"),
+    c("temporal-with-one-rule", W, "a temporal correlation over fewer than two rules"),
+    c(
+        "missing-group-by",
+        W,
+        "an event_count, value_count or temporal correlation without `group-by` counts across every host and user",
+    ),
+    c("multiple-detection-tags", W, "more than one `detection.` tag"),
+    c("multiple-tlp-tags", W, "more than one `tlp.` tag"),
+    c("non-clear-tlp", I, "SigmaHQ publishes only tlp.clear rules"),
+    c("technique-without-tactic", I, "ATT&CK technique tags without any ATT&CK tactic tag"),
+    c(
+        "missing-folder-detection-tag",
+        I,
+        "a rule under rules-emerging-threats, rules-threat-hunting or rules-dfir lacks the matching `detection.` tag",
+    ),
+    c(
+        "of-single-search",
+        I,
+        "`1 of x*` or `all of x*` matches a single search (`selection_*` and `filter_*` aside): name the search",
+    ),
+    c("of-without-wildcard", W, "`1 of x` or `all of x` without `*` names one search: write `x`, or mean `x*`"),
+    c("sysmon-without-eventid", W, "a `service: sysmon` rule never tests `EventID`, so it matches every Sysmon event"),
+    c(
+        "category-with-eventid",
+        W,
+        "a Windows category that already selects its event (process_creation, file_event, ps_script, ...) needs no `EventID`",
+    ),
+    c(
+        "category-with-provider-name",
+        W,
+        "a `Provider_Name` the Windows category already implies (Microsoft-Windows-Sysmon for file_event, ...)",
+    ),
+    c(
+        "localized-user-field",
+        W,
+        "a user field matched against one spelling of NT AUTHORITY, which Windows localises: list `AUTHORI` and `AUTORI`",
+    ),
+    c(
+        "invalid-hash",
+        W,
+        "a `Hashes`/`Hash` value must be MD5=, SHA1=, SHA256= or IMPHASH= followed by a hash of that length",
+    ),
 ];
 
 /// The check with this id.

@@ -11,6 +11,8 @@ use regex::Regex;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::LazyLock;
 
+mod sigmahq;
+
 /// The 14 enterprise ATT&CK tactics as SigmaHQ writes them in tags, and the
 /// two that ATT&CK v18 (October 2025) split Defense Evasion into, which
 /// SigmaHQ's rules already use (`stealth`, `defense-impairment`).
@@ -146,6 +148,7 @@ pub(super) fn run(sources: &[Source]) -> Report {
         if !FILENAME_LENGTH.contains(&chars) {
             d.emit("filename-length", 0, format!("`{name}` has {chars} characters"));
         }
+        sigmahq::file(&mut d, name);
         files.push((name, &src.path, d.document));
         report.findings.append(&mut d.out);
         let docs = match yaml::parse_documents(&src.text) {
@@ -158,6 +161,7 @@ pub(super) fn run(sources: &[Source]) -> Report {
             }
         };
         let docs: Vec<&Node> = docs.iter().filter(|n| !n.is_null()).collect();
+        let alone = docs.len() == 1;
         if docs.is_empty() {
             d.emit("invalid-document", 1, "no Sigma document in this file");
             report.documents.push(Linted { path: src.path.clone(), id: None, title: None, line: 1 });
@@ -168,6 +172,9 @@ pub(super) fn run(sources: &[Source]) -> Report {
             let id = node.get("id").and_then(Node::as_str).map(str::to_string);
             let mut d = Doc { document: report.documents.len(), path: &src.path, id: id.clone(), out: Vec::new() };
             let s = document(&mut d, node);
+            if alone {
+                sigmahq::filename_prefix(&mut d, node);
+            }
             report.documents.push(Linted {
                 path: src.path.clone(),
                 id: s.id.clone(),
@@ -242,10 +249,12 @@ fn document(d: &mut Doc, node: &Node) -> Seen {
     let before = d.out.len();
     metadata(d, node, kind);
     tags(d, node);
+    sigmahq::document(d, node, kind);
     match kind {
         Kind::Rule => {
             logsource(d, node);
             specific_logsource(d, node);
+            sigmahq::detection(d, node);
             match node.get("detection") {
                 Some(det) => detection(d, det, false),
                 None => d.emit("missing-detection", line, ""),
@@ -268,6 +277,7 @@ fn document(d: &mut Doc, node: &Node) -> Seen {
             {
                 d.emit("group-by-not-list", g.line(), format!("found {}", g.kind()));
             }
+            sigmahq::correlation(d, c);
         }
     }
     // Whatever else keeps the loader from reading the document, unless a
@@ -317,6 +327,8 @@ fn metadata(d: &mut Doc, node: &Node, kind: Kind) {
     }
     let mut date = None;
     match node.get("date") {
+        // `modified` alone is `modified-without-date`, which says more.
+        None if node.get("modified").is_some() => {}
         None => d.emit("missing-date", line, ""),
         Some(n) => match n.as_str().and_then(parse_date) {
             Some(x) => date = Some(x),
@@ -630,12 +642,22 @@ fn detection(d: &mut Doc, det: &Node, filter: bool) {
             d.emit("all-of-them", line, format!("`{cond}`"));
         }
         for (name, pattern) in names {
-            let mut any = false;
+            let mut hits = 0;
             for (i, (s, _)) in searches.iter().enumerate() {
                 let hit = if pattern { condition::pattern_matches(name, s) } else { name == Some(*s) };
                 if hit {
                     used[i] = true;
-                    any = true;
+                    hits += 1;
+                }
+            }
+            let any = hits > 0;
+            if pattern && let Some(p) = name {
+                if !p.contains('*') {
+                    d.emit("of-without-wildcard", line, format!("`of {p}`"));
+                } else if hits == 1 && !p.starts_with("selection_") && !p.starts_with("filter_") {
+                    // SigmaHQ writes `1 of selection_*` and `not 1 of filter_*`
+                    // for groups that are meant to grow: as its validator, say nothing.
+                    d.emit("of-single-search", line, format!("`of {p}`"));
                 }
             }
             if !any {
@@ -961,20 +983,20 @@ mod tests {
     /// The checks one detection triggers, in a rule that is otherwise clean.
     fn found(detection: &str) -> Vec<&'static str> {
         let text = format!(
-            "title: T\nid: 0b5c6e1e-6a3c-4d2b-9f1e-2a7c8d9e0f11\nstatus: test\ndescription: D\nauthor: A\n\
+            "title: T\nid: 0b5c6e1e-6a3c-4d2b-9f1e-2a7c8d9e0f11\nstatus: test\ndescription: A rule under test.\nauthor: A\n\
              date: 2026-01-01\nlevel: low\nlogsource: {{product: windows}}\ndetection:\n{detection}"
         );
-        let report = run(&[Source { path: "rule_under_test.yml".into(), text }]);
+        let report = run(&[Source { path: "win_rule_under_test.yml".into(), text }]);
         report.findings.iter().map(|f| f.check).collect()
     }
 
     /// The checks a rule triggers with these lines in place of its tags.
     fn found_top(top: &str) -> Vec<&'static str> {
         let text = format!(
-            "title: T\nid: 0b5c6e1e-6a3c-4d2b-9f1e-2a7c8d9e0f11\nstatus: test\ndescription: D\nauthor: A\n\
+            "title: T\nid: 0b5c6e1e-6a3c-4d2b-9f1e-2a7c8d9e0f11\nstatus: test\ndescription: A rule under test.\nauthor: A\n\
              date: 2026-01-01\nlevel: low\n{top}detection:\n  s:\n    a: x\n  condition: s\n"
         );
-        let report = run(&[Source { path: "rule_under_test.yml".into(), text }]);
+        let report = run(&[Source { path: "win_rule_under_test.yml".into(), text }]);
         report.findings.iter().map(|f| f.check).collect()
     }
 
@@ -1004,8 +1026,10 @@ mod tests {
         );
         assert_eq!(found("  s1:\n    a: 1\n  condition: 1 of them\n"), ["them-with-single-search"]);
         assert_eq!(found("  s1:\n    a: 1\n  condition: all of them\n"), ["them-with-single-search", "all-of-them"]);
-        assert!(found("  s1:\n    a: 1\n  condition: 1 of s*\n").is_empty(), "a pattern is not `them`");
-        assert!(found("  s1:\n    a: 1\n  _x:\n    b: 2\n  condition: s1 and not 1 of _*\n").is_empty());
+        let single = ["of-single-search"];
+        assert_eq!(found("  s1:\n    a: 1\n  condition: 1 of s*\n"), single, "a pattern is not `them`");
+        assert_eq!(found("  s1:\n    a: 1\n  _x:\n    b: 2\n  condition: s1 and not 1 of _*\n"), single);
+        assert_eq!(found("  s1:\n    a: 1\n  condition: all of s1\n"), ["of-without-wildcard"]);
         assert_eq!(found("  s1:\n    a: 1\n  condition: s1 or 1 of f*\n"), ["unknown-search"]);
         assert_eq!(found("  s1:\n    a: 1\n  condition: s1 AND s1\n"), ["invalid-condition"]);
     }
@@ -1098,18 +1122,19 @@ mod tests {
         assert_eq!(tags("car.2016-4-005"), ["invalid-car-tag"]);
         assert_eq!(tags("stp.1x"), ["invalid-stp-tag"]);
         assert_eq!(tags("stp.6"), ["invalid-stp-tag"]);
-        assert_eq!(tags("mitre.t1059, attack.t1059"), ["unknown-tag-namespace"]);
+        assert_eq!(tags("mitre.t1059, attack.t1059, attack.execution"), ["unknown-tag-namespace"]);
     }
 
     #[test]
     fn attributes_near_the_known_ones() {
         let top = |t: &str| found_top(&format!("logsource: {{product: windows}}\n{t}"));
-        assert!(top("simulation: x\nregression_tests_path: y\nnote: n\nscope: [server]\n").is_empty());
+        assert!(top("simulation: x\nregression_tests_path: y\nscope: [server]\n").is_empty());
+        assert_eq!(top("note: n\n"), ["custom-attribute"]);
         assert_eq!(top("falsepositive: [x]\n"), ["unknown-attribute"]);
         assert_eq!(top("decription: x\n"), ["unknown-attribute"]);
         assert_eq!(top("Tags: [attack.t1059]\n"), ["unknown-attribute"]);
         assert_eq!(top("titel: x\n"), ["unknown-attribute"]);
-        assert!(top("tlp: x\n").is_empty(), "two edits from a short attribute is a custom one");
+        assert_eq!(top("tlp: x\n"), ["custom-attribute"], "two edits from a short attribute is a custom one");
         assert_eq!(edit_distance("refrences", "references"), 1);
         assert_eq!(edit_distance("autohr", "author"), 1);
         assert_eq!(edit_distance("", "id"), 2);
@@ -1119,13 +1144,14 @@ mod tests {
     fn specific_logsources() {
         let rule = |ls: &str, ids: &str| {
             let text = format!(
-                "title: T\nid: 0b5c6e1e-6a3c-4d2b-9f1e-2a7c8d9e0f11\nstatus: test\ndescription: D\nauthor: A\n\
+                "title: T\nid: 0b5c6e1e-6a3c-4d2b-9f1e-2a7c8d9e0f11\nstatus: test\ndescription: A rule under test.\nauthor: A\n\
                  date: 2026-01-01\nlevel: low\nlogsource: {{{ls}}}\ndetection:\n  s:\n    EventID: {ids}\n  condition: s\n"
             );
             run(&[Source { path: "rule_under_test.yml".into(), text }])
                 .findings
                 .iter()
                 .map(|f| f.check)
+                .filter(|c| *c != "filename-prefix")
                 .collect::<Vec<_>>()
         };
         let w = "specific-instead-of-generic-logsource";
@@ -1137,13 +1163,26 @@ mod tests {
     }
 
     #[test]
+    fn filename_prefixes() {
+        assert_eq!(sigmahq::filename_prefix_of("windows", "process_creation", ""), Some("proc_creation_win_"));
+        assert_eq!(sigmahq::filename_prefix_of("windows", "", "security"), Some("win_security_"));
+        assert_eq!(sigmahq::filename_prefix_of("windows", "no_such_category", ""), Some("win_"), "the product's");
+        assert_eq!(sigmahq::filename_prefix_of("", "proxy", ""), Some("proxy_"));
+        assert_eq!(sigmahq::filename_prefix_of("", "no_such_category", ""), None);
+    }
+
+    #[test]
     fn file_names() {
         let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/lint/clean-set.yml")).unwrap();
         let names = |paths: &[&str]| {
             let sources: Vec<Source> =
                 paths.iter().map(|p| Source { path: p.to_string(), text: text.clone() }).collect();
-            let mut v: Vec<_> =
-                run(&sources).findings.iter().filter(|f| f.check.contains("filename")).map(|f| f.check).collect();
+            let mut v: Vec<_> = run(&sources)
+                .findings
+                .iter()
+                .filter(|f| matches!(f.check, "filename-length" | "duplicate-filename"))
+                .map(|f| f.check)
+                .collect();
             v.dedup();
             v
         };
