@@ -129,6 +129,7 @@ pub const CHECKS: &[Check] = &[
     c("unknown-tag-namespace", W, "a tag namespace other than attack, car, cve, d3fend, detection, stp and tlp"),
     // Log source.
     c("missing-logsource", E, "`logsource` is missing or names no category, product or service"),
+    c("unknown-logsource-key", W, "`logsource` takes only category, product, service and definition"),
     c(
         "specific-instead-of-generic-logsource",
         W,

@@ -454,6 +454,14 @@ fn logsource(d: &mut Doc, node: &Node) {
         let line = node.get("logsource").map_or(node.line(), Node::line);
         d.emit("missing-logsource", line, "");
     }
+    // pySigma's `fieldname_logsource`: the specification's four keys only.
+    if let Some(Node::Map { entries, .. }) = node.get("logsource") {
+        for (k, v) in entries {
+            if !matches!(k.as_str(), "category" | "product" | "service" | "definition") {
+                d.emit("unknown-logsource-key", v.line(), format!("`{k}`"));
+            }
+        }
+    }
 }
 
 /// The generic log source category that covers a Sysmon or Security event
