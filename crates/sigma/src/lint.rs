@@ -224,6 +224,11 @@ pub const CHECKS: &[Check] = &[
         I,
         "a rule with status deprecated or unsupported belongs in a `deprecated` or `unsupported` folder",
     ),
+    c(
+        "status-too-high",
+        I,
+        "a rule less than 60 days old is experimental (test with `regression_tests_path`): judged against today's date",
+    ),
     c("title-case", I, "SigmaHQ titles capitalise every word but short ones (a, and, of, the, via, with, ...)"),
     c("falsepositive-not-capitalised", I, "a `falsepositives` entry starts with a lowercase letter"),
     c(

@@ -289,6 +289,27 @@ pub(super) fn document(d: &mut Doc, node: &Node, kind: Kind) {
             }
         }
     }
+    // A new rule's status (SigmaHQ's `status_to_high`): above experimental
+    // only once 60 days old, or at once up to test with regression data.
+    // Judged against today's date, the one check that is.
+    if let (Some(status), Some(date)) =
+        (node.get("status").and_then(Node::as_str), node.get("date").and_then(Node::as_str).and_then(parse_date))
+    {
+        let rank = |s: &str| match s {
+            "experimental" => 1,
+            "test" => 2,
+            "stable" => 3,
+            _ => 0,
+        };
+        let (max, min_days) = if node.get("regression_tests_path").is_some() { (2, 0) } else { (1, 60) };
+        let epoch = jiff::civil::date(1970, 1, 1);
+        let today = jiff::Timestamp::now().as_second().div_euclid(86_400);
+        let age = today - epoch.until(date).map_or(today, |span| i64::from(span.get_days()));
+        if rank(status) > max && age <= min_days {
+            let line = node.get("status").map_or(node.line(), Node::line);
+            d.emit("status-too-high", line, format!("`{status}` at {age} days old"));
+        }
+    }
     let references = match node.get("references") {
         Some(Node::Seq { items, .. }) => items.iter().filter_map(|i| i.as_str().map(|s| (s, i.line()))).collect(),
         _ => Vec::new(),
