@@ -1087,8 +1087,7 @@ impl Analytics {
             let dropped = old.accounts.len();
             self.stats = std::mem::take(&mut old.stats);
             self.stats.accounts_forgotten += dropped as u64;
-            self.removed = old.removed;
-            self.removed.extend(old.accounts.into_keys());
+            self.removed = old.into_names();
             return dropped;
         }
         self.accounts = old.accounts;
@@ -1102,6 +1101,15 @@ impl Analytics {
         self.peer_hours = old.peer_hours;
         self.org_nets = old.org_nets;
         0
+    }
+
+    /// The names of every account this state holds, and of those it forgot
+    /// since the last checkpoint: what to delete from the store when the
+    /// state itself is dropped.
+    pub fn into_names(self) -> Vec<String> {
+        let mut out = self.removed;
+        out.extend(self.accounts.into_keys());
+        out
     }
 
     /// Bytes held per account, on average (see docs/analytics.md).

@@ -151,11 +151,10 @@ impl Stage {
         let (old, mut new) = (self.analytics.take(), analytics);
         let dropped = match (old, new.as_mut()) {
             (Some(old), Some(new)) => new.adopt(old),
-            (Some(mut old), None) => {
+            (Some(old), None) => {
                 // Off: their stored rows go too, at the next checkpoint.
                 let dropped = old.accounts.len();
-                self.forgotten.extend(old.take_changes().into_iter().map(|(n, _)| n));
-                self.forgotten.extend(old.accounts.into_keys());
+                self.forgotten.extend(old.into_names());
                 dropped
             }
             (None, _) => 0,

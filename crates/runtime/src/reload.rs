@@ -69,19 +69,19 @@ impl Reloader {
     }
 }
 
-/// The rejected rules of a set, as (id, else path; reason): a rule that was
-/// rejected and only moved (a SigmaHQ update) is not a new rejection.
-fn rejected(engine: &vigie_detect::Engine) -> Vec<(String, String)> {
-    engine.set.rejected.iter().map(|r| (r.id.clone().unwrap_or_else(|| r.path.clone()), r.reason.clone())).collect()
+/// A rejected rule as (id, else path; reason): a rule that was rejected and
+/// only moved (a SigmaHQ update) is not a new rejection.
+fn rejection_key(r: &vigie_sigma::Rejection) -> (&str, &str) {
+    (r.id.as_deref().unwrap_or(&r.path), &r.reason)
 }
 
 /// The rejections of `now` that `before` did not have, as "path: reason".
 fn new_rejections(before: &vigie_detect::Engine, now: &vigie_detect::Engine) -> Vec<String> {
-    let old = rejected(before);
+    let old: rustc_hash::FxHashSet<(&str, &str)> = before.set.rejected.iter().map(rejection_key).collect();
     now.set
         .rejected
         .iter()
-        .filter(|r| !old.contains(&(r.id.clone().unwrap_or_else(|| r.path.clone()), r.reason.clone())))
+        .filter(|r| !old.contains(&rejection_key(r)))
         .map(|r| format!("{}: {}", r.path, r.reason))
         .collect()
 }
