@@ -285,6 +285,19 @@ pub const CHECKS: &[Check] = &[
         W,
         "a `Hashes`/`Hash` value must be MD5=, SHA1=, SHA256= or IMPHASH= followed by a hash of that length",
     ),
+    // SigmaHQ's taxonomy of log sources and their fields.
+    c("unknown-logsource", I, "a log source that SigmaHQ's taxonomy (and vigie's own mapping) does not know"),
+    c("unknown-field", W, "a field name the taxonomy does not know for the rule's log source"),
+    c(
+        "field-name-case",
+        W,
+        "a field name the taxonomy knows for the log source, written in another case (`commandline`)",
+    ),
+    c(
+        "redundant-field",
+        W,
+        "a field the log source already implies (`Channel`, `EventID`, `EventType` on a Sysmon category)",
+    ),
 ];
 
 /// The check with this id.

@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::LazyLock;
 
 mod sigmahq;
+mod taxonomy;
 
 /// The 14 enterprise ATT&CK tactics as SigmaHQ writes them in tags, and the
 /// two that ATT&CK v18 (October 2025) split Defense Evasion into, which
@@ -255,6 +256,7 @@ fn document(d: &mut Doc, node: &Node) -> Seen {
             logsource(d, node);
             specific_logsource(d, node);
             sigmahq::detection(d, node);
+            taxonomy::rule(d, node);
             match node.get("detection") {
                 Some(det) => detection(d, det, false),
                 None => d.emit("missing-detection", line, ""),
@@ -1159,7 +1161,7 @@ mod tests {
                 .findings
                 .iter()
                 .map(|f| f.check)
-                .filter(|c| *c != "filename-prefix")
+                .filter(|c| !matches!(*c, "filename-prefix" | "unknown-logsource"))
                 .collect::<Vec<_>>()
         };
         let w = "specific-instead-of-generic-logsource";

@@ -30,7 +30,7 @@ const DETECTION_FOLDERS: [&str; 3] = ["emerging-threats", "threat-hunting", "dfi
 /// Windows categories that already select their event, so that a rule on
 /// them needs no `EventID` (the facts of SigmaHQ's validator data,
 /// `category_no_eventid`, version 20240809).
-const CATEGORIES_WITHOUT_EVENTID: [&str; 28] = [
+pub(super) const CATEGORIES_WITHOUT_EVENTID: [&str; 28] = [
     "clipboard_capture",
     "create_remote_thread",
     "create_stream_hash",
@@ -432,7 +432,7 @@ fn tags(d: &mut Doc, node: &Node) {
 }
 
 /// The field-value items of every search of a detection: (field, modifiers, value).
-fn items(det: &Node) -> Vec<(&str, &Node)> {
+pub(super) fn items(det: &Node) -> Vec<(&str, &Node)> {
     let mut out = Vec::new();
     let Node::Map { entries, .. } = det else { return out };
     for (key, search) in entries {
