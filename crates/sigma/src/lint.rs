@@ -126,6 +126,11 @@ pub const CHECKS: &[Check] = &[
     ),
     c("invalid-car-tag", E, "a `car.` tag must be car.YYYY-MM-NNN (an analytic of MITRE CAR)"),
     c("invalid-stp-tag", E, "an `stp.` tag must be stp.N with N from 1 to 5, optionally followed by a, k or u"),
+    c(
+        "invalid-d3fend-tag",
+        E,
+        "a `d3fend.` tag must name a D3FEND tactic (d3fend.detect, ...) or technique (d3fend.d3-psa, ...)",
+    ),
     c("unknown-tag-namespace", W, "a tag namespace other than attack, car, cve, d3fend, detection, stp and tlp"),
     // Log source.
     c("missing-logsource", E, "`logsource` is missing or names no category, product or service"),
