@@ -27,7 +27,13 @@ pub struct Mitre {
 }
 
 /// ATT&CK's enterprise tactics as Sigma tags name them, with their ids.
-const TACTICS: [(&str, &str, &str); 14] = [
+///
+/// ATT&CK v19 (April 28, 2026) split Defense Evasion in two: Stealth kept
+/// its id, TA0005, and Defense Impairment is the new TA0112 (MITRE's release
+/// notes, "Updates - April 2026", `modules/resources/static_pages/updates-april-2026.md`
+/// in mitre-attack/attack-website). Rules written before the split keep
+/// `attack.defense-evasion`, which stays TA0005 under its old name.
+const TACTICS: [(&str, &str, &str); 16] = [
     ("reconnaissance", "TA0043", "Reconnaissance"),
     ("resource-development", "TA0042", "Resource Development"),
     ("initial-access", "TA0001", "Initial Access"),
@@ -35,6 +41,8 @@ const TACTICS: [(&str, &str, &str); 14] = [
     ("persistence", "TA0003", "Persistence"),
     ("privilege-escalation", "TA0004", "Privilege Escalation"),
     ("defense-evasion", "TA0005", "Defense Evasion"),
+    ("stealth", "TA0005", "Stealth"),
+    ("defense-impairment", "TA0112", "Defense Impairment"),
     ("credential-access", "TA0006", "Credential Access"),
     ("discovery", "TA0007", "Discovery"),
     ("lateral-movement", "TA0008", "Lateral Movement"),
@@ -119,5 +127,24 @@ mod tests {
         // Not techniques: groups, software, malformed ids; repeats once.
         assert!(t(&["attack.g0016", "attack.s0002", "attack.t10", "attack.t1059.1", "attack.tx059"]).is_empty());
         assert_eq!(t(&["attack.T1059", "attack.t1059"]).len(), 1);
+    }
+
+    /// The two tactics ATT&CK v19 split Defense Evasion into, with their ids
+    /// and pages; the old name keeps TA0005.
+    #[test]
+    fn stealth_and_defense_impairment() {
+        let t = |v: &[&str]| attacks(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        let one = |tag: &str| t(&[tag])[0].tactic.clone().unwrap();
+        let s = one("attack.stealth");
+        assert_eq!((s.uid.as_str(), s.name), ("TA0005", Some("Stealth")));
+        assert_eq!(s.src_url, "https://attack.mitre.org/tactics/TA0005/");
+        let d = one("attack.defense-impairment");
+        assert_eq!((d.uid.as_str(), d.name), ("TA0112", Some("Defense Impairment")));
+        assert_eq!(d.src_url, "https://attack.mitre.org/tactics/TA0112/");
+        assert_eq!(one("attack.defense_impairment").uid, "TA0112");
+        assert_eq!(one("attack.defense-evasion").name, Some("Defense Evasion"));
+        let paired = t(&["attack.defense-impairment", "attack.t1685.005"]);
+        assert_eq!(paired.len(), 1);
+        assert_eq!(paired[0].tactic.as_ref().unwrap().uid, "TA0112");
     }
 }
