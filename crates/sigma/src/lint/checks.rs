@@ -16,7 +16,7 @@ mod sigmahq;
 mod taxonomy;
 
 /// The 14 enterprise ATT&CK tactics as SigmaHQ writes them in tags, and the
-/// two that ATT&CK v18 (October 2025) split Defense Evasion into, which
+/// two that ATT&CK v19 (April 2026) split Defense Evasion into, which
 /// SigmaHQ's rules already use (`stealth`, `defense-impairment`).
 pub const ATTACK_TACTICS: [&str; 16] = [
     "reconnaissance",
