@@ -129,7 +129,7 @@ pub const CHECKS: &[Check] = &[
     c(
         "invalid-d3fend-tag",
         E,
-        "a `d3fend.` tag must name a D3FEND tactic (d3fend.detect, ...) or technique (d3fend.d3-psa, ...)",
+        "a `d3fend.` tag must name a D3FEND tactic (d3fend.detect), technique (d3fend.d3-psa) or artifact (d3fend.NetworkTraffic)",
     ),
     c("unknown-tag-namespace", W, "a tag namespace other than attack, car, cve, d3fend, detection, stp and tlp"),
     // Log source.

@@ -170,6 +170,42 @@ fn fix_leaves_a_file_clean_for_its_checks_and_other_bytes_alone() {
     assert_eq!(old[tag_line + 4..], new[tag_line + 2..]);
 }
 
+/// D3FEND tags as pySigma compares them, as written: an artifact in the
+/// ontology's CamelCase is a D3FEND tag (only not lowercase), the same name
+/// lowercased is not, nor is a tactic or technique id in capitals.
+#[test]
+fn d3fend_artifacts_are_known_as_the_ontology_writes_them() {
+    let rule = |tags: &str| {
+        let text = std::fs::read_to_string(dir().join("clean-set.yml")).unwrap();
+        let first = text.split("\n---").next().unwrap().to_string();
+        let text = first.replace("    - attack.t1059.001\n", &format!("    - attack.t1059.001\n{tags}"));
+        assert_ne!(text, first);
+        let report = lint_text(&text, &fixture_config(""));
+        report.findings.iter().map(|f| (f.check, f.detail.clone())).collect::<Vec<_>>()
+    };
+    // Known good: artifacts, a tactic and a technique id.
+    let good = "    - d3fend.NetworkTraffic\n    - d3fend.ProcessSegment\n    - d3fend.detect\n    - d3fend.d3-psa\n";
+    let found = rule(good);
+    assert!(found.iter().all(|(c, _)| *c == "tag-not-lowercase"), "{found:?}");
+    assert_eq!(found.len(), 2, "{found:?}");
+    // Known bad: the artifact lowercased, a physical artifact, capitals where
+    // pySigma lowercases, and the `d3f-` keys of pySigma's old static data.
+    let bad = "    - d3fend.networktraffic\n    - d3fend.PhysicalLock\n    - d3fend.Detect\n    - d3fend.D3-PSA\n    \
+               - d3fend.d3f-NetworkTraffic\n";
+    let invalid: Vec<String> =
+        rule(bad).into_iter().filter(|(c, _)| *c == "invalid-d3fend-tag").map(|(_, d)| d).collect();
+    assert_eq!(
+        invalid,
+        [
+            "`d3fend.networktraffic`",
+            "`d3fend.PhysicalLock`",
+            "`d3fend.Detect`",
+            "`d3fend.D3-PSA`",
+            "`d3fend.d3f-NetworkTraffic`"
+        ]
+    );
+}
+
 /// docs/lint.md lists every check with its default severity.
 #[test]
 fn the_docs_list_every_check() {

@@ -440,10 +440,10 @@ fn tags(d: &mut Doc, node: &Node) {
             }
             "car" if !CAR.is_match(name) => d.emit("invalid-car-tag", line, format!("`{tag}`")),
             "stp" if !STP.is_match(name) => d.emit("invalid-stp-tag", line, format!("`{tag}`")),
-            // A name written with capitals and no `D3-` is a D3FEND artifact
-            // (`NetworkTraffic`), which pySigma accepts as written and vigie
-            // does not list: only `tag-not-lowercase` reports it.
-            "d3fend" if !d3fend::known(name) && (tag == lower || name.starts_with("d3-")) => {
+            // pySigma compares the name as written: tactics and technique ids
+            // lowercase, artifacts in the ontology's CamelCase
+            // (`d3fend.NetworkTraffic`, which `tag-not-lowercase` reports too).
+            "d3fend" if !d3fend::known(tag.split_once('.').map_or("", |(_, n)| n)) => {
                 d.emit("invalid-d3fend-tag", line, format!("`{tag}`"))
             }
             ns if !TAG_NAMESPACES.contains(&ns) => d.emit("unknown-tag-namespace", line, format!("`{tag}`")),
@@ -1140,15 +1140,23 @@ mod tests {
         assert_eq!(tags("stp.1x"), ["invalid-stp-tag"]);
         assert_eq!(tags("stp.6"), ["invalid-stp-tag"]);
         assert_eq!(tags("mitre.t1059, attack.t1059, attack.execution"), ["unknown-tag-namespace"]);
-        // D3FEND: tactics and technique ids; a CamelCase artifact is only
-        // `tag-not-lowercase`, an unknown lowercase name or D3- id an error.
+        // D3FEND, compared as pySigma does, as written: tactics and technique
+        // ids lowercase, artifacts in the ontology's CamelCase (which
+        // `tag-not-lowercase` reports too, as pySigma's `tag_format` does).
         assert!(tags("d3fend.detect, d3fend.d3-psa, d3fend.d3-mfa, d3fend.restore").is_empty());
         assert_eq!(tags("d3fend.d3-xyz"), ["invalid-d3fend-tag"]);
         assert_eq!(tags("d3fend.networktraffic"), ["invalid-d3fend-tag"]);
         assert_eq!(tags("d3fend.detection"), ["invalid-d3fend-tag"]);
         assert_eq!(tags("d3fend.NetworkTraffic"), ["tag-not-lowercase"]);
-        assert_eq!(tags("d3fend.D3-PSA"), ["tag-not-lowercase"]);
+        assert_eq!(tags("d3fend.ProcessSegment, d3fend.DigitalArtifact"), ["tag-not-lowercase", "tag-not-lowercase"]);
+        assert_eq!(tags("d3fend.D3-PSA"), ["tag-not-lowercase", "invalid-d3fend-tag"]);
+        assert_eq!(tags("d3fend.Detect"), ["tag-not-lowercase", "invalid-d3fend-tag"]);
         assert_eq!(tags("d3fend.D3-XYZ"), ["tag-not-lowercase", "invalid-d3fend-tag"]);
+        assert_eq!(tags("d3fend.PhysicalLock"), ["tag-not-lowercase", "invalid-d3fend-tag"]);
+        // A name that lowercases to a known one through Unicode (the Kelvin
+        // sign) is not that name.
+        assert_eq!(tags("d3fend.d3-\u{212a}"), ["tag-not-lowercase", "invalid-d3fend-tag"]);
+        assert_eq!(tags("d3fend.\u{212a}"), ["tag-not-lowercase", "invalid-d3fend-tag"]);
     }
 
     #[test]
