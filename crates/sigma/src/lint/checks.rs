@@ -131,11 +131,30 @@ impl Doc<'_> {
             check: c.id,
             severity: c.severity,
             reason: c.reason,
-            detail: detail.into(),
+            detail: escape_controls(detail.into()),
             line: (line > 0).then_some(line),
             document: self.document,
         });
     }
+}
+
+/// A finding's detail with its control characters escaped (`\u{1b}`, `\n`):
+/// it echoes what a rule file says (a field name, a tag, a log source), and
+/// is printed on one line to a terminal or into JUnit XML, where an escape
+/// sequence or a raw control character does not belong.
+fn escape_controls(detail: String) -> String {
+    if !detail.chars().any(char::is_control) {
+        return detail;
+    }
+    let mut out = String::with_capacity(detail.len() + 8);
+    for c in detail.chars() {
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 pub(super) fn run(sources: &[Source]) -> Report {
@@ -1157,6 +1176,22 @@ mod tests {
         // sign) is not that name.
         assert_eq!(tags("d3fend.d3-\u{212a}"), ["tag-not-lowercase", "invalid-d3fend-tag"]);
         assert_eq!(tags("d3fend.\u{212a}"), ["tag-not-lowercase", "invalid-d3fend-tag"]);
+    }
+
+    /// What a finding echoes from the file (a field name, a tag) carries no
+    /// raw control character: no terminal escape sequence, one line.
+    #[test]
+    fn details_escape_control_characters() {
+        let text = "title: T\nid: 0b5c6e1e-6a3c-4d2b-9f1e-2a7c8d9e0f11\nstatus: test\ndescription: A rule under test.\n\
+                    author: A\ndate: 2026-01-01\nlevel: low\ntags: [\"d3fend.x\\ty\"]\n\
+                    logsource: {product: windows, category: process_creation}\n\
+                    detection:\n  s:\n    \"Ima\\e[31mge\": a\n  condition: s\n";
+        let report = run(&[Source { path: "proc_creation_win_rule_under_test.yml".into(), text: text.into() }]);
+        let detail = |id: &str| report.findings.iter().find(|f| f.check == id).map(|f| f.detail.clone());
+        assert_eq!(detail("unknown-field").as_deref(), Some("`Ima\\u{1b}[31mge` on `windows/process_creation`"));
+        assert_eq!(detail("invalid-tag-format").as_deref(), Some("`d3fend.x\\ty`"));
+        assert!(report.findings.iter().all(|f| !f.detail.chars().any(char::is_control)), "{:?}", report.findings);
+        assert_eq!(escape_controls("a\nb\u{7}c é".into()), "a\\nb\\u{7}c é");
     }
 
     #[test]

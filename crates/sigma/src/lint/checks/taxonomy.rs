@@ -64,6 +64,17 @@ fn other_case(known: &HashSet<&'static str>, field: &str) -> Option<&'static str
 /// The taxonomy's checks of one rule.
 pub(super) fn rule(d: &mut Doc, node: &Node) {
     let Some(ls @ Node::Map { .. }) = node.get("logsource") else { return };
+    // A product, category or service written as a list or a mapping names no
+    // log source: left out, it would make the rule's log source another one
+    // (`windows` for `{product: windows, category: [process_creation]}`),
+    // silently known and its fields judged against that one.
+    let odd = ["product", "category", "service"]
+        .into_iter()
+        .find_map(|k| ls.get(k).filter(|v| !matches!(v, Node::Scalar { .. })).map(|v| (k, v)));
+    if let Some((k, v)) = odd {
+        d.emit("unknown-logsource", v.line(), format!("`{k}` is {}, not a name", v.kind()));
+        return;
+    }
     let key = |k: &str| ls.get(k).and_then(Node::as_str).unwrap_or("");
     let (product, category, service) = (key("product"), key("category"), key("service"));
     // A log source with none of the three is `missing-logsource`'s.
@@ -175,6 +186,19 @@ mod tests {
         );
         // No log source at all, or no key of the three, is `missing-logsource`'s.
         assert!(checks("definition: x", &sel("    Image: a\n")).is_empty());
+        // A key written as a list or a mapping is not left out (which would
+        // make this `windows` alone, known, or `linux/auditd`, whose fields
+        // `Image` is not one of): the log source is unknown, no field judged.
+        assert_eq!(
+            checks("product: windows, category: [process_creation]", &sel("    Image: a\n")),
+            ["unknown-logsource"]
+        );
+        assert_eq!(
+            checks("product: linux, category: {a: b}, service: auditd", &sel("    Image: a\n")),
+            ["unknown-logsource"]
+        );
+        // A null key is left out, as pySigma leaves it.
+        assert!(checks("product: windows, category: process_creation, service: ~", &sel("    Image: a\n")).is_empty());
     }
 
     #[test]
