@@ -20,7 +20,7 @@ for a in $archetypes; do
     mkdir -p "$d"
     "$vigie" simulate --archetype "$a" --accounts "$accounts" --days "$days" --seed "$s" --out "$d/events.jsonl" --truth "$d/truth.json" --json > "$d/simulate.json"
     "$vigie" replay "$d/events.jsonl" --alerts "$d/alerts.jsonl" --actions "$d/actions.jsonl" --json > "$d/replay.json"
-    rm -f "$d/events.jsonl"
+    [ -n "${KEEP_EVENTS:-}" ] || rm -f "$d/events.jsonl"
     args+=(--truth "$d/truth.json" --alerts "$d/alerts.jsonl" --actions "$d/actions.jsonl")
   done
 done

@@ -3,7 +3,7 @@
 #   bench/indep-eval.sh "agency hospital callcentre portal" "1 2 3 4 5" [accounts] [days] [workdir]
 # For each archetype and seed: generate, replay with the bundled content
 # (alerts and actions), drop the events, then score every run together with
-# vigie eval. Seeds 1-5 are for tuning; 1001-1005 are held out (see the
+# vigie eval (KEEP_EVENTS=1 keeps each run's events.jsonl). Seeds 1-5 are for tuning; 1001-1005 are held out (see the
 # docstring of bench/worldgen.py) and are never the default.
 set -euo pipefail
 archetypes=${1:-"agency hospital callcentre portal"}
@@ -22,7 +22,7 @@ for a in $archetypes; do
     python3 "$here/worldgen.py" --archetype "$a" --seed "$s" --accounts "$accounts" --days "$days" \
       --out "$d/events.jsonl" --truth "$d/truth.json"
     "$vigie" replay "$d/events.jsonl" --alerts "$d/alerts.jsonl" --actions "$d/actions.jsonl" --json > "$d/replay.json"
-    rm -f "$d/events.jsonl"
+    [ -n "${KEEP_EVENTS:-}" ] || rm -f "$d/events.jsonl"
     args+=(--truth "$d/truth.json" --alerts "$d/alerts.jsonl" --actions "$d/actions.jsonl")
   done
 done

@@ -368,17 +368,43 @@ impl Analytics {
 
     fn close_hour(&mut self, acct: &mut Account) {
         let w = &self.cfg.warmup;
+        let (peer, _) = self.peer_of(acct);
         if acct.hour_reads > 0 && acct.active_days as u32 >= w.days {
-            let peer = acct.peer.as_ref().and_then(|p| self.peers.get(p)).copied().unwrap_or_default();
             let levels = self.levels(acct, &peer, acct.hour_distinct.estimate() as f32);
             let (score, _) = self.population.score(levels, self.cfg.fusion.cap);
             self.population.learn(levels, score.max(acct.hour_fused));
         }
         if acct.hour_reads > 0 {
             let x = acct.hour_distinct.estimate() as f32;
-            acct.base_hour.learn(x, w.hours, w.horizon);
-            if let Some(p) = &acct.peer {
-                self.peers.entry(p.clone()).or_default().learn(x, self.cfg.distinct.peer_min, PEER_HORIZON);
+            // Until the account's own habit is learned, an hour is learned
+            // at most at the bound it was judged by: an intruder on a new
+            // account cannot teach vigie, in its first hours, that hundreds
+            // of people an hour is its habit.
+            let own = if acct.base_hour.warm(w.hours) {
+                x
+            } else {
+                let d = &self.cfg.distinct;
+                let bound = if peer.warm(d.peer_min) { peer.upper(d.k) } else { d.cold_hour as f32 };
+                x.min(bound.max(d.min_hour as f32))
+            };
+            acct.base_hour.learn(own, w.hours, w.horizon);
+            // Nor its peers: an hour that was alarming (high or above) is
+            // not learned by any peer group.
+            if acct.fired.distinct < 2 {
+                let min = self.cfg.distinct.peer_min;
+                let mut keys: Vec<String> = Vec::with_capacity(3);
+                if let Some(p) = &acct.peer {
+                    keys.push(p.clone());
+                    if !acct.service {
+                        keys.extend(role_key(p));
+                    }
+                }
+                if !acct.service {
+                    keys.push(EVERYONE.to_string());
+                }
+                for k in keys {
+                    self.peers.entry(k).or_default().learn(x, min, PEER_HORIZON);
+                }
             }
             acct.base_records.learn(acct.hour_records as f32, w.hours, w.horizon);
             acct.base_new.learn(acct.hour_new as f32, w.hours, w.horizon);
@@ -451,7 +477,9 @@ impl Analytics {
                 }
                 acct.last_net = (net_h, a.ts);
             }
-            if success && known_before && mature {
+            // Judged from the account's first known source on: until it is
+            // mature only as corroboration (the fusion waits for maturity).
+            if success && known_before {
                 let mut access = fusion::access_level(new_ip, new_net, new_agent, new_provider);
                 // A network stays fresh for a day after its first use: the
                 // hours after an intruder's first one are as strange.
@@ -596,7 +624,7 @@ impl Analytics {
             }
         }
         let count = acct.hour_distinct.estimate() as f32;
-        let peer = acct.peer.as_ref().and_then(|p| self.peers.get(p)).copied().unwrap_or_default();
+        let (peer, peer_key) = self.peer_of(acct);
         let d = &cfg.distinct;
         // The bound: the account's own habits once known, else its peers',
         // else a fixed allowance for the unknown.
@@ -621,6 +649,14 @@ impl Analytics {
             ws_level = ws_level.min(1);
         }
         let surge = self.peer_hour(acct, level.max(ws_level) > 0);
+        // Beyond the bound, and from a provider or country the account never
+        // used: stolen credentials at work, whether or not the account's own
+        // habits are learned yet. One level graver: high from the bound,
+        // critical (an incident, contained) from twice the bound.
+        let from_elsewhere = acct.hour_access >= fusion::NEW_PROVIDER;
+        if level >= 1 && from_elsewhere && !surge {
+            level = (level + 1).min(3);
+        }
         if level > acct.fired.distinct {
             acct.fired.distinct = level;
             let lv = if surge { Severity::Low } else { to_level(level, acct.service) };
@@ -632,10 +668,11 @@ impl Analytics {
                 bound,
                 basis,
                 if basis == "peers" { peer.mean } else { acct.base_hour.mean },
-                peer_text(&acct.peer, &peer)
-            ) + surge_text(surge);
-            let ev = json!({"observed": count, "window": window(acct.hour * HOUR, HOUR), "bound": bound, "basis": basis,
-                            "baseline": baseline_json(&acct.base_hour), "peers": peers_json(&acct.peer, &peer),
+                peer_text(&peer_key, &peer)
+            ) + surge_text(surge)
+                + if from_elsewhere { " It came from a provider or country the account never used." } else { "" };
+            let ev = json!({"observed": count, "window": window(acct.hour * HOUR, HOUR), "bound": bound, "basis": basis, "new_provider_this_hour": from_elsewhere,
+                            "baseline": baseline_json(&acct.base_hour), "peers": peers_json(&peer_key, &peer),
                             "records": acct.hour_records, "reads": acct.hour_reads, "peer_surge": surge});
             self.emit(out, Detection::DistinctSubjectsHour, lv, a, reason, ev);
         }
@@ -772,7 +809,7 @@ impl Analytics {
                 count
             );
             let ev = json!({"observed": count, "created_at": acct.created_at.map(rfc3339), "first_seen": rfc3339(acct.first_seen),
-                            "bound": new_bound, "peers": peers_json(&acct.peer, &peer),
+                            "bound": new_bound, "peers": peers_json(&peer_key, &peer),
                             "created_strangely": acct.created_strangely});
             // Created from a strange context, then reading at volume: the
             // persistence path (accounts made by an intruder).
@@ -842,6 +879,28 @@ impl Analytics {
             ph.deviating += 1;
         }
         ph.surging()
+    }
+
+    /// The peers an account is judged against, and their key: its group and
+    /// role once their habits are learned; until then the same role in
+    /// every group, and then every human account (a small firm of three
+    /// professionals may never give its group enough hours). A service
+    /// account is only compared with its own group.
+    fn peer_of(&self, acct: &Account) -> (Baseline, Option<String>) {
+        let min = self.cfg.distinct.peer_min;
+        let own = acct.peer.as_ref().and_then(|p| self.peers.get(p)).copied().unwrap_or_default();
+        if own.warm(min) || acct.service {
+            return (own, acct.peer.clone());
+        }
+        let wider = acct.peer.as_deref().and_then(role_key).into_iter().chain([EVERYONE.to_string()]);
+        for key in wider {
+            if let Some(b) = self.peers.get(&key)
+                && b.warm(min)
+            {
+                return (*b, Some(key));
+            }
+        }
+        (own, acct.peer.clone())
     }
 
     /// The hour's levels of the fused features (see [`crate::fusion`]).
@@ -1123,6 +1182,15 @@ impl Analytics {
         total as f64 / self.accounts.len() as f64
     }
 }
+
+/// The role-wide peer key of a group-and-role key (`*/adviser`), when the
+/// account has a role.
+fn role_key(peer: &str) -> Option<String> {
+    peer.rsplit_once('/').map(|(_, r)| r).filter(|r| *r != "-" && !r.is_empty()).map(|r| format!("*/{r}"))
+}
+
+/// The peer key of every human account.
+const EVERYONE: &str = "*";
 
 /// Whether an account that reads `count` people this hour is still growing
 /// into its peers' work: its own hourly habit is well below theirs (under

@@ -25,6 +25,10 @@ pub const N: usize = 5;
 /// Levels per feature.
 pub const LEVELS: usize = 8;
 
+/// The access level from which the account was reached from a provider or
+/// country it never used.
+pub const NEW_PROVIDER: u8 = 5;
+
 /// How the account was reached this hour: 0 nothing new; 1 a new address
 /// in a known /24; 2 a new user agent from a known network; 3 a new /24 of
 /// a known provider (/16 or autonomous system); 4 that and a new user

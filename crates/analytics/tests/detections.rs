@@ -620,3 +620,98 @@ fn new_settings_keep_what_was_learned_unless_the_time_zone_changes() {
     let forgotten: Vec<_> = moved.take_changes().into_iter().filter(|(_, a)| a.is_none()).map(|(n, _)| n).collect();
     assert_eq!(forgotten.len(), 2, "forgotten in the store too: {forgotten:?}");
 }
+
+/// Thirty advisers in five agencies, eleven days: the role's habits.
+fn role_world(an: &mut Analytics) {
+    let mut o = Vec::new();
+    for u in 0..30 {
+        let user = format!("adv{u}");
+        for d in 0..11 {
+            let day = MONDAY + d * 24 * H;
+            if d % 7 >= 5 {
+                continue;
+            }
+            for h in 9..17 {
+                for i in 0..6 + (u + h) % 4 {
+                    let id = format!("{user}-{}", (h * 7 + i) % 60);
+                    let mut r = read(&user, day + h * H + i * 50_000, "81.40.1.20", &[id]);
+                    r.group = Some(format!("agence-{}", u % 5));
+                    an.observe(&r, &mut o);
+                }
+            }
+        }
+    }
+}
+
+/// A read by `pro1`, a professional of the firm `cabinet-x`.
+fn pro(ts: i64, ip: &str, ua: &str, id: String) -> Activity {
+    let mut r = read("pro1", ts, ip, &[id]);
+    r.group = Some("cabinet-x".into());
+    r.user_agent = Some(ua.into());
+    r
+}
+
+/// A professional of a three-person firm works a morning now and then: its
+/// own habits and its firm's are never learned in two weeks. Its role in
+/// every other firm is the reference, and a use from a provider it never
+/// used that reads beyond that bound is high at once, critical at twice.
+#[test]
+fn a_rarely_active_account_is_judged_against_its_role_and_its_stolen_credentials_are_graver() {
+    let t = MONDAY + 10 * 24 * H + 10 * H;
+    // Two mornings from its office, a few people each; an hour before the
+    // attack its owner logs in (its last morning's hour is learned).
+    let world = || {
+        let mut an = Analytics::new(AnalyticsConfig::default()).unwrap();
+        role_world(&mut an);
+        let mut out = Vec::new();
+        for d in [1, 8] {
+            for i in 0..8 {
+                let ts = MONDAY + d * 24 * H + 10 * H + i * 300_000;
+                an.observe(&pro(ts, "90.12.7.3", "Firefox/133.0", format!("c-{i}")), &mut out);
+            }
+        }
+        let mut login = act("pro1", t - H, "90.12.7.3", Act::Login { success: true });
+        login.group = Some("cabinet-x".into());
+        an.observe(&login, &mut out);
+        assert!(out.iter().all(|s| s.level < Severity::High), "{out:?}");
+        an
+    };
+    let mut an = world();
+    let role_before = an.shared().peers["*/advisor"];
+    // Day 10, 10h: someone else, from another provider and browser, reads
+    // a stranger every 20 seconds.
+    let mut out = Vec::new();
+    for i in 0..150 {
+        an.observe(&pro(t + i * 20_000, "185.220.9.14", "Chrome/120.0", format!("s-{i}")), &mut out);
+    }
+    let hour = fired(&out, Detection::DistinctSubjectsHour);
+    let levels: Vec<Severity> = hour.iter().map(|s| s.level).collect();
+    assert_eq!(
+        levels,
+        vec![Severity::High, Severity::Critical],
+        "{:?}",
+        hour.iter().map(|s| &s.reason).collect::<Vec<_>>()
+    );
+    assert_eq!(hour[0].evidence["basis"], "peers");
+    assert_eq!(hour[0].evidence["peers"]["group"], "*/advisor", "the role across firms, not the firm");
+    assert_eq!(hour[0].evidence["new_provider_this_hour"], true);
+    assert!(hour[0].evidence["observed"].as_f64().unwrap() < 60.0, "raised at the role's bound, not the default 60");
+    assert!(hour[0].reason.contains("provider or country the account never used"));
+    // The next hour closes the attack's: neither the firm's, the role's nor
+    // everyone's habits learned it.
+    an.observe(&pro(t + 2 * H, "185.220.9.14", "Chrome/120.0", "s-x".into()), &mut out);
+    let peers = an.shared().peers;
+    assert_eq!(peers["*/advisor"], role_before, "an alarming hour teaches no peers");
+    assert!(peers.get("cabinet-x/advisor").is_none_or(|b| b.mean < 20.0), "{peers:?}");
+
+    // The same reads from the professional's own office: medium at the
+    // bound, as for any account.
+    let mut an = world();
+    let mut out = Vec::new();
+    for i in 0..150 {
+        an.observe(&pro(t + i * 20_000, "90.12.7.3", "Firefox/133.0", format!("s-{i}")), &mut out);
+    }
+    let hour = fired(&out, Detection::DistinctSubjectsHour);
+    assert_eq!(hour[0].level, Severity::Medium, "{:?}", hour.iter().map(|s| &s.reason).collect::<Vec<_>>());
+    assert_eq!(hour[0].evidence["new_provider_this_hour"], false);
+}

@@ -732,6 +732,7 @@ fn checkpoint(
     let changes = stage.row_changes();
     let c = Checkpoint {
         rows: Default::default(),
+        accounts_unreadable: 0,
         stage: stage.snapshot(),
         inputs: ledger.positions.clone(),
         sinks: positions,

@@ -419,8 +419,14 @@ pub fn run(cfg: &Config, stop: Arc<AtomicBool>) -> Result<Summary> {
     let store = store::Store::open(&cfg.engine.state_dir)?;
     let handle = open_store(cfg)?;
     let restored = store.load()?;
-    if restored.is_some() {
+    if let Some(c) = &restored {
         tracing::info!(dir = %cfg.engine.state_dir.display(), "resuming from checkpoint");
+        if c.accounts_unreadable > 0 {
+            tracing::warn!(
+                accounts = c.accounts_unreadable,
+                "behaviour state of some accounts was saved in an older layout and is learned again"
+            );
+        }
     }
     if let Some(h) = &handle {
         t.attach_store(h);

@@ -26,6 +26,10 @@ pub struct Checkpoint {
     /// a row each; filled in by `load`).
     #[serde(skip)]
     pub rows: Rows,
+    /// Account rows that could not be read (saved by an older vigie whose
+    /// account layout differed): those accounts learn again from scratch.
+    #[serde(skip)]
+    pub accounts_unreadable: usize,
     pub inputs: BTreeMap<String, serde_json::Value>,
     pub sinks: BTreeMap<String, serde_json::Value>,
     /// The response policy's memory (rate limits, cooldowns).
@@ -91,14 +95,18 @@ impl Store {
             c.rows.open.push(serde_json::from_slice(v).map_err(corrupt)?);
             Ok(())
         })?;
+        // An account row is a cache of what vigie learned of the account:
+        // one that no longer reads (a layout from an older version) is
+        // counted and relearned, never a reason not to start.
+        let mut unreadable = 0;
         rows(ACCOUNTS, &mut |k, v| {
-            let a = vigie_analytics::Account::decode(v).map_err(|m| StoreError::Corrupt {
-                path: self.path.display().to_string(),
-                message: format!("account {k}: {m}"),
-            })?;
-            c.rows.accounts.push((k.to_string(), a));
+            match vigie_analytics::Account::decode(v) {
+                Ok(a) => c.rows.accounts.push((k.to_string(), a)),
+                Err(_) => unreadable += 1,
+            }
             Ok(())
         })?;
+        c.accounts_unreadable = unreadable;
         rows(RISK, &mut |k, v| {
             c.rows.scores.push((k.to_string(), serde_json::from_slice(v).map_err(corrupt)?));
             Ok(())
@@ -303,10 +311,29 @@ mod tests {
         let back = s.load().unwrap().unwrap();
         assert_eq!(back.rows.accounts.len(), 1);
         assert_eq!((back.rows.accounts[0].1.first_seen, back.rows.accounts[0].1.active_days), (42, 3));
+        assert_eq!(back.accounts_unreadable, 0);
         assert_eq!(back.rows.scores, vec![("adv1".to_string(), score)]);
         // A forgotten account's row goes.
         s.save(&Checkpoint::default(), &RowChanges { accounts: vec![("adv1".into(), None)], ..Default::default() })
             .unwrap();
         assert!(s.load().unwrap().unwrap().rows.accounts.is_empty());
+    }
+
+    #[test]
+    fn an_account_row_of_an_older_layout_is_relearned_not_fatal() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        let good = vigie_analytics::Account { first_seen: 42, ..Default::default() }.encode();
+        // An older vigie wrote fewer fields: the row ends early.
+        let old = good[..good.len() - 3].to_vec();
+        let changes = RowChanges {
+            accounts: vec![("adv1".into(), Some(good)), ("adv2".into(), Some(old))],
+            ..Default::default()
+        };
+        s.save(&Checkpoint::default(), &changes).unwrap();
+        let back = s.load().unwrap().unwrap();
+        assert_eq!(back.rows.accounts.len(), 1);
+        assert_eq!(back.rows.accounts[0].0, "adv1");
+        assert_eq!(back.accounts_unreadable, 1);
     }
 }
