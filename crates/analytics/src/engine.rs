@@ -294,9 +294,14 @@ impl Analytics {
                 t.new_source_after_reset = None;
             }
             Act::Create { target } => {
-                // Created from a network new to the creator: the new account
-                // carries that suspicion into its first reads.
-                let strange = mature && acct.new_network_this_hour();
+                // Created from a network new to the creator, or as the
+                // creator's first creation at an hour it (almost) never
+                // works: the new account carries that suspicion into its
+                // first reads. (A first creation in office hours is a new
+                // duty; an administrator's usual creations are not strange
+                // at any hour.)
+                let odd_first = acct.creations == 0 && acct.hour_time >= 3;
+                let strange = mature && (acct.new_network_this_hour() || odd_first);
                 let t = self.target(target, a.ts);
                 t.created_at = Some(a.ts);
                 t.created_strangely |= strange;
@@ -794,8 +799,12 @@ impl Analytics {
         let appeared_late = acct.first_seen - deployed >= cfg.warmup.deployment_days as i64 * 24 * HOUR;
         let young =
             (acct.created_at.is_some() || appeared_late) && (a.ts - born) < cfg.iam.new_account_days as i64 * 24 * HOUR;
-        // A newcomer is judged against its peers where they are known.
-        let new_bound = if peer.warm(d.peer_min) {
+        // A newcomer is judged against its peers where they are known; one
+        // created strangely, from the floor of every volume bound: it has no
+        // reason to read more people than an ordinary hour of anyone's.
+        let new_bound = if acct.created_strangely {
+            d.min_hour as f32
+        } else if peer.warm(d.peer_min) {
             peer.upper(d.k).max(cfg.iam.new_account_hour as f32)
         } else {
             cfg.iam.new_account_hour as f32

@@ -523,6 +523,36 @@ fn accounts_created_from_a_strange_context_are_the_intruders_persistence() {
     assert_eq!(young[0].level, Severity::Critical);
 }
 
+/// An insider: from its usual desk, a help-desk agent that never created
+/// an account creates one late in the evening, an hour it never works. The
+/// account is suspect from its first reads, and is judged from the floor of
+/// every bound; the same first creation in office hours is a new duty.
+#[test]
+fn a_first_creation_at_an_hour_the_creator_never_works_marks_the_account() {
+    let young_reads = |hour: i64| {
+        let mut an = Analytics::new(AnalyticsConfig::default()).unwrap();
+        let mut out = Vec::new();
+        habits(&mut an, "sup8", 14, 8, &mut out);
+        out.clear();
+        let t = MONDAY + 15 * 24 * H + hour * H;
+        an.observe(&act("sup8", t, "217.108.13.44", Act::Login { success: true }), &mut out);
+        an.observe(&act("sup8", t + 60_000, "217.108.13.44", Act::Create { target: "ext2".into() }), &mut out);
+        for i in 0..32 {
+            an.observe(&read("ext2", t + 5 * 60_000 + i * 30_000, "217.108.13.44", &[format!("k-{i}")]), &mut out);
+        }
+        let young: Vec<(Severity, f64)> = fired(&out, Detection::NewAccountBulkRead)
+            .iter()
+            .map(|s| (s.level, s.evidence["observed"].as_f64().unwrap()))
+            .collect();
+        young
+    };
+    let late = young_reads(22);
+    assert_eq!(late.len(), 1, "{late:?}");
+    assert_eq!(late[0].0, Severity::Critical);
+    assert!(late[0].1 <= 26.0, "raised at the floor of every bound: {late:?}");
+    assert!(young_reads(10).is_empty(), "a first creation in office hours is a new duty");
+}
+
 #[test]
 fn memories_built_from_the_input_stay_bounded() {
     let mut an = Analytics::new(AnalyticsConfig::default()).unwrap();
