@@ -203,6 +203,12 @@ pub struct Account {
     /// Counted this hour among its peer group's deviating accounts.
     #[serde(default)]
     pub hour_deviating: bool,
+    /// When an impossible journey of this account was last reported, and
+    /// where it had started (the account's place before it).
+    #[serde(default)]
+    pub travel_at: i64,
+    #[serde(default)]
+    pub travel_origin: (f32, f32),
 }
 
 /// Why an account is taken for a service account.

@@ -597,7 +597,35 @@ impl Analytics {
                     // provider's registered city, not the person's: medium.
                     // Across borders the error is rarer: high.
                     let same_country = a.country.is_some() && acct.last_country == a.country.as_deref().map(h32);
-                    let level = if same_country { Severity::Medium } else { Severity::High };
+                    // The way back to where a journey reported within the
+                    // day had started is that journey's end, not news: the
+                    // owner, back at its desk.
+                    let (ola, olo) = acct.travel_origin;
+                    let back_home = acct.travel_at != 0
+                        && a.ts - acct.travel_at < 24 * HOUR
+                        && geo::km((ola as f64, olo as f64), (lat, lon)) < self.cfg.travel.min_km;
+                    let level = if back_home {
+                        Severity::Low
+                    } else if same_country {
+                        Severity::Medium
+                    } else {
+                        Severity::High
+                    };
+                    if level > Severity::Low {
+                        acct.travel_at = a.ts;
+                        acct.travel_origin = (la0, lo0);
+                    }
+                    let mut ev = ev;
+                    let reason = if level == Severity::Low {
+                        ev["journey_reported_at"] = json!(rfc3339(acct.travel_at));
+                        reason
+                            + &format!(
+                                " It is back where it usually works; the journey was reported {} before.",
+                                human(a.ts - acct.travel_at)
+                            )
+                    } else {
+                        reason
+                    };
                     self.emit(out, Detection::ImpossibleTravel, level, a, reason, ev);
                 }
             }

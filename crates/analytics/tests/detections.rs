@@ -183,6 +183,20 @@ fn weekend_nights_new_networks_and_travel() {
     let travel = fired(&out, Detection::ImpossibleTravel);
     assert_eq!(travel.len(), 1);
     assert_eq!(travel[0].evidence["known_network"], true);
+    // Minutes after a journey already reported, the way back is its end,
+    // not news: low, and it says so.
+    assert_eq!(travel[0].level, Severity::Low);
+    assert!(travel[0].evidence["journey_reported_at"].is_string());
+    assert!(travel[0].reason.contains("back where it usually works"));
+    // The intruder uses the account again from afar: that leg is high again.
+    out.clear();
+    let mut again = act("adv4", sat + 3 * H + 20 * 60_000, "198.51.100.20", Act::Login { success: true });
+    again.location = Some((40.71, -74.0));
+    again.country = Some("US".into());
+    an.observe(&again, &mut out);
+    let travel = fired(&out, Detection::ImpossibleTravel);
+    assert_eq!(travel.len(), 1);
+    assert_eq!(travel[0].level, Severity::High);
 }
 
 #[test]
