@@ -547,14 +547,23 @@ impl Analytics {
                 // Needs no baseline beyond a first known source: a reset and
                 // a login from elsewhere is judged from the first day.
                 if known_before && (new_net || new_agent) && a.ts - r <= self.login_within {
-                    acct.new_source_after_reset = Some(a.ts);
+                    // Only a new network arms the takeover path: a new client
+                    // on the account's own network is the owner's updated
+                    // browser as often as not, and the owner has the new
+                    // password now. Worth a look, and the story ends there.
+                    if new_net {
+                        acct.new_source_after_reset = Some(a.ts);
+                    } else {
+                        acct.reset_at = None;
+                    }
                     let reason = format!(
-                        "{} logged in from {ip} (a new source) {} after its password was reset.",
+                        "{} logged in from {ip} ({}) {} after its password was reset.",
                         a.user,
+                        if new_net { "a new source" } else { "a new client, from a network it uses" },
                         human(a.ts - r)
                     );
                     let ev = json!({"reset_at": rfc3339(r), "login_at": rfc3339(a.ts), "ip": ip, "network": net,
-                                    "user_agent": a.user_agent});
+                                    "user_agent": a.user_agent, "new_network": new_net});
                     self.emit(out, Detection::ResetThenNewSource, Severity::Medium, a, reason, ev);
                 } else {
                     acct.reset_at = None;

@@ -141,6 +141,26 @@ fn a_genuine_reset_from_the_usual_place_raises_nothing_grave() {
         an.observe(&read("adv3", t + 10 * 60_000 + i * 60_000, "217.108.13.44", &[format!("adv3-case-{i}")]), &mut out);
     }
     assert!(out.is_empty(), "{out:?}");
+
+    // The owner comes back with an updated browser, from its own network,
+    // and later has a busy hour: a look at the login, no takeover.
+    let mut an = Analytics::new(AnalyticsConfig::default()).unwrap();
+    habits(&mut an, "adv3", 14, 8, &mut out);
+    out.clear();
+    an.observe(&act("sup1", t, "217.108.2.40", Act::Reset { target: "adv3".into() }), &mut out);
+    let mut login = act("adv3", t + 11 * 60_000, "217.108.13.45", Act::Login { success: true });
+    login.user_agent = Some("Firefox/134.0".into());
+    an.observe(&login, &mut out);
+    for i in 0..40 {
+        let mut r = read("adv3", t + 5 * H + i * 60_000, "217.108.13.45", &[format!("busy-{i}")]);
+        r.user_agent = Some("Firefox/134.0".into());
+        an.observe(&r, &mut out);
+    }
+    let look = fired(&out, Detection::ResetThenNewSource);
+    assert_eq!(look.len(), 1, "{out:?}");
+    assert_eq!(look[0].level, Severity::Medium);
+    assert_eq!(look[0].evidence["new_network"], false);
+    assert!(fired(&out, Detection::ResetTakeover).is_empty(), "{out:?}");
 }
 
 #[test]

@@ -233,15 +233,17 @@ enum RulesCommand {
     },
     /// Lint Sigma rules: catch mistakes and convention breaks the loader accepts.
     ///
-    /// About 50 checks, each with an id, a severity and a reason: metadata
-    /// (a UUID `id` unique across the set, title, author, YYYY-MM-DD dates,
-    /// status and level values), tags (`namespace.name` in lowercase, valid
-    /// ATT&CK, CVE and TLP tags, no duplicates), the log source, the detection
-    /// (every search used by the condition and no unknown one, no `'*'`-only
-    /// value, no `|all` with one value, valid `|re` patterns, no redundant
-    /// wildcards next to `|contains`), and correlations and filters (they
-    /// name rules of the set, a `timespan`, a `group-by` list). Every check
-    /// is listed in docs/lint.md.
+    /// One hundred checks, each with an id, a severity and a reason: those of
+    /// pySigma's core validators and of SigmaHQ's validator plugin, and
+    /// vigie's own. Metadata (a UUID `id` unique across the set, title,
+    /// author, YYYY-MM-DD dates, status and level values), tags
+    /// (`namespace.name` in lowercase, valid ATT&CK, CAR, CVE, D3FEND, STP and
+    /// TLP tags, no duplicates), the log source and its field names against
+    /// SigmaHQ's taxonomy, the detection (every search used by the condition
+    /// and no unknown one, no `'*'`-only value, no `|all` with one value,
+    /// valid `|re` patterns, no redundant wildcards next to `|contains`), file
+    /// names, and correlations and filters (they name rules of the set, a
+    /// `timespan`, a `group-by` list). Every check is listed in docs/lint.md.
     ///
     /// Findings print as `path:line: severity check-id: reason`, grouped by
     /// file. Exit status is 1 when an error-severity finding remains, else 0
