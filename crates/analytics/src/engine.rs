@@ -695,7 +695,10 @@ impl Analytics {
         // used: stolen credentials at work, whether or not the account's own
         // habits are learned yet. One level graver: high from the bound,
         // critical (an incident, contained) from twice the bound.
-        let from_elsewhere = acct.hour_access >= fusion::NEW_PROVIDER;
+        // Not while the deployment is learning its population, nor on an
+        // account's first active days: "never used" means little yet.
+        let from_elsewhere =
+            acct.hour_access >= fusion::NEW_PROVIDER && self.learned.deployment && acct.active_days >= 2;
         if level >= 1 && from_elsewhere && !surge {
             level = (level + 1).min(3);
         }

@@ -768,6 +768,21 @@ fn a_rarely_active_account_is_judged_against_its_role_and_its_stolen_credentials
     assert_eq!(peers["*/advisor"], role_before, "an alarming hour teaches no peers");
     assert!(peers.get("cabinet-x/advisor").is_none_or(|b| b.mean < 20.0), "{peers:?}");
 
+    // An account seen on one day only: "a provider it never used" means
+    // little yet, and the reads are judged as any account's.
+    let mut an = Analytics::new(AnalyticsConfig::default()).unwrap();
+    role_world(&mut an);
+    let mut out = Vec::new();
+    for i in 0..8 {
+        an.observe(&pro(t - 24 * H + i * 300_000, "90.12.7.3", "Firefox/133.0", format!("c-{i}")), &mut out);
+    }
+    for i in 0..150 {
+        an.observe(&pro(t + i * 20_000, "185.220.9.14", "Chrome/120.0", format!("s-{i}")), &mut out);
+    }
+    let hour = fired(&out, Detection::DistinctSubjectsHour);
+    assert_eq!(hour[0].level, Severity::Medium, "{:?}", hour.iter().map(|s| &s.reason).collect::<Vec<_>>());
+    assert_eq!(hour[0].evidence["new_provider_this_hour"], false);
+
     // The same reads from the professional's own office: medium at the
     // bound, as for any account.
     let mut an = world();
