@@ -48,10 +48,6 @@ pub struct Score {
     /// An incident is open (raised and not yet decayed below half).
     pub raised: bool,
     pub incidents: u32,
-    /// Day (event time, UTC days) of the account's last high or critical
-    /// finding.
-    #[serde(default)]
-    pub high_day: Option<i64>,
 }
 
 /// What crossing the threshold produces.
@@ -65,14 +61,7 @@ pub struct Incident {
     /// The incident's ordinal for this account (part of its id).
     pub number: u32,
     pub critical: bool,
-    /// Raised because high findings came back on another day, below the
-    /// threshold: the day of the earlier one.
-    pub recurring_since: Option<i64>,
 }
-
-const DAY_MS: i64 = 86_400_000;
-/// High findings on two days this many days apart at most are one story.
-const RECURRING_DAYS: i64 = 7;
 
 pub struct Risk {
     cfg: RiskConfig,
@@ -134,19 +123,6 @@ impl Risk {
             return None;
         }
         let mut s = self.scores.remove(user).unwrap_or_default();
-        // A high finding on an account that had one on another day within
-        // the week: a finding each under the threshold, but an account
-        // that keeps doing alarming things (an intruder's second and third
-        // day) is an incident. No innocent account of the simulated
-        // organisations had high findings on two days (docs/efficacy.md).
-        let day = ts.div_euclid(DAY_MS);
-        let recurring = if c.level >= Severity::High {
-            let before = s.high_day.filter(|&d| d < day && day - d <= RECURRING_DAYS);
-            s.high_day = Some(s.high_day.map_or(day, |d| d.max(day)));
-            before
-        } else {
-            None
-        };
         let now = ts.max(s.at);
         let value = self.decayed(&s, now);
         if s.raised && value < self.cfg.threshold / 2.0 {
@@ -162,9 +138,8 @@ impl Risk {
         let same = s.signals.iter().filter(|x| x.family() == c.family());
         let escalates = same.clone().all(|x| self.points(x.level) < full);
         let points = if escalates { full } else { full / (1 + same.count()) as f32 };
-        if points < 0.25 * full && (recurring.is_none() || s.raised) {
+        if points < 0.25 * full {
             self.scores.insert(user.to_string(), s);
-            self.dirty.insert(user.to_string());
             return None;
         }
         s.value = value + points;
@@ -174,7 +149,7 @@ impl Risk {
             s.signals.pop_front();
         }
         let mut out = None;
-        if !s.raised && (s.value >= self.cfg.threshold || recurring.is_some()) {
+        if !s.raised && s.value >= self.cfg.threshold {
             s.raised = true;
             s.incidents += 1;
             out = Some(Incident {
@@ -186,7 +161,6 @@ impl Risk {
                 number: s.incidents,
                 critical: s.value >= 2.0 * self.cfg.threshold
                     || s.signals.iter().any(|x| x.level == Severity::Critical),
-                recurring_since: recurring.filter(|_| s.value < self.cfg.threshold),
             });
         }
         self.scores.insert(user.to_string(), s);
@@ -276,39 +250,5 @@ mod tests {
         assert!(i2.critical);
         assert!(r.add("v", 0, c("informational")).is_none());
         assert_eq!(r.score("v", 0), 0.0);
-    }
-
-    /// An intruder's second day: one high finding a day never reaches the
-    /// threshold, but high findings on two days within a week are one story.
-    #[test]
-    fn high_findings_on_two_days_raise_an_incident() {
-        let d = 86_400_000;
-        let mut r = Risk::new(&RiskConfig::default()).unwrap();
-        assert!(r.add("u", 10 * 3_600_000, c("high")).is_none());
-        assert!(r.add("u", 11 * 3_600_000, c("medium")).is_none(), "the same day, under the threshold");
-        let i = r.add("u", 2 * d + 10 * 3_600_000, c("high")).expect("a high again two days later");
-        assert_eq!(i.recurring_since, Some(0));
-        assert!(i.score < 100.0);
-        assert!(!i.critical);
-        // Highs on one day only, or more than a week apart, are not.
-        let mut r = Risk::new(&RiskConfig::default()).unwrap();
-        assert!(r.add("v", 10 * 3_600_000, rule("high", "a")).is_none());
-        assert!(r.add("w", 0, c("high")).is_none());
-        assert!(r.add("w", 9 * d, c("high")).is_none(), "nine days apart");
-        // Mediums on many days never are.
-        for k in 0..5 {
-            assert!(r.add("x", k * d, c("medium")).is_none());
-        }
-        // A repeat that adds no points still counts as the second day.
-        let mut r = Risk::new(&RiskConfig::default()).unwrap();
-        for k in 0..4 {
-            r.add("y", k * 60_000, c("high"));
-        }
-        assert!(r.scores["y"].raised, "four highs in minutes cross the threshold");
-        let mut r = Risk::new(&RiskConfig::default()).unwrap();
-        r.add("z", 0, c("high"));
-        r.add("z", 1, c("high"));
-        let i = r.add("z", d, c("high")).expect("the next day");
-        assert_eq!(i.recurring_since, Some(0));
     }
 }

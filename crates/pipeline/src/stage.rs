@@ -517,28 +517,15 @@ fn incident_alert(i: &Incident, last: &Alert, account: Option<J>) -> Alert {
         tags: vec!["attack.collection".into(), "attack.t1078".into()],
     };
     let names: Vec<String> = i.signals.iter().map(|c| format!("{} ({})", c.rule, c.level)).collect();
-    // A recurring story: high findings on an earlier day (UTC) and now.
-    let since = i.recurring_since.map(|day| {
-        jiff::Timestamp::from_millisecond(day * 86_400_000)
-            .map_or_else(|_| day.to_string(), |t| t.strftime("%F").to_string())
-    });
-    let why = match &since {
-        Some(d) => format!(
-            "had high findings on {d} and has again now (risk {:.0}, under the threshold of {:.0})",
-            i.score, i.threshold
-        ),
-        None => format!("reached risk {:.0} (threshold {:.0})", i.score, i.threshold),
-    };
     let reason = format!(
-        "Account {} {why} from {} signal(s): {}. Contain the account and review what it read.",
+        "Account {} reached risk {:.0} (threshold {:.0}) from {} signal(s): {}. Contain the account and review what it read.",
         i.user,
+        i.score,
+        i.threshold,
         i.signals.len(),
         names.join("; ")
     );
     let mut evidence = Map::new();
-    if let Some(d) = since {
-        evidence.insert("recurring_since".into(), json!(d));
-    }
     evidence.insert("score".into(), json!((i.score * 10.0).round() / 10.0));
     evidence.insert("threshold".into(), json!(i.threshold));
     let mut new_sources: Vec<&str> = i.signals.iter().filter_map(|c| c.new_source.as_deref()).collect();
