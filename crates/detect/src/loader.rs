@@ -36,26 +36,10 @@ pub fn load_rules(paths: &[PathBuf], placeholders: &Placeholders) -> Result<Rule
     Ok(RuleSet::load(&sources, placeholders))
 }
 
-/// The largest rule, placeholders or mapping file read (SigmaHQ's largest
-/// rule is a few tens of kilobytes): a stray multi-gigabyte file in a rule
-/// folder is an error, not an allocation.
-pub const MAX_FILE_BYTES: u64 = 8 << 20;
+pub use vigie_events::text::MAX_FILE_BYTES;
 
 fn read(p: &Path) -> Result<String, LoadError> {
-    use std::io::Read;
-    let err = |e: std::io::Error| LoadError { path: p.display().to_string(), message: e.to_string() };
-    let mut bytes = Vec::new();
-    std::fs::File::open(p).and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)).map_err(err)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(LoadError {
-            path: p.display().to_string(),
-            message: format!("larger than {} MiB: not read", MAX_FILE_BYTES >> 20),
-        });
-    }
-    String::from_utf8(bytes).map_err(|e| LoadError {
-        path: p.display().to_string(),
-        message: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
-    })
+    vigie_events::text::read_capped(p).map_err(|message| LoadError { path: p.display().to_string(), message })
 }
 
 /// Load a placeholder file, or none.

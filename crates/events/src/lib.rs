@@ -6,6 +6,7 @@
 
 pub mod flat;
 pub mod path;
+pub mod text;
 
 pub use flat::{Flat, Wanted};
 pub use path::FieldPath;

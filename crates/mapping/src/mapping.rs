@@ -123,10 +123,10 @@ impl Mapping {
     /// relative to this one.
     pub fn from_file(path: &Path) -> Result<Mapping, MappingError> {
         let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| MappingError {
+        let text = vigie_events::text::read_capped(path).map_err(|message| MappingError {
             origin: origin.clone(),
             line: 0,
-            message: e.to_string(),
+            message,
         })?;
         Mapping::from_yaml(&text, &origin, path.parent())
     }
@@ -289,6 +289,15 @@ impl Mapping {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mapping_file_larger_than_the_cap_is_refused_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("huge.yml");
+        std::fs::File::create(&p).unwrap().set_len(vigie_events::text::MAX_FILE_BYTES + 1).unwrap();
+        let e = Mapping::from_file(&p).unwrap_err();
+        assert!(e.message.contains("MiB"), "{}", e.message);
+    }
 
     /// An event flattened with everything kept (and the starred paths the
     /// built-in mappings use).

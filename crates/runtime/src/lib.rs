@@ -123,7 +123,8 @@ fn detector(cfg: &Config, engine: Arc<Engine>, analytics: &vigie_analytics::Anal
 pub fn analytics_config(cfg: &Config) -> Result<vigie_analytics::AnalyticsConfig> {
     let mut a = match &cfg.analytics.path {
         Some(p) => {
-            let text = std::fs::read_to_string(p).with_context(|| format!("[analytics] path = {}", p.display()))?;
+            let text = vigie_events::text::read_capped(p)
+                .map_err(|m| anyhow::anyhow!("[analytics] path = {}: {m}", p.display()))?;
             vigie_analytics::AnalyticsConfig::from_yaml(&text, &p.display().to_string())?
         }
         None => vigie_analytics::AnalyticsConfig::from_yaml(
