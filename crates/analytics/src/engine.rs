@@ -372,48 +372,53 @@ impl Analytics {
     }
 
     fn close_hour(&mut self, acct: &mut Account) {
+        if acct.hour_reads > 0 {
+            self.learn_hour(acct);
+        }
+        Self::reset_hour(acct);
+    }
+
+    /// Learn a closed hour with reads: the deployment's fusion population,
+    /// the account's baselines and its peers'.
+    fn learn_hour(&mut self, acct: &mut Account) {
         let w = &self.cfg.warmup;
         let (peer, _) = self.peer_of(acct);
-        if acct.hour_reads > 0 && acct.active_days as u32 >= w.days {
+        if acct.active_days as u32 >= w.days {
             let levels = self.levels(acct, &peer, acct.hour_distinct.estimate() as f32);
             let (score, _) = self.population.score(levels, self.cfg.fusion.cap);
             self.population.learn(levels, score.max(acct.hour_fused));
         }
-        if acct.hour_reads > 0 {
-            let x = acct.hour_distinct.estimate() as f32;
-            // Until the account's own habit is learned, an hour is learned
-            // at most at the bound it was judged by: an intruder on a new
-            // account cannot teach vigie, in its first hours, that hundreds
-            // of people an hour is its habit.
-            let own = if acct.base_hour.warm(w.hours) {
-                x
-            } else {
-                let d = &self.cfg.distinct;
-                let bound = if peer.warm(d.peer_min) { peer.upper(d.k) } else { d.cold_hour as f32 };
-                x.min(bound.max(d.min_hour as f32))
-            };
-            acct.base_hour.learn(own, w.hours, w.horizon);
-            // Nor its peers: an hour that was alarming (high or above) is
-            // not learned by any peer group.
-            if acct.fired.distinct < 2 {
-                let min = self.cfg.distinct.peer_min;
-                let mut keys: Vec<String> = Vec::with_capacity(3);
-                if let Some(p) = &acct.peer {
-                    keys.push(p.clone());
-                    if !acct.service {
-                        keys.extend(role_key(p));
-                    }
-                }
+        let x = acct.hour_distinct.estimate() as f32;
+        // Until the account's own habit is learned, an hour is learned at
+        // most at the bound it was judged by: an intruder on a new account
+        // cannot teach vigie, in its first hours, that hundreds of people an
+        // hour is its habit. (Once warm, the baseline clips by itself.)
+        let own = if acct.base_hour.warm(w.hours) { x } else { x.min(hour_bound(&acct.base_hour, &peer, &self.cfg).0) };
+        acct.base_hour.learn(own, w.hours, w.horizon);
+        // Nor its peers: an hour that was alarming (high or above) is not
+        // learned by any peer group.
+        if acct.fired.distinct < 2 {
+            let min = self.cfg.distinct.peer_min;
+            let mut keys: Vec<String> = Vec::with_capacity(3);
+            if let Some(p) = &acct.peer {
+                keys.push(p.clone());
                 if !acct.service {
-                    keys.push(EVERYONE.to_string());
-                }
-                for k in keys {
-                    self.peers.entry(k).or_default().learn(x, min, PEER_HORIZON);
+                    keys.extend(role_key(p));
                 }
             }
-            acct.base_records.learn(acct.hour_records as f32, w.hours, w.horizon);
-            acct.base_new.learn(acct.hour_new as f32, w.hours, w.horizon);
+            if !acct.service {
+                keys.push(EVERYONE.to_string());
+            }
+            for k in keys {
+                self.peers.entry(k).or_default().learn(x, min, PEER_HORIZON);
+            }
         }
+        acct.base_records.learn(acct.hour_records as f32, w.hours, w.horizon);
+        acct.base_new.learn(acct.hour_new as f32, w.hours, w.horizon);
+    }
+
+    /// Start the account's next hour from nothing.
+    fn reset_hour(acct: &mut Account) {
         acct.hour_distinct = Default::default();
         acct.hour_records = 0;
         acct.hour_reads = 0;
@@ -670,14 +675,7 @@ impl Analytics {
         let d = &cfg.distinct;
         // The bound: the account's own habits once known, else its peers',
         // else a fixed allowance for the unknown.
-        let (bound, basis) = if acct.base_hour.warm(cfg.warmup.hours) {
-            (acct.base_hour.upper(d.k), "own")
-        } else if peer.warm(d.peer_min) {
-            (peer.upper(d.k), "peers")
-        } else {
-            (d.cold_hour as f32, "default")
-        };
-        let bound = bound.max(d.min_hour as f32);
+        let (bound, basis) = hour_bound(&acct.base_hour, &peer, &cfg);
         let mut level = level_of(count / bound, &d.levels);
         let ws_bound = acct.base_new.upper(cfg.working_set.k).max(cfg.working_set.min_new as f32);
         let mut ws_level =
@@ -1230,6 +1228,21 @@ impl Analytics {
         let total: usize = self.accounts.iter().map(|(k, a)| k.capacity() + a.bytes() + slot).sum();
         total as f64 / self.accounts.len() as f64
     }
+}
+
+/// The bound of an account's distinct people in an hour, and its basis:
+/// its own habits once known, else its peers', else a fixed allowance for
+/// the unknown; never under `distinct.min_hour`.
+fn hour_bound(own: &Baseline, peer: &Baseline, cfg: &AnalyticsConfig) -> (f32, &'static str) {
+    let d = &cfg.distinct;
+    let (bound, basis) = if own.warm(cfg.warmup.hours) {
+        (own.upper(d.k), "own")
+    } else if peer.warm(d.peer_min) {
+        (peer.upper(d.k), "peers")
+    } else {
+        (d.cold_hour as f32, "default")
+    };
+    (bound.max(d.min_hour as f32), basis)
 }
 
 /// The role-wide peer key of a group-and-role key (`*/adviser`), when the
