@@ -163,9 +163,13 @@ pub struct Travel {
 pub struct Takeover {
     /// After a password reset, a login from a new source within this span…
     pub login_within: String,
-    /// …then this many distinct people read within `read_within`.
+    /// …then reads beyond the account's bound within `read_within`.
     pub read_within: String,
-    pub min_distinct: u32,
+    /// The fewest distinct people in an hour that complete the path. Unset,
+    /// it is the floor of every volume bound (`distinct.min_hour`): the
+    /// reset and the new network already say who may be reading, not how
+    /// much an owner with unknown habits reads.
+    pub min_distinct: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -265,7 +269,7 @@ impl Default for Travel {
 }
 impl Default for Takeover {
     fn default() -> Self {
-        Takeover { login_within: "3d".into(), read_within: "3d".into(), min_distinct: 15 }
+        Takeover { login_within: "3d".into(), read_within: "3d".into(), min_distinct: None }
     }
 }
 impl Default for Iam {

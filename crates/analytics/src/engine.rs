@@ -873,10 +873,11 @@ impl Analytics {
         } else {
             0.0
         };
+        let takeover_bound = (cfg.takeover.min_distinct.unwrap_or(d.min_hour) as f32).max(usual);
         if let Some(t) = acct.new_source_after_reset
             && a.ts - t <= self.read_within
             && !acct.fired.takeover
-            && count >= (cfg.takeover.min_distinct as f32).max(usual)
+            && count >= takeover_bound
         {
             acct.fired.takeover = true;
             let reset = acct.reset_at.unwrap_or(t);
@@ -890,7 +891,7 @@ impl Analytics {
                 count
             );
             let ev = json!({"reset_at": rfc3339(reset), "new_source_login_at": rfc3339(t), "observed": count,
-                            "bound": cfg.takeover.min_distinct});
+                            "bound": takeover_bound.round()});
             self.emit(out, Detection::ResetTakeover, Severity::Critical, a, reason, ev);
         }
         self.fuse(acct, a, &peer, count, surge, out);

@@ -163,6 +163,39 @@ fn a_genuine_reset_from_the_usual_place_raises_nothing_grave() {
     assert!(fired(&out, Detection::ResetTakeover).is_empty(), "{out:?}");
 }
 
+/// An outside professional seen once, from a mobile network: a genuine
+/// reset, a login from home (a network new to an account with no habits
+/// yet), and a busy morning covering a colleague. The takeover path is the
+/// reset and the new network only; its reads must pass the floor of every
+/// volume bound, as any account with unknown habits. The intruder who
+/// harvests is still critical.
+#[test]
+fn a_genuine_reset_on_an_account_with_unknown_habits_then_a_busy_hour_is_no_takeover() {
+    let run = |people: i64| {
+        let mut an = Analytics::new(AnalyticsConfig::default()).unwrap();
+        let mut out = Vec::new();
+        let day1 = MONDAY + 14 * H;
+        an.observe(&act("pro1", day1, "37.166.47.242", Act::Login { success: true }), &mut out);
+        for i in 0..5 {
+            an.observe(&read("pro1", day1 + (i + 1) * 60_000, "37.166.47.242", &[format!("pro1-{i}")]), &mut out);
+        }
+        let t = MONDAY + 2 * 24 * H + 15 * H;
+        an.observe(&act("desk", t, "217.108.2.40", Act::Reset { target: "pro1".into() }), &mut out);
+        an.observe(&act("pro1", t + 16 * 60_000, "89.125.244.14", Act::Login { success: true }), &mut out);
+        assert_eq!(fired(&out, Detection::ResetThenNewSource).len(), 1, "{out:?}");
+        let morning = MONDAY + 3 * 24 * H + 8 * H;
+        for i in 0..people {
+            an.observe(&read("pro1", morning + i * 90_000, "89.125.244.14", &[format!("cover-{i}")]), &mut out);
+        }
+        fired(&out, Detection::ResetTakeover)
+            .iter()
+            .map(|s| (s.level, s.evidence["bound"].as_f64()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(run(20), vec![], "20 people in an hour is no harvest for an account whose habits are unknown");
+    assert_eq!(run(30), vec![(Severity::Critical, Some(25.0))], "the bound in the evidence is the one applied");
+}
+
 #[test]
 fn weekend_nights_new_networks_and_travel() {
     let mut an = Analytics::new(AnalyticsConfig::default()).unwrap();
