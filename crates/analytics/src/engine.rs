@@ -561,15 +561,29 @@ impl Analytics {
                     } else {
                         acct.reset_at = None;
                     }
+                    // A provider (or country) and a client both new to the
+                    // account: three novelties at once, the first step of
+                    // the France Travail path as it can be seen, hours
+                    // before the harvest. High, so that it is looked at
+                    // now; the harvest that follows is what contains.
+                    let stranger = new_net && new_agent && new_provider;
                     let reason = format!(
                         "{} logged in from {ip} ({}) {} after its password was reset.",
                         a.user,
-                        if new_net { "a new source" } else { "a new client, from a network it uses" },
+                        if stranger {
+                            "a provider and a client it never used"
+                        } else if new_net {
+                            "a new source"
+                        } else {
+                            "a new client, from a network it uses"
+                        },
                         human(a.ts - r)
                     );
                     let ev = json!({"reset_at": rfc3339(r), "login_at": rfc3339(a.ts), "ip": ip, "network": net,
-                                    "user_agent": a.user_agent, "new_network": new_net});
-                    self.emit(out, Detection::ResetThenNewSource, Severity::Medium, a, reason, ev);
+                                    "user_agent": a.user_agent, "new_network": new_net,
+                                    "new_provider": new_provider, "new_user_agent": new_agent});
+                    let level = if stranger { Severity::High } else { Severity::Medium };
+                    self.emit(out, Detection::ResetThenNewSource, level, a, reason, ev);
                 } else {
                     acct.reset_at = None;
                 }

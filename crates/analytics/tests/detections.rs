@@ -110,7 +110,13 @@ fn the_france_travail_path_reset_new_source_then_reads() {
     an.observe(&login, &mut out);
     let chain = fired(&out, Detection::ResetThenNewSource);
     assert_eq!(chain.len(), 1, "{out:?}");
-    assert_eq!(chain[0].level, Severity::Medium);
+    // A provider and a client the account never used, right after a reset:
+    // high at the login, hours before the harvest.
+    assert_eq!(chain[0].level, Severity::High);
+    assert_eq!(
+        (chain[0].evidence["new_provider"].as_bool(), chain[0].evidence["new_user_agent"].as_bool()),
+        (Some(true), Some(true))
+    );
     assert_eq!(fired(&out, Detection::NewSource).len(), 1, "the new source on its own too");
     for i in 0..30 {
         an.observe(&read("adv2", t + 3 * H + i * 20_000, "203.0.113.50", &[format!("v-{i}")]), &mut out);
@@ -182,7 +188,9 @@ fn a_genuine_reset_on_an_account_with_unknown_habits_then_a_busy_hour_is_no_take
         let t = MONDAY + 2 * 24 * H + 15 * H;
         an.observe(&act("desk", t, "217.108.2.40", Act::Reset { target: "pro1".into() }), &mut out);
         an.observe(&act("pro1", t + 16 * 60_000, "89.125.244.14", Act::Login { success: true }), &mut out);
-        assert_eq!(fired(&out, Detection::ResetThenNewSource).len(), 1, "{out:?}");
+        let look = fired(&out, Detection::ResetThenNewSource);
+        assert_eq!(look.len(), 1, "{out:?}");
+        assert_eq!(look[0].level, Severity::Medium, "a new network, but the owner's own browser");
         let morning = MONDAY + 3 * 24 * H + 8 * H;
         for i in 0..people {
             an.observe(&read("pro1", morning + i * 90_000, "89.125.244.14", &[format!("cover-{i}")]), &mut out);
