@@ -1787,6 +1787,8 @@ def main(argv=None):
     p.add_argument("--start", default="2026-03-02")
     p.add_argument("--out", required=True)
     p.add_argument("--truth", required=True)
+    p.add_argument("--caseload", help="also write the organisation's caseload file (account,subject_id) as it "
+                   "stands at the end of the log: who follows whom, as an HR or case-management export would say")
     a = p.parse_args(argv)
     if a.accounts < 100 or a.days < 7:
         p.error("need at least 100 accounts and 7 days")
@@ -1796,6 +1798,13 @@ def main(argv=None):
     with open(a.truth, "w") as f:
         json.dump(w.truth(), f, indent=1)
         f.write("\n")
+    if a.caseload:
+        with open(a.caseload, "w") as f:
+            f.write("account,subject_id\n")
+            for acc in w.accounts:
+                people = list(acc.caseload) + (list(acc.takeover[1]) if acc.takeover else [])
+                for i in dict.fromkeys(people):
+                    f.write("%s,%s\n" % (acc.name, w.sid(i)))
     print("%s seed %d: %d accounts, %d events, %d attacks, %d benign, %.1fs" % (
         a.archetype, a.seed, len(w.accounts), w.events, len(w.scenarios), len(w.benign_json()), time.time() - t0),
         file=sys.stderr)
