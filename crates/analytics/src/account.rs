@@ -130,6 +130,9 @@ pub struct Account {
     pub hour_new: u32,
     /// Reads this hour outside the caseload file's entitlement.
     pub hour_outside: u32,
+    /// Whether the caseload file said anything of this hour's reads.
+    #[serde(default)]
+    pub hour_judged: bool,
     pub hour_active: bool,
     /// Time-of-week slot of the current hour (0 = Monday 00h, local time).
     pub slot: u8,
@@ -209,6 +212,10 @@ pub struct Account {
     pub travel_at: i64,
     #[serde(default)]
     pub travel_origin: (f32, f32),
+    /// People outside the caseload file's entitlement read per active hour
+    /// (learned only where a caseload file is given).
+    #[serde(default)]
+    pub base_outside: Baseline,
 }
 
 /// Why an account is taken for a service account.

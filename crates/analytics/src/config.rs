@@ -121,14 +121,19 @@ pub struct CaseloadFiles {
     pub accounts: Option<PathBuf>,
     /// CSV `subject_id,group`: the group (agency) each person belongs to.
     pub subjects: Option<PathBuf>,
-    /// Reads outside the caseload in an hour that make a medium alert
-    /// (twice: high; five times: critical).
+    /// The fewest people outside the caseload in an hour that alert
+    /// (medium; twice the bound: high; five times: critical).
     pub min_outside: u32,
+    /// The bound is `mean + k × spread` of the account's own hours (its
+    /// peers' until it has `warmup.hours` of them): how often the account
+    /// legitimately reads outside the file (new applicants, walk-ins,
+    /// colleagues covered, a file that lags) is learned, not assumed.
+    pub k: f32,
 }
 
 impl Default for CaseloadFiles {
     fn default() -> Self {
-        CaseloadFiles { accounts: None, subjects: None, min_outside: 5 }
+        CaseloadFiles { accounts: None, subjects: None, min_outside: 12, k: 4.0 }
     }
 }
 

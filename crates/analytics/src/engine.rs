@@ -42,6 +42,10 @@ pub struct Shared {
     /// The deployment's account-hours by level of each fused feature.
     #[serde(default)]
     pub population: Population,
+    /// Peer groups' people outside the caseload per active hour (only
+    /// where a caseload file is given), keyed as `peers`.
+    #[serde(default)]
+    pub peers_outside: BTreeMap<String, Baseline>,
 }
 
 /// A peer group's current and previous hour: how many of its accounts were
@@ -107,6 +111,8 @@ pub struct Analytics {
     /// briefly doubles) the accounts themselves.
     pub accounts: FxHashMap<String, Box<Account>>,
     pub peers: FxHashMap<String, Baseline>,
+    /// Peer groups' people outside the caseload per active hour.
+    pub peers_outside: FxHashMap<String, Baseline>,
     pub stats: AnalyticsStats,
     dirty: FxHashSet<String>,
     removed: Vec<String>,
@@ -164,6 +170,7 @@ impl Analytics {
             tz,
             accounts: FxHashMap::default(),
             peers: FxHashMap::default(),
+            peers_outside: FxHashMap::default(),
             stats: AnalyticsStats::default(),
             dirty: FxHashSet::default(),
             removed: Vec::new(),
@@ -397,24 +404,44 @@ impl Analytics {
         acct.base_hour.learn(own, w.hours, w.horizon);
         // Nor its peers: an hour that was alarming (high or above) is not
         // learned by any peer group.
+        let min = self.cfg.distinct.peer_min;
         if acct.fired.distinct < 2 {
-            let min = self.cfg.distinct.peer_min;
-            let mut keys: Vec<String> = Vec::with_capacity(3);
-            if let Some(p) = &acct.peer {
-                keys.push(p.clone());
-                if !acct.service {
-                    keys.extend(role_key(p));
-                }
-            }
-            if !acct.service {
-                keys.push(EVERYONE.to_string());
-            }
-            for k in keys {
+            for k in peer_keys(acct) {
                 self.peers.entry(k).or_default().learn(x, min, PEER_HORIZON);
             }
         }
         acct.base_records.learn(acct.hour_records as f32, w.hours, w.horizon);
         acct.base_new.learn(acct.hour_new as f32, w.hours, w.horizon);
+        // Reads outside the caseload: learned as the volume is, at most at
+        // the bound judged by until the account's own habit is warm, and
+        // never from an hour that was alarming (high or above).
+        if !self.caseload.is_empty() && acct.hour_judged {
+            let x = acct.hour_outside as f32;
+            let own = if acct.base_outside.warm(w.hours) { x } else { x.min(self.outside_bound(acct).0) };
+            acct.base_outside.learn(own, w.hours, w.horizon);
+            if acct.fired.caseload < 2 {
+                for k in peer_keys(acct) {
+                    self.peers_outside.entry(k).or_default().learn(x, min, PEER_HORIZON);
+                }
+            }
+        }
+    }
+
+    /// The bound of an account's people outside the caseload in an hour,
+    /// and its basis: its own hours once known, else its peers', else the
+    /// floor `caseload.min_outside` (judged then at most medium: nothing
+    /// says yet how often this organisation reads outside its files).
+    fn outside_bound(&self, acct: &Account) -> (f32, &'static str) {
+        let c = &self.cfg.caseload;
+        let (peer, _) = self.peer_in(&self.peers_outside, acct);
+        let (bound, basis) = if acct.base_outside.warm(self.cfg.warmup.hours) {
+            (acct.base_outside.upper(c.k), "own")
+        } else if peer.warm(self.cfg.distinct.peer_min) {
+            (peer.upper(c.k), "peers")
+        } else {
+            (c.min_outside as f32, "default")
+        };
+        (bound.max(c.min_outside.max(1) as f32), basis)
     }
 
     /// Start the account's next hour from nothing.
@@ -424,6 +451,7 @@ impl Analytics {
         acct.hour_reads = 0;
         acct.hour_new = 0;
         acct.hour_outside = 0;
+        acct.hour_judged = false;
         acct.hour_active = false;
         acct.hour_access = 0;
         acct.hour_time = 0;
@@ -680,8 +708,15 @@ impl Analytics {
             if !acct.working.insert(*s, cfg.working_set.bits) {
                 acct.hour_new += 1;
             }
-            if !self.caseload.is_empty() && self.caseload.outside(&a.user, a.group.as_deref(), *s) == Some(true) {
-                acct.hour_outside += 1;
+            if !self.caseload.is_empty() {
+                match self.caseload.outside(&a.user, a.group.as_deref(), *s) {
+                    Some(true) => {
+                        acct.hour_outside += 1;
+                        acct.hour_judged = true;
+                    }
+                    Some(false) => acct.hour_judged = true,
+                    None => {}
+                }
             }
         }
         let count = acct.hour_distinct.estimate() as f32;
@@ -801,17 +836,32 @@ impl Analytics {
                 self.emit(out, Detection::OutsideWorkingSet, lv, a, reason, ev);
             }
         }
-        // The caseload file, where given: entitlement, not habit.
+        // The caseload file, where given: entitlement, judged against how
+        // often the account (or its peers) reads outside it.
         if acct.hour_outside > 0 {
-            let bound = cfg.caseload.min_outside.max(1) as f32;
-            let level = level_of(acct.hour_outside as f32 / bound, &[1.0, 2.0, 5.0]);
+            let (bound, basis) = self.outside_bound(acct);
+            let mut level = level_of(acct.hour_outside as f32 / bound, &[1.0, 2.0, 5.0]);
+            // High and above need the account's own habit: until then a
+            // burst (a search listing a street's residents) is worth a look.
+            if basis != "own" {
+                level = level.min(1);
+            }
             if level > acct.fired.caseload {
                 acct.fired.caseload = level;
                 let reason = format!(
-                    "{} read {} people outside its caseload this hour (the caseload file allows {:.0} before alerting).",
-                    a.user, acct.hour_outside, bound
+                    "{} read {} people outside its caseload this hour, {:.1}× its bound of {:.0} (usually {:.1} an hour; basis: {basis}).",
+                    a.user,
+                    acct.hour_outside,
+                    acct.hour_outside as f32 / bound,
+                    bound,
+                    if basis == "own" {
+                        acct.base_outside.mean
+                    } else {
+                        self.peer_in(&self.peers_outside, acct).0.mean
+                    }
                 );
-                let ev = json!({"observed": acct.hour_outside, "reads": acct.hour_reads, "bound": bound,
+                let ev = json!({"observed": acct.hour_outside, "reads": acct.hour_reads, "bound": bound, "basis": basis,
+                                "baseline": baseline_json(&acct.base_outside),
                                 "group": a.group, "window": window(acct.hour * HOUR, HOUR)});
                 self.emit(out, Detection::OutsideCaseload, to_level(level, acct.service), a, reason, ev);
             }
@@ -949,14 +999,19 @@ impl Analytics {
     /// professionals may never give its group enough hours). A service
     /// account is only compared with its own group.
     fn peer_of(&self, acct: &Account) -> (Baseline, Option<String>) {
+        self.peer_in(&self.peers, acct)
+    }
+
+    /// [`Self::peer_of`] in one map of peer baselines.
+    fn peer_in(&self, peers: &FxHashMap<String, Baseline>, acct: &Account) -> (Baseline, Option<String>) {
         let min = self.cfg.distinct.peer_min;
-        let own = acct.peer.as_ref().and_then(|p| self.peers.get(p)).copied().unwrap_or_default();
+        let own = acct.peer.as_ref().and_then(|p| peers.get(p)).copied().unwrap_or_default();
         if own.warm(min) || acct.service {
             return (own, acct.peer.clone());
         }
         let wider = acct.peer.as_deref().and_then(role_key).into_iter().chain([EVERYONE.to_string()]);
         for key in wider {
-            if let Some(b) = self.peers.get(&key)
+            if let Some(b) = peers.get(&key)
                 && b.warm(min)
             {
                 return (*b, Some(key));
@@ -1183,6 +1238,7 @@ impl Analytics {
             stats: self.stats.clone(),
             deployed_at: self.deployed_at,
             population: self.population.clone(),
+            peers_outside: self.peers_outside.iter().map(|(k, v)| (k.clone(), *v)).collect(),
         }
     }
 
@@ -1191,6 +1247,7 @@ impl Analytics {
         self.stats = shared.stats;
         self.deployed_at = shared.deployed_at;
         self.population = shared.population;
+        self.peers_outside = shared.peers_outside.into_iter().collect();
 
         self.accounts = accounts.into_iter().map(|(k, a)| (k, Box::new(a))).collect();
         self.dirty.clear();
@@ -1213,6 +1270,7 @@ impl Analytics {
         }
         self.accounts = old.accounts;
         self.peers = old.peers;
+        self.peers_outside = old.peers_outside;
         self.stats = old.stats;
         self.dirty = old.dirty;
         self.removed = old.removed;
@@ -1258,6 +1316,23 @@ fn hour_bound(own: &Baseline, peer: &Baseline, cfg: &AnalyticsConfig) -> (f32, &
         (d.cold_hour as f32, "default")
     };
     (bound.max(d.min_hour as f32), basis)
+}
+
+/// The peer groups an account's hour teaches: its own group and role, the
+/// same role in every group and every human account (a service account
+/// teaches only its own).
+fn peer_keys(acct: &Account) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::with_capacity(3);
+    if let Some(p) = &acct.peer {
+        keys.push(p.clone());
+        if !acct.service {
+            keys.extend(role_key(p));
+        }
+    }
+    if !acct.service {
+        keys.push(EVERYONE.to_string());
+    }
+    keys
 }
 
 /// The role-wide peer key of a group-and-role key (`*/adviser`), when the

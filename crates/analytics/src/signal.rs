@@ -90,12 +90,15 @@ impl Detection {
 
     /// Detections that measure one thing, for the risk score's repeats:
     /// distinct people and people outside the working set are the same
-    /// count where every person is new (a call centre).
+    /// count where every person is new (a call centre), and people outside
+    /// the caseload are mostly the people outside the working set (the
+    /// reads that raise one raise the other).
     pub fn family(self) -> &'static str {
         match self {
-            Detection::DistinctSubjectsHour | Detection::DistinctSubjectsDay | Detection::OutsideWorkingSet => {
-                "vigie-analytics-people-volume"
-            }
+            Detection::DistinctSubjectsHour
+            | Detection::DistinctSubjectsDay
+            | Detection::OutsideWorkingSet
+            | Detection::OutsideCaseload => "vigie-analytics-people-volume",
             other => other.id(),
         }
     }

@@ -340,30 +340,76 @@ fn state_survives_a_checkpoint_and_stays_small() {
 }
 
 #[test]
-fn reads_outside_a_declared_caseload_need_no_baseline() {
+fn reads_outside_a_declared_caseload_are_judged_by_how_often_the_account_reads_outside_it() {
     let dir = std::env::temp_dir().join(format!("vigie-caseload-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("caseload.csv");
     let mut text = String::from("account,subject_id\n");
-    for i in 0..60 {
-        text.push_str(&format!("adv9,adv9-case-{i}\n"));
+    for u in ["adv9", "desk1"] {
+        for i in 0..60 {
+            text.push_str(&format!("{u},{u}-case-{i}\n"));
+        }
     }
     std::fs::write(&file, text).unwrap();
     let mut cfg = AnalyticsConfig::default();
     cfg.caseload.accounts = Some(file);
     let mut an = Analytics::new(cfg).unwrap();
     let mut out = Vec::new();
+    let levels = |out: &[Signal], user: &str| -> Vec<Severity> {
+        fired(out, Detection::OutsideCaseload).iter().filter(|s| s.reason.starts_with(user)).map(|s| s.level).collect()
+    };
     // A first day, inside the caseload: nothing, even with no history.
     for i in 0..30 {
         an.observe(&read("adv9", MONDAY + 9 * H + i * 60_000, "217.108.13.44", &[format!("adv9-case-{i}")]), &mut out);
     }
     assert!(fired(&out, Detection::OutsideCaseload).is_empty());
-    for i in 0..11 {
+    // Thirteen people outside it in the next hour (the floor is 12): worth a
+    // look from the first day, but nothing says yet how often this
+    // organisation reads outside its files (new applicants, walk-ins, a
+    // file that lags): medium only.
+    for i in 0..13 {
         an.observe(&read("adv9", MONDAY + 10 * H + i * 60_000, "217.108.13.44", &[format!("neighbour-{i}")]), &mut out);
     }
-    let levels: Vec<Severity> = fired(&out, Detection::OutsideCaseload).iter().map(|s| s.level).collect();
-    assert_eq!(levels, vec![Severity::Medium, Severity::High], "5 outside: medium, 10: high");
-    assert_eq!(fired(&out, Detection::OutsideCaseload)[1].evidence["observed"], 10);
+    assert_eq!(levels(&out, "adv9"), vec![Severity::Medium], "{out:?}");
+    // Two weeks of ordinary work: each hour 8 of its caseload and one or
+    // two walk-ins (adv9); a help-desk account that reads 20 people outside
+    // its file every hour (desk1).
+    for d in 1..15 {
+        if d % 7 >= 5 {
+            continue;
+        }
+        for h in 9..17 {
+            let t = MONDAY + d * 24 * H + h * H;
+            for i in 0..8 {
+                let id = format!("adv9-case-{}", (h * 8 + i + d) % 60);
+                an.observe(&read("adv9", t + i * 60_000, "217.108.13.44", &[id]), &mut out);
+            }
+            for i in 0..1 + (h + d) % 2 {
+                an.observe(
+                    &read("adv9", t + (20 + i) * 60_000, "217.108.13.44", &[format!("walkin-{d}-{h}-{i}")]),
+                    &mut out,
+                );
+            }
+            for i in 0..20 {
+                an.observe(&read("desk1", t + i * 90_000, "217.108.13.60", &[format!("caller-{d}-{h}-{i}")]), &mut out);
+            }
+        }
+    }
+    out.clear();
+    // Third Monday afternoon: adv9 looks up 65 neighbours and celebrities;
+    // desk1 has a busy hour of 35 callers.
+    let t = MONDAY + 21 * 24 * H + 14 * H;
+    for i in 0..65 {
+        an.observe(&read("adv9", t + i * 50_000, "217.108.13.44", &[format!("curious-{i}")]), &mut out);
+        if i < 35 {
+            an.observe(&read("desk1", t + i * 100_000, "217.108.13.60", &[format!("busy-{i}")]), &mut out);
+        }
+    }
+    assert_eq!(levels(&out, "adv9"), vec![Severity::Medium, Severity::High, Severity::Critical], "{out:?}");
+    let first = fired(&out, Detection::OutsideCaseload)[0];
+    assert_eq!(first.evidence["basis"], "own");
+    assert_eq!(first.evidence["bound"].as_f64(), Some(12.0), "the floor: its own habit is one or two an hour");
+    assert!(levels(&out, "desk1").is_empty(), "reading outside the file is this account's job: {out:?}");
 }
 
 /// An adviser's weekdays, 9h–17h, from its own address and browser, over
