@@ -232,6 +232,41 @@ mod tests {
         assert!(!r.scores["agent"].raised);
     }
 
+    /// An afternoon of reads outside the caseload escalating to critical,
+    /// with people outside the working set beside it: an entitlement case
+    /// for review, never an incident (a suspension) on its own. The same
+    /// afternoon from a new source is an incident.
+    #[test]
+    fn reads_outside_the_caseload_corroborate_but_never_contain_alone() {
+        use crate::Detection;
+        let add = |r: &mut Risk, t: i64, d: Detection, level: &str| {
+            let level: Severity = level.parse().unwrap();
+            let x = Contribution { family: d.family().into(), level: d.risk_level(level), ..rule("medium", d.id()) };
+            r.add("adv", t, x)
+        };
+        let mut r = Risk::new(&RiskConfig::default()).unwrap();
+        let m = 60_000;
+        for (k, level) in ["medium", "high", "critical"].iter().enumerate() {
+            assert!(add(&mut r, k as i64 * 10 * m, Detection::OutsideCaseload, level).is_none(), "{level}");
+            assert!(add(&mut r, k as i64 * 10 * m + 1, Detection::OutsideWorkingSet, "medium").is_none(), "{level}");
+        }
+        assert!(!r.scores["adv"].raised, "score {}", r.score("adv", 30 * m));
+        // Without the ceiling, the same afternoon was an incident.
+        let mut r = Risk::new(&RiskConfig::default()).unwrap();
+        let raw = |level: &str| Contribution {
+            family: Detection::OutsideCaseload.family().into(),
+            ..rule(level, "caseload")
+        };
+        r.add("adv", 0, raw("medium"));
+        assert!(r.add("adv", 10 * m, raw("high")).is_some() || r.add("adv", 20 * m, raw("critical")).is_some());
+        let mut r = Risk::new(&RiskConfig::default()).unwrap();
+        for (k, level) in ["medium", "high", "critical"].iter().enumerate() {
+            assert!(add(&mut r, k as i64 * 10 * m, Detection::OutsideCaseload, level).is_none(), "{level}");
+        }
+        assert!(r.score("adv", 20 * m) < 60.0, "{}", r.score("adv", 20 * m));
+        assert!(add(&mut r, 25 * m, Detection::NewSource, "high").is_some(), "another family corroborates");
+    }
+
     #[test]
     fn scores_add_decay_and_raise_once() {
         let mut r = Risk::new(&RiskConfig::default()).unwrap();

@@ -103,6 +103,20 @@ impl Detection {
         }
     }
 
+    /// The level a finding counts at in the account's risk score. A read
+    /// outside the caseload is an entitlement matter: the account's owner at
+    /// its own desk reading people it should not is a case for review by
+    /// the data-protection officer, not for an automatic suspension, and an
+    /// intruder shows itself by other findings (source, hour, volume). So
+    /// it counts as medium at most: it corroborates, it never contains on
+    /// its own. The alert keeps its level.
+    pub fn risk_level(self, level: Severity) -> Severity {
+        match self {
+            Detection::OutsideCaseload => level.min(Severity::Medium),
+            _ => level,
+        }
+    }
+
     pub fn tags(self) -> &'static [&'static str] {
         match self {
             Detection::DistinctSubjectsHour

@@ -401,20 +401,17 @@ impl Stage {
         self.count(&a);
         let incident = match (&a.user, a.alert.kind) {
             (Some(u), k) if k != AlertKind::Incident => {
+                let detection = vigie_analytics::Detection::ALL.iter().find(|d| d.id() == a.rule.id);
                 let c = Contribution {
                     alert_id: a.alert.id.clone(),
                     rule: a.rule.name.clone(),
-                    level: a.rule.level,
+                    level: detection.map_or(a.rule.level, |d| d.risk_level(a.rule.level)),
                     at: a.timestamp.clone(),
                     points: 0.0,
                     reason: a.reason.clone(),
                     new_source: new_source(&a),
                     at_ms: ts,
-                    family: vigie_analytics::Detection::ALL
-                        .iter()
-                        .find(|d| d.id() == a.rule.id)
-                        .map(|d| d.family().to_string())
-                        .unwrap_or_default(),
+                    family: detection.map(|d| d.family().to_string()).unwrap_or_default(),
                 };
                 let service = self.analytics.as_ref().and_then(|an| an.accounts.get(&u.name)).map(|acct| {
                     json!({"service": acct.service, "service_by": vigie_analytics::account::service_reasons(acct.service_by)})
