@@ -371,29 +371,57 @@ fn story(
     })
 }
 
+/// "N min after the first read", or before it (the help-desk path is
+/// often seen at the intruder's login, before any read).
+fn from_first_read(minutes: f64) -> String {
+    if minutes < 0.0 {
+        format!("{:.1} min before the first read", -minutes)
+    } else {
+        format!("{minutes:.1} min after the first read")
+    }
+}
+
 fn print_story(s: &Story) {
     println!();
     println!("What happened");
-    println!(
-        "  {}  the help desk resets {}'s password for a caller; the attacker logs in from a new address",
-        s.attack_started, s.victim
-    );
-    println!("  {}  first bulk read of beneficiaries' records", s.first_malicious_read);
-    println!("  {}  vigie raises a high alert, {:.1} min after the first read:", s.detected, s.minutes_to_detect);
-    println!("                            {}", s.detection);
-    println!(
-        "  {}  contained, {:.1} min after the first read: {}",
-        s.contained,
-        s.minutes_to_contain,
-        s.containment.join(", ")
-    );
-    if s.innocent_contained.is_empty() {
-        println!("                            no other account or address was contained");
-    } else {
-        println!(
-            "                            also contained, outside the attack (false containments): {}",
-            s.innocent_contained.join(", ")
-        );
+    // In time order (timestamps of one format sort as text).
+    let mut lines: Vec<(&str, Vec<String>)> = vec![
+        (
+            &s.attack_started,
+            vec![format!(
+                "the help desk resets {}'s password for a caller; the attacker logs in from a new address",
+                s.victim
+            )],
+        ),
+        (&s.first_malicious_read, vec!["first bulk read of beneficiaries' records".to_string()]),
+        (
+            &s.detected,
+            vec![format!("vigie raises a high alert, {}:", from_first_read(s.minutes_to_detect)), s.detection.clone()],
+        ),
+        (
+            &s.contained,
+            vec![
+                format!("contained, {}: {}", from_first_read(s.minutes_to_contain), s.containment.join(", ")),
+                if s.innocent_contained.is_empty() {
+                    "no other account or address was contained".to_string()
+                } else {
+                    format!(
+                        "also contained, outside the attack (false containments): {}",
+                        s.innocent_contained.join(", ")
+                    )
+                },
+            ],
+        ),
+    ];
+    lines.sort_by(|a, b| a.0.cmp(b.0));
+    for (at, text) in lines {
+        for (i, t) in text.iter().enumerate() {
+            if i == 0 {
+                println!("  {at}  {t}");
+            } else {
+                println!("  {:width$}  {t}", "", width = at.len());
+            }
+        }
     }
     println!();
     println!(
@@ -438,4 +466,13 @@ fn serve(
             .await
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_detection_before_the_first_read_is_said_so() {
+        assert_eq!(super::from_first_read(-55.0), "55.0 min before the first read");
+        assert_eq!(super::from_first_read(3.25), "3.2 min after the first read");
+    }
 }
