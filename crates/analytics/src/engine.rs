@@ -85,6 +85,11 @@ const SURGE_GROUP: u32 = 8;
 /// Entries at most in the short-lived memories built from the input (peer
 /// groups' hours, networks new to several accounts).
 const MAX_MEMO: usize = 100_000;
+/// Peer groups learned at most (per measure). Group and role names come
+/// from the input: a stream that invents one per event must not grow the
+/// state without end. When full, a new group is not learned, and its
+/// accounts are judged by the role in every group and by everyone.
+const MAX_PEER_GROUPS: usize = 100_000;
 /// Accounts a network must be new to within a day to be the organisation's.
 const ORG_NET_ACCOUNTS: u32 = 6;
 
@@ -407,7 +412,7 @@ impl Analytics {
         let min = self.cfg.distinct.peer_min;
         if acct.fired.distinct < 2 {
             for k in peer_keys(acct) {
-                self.peers.entry(k).or_default().learn(x, min, PEER_HORIZON);
+                learn_peer(&mut self.peers, k, x, min);
             }
         }
         acct.base_records.learn(acct.hour_records as f32, w.hours, w.horizon);
@@ -421,7 +426,7 @@ impl Analytics {
             acct.base_outside.learn(own, w.hours, w.horizon);
             if acct.fired.caseload < 2 {
                 for k in peer_keys(acct) {
-                    self.peers_outside.entry(k).or_default().learn(x, min, PEER_HORIZON);
+                    learn_peer(&mut self.peers_outside, k, x, min);
                 }
             }
         }
@@ -1318,6 +1323,19 @@ fn hour_bound(own: &Baseline, peer: &Baseline, cfg: &AnalyticsConfig) -> (f32, &
     (bound.max(d.min_hour as f32), basis)
 }
 
+/// Teach peer group `key` the value `x`; a group not yet known is added
+/// only while there are fewer than [`MAX_PEER_GROUPS`].
+fn learn_peer(peers: &mut FxHashMap<String, Baseline>, key: String, x: f32, min: u32) {
+    let len = peers.len();
+    match peers.entry(key) {
+        std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().learn(x, min, PEER_HORIZON),
+        std::collections::hash_map::Entry::Vacant(e) if len < MAX_PEER_GROUPS => {
+            e.insert(Baseline::default()).learn(x, min, PEER_HORIZON)
+        }
+        std::collections::hash_map::Entry::Vacant(_) => {}
+    }
+}
+
 /// The peer groups an account's hour teaches: its own group and role, the
 /// same role in every group and every human account (a service account
 /// teaches only its own).
@@ -1443,5 +1461,23 @@ fn human(ms: i64) -> String {
         format!("{:.1} h", m as f64 / 60.0)
     } else {
         format!("{:.1} days", m as f64 / 1440.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peer_groups_invented_by_the_input_stop_growing_at_the_bound() {
+        let mut peers = FxHashMap::default();
+        for i in 0..MAX_PEER_GROUPS + 500 {
+            learn_peer(&mut peers, format!("group-{i}/role"), 3.0, 40);
+        }
+        assert_eq!(peers.len(), MAX_PEER_GROUPS);
+        // Groups already known go on learning.
+        learn_peer(&mut peers, "group-7/role".into(), 5.0, 40);
+        assert_eq!(peers["group-7/role"].n, 2);
+        assert!(!peers.contains_key(&format!("group-{}/role", MAX_PEER_GROUPS + 1)));
     }
 }
