@@ -6,6 +6,7 @@
 #   bench/caseload-config.sh DIR
 set -euo pipefail
 d=$(cd "$1" && pwd)
+case "$d" in *[\|\&\"\\]*) echo "caseload-config.sh: $d: a folder whose path has |, &, \" or \\ is not supported" >&2; exit 1;; esac
 here=$(cd "$(dirname "$0")" && pwd)
 sed "s|^  # accounts: .*|  accounts: $d/caseload.csv|" "$here/../analytics/default.yml" > "$d/analytics.yml"
 grep -q "^  accounts: $d/caseload.csv" "$d/analytics.yml" || { echo "analytics/default.yml has no caseload.accounts line to set" >&2; exit 1; }

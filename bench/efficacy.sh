@@ -27,7 +27,7 @@ for a in $archetypes; do
     else
       "$vigie" simulate --archetype "$a" --accounts "$accounts" --days "$days" --seed "$s" --out "$d/events.jsonl" --truth "$d/truth.json" --json > "$d/simulate.json"
     fi
-    "$vigie" replay "${conf[@]}" "$d/events.jsonl" --alerts "$d/alerts.jsonl" --actions "$d/actions.jsonl" --json > "$d/replay.json"
+    "$vigie" replay ${conf[@]+"${conf[@]}"} "$d/events.jsonl" --alerts "$d/alerts.jsonl" --actions "$d/actions.jsonl" --json > "$d/replay.json"
     [ -n "${KEEP_EVENTS:-}" ] || rm -f "$d/events.jsonl"
     args+=(--truth "$d/truth.json" --alerts "$d/alerts.jsonl" --actions "$d/actions.jsonl")
   done

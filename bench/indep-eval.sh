@@ -24,12 +24,12 @@ for a in $archetypes; do
     cl=()
     [ -z "${CASELOAD:-}" ] || cl=(--caseload "$d/caseload.csv")
     python3 "$here/worldgen.py" --archetype "$a" --seed "$s" --accounts "$accounts" --days "$days" \
-      --out "$d/events.jsonl" --truth "$d/truth.json" "${cl[@]}"
+      --out "$d/events.jsonl" --truth "$d/truth.json" ${cl[@]+"${cl[@]}"}
     if [ -n "${CASELOAD:-}" ]; then
       "$here/caseload-config.sh" "$d"
       conf=(--config "$d/vigie.toml")
     fi
-    "$vigie" replay "${conf[@]}" "$d/events.jsonl" --alerts "$d/alerts.jsonl" --actions "$d/actions.jsonl" --json > "$d/replay.json"
+    "$vigie" replay ${conf[@]+"${conf[@]}"} "$d/events.jsonl" --alerts "$d/alerts.jsonl" --actions "$d/actions.jsonl" --json > "$d/replay.json"
     [ -n "${KEEP_EVENTS:-}" ] || rm -f "$d/events.jsonl"
     args+=(--truth "$d/truth.json" --alerts "$d/alerts.jsonl" --actions "$d/actions.jsonl")
   done

@@ -128,11 +128,8 @@ pub struct Account {
     pub hour_records: u64,
     pub hour_reads: u32,
     pub hour_new: u32,
-    /// Reads this hour outside the caseload file's entitlement.
+    /// People read this hour outside the caseload file's entitlement.
     pub hour_outside: u32,
-    /// Whether the caseload file said anything of this hour's reads.
-    #[serde(default)]
-    pub hour_judged: bool,
     pub hour_active: bool,
     /// Time-of-week slot of the current hour (0 = Monday 00h, local time).
     pub slot: u8,
@@ -216,6 +213,13 @@ pub struct Account {
     /// (learned only where a caseload file is given).
     #[serde(default)]
     pub base_outside: Baseline,
+    /// Whether the caseload file said anything of this hour's reads.
+    #[serde(default)]
+    pub hour_judged: bool,
+    /// Known before a restart whose saved state could not be read: its
+    /// habits are learned again, but it is not new to the deployment.
+    #[serde(default)]
+    pub relearned: bool,
 }
 
 /// Why an account is taken for a service account.

@@ -121,6 +121,9 @@ pub struct Analytics {
     pub stats: AnalyticsStats,
     dirty: FxHashSet<String>,
     removed: Vec<String>,
+    /// Accounts known before a restart whose saved state no longer reads:
+    /// learned again from their next act, but not new to the deployment.
+    relearning: FxHashSet<String>,
     caseload: crate::caseload::Caseload,
     pub deployed_at: Option<i64>,
     pub population: Population,
@@ -179,6 +182,7 @@ impl Analytics {
             stats: AnalyticsStats::default(),
             dirty: FxHashSet::default(),
             removed: Vec::new(),
+            relearning: FxHashSet::default(),
         })
     }
 
@@ -370,9 +374,12 @@ impl Analytics {
         }
         let hour = ts.div_euclid(HOUR);
         let local = self.local(ts);
+        let relearned =
+            !self.relearning.is_empty() && !self.accounts.contains_key(name) && self.relearning.remove(name);
         self.accounts.entry(name.to_string()).or_insert_with(|| {
             Box::new(Account {
                 first_seen: ts,
+                relearned,
                 last_seen: ts,
                 hour,
                 day: local.day,
@@ -422,9 +429,13 @@ impl Analytics {
         // never from an hour that was alarming (high or above).
         if !self.caseload.is_empty() && acct.hour_judged {
             let x = acct.hour_outside as f32;
-            let own = if acct.base_outside.warm(w.hours) { x } else { x.min(self.outside_bound(acct).0) };
+            let bound = self.outside_bound(acct).0;
+            let own = if acct.base_outside.warm(w.hours) { x } else { x.min(bound) };
             acct.base_outside.learn(own, w.hours, w.horizon);
-            if acct.fired.caseload < 2 {
+            // Judged by the level before any cap: an account still in its
+            // warm-up is only ever medium, but an hour at twice the bound
+            // must not teach its peers either.
+            if x < 2.0 * bound {
                 for k in peer_keys(acct) {
                     learn_peer(&mut self.peers_outside, k, x, min);
                 }
@@ -708,19 +719,20 @@ impl Analytics {
         acct.hour_reads += 1;
         acct.hour_records += records;
         for s in subjects {
+            // Outside the caseload: counted once per person in the hour (a
+            // file opened fifteen times is one person read).
+            let outside =
+                if self.caseload.is_empty() { None } else { self.caseload.outside(&a.user, a.group.as_deref(), *s) };
+            let before = if outside == Some(true) { acct.hour_distinct.estimate() } else { 0 };
             acct.hour_distinct.insert(s);
             acct.day_distinct.insert(s);
             if !acct.working.insert(*s, cfg.working_set.bits) {
                 acct.hour_new += 1;
             }
-            if !self.caseload.is_empty() {
-                match self.caseload.outside(&a.user, a.group.as_deref(), *s) {
-                    Some(true) => {
-                        acct.hour_outside += 1;
-                        acct.hour_judged = true;
-                    }
-                    Some(false) => acct.hour_judged = true,
-                    None => {}
+            if let Some(o) = outside {
+                acct.hour_judged = true;
+                if o && acct.hour_distinct.estimate() > before {
+                    acct.hour_outside += 1;
                 }
             }
         }
@@ -853,17 +865,19 @@ impl Analytics {
             }
             if level > acct.fired.caseload {
                 acct.fired.caseload = level;
+                let usual = match basis {
+                    "own" => format!("usually {:.1} an hour", acct.base_outside.mean),
+                    "peers" => {
+                        format!("its peers usually {:.1} an hour", self.peer_in(&self.peers_outside, acct).0.mean)
+                    }
+                    _ => "nothing learned yet".to_string(),
+                };
                 let reason = format!(
-                    "{} read {} people outside its caseload this hour, {:.1}× its bound of {:.0} (usually {:.1} an hour; basis: {basis}).",
+                    "{} read {} people outside its caseload this hour, {:.1}× its bound of {:.0} ({usual}).",
                     a.user,
                     acct.hour_outside,
                     acct.hour_outside as f32 / bound,
                     bound,
-                    if basis == "own" {
-                        acct.base_outside.mean
-                    } else {
-                        self.peer_in(&self.peers_outside, acct).0.mean
-                    }
                 );
                 let ev = json!({"observed": acct.hour_outside, "reads": acct.hour_reads, "bound": bound, "basis": basis,
                                 "baseline": baseline_json(&acct.base_outside),
@@ -903,7 +917,8 @@ impl Analytics {
         // learned its population: on day one every account is unseen, not new.
         let born = acct.created_at.unwrap_or(acct.first_seen);
         let deployed = self.deployed_at.unwrap_or(acct.first_seen);
-        let appeared_late = acct.first_seen - deployed >= cfg.warmup.deployment_days as i64 * 24 * HOUR;
+        let appeared_late =
+            !acct.relearned && acct.first_seen - deployed >= cfg.warmup.deployment_days as i64 * 24 * HOUR;
         let young =
             (acct.created_at.is_some() || appeared_late) && (a.ts - born) < cfg.iam.new_account_days as i64 * 24 * HOUR;
         // A newcomer is judged against its peers where they are known; one
@@ -1259,6 +1274,14 @@ impl Analytics {
         self.removed.clear();
     }
 
+    /// Accounts that were known before this restart but whose saved state
+    /// could not be read (it was saved in an older layout): they learn their
+    /// habits again from their next act, but are not new to the deployment
+    /// (an upgrade must not make every account "appear late").
+    pub fn relearn(&mut self, names: Vec<String>) {
+        self.relearning.extend(names);
+    }
+
     /// Take over what `old` learned, for new settings (a live reload):
     /// accounts, peers, counters, the deployment's population and the
     /// short-lived windows carry on, judged from now on by these settings.
@@ -1279,6 +1302,7 @@ impl Analytics {
         self.stats = old.stats;
         self.dirty = old.dirty;
         self.removed = old.removed;
+        self.relearning = old.relearning;
         self.deployed_at = old.deployed_at;
         self.population = old.population;
         self.sources_seen = old.sources_seen;

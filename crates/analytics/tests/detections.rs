@@ -97,6 +97,32 @@ fn a_new_account_is_judged_against_its_peers() {
     assert_eq!(fired(&out, Detection::NewAccountBulkRead).len(), 1);
 }
 
+/// After an upgrade whose account layout changed, saved accounts no longer
+/// read and learn again; they must not "appear late" as new accounts (a
+/// new account reading at volume is high): every heavy reader would be.
+#[test]
+fn an_account_relearned_after_a_restart_is_not_new() {
+    let mut an = Analytics::new(AnalyticsConfig::default()).unwrap();
+    let mut out = Vec::new();
+    for u in ["p1", "p2", "p3", "p4", "p5", "p6"] {
+        habits(&mut an, u, 14, 10, &mut out);
+    }
+    let shared = an.shared();
+    let kept: Vec<(String, vigie_analytics::Account)> =
+        an.accounts.iter().filter(|(k, _)| k.as_str() != "p1").map(|(k, v)| (k.clone(), (**v).clone())).collect();
+    let mut after = Analytics::new(AnalyticsConfig::default()).unwrap();
+    after.restore(shared, kept);
+    after.relearn(vec!["p1".into()]);
+    out.clear();
+    let t = MONDAY + 14 * 24 * H + 10 * H;
+    for i in 0..150 {
+        after.observe(&read("p1", t + i * 10_000, "217.108.13.44", &[format!("x-{i}")]), &mut out);
+        after.observe(&read("newbie", t + i * 10_000, "217.108.13.50", &[format!("y-{i}")]), &mut out);
+    }
+    let new: Vec<&str> = fired(&out, Detection::NewAccountBulkRead).iter().map(|s| s.user.as_str()).collect();
+    assert_eq!(new, ["newbie"], "{out:?}");
+}
+
 #[test]
 fn the_france_travail_path_reset_new_source_then_reads() {
     let mut an = Analytics::new(AnalyticsConfig::default()).unwrap();
@@ -410,6 +436,41 @@ fn reads_outside_a_declared_caseload_are_judged_by_how_often_the_account_reads_o
     assert_eq!(first.evidence["basis"], "own");
     assert_eq!(first.evidence["bound"].as_f64(), Some(12.0), "the floor: its own habit is one or two an hour");
     assert!(levels(&out, "desk1").is_empty(), "reading outside the file is this account's job: {out:?}");
+}
+
+/// People, not reads: one file outside the caseload opened again and again
+/// is one person. And an hour far beyond the bound teaches no peer group,
+/// even from an account still in its warm-up (whose alerts stay medium).
+#[test]
+fn outside_the_caseload_counts_people_and_an_alarming_hour_teaches_no_peers() {
+    let dir = std::env::temp_dir().join(format!("vigie-caseload-people-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("caseload.csv");
+    let mut text = String::from("account,subject_id\n");
+    for u in ["adv1", "adv2", "newcomer"] {
+        text.push_str(&format!("{u},{u}-case-0\n"));
+    }
+    std::fs::write(&file, text).unwrap();
+    let mut cfg = AnalyticsConfig::default();
+    cfg.caseload.accounts = Some(file);
+    let mut an = Analytics::new(cfg).unwrap();
+    let mut out = Vec::new();
+    let t = MONDAY + 9 * H;
+    for i in 0..40 {
+        an.observe(&read("adv1", t + i * 60_000, "217.108.13.44", &["the-same-outsider".to_string()]), &mut out);
+    }
+    assert!(fired(&out, Detection::OutsideCaseload).is_empty(), "one person, read forty times: {out:?}");
+    // A newcomer reads 500 people outside the file in its first hour; the
+    // next hour closes it.
+    for i in 0..500 {
+        an.observe(&read("newcomer", t + i * 5_000, "217.108.13.50", &[format!("o-{i}")]), &mut out);
+    }
+    an.observe(&read("newcomer", t + 2 * H, "217.108.13.50", &["newcomer-case-0".to_string()]), &mut out);
+    an.observe(&read("adv1", t + 2 * H, "217.108.13.44", &["adv1-case-0".to_string()]), &mut out);
+    let peers = an.shared().peers_outside;
+    let learned: Vec<f32> = peers.values().map(|b| b.mean).collect();
+    assert!(learned.iter().all(|m| *m < 2.0), "the 500 taught a peer group: {peers:?}");
+    assert!(!peers.is_empty(), "the ordinary hour is learned");
 }
 
 /// An adviser's weekdays, 9h–17h, from its own address and browser, over

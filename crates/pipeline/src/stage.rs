@@ -362,6 +362,7 @@ impl Stage {
         self.max_ts = s.max_ts;
         if let (Some(an), Some(shared)) = (self.analytics.as_mut(), s.analytics) {
             an.restore(shared, rows.accounts);
+            an.relearn(rows.relearn);
         }
         self.risk.restore(rows.scores);
     }
@@ -442,6 +443,9 @@ pub struct Rows {
     pub open: Vec<vigie_alert::Open>,
     pub accounts: Vec<(String, Account)>,
     pub scores: Vec<(String, Score)>,
+    /// Accounts whose rows no longer read (an older layout): learned again,
+    /// but known to have been there.
+    pub relearn: Vec<String>,
 }
 
 /// Rows changed since the last checkpoint.

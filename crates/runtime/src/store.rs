@@ -102,7 +102,10 @@ impl Store {
         rows(ACCOUNTS, &mut |k, v| {
             match vigie_analytics::Account::decode(v) {
                 Ok(a) => c.rows.accounts.push((k.to_string(), a)),
-                Err(_) => unreadable += 1,
+                Err(_) => {
+                    unreadable += 1;
+                    c.rows.relearn.push(k.to_string());
+                }
             }
             Ok(())
         })?;
@@ -335,5 +338,6 @@ mod tests {
         assert_eq!(back.rows.accounts.len(), 1);
         assert_eq!(back.rows.accounts[0].0, "adv1");
         assert_eq!(back.accounts_unreadable, 1);
+        assert_eq!(back.rows.relearn, ["adv2"], "named, so that it is not taken for a new account");
     }
 }
