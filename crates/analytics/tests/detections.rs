@@ -78,13 +78,19 @@ fn harvesting_far_beyond_the_account_habits_is_critical_and_explained() {
     assert_eq!(ws, vec![Severity::Medium, Severity::High, Severity::Critical], "all of them outside its working set");
 }
 
-#[test]
-fn a_new_account_is_judged_against_its_peers() {
+/// Six advisers of one agency with two weeks of habits.
+fn six_peers() -> (Analytics, Vec<Signal>) {
     let mut an = Analytics::new(AnalyticsConfig::default()).unwrap();
     let mut out = Vec::new();
     for u in ["p1", "p2", "p3", "p4", "p5", "p6"] {
         habits(&mut an, u, 14, 10, &mut out);
     }
+    (an, out)
+}
+
+#[test]
+fn a_new_account_is_judged_against_its_peers() {
+    let (mut an, mut out) = six_peers();
     out.clear();
     let t = MONDAY + 14 * 24 * H + 10 * H;
     for i in 0..150 {
@@ -102,11 +108,7 @@ fn a_new_account_is_judged_against_its_peers() {
 /// new account reading at volume is high): every heavy reader would be.
 #[test]
 fn an_account_relearned_after_a_restart_is_not_new() {
-    let mut an = Analytics::new(AnalyticsConfig::default()).unwrap();
-    let mut out = Vec::new();
-    for u in ["p1", "p2", "p3", "p4", "p5", "p6"] {
-        habits(&mut an, u, 14, 10, &mut out);
-    }
+    let (an, mut out) = six_peers();
     let shared = an.shared();
     let kept: Vec<(String, vigie_analytics::Account)> =
         an.accounts.iter().filter(|(k, _)| k.as_str() != "p1").map(|(k, v)| (k.clone(), (**v).clone())).collect();
@@ -367,19 +369,7 @@ fn state_survives_a_checkpoint_and_stays_small() {
 
 #[test]
 fn reads_outside_a_declared_caseload_are_judged_by_how_often_the_account_reads_outside_it() {
-    let dir = std::env::temp_dir().join(format!("vigie-caseload-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("caseload.csv");
-    let mut text = String::from("account,subject_id\n");
-    for u in ["adv9", "desk1"] {
-        for i in 0..60 {
-            text.push_str(&format!("{u},{u}-case-{i}\n"));
-        }
-    }
-    std::fs::write(&file, text).unwrap();
-    let mut cfg = AnalyticsConfig::default();
-    cfg.caseload.accounts = Some(file);
-    let mut an = Analytics::new(cfg).unwrap();
+    let mut an = with_caseload("test", &["adv9", "desk1"], 60);
     let mut out = Vec::new();
     let levels = |out: &[Signal], user: &str| -> Vec<Severity> {
         fired(out, Detection::OutsideCaseload).iter().filter(|s| s.reason.starts_with(user)).map(|s| s.level).collect()
@@ -443,17 +433,7 @@ fn reads_outside_a_declared_caseload_are_judged_by_how_often_the_account_reads_o
 /// even from an account still in its warm-up (whose alerts stay medium).
 #[test]
 fn outside_the_caseload_counts_people_and_an_alarming_hour_teaches_no_peers() {
-    let dir = std::env::temp_dir().join(format!("vigie-caseload-people-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("caseload.csv");
-    let mut text = String::from("account,subject_id\n");
-    for u in ["adv1", "adv2", "newcomer"] {
-        text.push_str(&format!("{u},{u}-case-0\n"));
-    }
-    std::fs::write(&file, text).unwrap();
-    let mut cfg = AnalyticsConfig::default();
-    cfg.caseload.accounts = Some(file);
-    let mut an = Analytics::new(cfg).unwrap();
+    let mut an = with_caseload("people", &["adv1", "adv2", "newcomer"], 1);
     let mut out = Vec::new();
     let t = MONDAY + 9 * H;
     for i in 0..40 {
@@ -471,6 +451,24 @@ fn outside_the_caseload_counts_people_and_an_alarming_hour_teaches_no_peers() {
     let learned: Vec<f32> = peers.values().map(|b| b.mean).collect();
     assert!(learned.iter().all(|m| *m < 2.0), "the 500 taught a peer group: {peers:?}");
     assert!(!peers.is_empty(), "the ordinary hour is learned");
+}
+
+/// Analytics with a caseload file giving each of `accounts` the people
+/// `{account}-case-0` to `{account}-case-{per-1}`.
+fn with_caseload(tag: &str, accounts: &[&str], per: usize) -> Analytics {
+    let dir = std::env::temp_dir().join(format!("vigie-caseload-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("caseload.csv");
+    let mut text = String::from("account,subject_id\n");
+    for u in accounts {
+        for i in 0..per {
+            text.push_str(&format!("{u},{u}-case-{i}\n"));
+        }
+    }
+    std::fs::write(&file, text).unwrap();
+    let mut cfg = AnalyticsConfig::default();
+    cfg.caseload.accounts = Some(file);
+    Analytics::new(cfg).unwrap()
 }
 
 /// An adviser's weekdays, 9h–17h, from its own address and browser, over
