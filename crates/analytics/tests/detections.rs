@@ -412,15 +412,31 @@ fn reads_outside_a_declared_caseload_are_judged_by_how_often_the_account_reads_o
         }
     }
     out.clear();
+    // What was learned of the caseload (each account's habit and its
+    // peers') survives a checkpoint: a restored engine judges the same.
+    let shared = serde_json::to_string(&an.shared()).unwrap();
+    assert!(shared.contains("peers_outside"));
+    let rows: Vec<(String, Vec<u8>)> = an.take_changes().into_iter().map(|(k, a)| (k, a.unwrap())).collect();
+    let mut back = with_caseload("restored", &["adv9", "desk1"], 60);
+    back.restore(
+        serde_json::from_str(&shared).unwrap(),
+        rows.iter().map(|(k, v)| (k.clone(), vigie_analytics::Account::decode(v).unwrap())).collect(),
+    );
+    let mut restored = Vec::new();
     // Third Monday afternoon: adv9 looks up 65 neighbours and celebrities;
     // desk1 has a busy hour of 35 callers.
     let t = MONDAY + 21 * 24 * H + 14 * H;
     for i in 0..65 {
-        an.observe(&read("adv9", t + i * 50_000, "217.108.13.44", &[format!("curious-{i}")]), &mut out);
+        let curious = read("adv9", t + i * 50_000, "217.108.13.44", &[format!("curious-{i}")]);
+        an.observe(&curious, &mut out);
+        back.observe(&curious, &mut restored);
         if i < 35 {
-            an.observe(&read("desk1", t + i * 100_000, "217.108.13.60", &[format!("busy-{i}")]), &mut out);
+            let busy = read("desk1", t + i * 100_000, "217.108.13.60", &[format!("busy-{i}")]);
+            an.observe(&busy, &mut out);
+            back.observe(&busy, &mut restored);
         }
     }
+    assert_eq!(out, restored, "the restored state judges exactly as the original");
     assert_eq!(levels(&out, "adv9"), vec![Severity::Medium, Severity::High, Severity::Critical], "{out:?}");
     let first = fired(&out, Detection::OutsideCaseload)[0];
     assert_eq!(first.evidence["basis"], "own");
