@@ -366,7 +366,8 @@ impl Analytics {
     /// changed for the next checkpoint: the acting account, or the one an
     /// IAM event acts upon.
     fn target(&mut self, name: &str, ts: i64) -> &mut Account {
-        if !self.accounts.contains_key(name) {
+        let new = !self.accounts.contains_key(name);
+        if new {
             self.make_room();
         }
         if !self.dirty.contains(name) {
@@ -374,8 +375,7 @@ impl Analytics {
         }
         let hour = ts.div_euclid(HOUR);
         let local = self.local(ts);
-        let relearned =
-            !self.relearning.is_empty() && !self.accounts.contains_key(name) && self.relearning.remove(name);
+        let relearned = new && !self.relearning.is_empty() && self.relearning.remove(name);
         self.accounts.entry(name.to_string()).or_insert_with(|| {
             Box::new(Account {
                 first_seen: ts,
@@ -447,17 +447,12 @@ impl Analytics {
     /// and its basis: its own hours once known, else its peers', else the
     /// floor `caseload.min_outside` (judged then at most medium: nothing
     /// says yet how often this organisation reads outside its files).
-    fn outside_bound(&self, acct: &Account) -> (f32, &'static str) {
+    /// With its basis and the reference's usual count an hour.
+    fn outside_bound(&self, acct: &Account) -> (f32, &'static str, f32) {
         let c = &self.cfg.caseload;
         let (peer, _) = self.peer_in(&self.peers_outside, acct);
-        let (bound, basis) = if acct.base_outside.warm(self.cfg.warmup.hours) {
-            (acct.base_outside.upper(c.k), "own")
-        } else if peer.warm(self.cfg.distinct.peer_min) {
-            (peer.upper(c.k), "peers")
-        } else {
-            (c.min_outside as f32, "default")
-        };
-        (bound.max(c.min_outside.max(1) as f32), basis)
+        let floor = c.min_outside.max(1) as f32;
+        judged_bound(&acct.base_outside, &peer, c.k, floor, floor, &self.cfg)
     }
 
     /// Start the account's next hour from nothing.
@@ -856,7 +851,7 @@ impl Analytics {
         // The caseload file, where given: entitlement, judged against how
         // often the account (or its peers) reads outside it.
         if acct.hour_outside > 0 {
-            let (bound, basis) = self.outside_bound(acct);
+            let (bound, basis, mean) = self.outside_bound(acct);
             let mut level = level_of(acct.hour_outside as f32 / bound, &[1.0, 2.0, 5.0]);
             // High and above need the account's own habit: until then a
             // burst (a search listing a street's residents) is worth a look.
@@ -866,10 +861,8 @@ impl Analytics {
             if level > acct.fired.caseload {
                 acct.fired.caseload = level;
                 let usual = match basis {
-                    "own" => format!("usually {:.1} an hour", acct.base_outside.mean),
-                    "peers" => {
-                        format!("its peers usually {:.1} an hour", self.peer_in(&self.peers_outside, acct).0.mean)
-                    }
+                    "own" => format!("usually {mean:.1} an hour"),
+                    "peers" => format!("its peers usually {mean:.1} an hour"),
                     _ => "nothing learned yet".to_string(),
                 };
                 let reason = format!(
@@ -1337,14 +1330,29 @@ impl Analytics {
 /// the unknown; never under `distinct.min_hour`.
 fn hour_bound(own: &Baseline, peer: &Baseline, cfg: &AnalyticsConfig) -> (f32, &'static str) {
     let d = &cfg.distinct;
-    let (bound, basis) = if own.warm(cfg.warmup.hours) {
-        (own.upper(d.k), "own")
-    } else if peer.warm(d.peer_min) {
-        (peer.upper(d.k), "peers")
+    let (bound, basis, _) = judged_bound(own, peer, d.k, d.cold_hour as f32, d.min_hour as f32, cfg);
+    (bound, basis)
+}
+
+/// A bound from the account's own hours once warm (`warmup.hours`), else
+/// its peers' (`distinct.peer_min` hours), else `cold`; never under
+/// `floor`. With its basis and the reference's mean (0 for `default`).
+fn judged_bound(
+    own: &Baseline,
+    peer: &Baseline,
+    k: f32,
+    cold: f32,
+    floor: f32,
+    cfg: &AnalyticsConfig,
+) -> (f32, &'static str, f32) {
+    let (bound, basis, mean) = if own.warm(cfg.warmup.hours) {
+        (own.upper(k), "own", own.mean)
+    } else if peer.warm(cfg.distinct.peer_min) {
+        (peer.upper(k), "peers", peer.mean)
     } else {
-        (d.cold_hour as f32, "default")
+        (cold, "default", 0.0)
     };
-    (bound.max(d.min_hour as f32), basis)
+    (bound.max(floor), basis, mean)
 }
 
 /// Teach peer group `key` the value `x`; a group not yet known is added
