@@ -486,7 +486,17 @@ impl Analytics {
     fn sources(&mut self, acct: &mut Account, a: &Activity, mature: bool, out: &mut Vec<Signal>) {
         let cfg = self.cfg.clone();
         let cap = cfg.sources.remember;
-        let success = matches!(a.act, Act::Login { success: true } | Act::Read { .. });
+        // Every act that was carried out (an administrator's creation,
+        // grant or reset included: only successful ones reach here) used
+        // its source; a failed login and unclassified acts did not.
+        let success = matches!(
+            a.act,
+            Act::Login { success: true }
+                | Act::Read { .. }
+                | Act::Create { .. }
+                | Act::Grant { .. }
+                | Act::Reset { .. }
+        );
         // Whether this use came from a network the account already had: the
         // leg of an impossible journey that returns to the owner's usual
         // place names no new source to block.
@@ -517,12 +527,19 @@ impl Analytics {
             let new_provider = new_country || new_asn || (new_net && !known_owner);
             let known_before = !acct.nets.is_empty();
             known_network = known_before && !new_net;
+            // Minutes since the account's last act from a settled network
+            // (not one first used within the day) other than this one.
+            let mut in_use_elsewhere = None;
             if success {
                 // Interleaved use: this act from another /24 than the act
                 // just before, minutes apart.
                 let (last, at) = acct.last_net;
                 if last != 0 && last != net_h && a.ts - at <= INTERLEAVE_MS {
                     acct.hour_switches = acct.hour_switches.saturating_add(1);
+                    let settled = acct.fresh.0 != last || at - acct.fresh.1 >= FRESH_MS;
+                    if settled {
+                        in_use_elsewhere = Some(a.ts - at);
+                    }
                 }
                 acct.last_net = (net_h, a.ts);
             }
@@ -549,6 +566,17 @@ impl Analytics {
             let judged = mature || (acct.service && acct.active_days >= 1);
             if cfg.sources.enabled && success && known_before && judged && (new_net || new_country || new_asn) {
                 let mut level = if new_country || new_asn || new_agent { Severity::Medium } else { Severity::Low };
+                // A provider and a client the account never used, minutes
+                // after it worked from its usual network: the credentials in
+                // a second pair of hands while the owner is at its desk
+                // (stolen credentials tried in office hours, a phished
+                // session). The owner moving house and machine within
+                // minutes is rare; this is judged at the login, before the
+                // first read.
+                let concurrent = in_use_elsewhere.filter(|_| new_provider && new_agent && !acct.service);
+                if concurrent.is_some() {
+                    level = Severity::High;
+                }
                 if acct.service {
                     // A service account works from fixed servers with a fixed
                     // client: a new provider and a new client is its token
@@ -566,7 +594,7 @@ impl Analytics {
                 .filter(|(b, _)| *b)
                 .map(|(_, s)| *s)
                 .collect();
-                let reason = format!(
+                let mut reason = format!(
                     "{}{} used from {ip} (new {}) after {} active days from {} known networks.",
                     if acct.service { "Service account " } else { "" },
                     a.user,
@@ -574,9 +602,16 @@ impl Analytics {
                     acct.active_days,
                     acct.nets.len()
                 );
+                if let Some(gap) = concurrent {
+                    reason += &format!(
+                        " It was in use from one of its usual networks {} before: two people may be using it.",
+                        human(gap)
+                    );
+                }
                 let ev = json!({"new": what, "ip": ip, "network": net, "user_agent": a.user_agent,
                                 "country": a.country, "asn": a.asn, "known_networks": acct.nets.len(), "active_days": acct.active_days,
                                 "new_provider": new_provider, "service_account": acct.service,
+                                "in_use_elsewhere_ms_before": concurrent,
                                 "service_by": service_reasons(acct.service_by)});
                 self.emit(out, Detection::NewSource, level, a, reason, ev);
             }
@@ -1065,8 +1100,10 @@ impl Analytics {
         out: &mut Vec<Signal>,
     ) {
         let f = &self.cfg.fusion;
+        // Enough evidence: several reads, or one search that listed several
+        // people (an intruder's first act is often a wide search).
         if !f.enabled
-            || acct.hour_reads < f.min_reads
+            || (acct.hour_reads < f.min_reads && count < f.min_reads as f32)
             || self.population.hours < f.min_hours
             || (acct.active_days as u32) < self.cfg.warmup.days
         {

@@ -956,3 +956,108 @@ fn a_rarely_active_account_is_judged_against_its_role_and_its_stolen_credentials
     assert_eq!(hour[0].level, Severity::Medium, "{:?}", hour.iter().map(|s| &s.reason).collect::<Vec<_>>());
     assert_eq!(hour[0].evidence["new_provider_this_hour"], false);
 }
+
+/// An administrator who creates accounts as its job logs in at night from a
+/// network it never used, and creates accounts over the next hour: each is
+/// created from that fresh network, even in an hour with no login of its
+/// own, and each is judged from the floor of every bound when it reads.
+#[test]
+fn creations_an_hour_after_a_login_from_a_new_network_still_come_from_it() {
+    let mut an = Analytics::new(AnalyticsConfig::default()).unwrap();
+    let mut out = Vec::new();
+    habits(&mut an, "iam3", 14, 8, &mut out);
+    // Its usual creations: office hours, its usual desk.
+    for d in [1, 3, 8] {
+        let t = MONDAY + d * 24 * H + 11 * H + 30 * 60_000;
+        an.observe(&act("iam3", t, "217.108.13.44", Act::Create { target: format!("hire{d}") }), &mut out);
+    }
+    out.clear();
+    let t = MONDAY + 15 * 24 * H + 21 * H + 50 * 60_000;
+    an.observe(&act("iam3", t, "185.100.87.219", Act::Login { success: true }), &mut out);
+    // 22:05: the next hour, and no login in it.
+    let c = t + 15 * 60_000;
+    an.observe(&act("iam3", c, "185.100.87.219", Act::Create { target: "ext9".into() }), &mut out);
+    an.observe(&act("iam3", c + 60_000, "185.100.87.219", Act::Grant { target: "ext9".into() }), &mut out);
+    assert!(fired(&out, Detection::RareAccountCreation).is_empty(), "creating accounts is its job");
+    out.clear();
+    for i in 0..30 {
+        an.observe(&read("ext9", c + 5 * 60_000 + i * 20_000, "185.100.87.219", &[format!("x-{i}")]), &mut out);
+    }
+    let young = fired(&out, Detection::NewAccountBulkRead);
+    assert_eq!(young.len(), 1, "{out:?}");
+    assert_eq!(young[0].level, Severity::Critical);
+    assert_eq!(young[0].evidence["created_strangely"], true);
+    assert!(young[0].evidence["observed"].as_f64().unwrap() <= 26.0, "{:?}", young[0].evidence);
+}
+
+/// An intruder's first act is often one wide search: two reads, twenty
+/// people never read, from a provider and a client the account never
+/// used. The fusion judges that hour on its people, not only on its count
+/// of reads.
+#[test]
+fn one_wide_search_from_a_stranger_is_judged_by_the_fusion() {
+    let cfg = AnalyticsConfig {
+        fusion: vigie_analytics::config::Fusion { min_hours: 300, ..Default::default() },
+        ..Default::default()
+    };
+    let mut an = Analytics::new(cfg).unwrap();
+    let mut out = Vec::new();
+    careful_world(&mut an, &mut out);
+    out.clear();
+    let day = MONDAY + 15 * 24 * H;
+    let mut login = act("adv7", day + 14 * H, "198.51.100.7", Act::Login { success: true });
+    login.user_agent = Some("Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0".into());
+    an.observe(&login, &mut out);
+    let ids: Vec<String> = (0..20).map(|i| format!("listed-{i}")).collect();
+    let mut search = read("adv7", day + 14 * H + 60_000, "198.51.100.7", &ids);
+    search.user_agent = login.user_agent.clone();
+    an.observe(&search, &mut out);
+    let fused = fired(&out, Detection::FusedEvidence);
+    assert_eq!(fused.len(), 1, "{:?}", out.iter().map(|s| (s.detection, s.level, &s.reason)).collect::<Vec<_>>());
+    assert!(fused[0].level >= Severity::High);
+    // One read of a few people stays unjudged: too little to weigh.
+    out.clear();
+    let mut login = act("adv8", day + 14 * H, "198.51.100.8", Act::Login { success: true });
+    login.user_agent = Some("Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0".into());
+    an.observe(&login, &mut out);
+    let few: Vec<String> = (0..3).map(|i| format!("few-{i}")).collect();
+    an.observe(&read("adv8", day + 14 * H + 60_000, "198.51.100.8", &few), &mut out);
+    assert!(fired(&out, Detection::FusedEvidence).is_empty(), "{out:?}");
+}
+
+/// The owner works at its desk; minutes later the account logs in from a
+/// provider and a client it never used: the credentials in two pairs of
+/// hands. High at the login, before the first read. The same login half an
+/// hour after the owner's last act, or a new network of the owner's own
+/// provider, is an ordinary new source.
+#[test]
+fn a_stranger_login_minutes_after_the_owner_worked_is_high() {
+    let new_source = |gap_min: i64, ip: &str| {
+        let mut an = Analytics::new(AnalyticsConfig::default()).unwrap();
+        let mut out = Vec::new();
+        habits(&mut an, "adv9", 14, 8, &mut out);
+        let day = MONDAY + 15 * 24 * H;
+        for i in 0..8 {
+            an.observe(
+                &read("adv9", day + 10 * H + i * 60_000, "217.108.13.44", &[format!("adv9-case-{i}")]),
+                &mut out,
+            );
+        }
+        out.clear();
+        let mut login = act("adv9", day + 10 * H + (7 + gap_min) * 60_000, ip, Act::Login { success: true });
+        login.user_agent = Some("Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0".into());
+        an.observe(&login, &mut out);
+        let new = fired(&out, Detection::NewSource);
+        assert_eq!(new.len(), 1, "{out:?}");
+        (new[0].level, new[0].evidence.get("in_use_elsewhere_ms_before").cloned(), new[0].reason.clone())
+    };
+    let (level, gap, reason) = new_source(3, "198.51.100.7");
+    assert_eq!(level, Severity::High, "{reason}");
+    assert_eq!(gap, Some(serde_json::json!(180_000)));
+    assert!(reason.contains("two people may be using it"), "{reason}");
+    let (level, gap, _) = new_source(30, "198.51.100.7");
+    assert_eq!(level, Severity::Medium, "half an hour later: the owner may have gone home");
+    assert_eq!(gap, Some(serde_json::Value::Null));
+    let (level, _, _) = new_source(3, "217.108.99.7");
+    assert!(level <= Severity::Medium, "a new network of its own provider");
+}
