@@ -324,12 +324,16 @@ impl Analytics {
                 acct.creations += 1;
                 if acct.creations == 1 && mature {
                     self.first_iam(out, Detection::RareAccountCreation, "created account", &acct, a, target);
+                } else if mature {
+                    self.iam_from_new_source(out, "created account", &acct, a, target);
                 }
             }
             Act::Grant { target } => {
                 acct.grants += 1;
                 if acct.grants == 1 && mature {
                     self.first_iam(out, Detection::RarePrivilegeGrant, "changed the privileges of", &acct, a, target);
+                } else if mature {
+                    self.iam_from_new_source(out, "changed the privileges of", &acct, a, target);
                 }
             }
             Act::Login { .. } | Act::Other => {}
@@ -360,6 +364,25 @@ impl Analytics {
         let ev = json!({"target": target, "before": 0, "active_days": acct.active_days,
                         "new_network": strange, "rare_hour": acct.hour_time >= 3, "ip": acct.hour_access_ip});
         self.emit(out, d, if strange { Severity::High } else { Severity::Medium }, a, reason, ev);
+    }
+
+    /// An administrator's usual act (not its first: see [`Self::first_iam`])
+    /// from a network new to it, or first used within the day: accounts
+    /// made or empowered from an unfamiliar place are how an intruder holding
+    /// an administrator's credentials stays. Each such act is reported (an
+    /// intruder makes several; they add up in the risk score).
+    fn iam_from_new_source(&mut self, out: &mut Vec<Signal>, what: &str, acct: &Account, a: &Activity, target: &str) {
+        if !acct.new_network_this_hour() || acct.hour_access_ip.is_none() || acct.hour_access_ip != a.ip {
+            return;
+        }
+        let reason = format!(
+            "{} {what} {target} from {}, a network it first used within the day (it has done so before, from its usual networks).",
+            a.user,
+            a.ip.as_deref().unwrap_or("?"),
+        );
+        let ev = json!({"target": target, "ip": a.ip, "creations": acct.creations, "grants": acct.grants,
+                        "active_days": acct.active_days, "rare_hour": acct.hour_time >= 3});
+        self.emit(out, Detection::IamFromNewSource, Severity::High, a, reason, ev);
     }
 
     /// The account named (created if new, first seen at `ts`), marked as

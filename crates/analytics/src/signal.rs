@@ -23,13 +23,14 @@ pub enum Detection {
     ResetTakeover,
     RareAccountCreation,
     RarePrivilegeGrant,
+    IamFromNewSource,
     NewAccountBulkRead,
     SprayingSourceLogin,
     FusedEvidence,
 }
 
 impl Detection {
-    pub const ALL: [Detection; 15] = [
+    pub const ALL: [Detection; 16] = [
         Detection::DistinctSubjectsHour,
         Detection::DistinctSubjectsDay,
         Detection::RecordsVolume,
@@ -42,6 +43,7 @@ impl Detection {
         Detection::ResetTakeover,
         Detection::RareAccountCreation,
         Detection::RarePrivilegeGrant,
+        Detection::IamFromNewSource,
         Detection::NewAccountBulkRead,
         Detection::SprayingSourceLogin,
         Detection::FusedEvidence,
@@ -62,6 +64,7 @@ impl Detection {
             Detection::ResetTakeover => "vigie-analytics-reset-takeover",
             Detection::RareAccountCreation => "vigie-analytics-rare-account-creation",
             Detection::RarePrivilegeGrant => "vigie-analytics-rare-privilege-grant",
+            Detection::IamFromNewSource => "vigie-analytics-iam-from-new-source",
             Detection::NewAccountBulkRead => "vigie-analytics-new-account-bulk-read",
             Detection::SprayingSourceLogin => "vigie-analytics-spraying-source-login",
             Detection::FusedEvidence => "vigie-analytics-fused-evidence",
@@ -82,6 +85,9 @@ impl Detection {
             Detection::ResetTakeover => "Password Reset, New Source, Then Bulk Reads (Account Takeover Path)",
             Detection::RareAccountCreation => "Account Creation by an Account That Never Creates Accounts",
             Detection::RarePrivilegeGrant => "Privilege Grant by an Account That Never Grants Privileges",
+            Detection::IamFromNewSource => {
+                "Accounts Created or Privileges Granted From a Network New to the Administrator"
+            }
             Detection::NewAccountBulkRead => "New Account Reads Personal Data at Volume",
             Detection::SprayingSourceLogin => "Login From a Source That Is Spraying Passwords",
             Detection::FusedEvidence => "Several Weak Signals Together: Source, Client, Volume, People, Time",
@@ -134,6 +140,7 @@ impl Detection {
                 &["attack.initial-access", "attack.t1078", "attack.t1656"]
             }
             Detection::RareAccountCreation => &["attack.persistence", "attack.t1136"],
+            Detection::IamFromNewSource => &["attack.persistence", "attack.t1136", "attack.t1098"],
             Detection::RarePrivilegeGrant => &["attack.persistence", "attack.t1098"],
         }
     }

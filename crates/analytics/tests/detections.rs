@@ -958,9 +958,10 @@ fn a_rarely_active_account_is_judged_against_its_role_and_its_stolen_credentials
 }
 
 /// An administrator who creates accounts as its job logs in at night from a
-/// network it never used, and creates accounts over the next hour: each is
-/// created from that fresh network, even in an hour with no login of its
-/// own, and each is judged from the floor of every bound when it reads.
+/// network it never used, and creates accounts over the next hour: each act
+/// is reported (its job, but not from there), each account is created from
+/// that fresh network, even in an hour with no login of its own, and each
+/// is judged from the floor of every bound when it reads.
 #[test]
 fn creations_an_hour_after_a_login_from_a_new_network_still_come_from_it() {
     let mut an = Analytics::new(AnalyticsConfig::default()).unwrap();
@@ -970,7 +971,9 @@ fn creations_an_hour_after_a_login_from_a_new_network_still_come_from_it() {
     for d in [1, 3, 8] {
         let t = MONDAY + d * 24 * H + 11 * H + 30 * 60_000;
         an.observe(&act("iam3", t, "217.108.13.44", Act::Create { target: format!("hire{d}") }), &mut out);
+        an.observe(&act("iam3", t + 60_000, "217.108.13.44", Act::Grant { target: format!("hire{d}") }), &mut out);
     }
+    assert_eq!(fired(&out, Detection::IamFromNewSource).len(), 0, "its usual creations, from its desk");
     out.clear();
     let t = MONDAY + 15 * 24 * H + 21 * H + 50 * 60_000;
     an.observe(&act("iam3", t, "185.100.87.219", Act::Login { success: true }), &mut out);
@@ -979,6 +982,12 @@ fn creations_an_hour_after_a_login_from_a_new_network_still_come_from_it() {
     an.observe(&act("iam3", c, "185.100.87.219", Act::Create { target: "ext9".into() }), &mut out);
     an.observe(&act("iam3", c + 60_000, "185.100.87.219", Act::Grant { target: "ext9".into() }), &mut out);
     assert!(fired(&out, Detection::RareAccountCreation).is_empty(), "creating accounts is its job");
+    // But not from there: the creation and the grant are each reported, high.
+    let iam: Vec<(Severity, &str)> = fired(&out, Detection::IamFromNewSource)
+        .iter()
+        .map(|s| (s.level, s.evidence["ip"].as_str().unwrap_or_default()))
+        .collect();
+    assert_eq!(iam, vec![(Severity::High, "185.100.87.219"); 2], "{out:?}");
     out.clear();
     for i in 0..30 {
         an.observe(&read("ext9", c + 5 * 60_000 + i * 20_000, "185.100.87.219", &[format!("x-{i}")]), &mut out);

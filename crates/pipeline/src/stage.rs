@@ -493,7 +493,8 @@ fn new_source(a: &Alert) -> Option<String> {
     if a.rule.id == FusedEvidence.id() {
         return named;
     }
-    let flags = [NewSource, ResetThenNewSource, ImpossibleTravel, SprayingSourceLogin].map(|d| d.id());
+    let flags =
+        [NewSource, ResetThenNewSource, ImpossibleTravel, SprayingSourceLogin, IamFromNewSource].map(|d| d.id());
     if !flags.contains(&a.rule.id.as_str()) {
         return None;
     }
