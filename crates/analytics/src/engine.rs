@@ -317,7 +317,8 @@ impl Analytics {
                 // duty; an administrator's usual creations are not strange
                 // at any hour.)
                 let odd_first = acct.creations == 0 && acct.hour_time >= 3;
-                let strange = mature && (acct.new_network_this_hour() || odd_first);
+                let new_network = acct.new_network_this_hour() && !self.shared_new_network(a.ip.as_deref(), a.ts);
+                let strange = mature && (new_network || odd_first);
                 let t = self.target(target, a.ts);
                 t.created_at = Some(a.ts);
                 t.created_strangely |= strange;
@@ -353,17 +354,40 @@ impl Analytics {
     ) {
         // A first from the account's usual networks is a new duty, perhaps
         // (even at an odd hour: administrators create accounts early and
-        // late); from a network new to it, it is graver.
-        let strange = acct.new_network_this_hour();
+        // late); from a strange place (a new network, and an odd hour or a
+        // new client), it is graver.
+        let new_network = acct.new_network_this_hour();
+        let strange = self.iam_from_strange_place(acct, a);
         let reason = format!(
             "{} {what} {target}, a first in its {} active days{}.",
             a.user,
             acct.active_days,
-            if strange { ", from a network new to it" } else { "" }
+            if strange {
+                ", from a network new to it, at an hour it rarely works or with a client it never used"
+            } else if new_network {
+                ", from a network new to it (at its usual hours, with its usual client)"
+            } else {
+                ""
+            }
         );
         let ev = json!({"target": target, "before": 0, "active_days": acct.active_days,
-                        "new_network": strange, "rare_hour": acct.hour_time >= 3, "ip": acct.hour_access_ip});
+                        "new_network": new_network, "strange_place": strange,
+                        "rare_hour": acct.hour_time >= 3, "ip": acct.hour_access_ip});
         self.emit(out, d, if strange { Severity::High } else { Severity::Medium }, a, reason, ev);
+    }
+
+    /// Whether an administrative act comes from a strange place: a network
+    /// new to the actor today (and to no other account: not the
+    /// organisation's new egress), at an hour the actor rarely works or with
+    /// a client it never used. From a new network at its usual hours with
+    /// its usual client is how an administrator's day starts after a move
+    /// (a new office, the egress of its site changed).
+    fn iam_from_strange_place(&self, acct: &Account, a: &Activity) -> bool {
+        acct.new_network_this_hour()
+            && acct.hour_access_ip.is_some()
+            && acct.hour_access_ip == a.ip
+            && !self.shared_new_network(a.ip.as_deref(), a.ts)
+            && (acct.hour_time >= 2 || acct.hour_access >= 6)
     }
 
     /// An administrator's usual act (not its first: see [`Self::first_iam`])
@@ -372,7 +396,7 @@ impl Analytics {
     /// an administrator's credentials stays. Each such act is reported (an
     /// intruder makes several; they add up in the risk score).
     fn iam_from_new_source(&mut self, out: &mut Vec<Signal>, what: &str, acct: &Account, a: &Activity, target: &str) {
-        if !acct.new_network_this_hour() || acct.hour_access_ip.is_none() || acct.hour_access_ip != a.ip {
+        if !self.iam_from_strange_place(acct, a) {
             return;
         }
         let reason = format!(
@@ -1205,6 +1229,15 @@ impl Analytics {
         }
         e.0 = e.0.saturating_add(1);
         e.0 >= ORG_NET_ACCOUNTS
+    }
+
+    /// Whether the network of `ip` is new today to other accounts too (at
+    /// least one besides the one acting): the organisation's new egress on
+    /// the morning it changes, before enough accounts have used it to be
+    /// known as such. An intruder's network is its own.
+    fn shared_new_network(&self, ip: Option<&str>, ts: i64) -> bool {
+        let Some(ip) = ip else { return false };
+        self.org_nets.get(&h32(&slash24(ip))).is_some_and(|&(n, t)| n >= 2 && ts - t < 24 * HOUR)
     }
 
     /// A login (or a read) from an address that failed for several accounts

@@ -1070,3 +1070,39 @@ fn a_stranger_login_minutes_after_the_owner_worked_is_high() {
     let (level, _, _) = new_source(3, "217.108.99.7");
     assert!(level <= Severity::Medium, "a new network of its own provider");
 }
+
+/// The morning its site's egress changed, an IT administrator who never
+/// created an account creates one, at its usual hour and with its usual
+/// browser, from the new address: a new duty seen from a new place, worth
+/// a look, not a suspension. The same from a client it never used is high.
+#[test]
+fn a_first_creation_from_a_new_network_at_the_usual_hour_and_client_is_a_look() {
+    let first_creation = |ua: &str| {
+        let mut an = Analytics::new(AnalyticsConfig::default()).unwrap();
+        let mut out = Vec::new();
+        habits(&mut an, "it4", 14, 8, &mut out);
+        out.clear();
+        let t = MONDAY + 15 * 24 * H + 9 * H + 5 * 60_000;
+        let mut login = act("it4", t, "198.51.100.40", Act::Login { success: true });
+        login.user_agent = Some(ua.into());
+        an.observe(&login, &mut out);
+        for (i, a) in
+            [Act::Create { target: "hire9".into() }, Act::Grant { target: "hire9".into() }].into_iter().enumerate()
+        {
+            let mut e = act("it4", t + (5 + i as i64) * 60_000, "198.51.100.40", a);
+            e.user_agent = Some(ua.into());
+            an.observe(&e, &mut out);
+        }
+        let c = fired(&out, Detection::RareAccountCreation)[0].clone();
+        let g = fired(&out, Detection::RarePrivilegeGrant)[0].clone();
+        (c, g)
+    };
+    let (c, g) = first_creation("Firefox");
+    assert_eq!((c.level, g.level), (Severity::Medium, Severity::Medium), "{}", c.reason);
+    assert_eq!(c.evidence["new_network"], true);
+    assert_eq!(c.evidence["strange_place"], false);
+    assert!(c.reason.contains("usual hours"), "{}", c.reason);
+    let (c, g) = first_creation("Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0");
+    assert_eq!((c.level, g.level), (Severity::High, Severity::High), "{}", c.reason);
+    assert_eq!(c.evidence["strange_place"], true);
+}
