@@ -310,15 +310,14 @@ impl Analytics {
                 t.new_source_after_reset = None;
             }
             Act::Create { target } => {
-                // Created from a network new to the creator, or as the
-                // creator's first creation at an hour it (almost) never
-                // works: the new account carries that suspicion into its
+                // Created from a strange place (see `iam_from_strange_place`),
+                // or as the creator's first creation at an hour it (almost)
+                // never works: the new account carries that suspicion into its
                 // first reads. (A first creation in office hours is a new
                 // duty; an administrator's usual creations are not strange
                 // at any hour.)
                 let odd_first = acct.creations == 0 && acct.hour_time >= 3;
-                let new_network = acct.new_network_this_hour() && !self.shared_new_network(a.ip.as_deref(), a.ts);
-                let strange = mature && (new_network || odd_first);
+                let strange = mature && (self.iam_from_strange_place(&acct, a) || odd_first);
                 let t = self.target(target, a.ts);
                 t.created_at = Some(a.ts);
                 t.created_strangely |= strange;
@@ -356,14 +355,14 @@ impl Analytics {
         // (even at an odd hour: administrators create accounts early and
         // late); from a strange place (a new network, and an odd hour or a
         // new client), it is graver.
-        let new_network = acct.new_network_this_hour();
+        let new_network = self.iam_new_network(acct, a);
         let strange = self.iam_from_strange_place(acct, a);
         let reason = format!(
             "{} {what} {target}, a first in its {} active days{}.",
             a.user,
             acct.active_days,
             if strange {
-                ", from a network new to it, at an hour it rarely works or with a client it never used"
+                ", from a network new to it, at an hour it rarely works or from a provider and a client it never used"
             } else if new_network {
                 ", from a network new to it (at its usual hours, with its usual client)"
             } else {
@@ -372,22 +371,29 @@ impl Analytics {
         );
         let ev = json!({"target": target, "before": 0, "active_days": acct.active_days,
                         "new_network": new_network, "strange_place": strange,
-                        "rare_hour": acct.hour_time >= 3, "ip": acct.hour_access_ip});
+                        "rare_hour": acct.hour_time >= 3, "time_level": acct.hour_time, "ip": acct.hour_access_ip});
         self.emit(out, d, if strange { Severity::High } else { Severity::Medium }, a, reason, ev);
     }
 
-    /// Whether an administrative act comes from a strange place: a network
-    /// new to the actor today (and to no other account: not the
-    /// organisation's new egress), at an hour the actor rarely works or with
-    /// a client it never used. From a new network at its usual hours with
+    /// Whether an administrative act comes from a network new to the actor
+    /// today (the /24 of the hour's new source) and to no other account
+    /// (not the organisation's new egress).
+    fn iam_new_network(&self, acct: &Account, a: &Activity) -> bool {
+        let same_net = match (&acct.hour_access_ip, &a.ip) {
+            (Some(new), Some(ip)) => slash24(new) == slash24(ip),
+            _ => false,
+        };
+        acct.new_network_this_hour() && same_net && !self.shared_new_network(a.ip.as_deref(), a.ts)
+    }
+
+    /// Whether an administrative act comes from a strange place: a new
+    /// network (see [`Self::iam_new_network`]) at an hour the actor rarely
+    /// works (under 2% of its active hours), or from a provider and a
+    /// client both new to it. From a new network at its usual hours with
     /// its usual client is how an administrator's day starts after a move
     /// (a new office, the egress of its site changed).
     fn iam_from_strange_place(&self, acct: &Account, a: &Activity) -> bool {
-        acct.new_network_this_hour()
-            && acct.hour_access_ip.is_some()
-            && acct.hour_access_ip == a.ip
-            && !self.shared_new_network(a.ip.as_deref(), a.ts)
-            && (acct.hour_time >= 2 || acct.hour_access >= 6)
+        self.iam_new_network(acct, a) && (acct.hour_time >= 2 || acct.hour_access >= 6)
     }
 
     /// An administrator's usual act (not its first: see [`Self::first_iam`])
@@ -405,7 +411,8 @@ impl Analytics {
             a.ip.as_deref().unwrap_or("?"),
         );
         let ev = json!({"target": target, "ip": a.ip, "creations": acct.creations, "grants": acct.grants,
-                        "active_days": acct.active_days, "rare_hour": acct.hour_time >= 3});
+                        "active_days": acct.active_days, "time_level": acct.hour_time,
+                        "new_provider_and_client": acct.hour_access >= 6});
         self.emit(out, Detection::IamFromNewSource, Severity::High, a, reason, ev);
     }
 
@@ -533,17 +540,14 @@ impl Analytics {
     fn sources(&mut self, acct: &mut Account, a: &Activity, mature: bool, out: &mut Vec<Signal>) {
         let cfg = self.cfg.clone();
         let cap = cfg.sources.remember;
-        // Every act that was carried out (an administrator's creation,
-        // grant or reset included: only successful ones reach here) used
-        // its source; a failed login and unclassified acts did not.
-        let success = matches!(
-            a.act,
-            Act::Login { success: true }
-                | Act::Read { .. }
-                | Act::Create { .. }
-                | Act::Grant { .. }
-                | Act::Reset { .. }
-        );
+        let success = matches!(a.act, Act::Login { success: true } | Act::Read { .. });
+        // An administrator's creation, grant or reset (only successful ones
+        // reach here) came from its source too: it counts for how strange
+        // the hour's access is, so that accounts created an hour after a
+        // login from a new network are created from it. It teaches nothing
+        // (an IAM log may name a server rather than the actor's client) and
+        // takes no part in journeys, interleaving or spraying.
+        let administers = matches!(a.act, Act::Create { .. } | Act::Grant { .. } | Act::Reset { .. });
         // Whether this use came from a network the account already had: the
         // leg of an impossible journey that returns to the owner's usual
         // place names no new source to block.
@@ -581,9 +585,11 @@ impl Analytics {
                 // Interleaved use: this act from another /24 than the act
                 // just before, minutes apart.
                 let (last, at) = acct.last_net;
-                if last != 0 && last != net_h && a.ts - at <= INTERLEAVE_MS {
+                if last != 0 && last != net_h && (0..=INTERLEAVE_MS).contains(&a.ts.saturating_sub(at)) {
                     acct.hour_switches = acct.hour_switches.saturating_add(1);
-                    let settled = acct.fresh.0 != last || at - acct.fresh.1 >= FRESH_MS;
+                    // Only the latest network first used within the day is
+                    // remembered: an older one counts as settled.
+                    let settled = acct.fresh.0 != last || at.saturating_sub(acct.fresh.1) >= FRESH_MS;
                     if settled {
                         in_use_elsewhere = Some(a.ts - at);
                     }
@@ -592,13 +598,13 @@ impl Analytics {
             }
             // Judged from the account's first known source on: until it is
             // mature only as corroboration (the fusion waits for maturity).
-            if success && known_before {
+            if (success || administers) && known_before {
                 let mut access = fusion::access_level(new_ip, new_net, new_agent, new_provider);
                 // A network stays fresh for a day after its first use: the
                 // hours after an intruder's first one are as strange.
                 if access >= 3 {
                     acct.fresh = (net_h, a.ts, access);
-                } else if acct.fresh.0 == net_h && a.ts - acct.fresh.1 < FRESH_MS {
+                } else if acct.fresh.0 == net_h && a.ts.saturating_sub(acct.fresh.1) < FRESH_MS {
                     access = access.max(acct.fresh.2);
                 }
                 if access > acct.hour_access {
@@ -1237,7 +1243,7 @@ impl Analytics {
     /// known as such. An intruder's network is its own.
     fn shared_new_network(&self, ip: Option<&str>, ts: i64) -> bool {
         let Some(ip) = ip else { return false };
-        self.org_nets.get(&h32(&slash24(ip))).is_some_and(|&(n, t)| n >= 2 && ts - t < 24 * HOUR)
+        self.org_nets.get(&h32(&slash24(ip))).is_some_and(|&(n, t)| n >= 2 && ts.saturating_sub(t) < 24 * HOUR)
     }
 
     /// A login (or a read) from an address that failed for several accounts

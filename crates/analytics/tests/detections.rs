@@ -625,16 +625,22 @@ fn careful_world(an: &mut Analytics, out: &mut Vec<Signal>) {
     }
 }
 
-#[test]
-fn weak_signals_add_up_for_a_careful_attacker_but_not_for_a_new_caseload() {
+/// Thirty advisers' habits, learned with a fusion that judges after 300
+/// account-hours.
+fn fusion_world() -> Analytics {
     let cfg = AnalyticsConfig {
         fusion: vigie_analytics::config::Fusion { min_hours: 300, ..Default::default() },
         ..Default::default()
     };
     let mut an = Analytics::new(cfg).unwrap();
+    careful_world(&mut an, &mut Vec::new());
+    an
+}
+
+#[test]
+fn weak_signals_add_up_for_a_careful_attacker_but_not_for_a_new_caseload() {
+    let mut an = fusion_world();
     let mut out = Vec::new();
-    careful_world(&mut an, &mut out);
-    out.clear();
     // Day 14 (a Tuesday), the victim's hours: an address of its provider
     // (same /16) but a new /24, its browser one version older, three times
     // its reads, all people it never read.
@@ -968,14 +974,14 @@ fn creations_an_hour_after_a_login_from_a_new_network_still_come_from_it() {
     let mut out = Vec::new();
     habits(&mut an, "iam3", 14, 8, &mut out);
     // Its usual creations: office hours, its usual desk.
-    for d in [1, 3, 8] {
+    for d in [14, 15] {
         let t = MONDAY + d * 24 * H + 11 * H + 30 * 60_000;
         an.observe(&act("iam3", t, "217.108.13.44", Act::Create { target: format!("hire{d}") }), &mut out);
         an.observe(&act("iam3", t + 60_000, "217.108.13.44", Act::Grant { target: format!("hire{d}") }), &mut out);
     }
     assert_eq!(fired(&out, Detection::IamFromNewSource).len(), 0, "its usual creations, from its desk");
     out.clear();
-    let t = MONDAY + 15 * 24 * H + 21 * H + 50 * 60_000;
+    let t = MONDAY + 16 * 24 * H + 21 * H + 50 * 60_000;
     an.observe(&act("iam3", t, "185.100.87.219", Act::Login { success: true }), &mut out);
     // 22:05: the next hour, and no login in it.
     let c = t + 15 * 60_000;
@@ -1005,14 +1011,8 @@ fn creations_an_hour_after_a_login_from_a_new_network_still_come_from_it() {
 /// of reads.
 #[test]
 fn one_wide_search_from_a_stranger_is_judged_by_the_fusion() {
-    let cfg = AnalyticsConfig {
-        fusion: vigie_analytics::config::Fusion { min_hours: 300, ..Default::default() },
-        ..Default::default()
-    };
-    let mut an = Analytics::new(cfg).unwrap();
+    let mut an = fusion_world();
     let mut out = Vec::new();
-    careful_world(&mut an, &mut out);
-    out.clear();
     let day = MONDAY + 15 * 24 * H;
     let mut login = act("adv7", day + 14 * H, "198.51.100.7", Act::Login { success: true });
     login.user_agent = Some("Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0".into());
@@ -1105,4 +1105,61 @@ fn a_first_creation_from_a_new_network_at_the_usual_hour_and_client_is_a_look() 
     let (c, g) = first_creation("Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0");
     assert_eq!((c.level, g.level), (Severity::High, Severity::High), "{}", c.reason);
     assert_eq!(c.evidence["strange_place"], true);
+}
+
+/// An administrator's usual creations from a new network at its usual hour
+/// and with its usual client, or from a network other accounts also took up
+/// today (the organisation's new egress), are its day's work, not an
+/// intruder's.
+#[test]
+fn an_administrator_at_work_from_a_new_network_is_not_reported() {
+    let run = |colleague_first: bool, ua: &str| {
+        let mut an = Analytics::new(AnalyticsConfig::default()).unwrap();
+        let mut out = Vec::new();
+        habits(&mut an, "iam5", 14, 8, &mut out);
+        habits(&mut an, "adv6", 14, 8, &mut out);
+        let day = MONDAY + 15 * 24 * H;
+        an.observe(&act("iam5", day + 10 * H, "217.108.13.44", Act::Create { target: "hire1".into() }), &mut out);
+        out.clear();
+        if colleague_first {
+            an.observe(&act("adv6", day + 13 * H, "62.210.7.9", Act::Login { success: true }), &mut out);
+        }
+        let t = day + 14 * H;
+        let acts = [
+            Act::Login { success: true },
+            Act::Create { target: "hire2".into() },
+            Act::Grant { target: "hire2".into() },
+        ];
+        for (i, a) in acts.into_iter().enumerate() {
+            let mut e = act("iam5", t + i as i64 * 60_000, "62.210.7.10", a);
+            e.user_agent = Some(ua.into());
+            an.observe(&e, &mut out);
+        }
+        fired(&out, Detection::IamFromNewSource).len()
+    };
+    let stranger = "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0";
+    assert_eq!(run(false, "Firefox"), 0, "its usual hour and client");
+    assert_eq!(run(true, stranger), 0, "a network other accounts took up today");
+    // (Its first grant is reported as the rare grant.)
+    assert_eq!(run(false, stranger), 1, "a provider and a client it never used");
+}
+
+/// The "owner at its desk" escalation needs the owner to have been on a
+/// network it had settled on: minutes after it first used a new one (a
+/// train, a café), a stranger's login is an ordinary new source.
+#[test]
+fn a_stranger_login_after_the_owner_moved_to_a_new_network_is_not_concurrency() {
+    let mut an = Analytics::new(AnalyticsConfig::default()).unwrap();
+    let mut out = Vec::new();
+    habits(&mut an, "adv10", 14, 8, &mut out);
+    let day = MONDAY + 15 * 24 * H;
+    an.observe(&read("adv10", day + 10 * H, "217.108.99.3", &["adv10-case-1".to_string()]), &mut out);
+    out.clear();
+    let mut login = act("adv10", day + 10 * H + 3 * 60_000, "198.51.100.7", Act::Login { success: true });
+    login.user_agent = Some("Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0".into());
+    an.observe(&login, &mut out);
+    let new = fired(&out, Detection::NewSource);
+    assert_eq!(new.len(), 1, "{out:?}");
+    assert_eq!(new[0].level, Severity::Medium, "{}", new[0].reason);
+    assert!(new[0].evidence["in_use_elsewhere_ms_before"].is_null());
 }
