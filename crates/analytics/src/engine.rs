@@ -19,6 +19,9 @@ use vigie_alert::rfc3339;
 const HOUR: i64 = 3_600_000;
 /// How long a network first used by an account still counts as new to it.
 const FRESH_MS: i64 = 24 * HOUR;
+/// Active hours after which an hour the account never worked is telling
+/// for its administrative acts (about a week of a working day's hours).
+const HOURS_KNOWN: u32 = 40;
 /// Two acts from different /24 networks this close are interleaved use.
 const INTERLEAVE_MS: i64 = 15 * 60_000;
 /// A peer group's baseline remembers more hours than one account's.
@@ -316,7 +319,7 @@ impl Analytics {
                 // first reads. (A first creation in office hours is a new
                 // duty; an administrator's usual creations are not strange
                 // at any hour.)
-                let odd_first = acct.creations == 0 && acct.hour_time >= 3;
+                let odd_first = acct.creations == 0 && Self::odd_hour(&acct, 3);
                 let strange = mature && (self.iam_from_strange_place(&acct, a) || odd_first);
                 let t = self.target(target, a.ts);
                 t.created_at = Some(a.ts);
@@ -394,6 +397,15 @@ impl Analytics {
     /// (a new office, the egress of its site changed).
     fn iam_from_strange_place(&self, acct: &Account, a: &Activity) -> bool {
         self.iam_new_network(acct, a) && (acct.hour_time >= 2 || acct.hour_access >= 6)
+    }
+
+    /// Whether the hour is at least at `level` of rarity for the account
+    /// (see [`fusion::time_level`]), once enough of its hours are known
+    /// for "an hour it never works" to mean something on its own: after a
+    /// few days of a few hours each, most hours of the week were never
+    /// seen. (With a new network beside it, the hour needs no such floor.)
+    fn odd_hour(acct: &Account, level: u8) -> bool {
+        acct.active_hours >= HOURS_KNOWN && acct.hour_time >= level
     }
 
     /// An administrator's usual act (not its first: see [`Self::first_iam`])

@@ -1163,3 +1163,26 @@ fn a_stranger_login_after_the_owner_moved_to_a_new_network_is_not_concurrency() 
     assert_eq!(new[0].level, Severity::Medium, "{}", new[0].reason);
     assert!(new[0].evidence["in_use_elsewhere_ms_before"].is_null());
 }
+
+/// An administrator seen for an hour a day on five days has never been
+/// seen at most hours of the week: its first creation at 09:30 is not "at
+/// an hour it never works", and the account it made is judged as any new
+/// account, not from the floor.
+#[test]
+fn an_hour_never_seen_means_nothing_for_an_administrator_seen_a_few_hours() {
+    let mut an = Analytics::new(AnalyticsConfig::default()).unwrap();
+    let mut out = Vec::new();
+    for d in 0..5 {
+        let t = MONDAY + d * 24 * H + 14 * H;
+        an.observe(&act("adm2", t, "217.108.13.44", Act::Login { success: true }), &mut out);
+        an.observe(&read("adm2", t + 60_000, "217.108.13.44", &[format!("adm2-{d}")]), &mut out);
+    }
+    out.clear();
+    let t = MONDAY + 7 * 24 * H + 9 * H + 30 * 60_000;
+    an.observe(&act("adm2", t, "217.108.13.44", Act::Create { target: "hire5".into() }), &mut out);
+    for i in 0..30 {
+        an.observe(&read("hire5", t + H + i * 60_000, "217.108.13.44", &[format!("h5-{i}")]), &mut out);
+    }
+    assert!(fired(&out, Detection::NewAccountBulkRead).is_empty(), "{out:?}");
+    assert!(out.iter().all(|s| s.level < Severity::High), "{out:?}");
+}
