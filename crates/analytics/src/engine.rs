@@ -308,7 +308,10 @@ impl Analytics {
         match &a.act {
             Act::Read { subjects, records } => self.read(&mut acct, a, subjects, *records, &local, out),
             Act::Reset { target } => {
-                let t = self.target(target, a.ts);
+                // A self-service reset acts on the account at hand (out of
+                // the map while it is judged): set there, not on a fresh
+                // entry that would be overwritten.
+                let t = if *target == a.user { &mut *acct } else { self.target(target, a.ts) };
                 t.reset_at = Some(a.ts);
                 t.new_source_after_reset = None;
             }

@@ -1186,3 +1186,19 @@ fn an_hour_never_seen_means_nothing_for_an_administrator_seen_a_few_hours() {
     assert!(fired(&out, Detection::NewAccountBulkRead).is_empty(), "{out:?}");
     assert!(out.iter().all(|s| s.level < Severity::High), "{out:?}");
 }
+
+/// A self-service reset ("forgot my password") arms the reset path as a
+/// help-desk reset does: the next login from a new network is reported.
+#[test]
+fn a_self_service_reset_arms_the_reset_path() {
+    let mut an = Analytics::new(AnalyticsConfig::default()).unwrap();
+    let mut out = Vec::new();
+    habits(&mut an, "adv11", 14, 8, &mut out);
+    out.clear();
+    let t = MONDAY + 15 * 24 * H + 20 * H;
+    an.observe(&act("adv11", t, "217.108.13.44", Act::Reset { target: "adv11".into() }), &mut out);
+    an.observe(&act("adv11", t + 10 * 60_000, "198.51.100.9", Act::Login { success: true }), &mut out);
+    let reset = fired(&out, Detection::ResetThenNewSource);
+    assert_eq!(reset.len(), 1, "{out:?}");
+    assert_eq!(reset[0].evidence["new_network"], true);
+}
