@@ -362,7 +362,7 @@ impl Analytics {
         // late); from a strange place (a new network, and an odd hour or a
         // new client), it is graver.
         let new_network = self.iam_new_network(acct, a);
-        let strange = self.iam_from_strange_place(acct, a);
+        let strange = new_network && Self::odd_for_iam(acct);
         let reason = format!(
             "{} {what} {target}, a first in its {} active days{}.",
             a.user,
@@ -399,7 +399,13 @@ impl Analytics {
     /// its usual client is how an administrator's day starts after a move
     /// (a new office, the egress of its site changed).
     fn iam_from_strange_place(&self, acct: &Account, a: &Activity) -> bool {
-        self.iam_new_network(acct, a) && (acct.hour_time >= 2 || acct.hour_access >= 6)
+        self.iam_new_network(acct, a) && Self::odd_for_iam(acct)
+    }
+
+    /// What makes a new network strange for an administrative act: an hour
+    /// the actor rarely works, or a provider and a client both new to it.
+    fn odd_for_iam(acct: &Account) -> bool {
+        acct.hour_time >= 2 || acct.hour_access >= 6
     }
 
     /// Whether the hour is at least at `level` of rarity for the account
@@ -412,10 +418,10 @@ impl Analytics {
     }
 
     /// An administrator's usual act (not its first: see [`Self::first_iam`])
-    /// from a network new to it, or first used within the day: accounts
-    /// made or empowered from an unfamiliar place are how an intruder holding
-    /// an administrator's credentials stays. Each such act is reported (an
-    /// intruder makes several; they add up in the risk score).
+    /// from a strange place: accounts made or empowered from an unfamiliar
+    /// place are how an intruder holding an administrator's credentials
+    /// stays. Each such act is reported (an intruder makes several; in the
+    /// risk score each repeat adds less than the one before).
     fn iam_from_new_source(&mut self, out: &mut Vec<Signal>, what: &str, acct: &Account, a: &Activity, target: &str) {
         if !self.iam_from_strange_place(acct, a) {
             return;
